@@ -1,0 +1,162 @@
+import { assignSpreadBuckets, ALL_BUCKETS } from './spread.js';
+import { rendezvousOrder } from './rendezvous.js';
+import { interfacesForVip, type NodeInterface } from './interfaces.js';
+
+/** What one L2Advertisement that matches a VIP's pool contributes (selectors already evaluated). */
+export interface L2AdvertisementView {
+  name: string;
+  /** Nodes the advertisement's nodeSelectors select; undefined = every node. */
+  nodes?: ReadonlySet<string>;
+  /** Interface names to announce on; empty = the interface holding the route to the VIP's subnet. */
+  interfaces: readonly string[];
+  spread: boolean;
+}
+
+export interface L2VipInput {
+  ip: string;
+  /** `namespace/name` of every service using this IP (shared IPs list several). */
+  services: readonly string[];
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  /** Nodes with at least one ready endpoint of any of the services. */
+  readyNodes: ReadonlySet<string>;
+  advertisements: readonly L2AdvertisementView[];
+}
+
+export interface L2NodeInput {
+  name: string;
+  /** Alive in gossip (suspect counts as alive, as in MetalLB: a suspect is not yet a failure). */
+  alive: boolean;
+  /** exclude-from-external-load-balancers label or NetworkUnavailable=True. */
+  excluded: boolean;
+  interfaces: readonly NodeInterface[];
+}
+
+export type VipMode = 'single' | 'spread' | 'none';
+
+export interface VipDecision {
+  ip: string;
+  services: readonly string[];
+  mode: VipMode;
+  /** The single owner, or in spread mode the node holding the most buckets. */
+  owner?: string;
+  /** Bucket bitmap per answering node (ALL_BUCKETS for a single owner). */
+  shares: Map<string, bigint>;
+  eligible: string[];
+  /** Interfaces each answering node announces on. */
+  interfaces: Map<string, string[]>;
+  /** Why this node set, in words a person understands. */
+  reason: string;
+}
+
+/**
+ * Who answers for every VIP: eligible = alive ∩ selected by a matching L2Advertisement ∩ not excluded ∩
+ * has an announcing interface ∩ (Local policy) has a ready endpoint. No ready endpoint anywhere → nobody.
+ * Owner by rendezvous hashing keyed on the IP, so services sharing an IP agree. Pure: every speaker
+ * computes the same decisions from the same inputs.
+ */
+export function decideL2(vips: readonly L2VipInput[], nodes: readonly L2NodeInput[]): VipDecision[] {
+  return vips.map((vip) => decideVip(vip, nodes));
+}
+
+function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision {
+  const base = {
+    ip: vip.ip,
+    services: vip.services,
+    shares: new Map<string, bigint>(),
+    interfaces: new Map(),
+  };
+  if (vip.advertisements.length === 0) {
+    return { ...base, mode: 'none', eligible: [], reason: 'no L2Advertisement selects the pool of this IP' };
+  }
+  if (vip.readyNodes.size === 0) {
+    return { ...base, mode: 'none', eligible: [], reason: 'no ready endpoint on any node' };
+  }
+  const interfaces = new Map<string, string[]>();
+  const rejected: string[] = [];
+  for (const node of nodes) {
+    const why = ineligibility(vip, node);
+    if (why) {
+      rejected.push(`${node.name}: ${why}`);
+      continue;
+    }
+    const selecting = vip.advertisements.filter((ad) => !ad.nodes || ad.nodes.has(node.name));
+    const names = interfacesForVip(
+      vip.ip,
+      node.interfaces,
+      selecting.flatMap((ad) => ad.interfaces),
+    );
+    if (names.length === 0) {
+      rejected.push(`${node.name}: no announcing interface for ${vip.ip}`);
+      continue;
+    }
+    interfaces.set(node.name, names);
+  }
+  const eligible = [...interfaces.keys()].sort();
+  if (eligible.length === 0) {
+    return { ...base, mode: 'none', eligible, reason: `no eligible node (${rejected.join('; ')})` };
+  }
+  const spread = vip.advertisements.some((ad) => ad.spread);
+  if (spread && eligible.length > 1) {
+    const shares = assignSpreadBuckets(vip.ip, eligible);
+    const owner = [...shares.entries()].sort((a, b) => popcount(b[1]) - popcount(a[1]))[0]?.[0];
+    return {
+      ...base,
+      mode: 'spread',
+      ...(owner ? { owner } : {}),
+      shares,
+      eligible,
+      interfaces,
+      reason: `spread over ${eligible.length} eligible nodes by client buckets`,
+    };
+  }
+  const owner = rendezvousOrder(vip.ip, eligible)[0] as string;
+  const policy = vip.externalTrafficPolicy === 'Local' ? ', nodes with a ready endpoint only' : '';
+  return {
+    ...base,
+    mode: 'single',
+    owner,
+    shares: new Map([[owner, ALL_BUCKETS]]),
+    eligible,
+    interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
+    reason: `first of ${eligible.length} eligible nodes by rendezvous hash of the IP${policy}`,
+  };
+}
+
+function ineligibility(vip: L2VipInput, node: L2NodeInput): string | undefined {
+  if (!node.alive) return 'not alive in gossip';
+  if (node.excluded) return 'excluded from external load balancers';
+  if (!vip.advertisements.some((ad) => !ad.nodes || ad.nodes.has(node.name))) {
+    return 'not selected by any L2Advertisement';
+  }
+  if (vip.externalTrafficPolicy === 'Local' && !vip.readyNodes.has(node.name)) {
+    return 'no ready endpoint (externalTrafficPolicy Local)';
+  }
+  return undefined;
+}
+
+function popcount(bits: bigint): number {
+  let n = 0;
+  for (let b = bits; b > 0n; b >>= 1n) n += Number(b & 1n);
+  return n;
+}
+
+/** This node's XDP program state for one VIP. */
+export type NodeVipAction =
+  { action: 'answer'; buckets: bigint; interfaces: string[] } | { action: 'suppress' };
+
+/**
+ * The entries `node` must hold in its XDP VIP map: answer for the VIPs (or buckets) it owns, suppress for
+ * every other VIP so neither the kernel nor a stale entry answers.
+ */
+export function nodeActions(decisions: readonly VipDecision[], node: string): Map<string, NodeVipAction> {
+  const actions = new Map<string, NodeVipAction>();
+  for (const d of decisions) {
+    const buckets = d.shares.get(node);
+    if (buckets !== undefined && buckets !== 0n) {
+      actions.set(d.ip, { action: 'answer', buckets, interfaces: d.interfaces.get(node) ?? [] });
+    } else {
+      actions.set(d.ip, { action: 'suppress' });
+    }
+  }
+  return actions;
+}

@@ -1,0 +1,34 @@
+import ipaddr from 'ipaddr.js';
+
+/** A node's interface as gossiped in its metadata: name and the prefixes configured on it. */
+export interface NodeInterface {
+  name: string;
+  /** Addresses in CIDR notation, e.g. 10.0.0.11/24, fd00::11/64. */
+  cidrs: readonly string[];
+}
+
+/**
+ * Interfaces a node announces `ip` on. With explicit names (from L2Advertisement.spec.interfaces) it is
+ * the node's interfaces among them; otherwise it is the interface whose on-link prefix holds the IP,
+ * the longest prefix winning, as the kernel's route to the VIP's subnet would pick.
+ */
+export function interfacesForVip(
+  ip: string,
+  nodeInterfaces: readonly NodeInterface[],
+  requested: readonly string[],
+): string[] {
+  if (requested.length > 0) {
+    const wanted = new Set(requested);
+    return nodeInterfaces.filter((i) => wanted.has(i.name)).map((i) => i.name);
+  }
+  const address = ipaddr.parse(ip);
+  let best: { name: string; bits: number } | undefined;
+  for (const iface of nodeInterfaces) {
+    for (const cidr of iface.cidrs) {
+      const [net, bits] = ipaddr.parseCIDR(cidr);
+      if (net.kind() !== address.kind() || bits === 0) continue;
+      if (address.match(net, bits) && (!best || bits > best.bits)) best = { name: iface.name, bits };
+    }
+  }
+  return best ? [best.name] : [];
+}

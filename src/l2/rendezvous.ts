@@ -1,0 +1,17 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Highest-random-weight (rendezvous) hashing: every node gets a score for a key and the order of scores
+ * decides. All speakers compute the same order from the same inputs without talking to each other, and
+ * removing a node only moves the keys that node held.
+ */
+export function rendezvousScore(key: string, node: string): bigint {
+  return createHash('sha256').update(node).update('#').update(key).digest().readBigUInt64BE(0);
+}
+
+/** Nodes ordered from most to least preferred for `key` (ties, practically impossible, by name). */
+export function rendezvousOrder(key: string, nodes: Iterable<string>): string[] {
+  const scored = [...new Set(nodes)].map((node) => ({ node, score: rendezvousScore(key, node) }));
+  scored.sort((a, b) => (a.score === b.score ? (a.node < b.node ? -1 : 1) : a.score > b.score ? -1 : 1));
+  return scored.map((s) => s.node);
+}

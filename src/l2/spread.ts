@@ -1,0 +1,38 @@
+import { rendezvousOrder } from './rendezvous.js';
+
+/** Number of client buckets per VIP; the XDP entry carries them as one 64-bit bitmap. */
+export const SPREAD_BUCKETS = 64;
+export const ALL_BUCKETS = (1n << BigInt(SPREAD_BUCKETS)) - 1n;
+
+/**
+ * Assigns the VIP's client buckets to nodes by rendezvous hashing per bucket (key `ip/bucket`). When a node
+ * leaves, exactly its buckets move and every other client keeps its node (no broken connections on the
+ * survivors); when one joins, it takes only the buckets it now wins. The price is balance that holds in
+ * expectation: with n nodes each holds 64/n buckets ± sqrt(64·(1/n)·(1−1/n)) (3 nodes: 21.3 ± 3.8).
+ */
+export function assignSpreadBuckets(ip: string, nodes: readonly string[]): Map<string, bigint> {
+  const result = new Map<string, bigint>();
+  const unique = [...new Set(nodes)].sort();
+  for (const n of unique) result.set(n, 0n);
+  if (unique.length === 0) return result;
+  for (let bucket = 0; bucket < SPREAD_BUCKETS; bucket++) {
+    const chosen = rendezvousOrder(`${ip}/${bucket}`, unique)[0] as string;
+    result.set(chosen, (result.get(chosen) ?? 0n) | (1n << BigInt(bucket)));
+  }
+  return result;
+}
+
+/** Buckets that `node` holds in `next` but did not hold in `previous` (whose clients must be told). */
+export function gainedBuckets(previous: bigint | undefined, next: bigint): bigint {
+  return next & ~(previous ?? 0n);
+}
+
+export function bucketCount(bitmap: bigint): number {
+  let n = 0;
+  for (let b = bitmap; b > 0n; b >>= 1n) if (b & 1n) n++;
+  return n;
+}
+
+export function hasBucket(bitmap: bigint, bucket: number): boolean {
+  return ((bitmap >> BigInt(bucket)) & 1n) === 1n;
+}
