@@ -1,0 +1,22 @@
+/* Per-VIP per-CPU counters. Entries exist only if the control plane created them. */
+#ifndef HERALD_COUNTERS_H
+#define HERALD_COUNTERS_H
+
+#include "maps.h"
+
+static __always_inline struct herald_counters *counters_of(const struct herald_addr *vip)
+{
+	return bpf_map_lookup_elem(&herald_counters, vip);
+}
+
+static __always_inline void count_rx(const struct herald_addr *dst, __u64 bytes)
+{
+	struct herald_counters *c = counters_of(dst);
+
+	if (c) {
+		c->rx_packets++;
+		c->rx_bytes += bytes;
+	}
+}
+
+#endif

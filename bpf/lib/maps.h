@@ -1,0 +1,41 @@
+/* Map definitions (no logic). Every map is pinned by the loader as <pinDir>/<name>. */
+#ifndef HERALD_MAPS_H
+#define HERALD_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "types.h"
+
+#define HERALD_MAX_VIPS 4096
+#define HERALD_MAX_CLIENTS 65536
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HERALD_MAX_VIPS);
+	__type(key, struct herald_addr);
+	__type(value, struct herald_vip);
+} herald_vips SEC(".maps");
+
+/* Created and deleted by the control plane only; the data path only increments existing entries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, HERALD_MAX_VIPS);
+	__type(key, struct herald_addr);
+	__type(value, struct herald_counters);
+} herald_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HERALD_MAX_CLIENTS);
+	__type(key, struct herald_addr);
+	__type(value, struct herald_client);
+} herald_clients SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct herald_config);
+} herald_config SEC(".maps");
+
+#endif
