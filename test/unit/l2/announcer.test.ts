@@ -1,0 +1,41 @@
+import t from 'tap';
+import { Announcer } from '../../../src/l2/announcer.js';
+
+t.test('burst then refresh, and cancel stops everything', async (t) => {
+  const sent: Array<{ ip: string; at: number }> = [];
+  const start = Date.now();
+  const a = new Announcer({
+    burstMs: [0, 20, 40],
+    refreshMs: 50,
+    send: (ip) => sent.push({ ip, at: Date.now() - start }),
+  });
+  a.announce('10.0.0.1', ['eth0']);
+  t.equal(sent.length, 1, 'first frame goes out synchronously');
+  await new Promise((r) => setTimeout(r, 200));
+  const count = sent.length;
+  t.ok(count >= 5, `burst of 3 plus refreshes (${count})`);
+  t.same(a.announcing(), ['10.0.0.1']);
+  a.cancel('10.0.0.1');
+  await new Promise((r) => setTimeout(r, 120));
+  t.equal(sent.length, count, 'nothing after cancel');
+  t.same(a.announcing(), []);
+});
+
+t.test('a failing send is reported and does not stop the schedule', async (t) => {
+  const errors: unknown[] = [];
+  let calls = 0;
+  const a = new Announcer({
+    burstMs: [0, 10],
+    refreshMs: 0,
+    send: () => {
+      calls++;
+      throw new Error('ENETDOWN');
+    },
+    onError: (_ip, e) => errors.push(e),
+  });
+  a.announce('fd00::1', ['eth0']);
+  await new Promise((r) => setTimeout(r, 50));
+  t.equal(calls, 2);
+  t.equal(errors.length, 2);
+  a.stop();
+});
