@@ -1,0 +1,23 @@
+import { networkInterfaces } from 'node:os';
+import type { NodeInterface } from '../l2/interfaces.js';
+
+/**
+ * The interfaces of this host (its network namespace) that Herald may announce on, with their
+ * addresses: the ones named with --interface, or every interface with an address except loopback.
+ * Link-local IPv6 addresses are left out: VIPs never live in fe80::/10.
+ */
+export function localInterfaces(only: readonly string[] = []): NodeInterface[] {
+  const wanted = new Set(only);
+  const result: NodeInterface[] = [];
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (!addrs || name === 'lo') continue;
+    if (wanted.size > 0 && !wanted.has(name)) continue;
+    const cidrs = addrs.filter((a) => !a.internal && !a.address.startsWith('fe80:')).map((a) => a.cidr ?? '');
+    if (cidrs.length > 0) result.push({ name, cidrs: cidrs.filter(Boolean) });
+  }
+  const missing = [...wanted].filter((n) => !result.some((r) => r.name === n));
+  if (missing.length > 0) {
+    throw new Error(`interface(s) not found or without an address: ${missing.join(', ')}`);
+  }
+  return result.sort((a, b) => a.name.localeCompare(b.name));
+}
