@@ -1,0 +1,233 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { clusterConcentration } from './cluster.js';
+import type { ClusterRateView } from './gossip.js';
+import { type Announcement, renderVipFamilies } from './exposition.js';
+import { utilizationRatio } from './link.js';
+import type { TrafficMonitor } from './monitor.js';
+import { totalRate } from './rates.js';
+
+export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';
+const MEMBER_STATES: readonly MemberState[] = ['alive', 'suspect', 'dead', 'left'];
+
+export interface ClusterAttachment {
+  view: ClusterRateView;
+  /** This node's name: its own rate comes from the local traffic monitor, not from gossip. */
+  localNode: string;
+  /** Alive member names; nodes without a fresh report count as 0 traffic. Omit to count reporters only. */
+  members?: () => Iterable<string>;
+  /** Reports older than this are ignored (default 30 s). */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+/** Every Herald metric. Per-VIP families are rendered by a fast path; the rest are prom-client metrics. */
+export class HeraldMetrics {
+  readonly allocatorAddressesTotal: Gauge<'pool'>;
+  readonly allocatorAddressesInUse: Gauge<'pool'>;
+  readonly bgpSessionUp: Gauge<'peer'>;
+  readonly bgpUpdatesTotal: Counter<'peer'>;
+  readonly bgpAnnouncedPrefixes: Gauge<'peer'>;
+  readonly bfdSessionUp: Gauge<'peer'>;
+  readonly members: Gauge<'state'>;
+  readonly failoverSeconds: Histogram;
+  readonly linkSpeedBits: Gauge<'interface'>;
+  readonly nodeLbUtilization: Gauge;
+  readonly clusterConcentration: Gauge;
+  readonly clusterNodeRxBits: Gauge<'node'>;
+  readonly clusterBusiestNode: Gauge<'node'>;
+
+  private traffic: TrafficMonitor | undefined;
+  private cluster: ClusterAttachment | undefined;
+  private readonly capacities = new Map<string, number>();
+  private readonly gratuitous = new Map<string, number>();
+  private announced: Announcement[] = [];
+
+  constructor(readonly registry: Registry) {
+    const registers = [registry];
+    this.allocatorAddressesTotal = new Gauge({
+      name: 'herald_allocator_addresses_total',
+      help: 'Number of usable IP addresses in the pool (MetalLB: metallb_allocator_addresses_total).',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.allocatorAddressesInUse = new Gauge({
+      name: 'herald_allocator_addresses_in_use_total',
+      help: 'Number of IP addresses of the pool assigned to services (MetalLB meaning).',
+      labelNames: ['pool'],
+      registers,
+    });
+    this.bgpSessionUp = new Gauge({
+      name: 'herald_bgp_session_up',
+      help: 'BGP session to the peer is established (1) or not (0).',
+      labelNames: ['peer'],
+      registers,
+    });
+    this.bgpUpdatesTotal = new Counter({
+      name: 'herald_bgp_updates_total',
+      help: 'BGP UPDATE messages sent to the peer.',
+      labelNames: ['peer'],
+      registers,
+    });
+    this.bgpAnnouncedPrefixes = new Gauge({
+      name: 'herald_bgp_announced_prefixes_total',
+      help: 'Prefixes currently advertised to the peer (a gauge, as in MetalLB).',
+      labelNames: ['peer'],
+      registers,
+    });
+    this.bfdSessionUp = new Gauge({
+      name: 'herald_bfd_session_up',
+      help: 'BFD session with the peer is up (1) or not (0).',
+      labelNames: ['peer'],
+      registers,
+    });
+    this.members = new Gauge({
+      name: 'herald_members',
+      help: 'Gossip members known to this speaker, by state.',
+      labelNames: ['state'],
+      registers,
+    });
+    for (const state of MEMBER_STATES) this.members.set({ state }, 0);
+    this.failoverSeconds = new Histogram({
+      name: 'herald_failover_seconds',
+      help: 'Time from an owner failing (last heard) to this node announcing its VIPs.',
+      buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20],
+      registers,
+    });
+    this.linkSpeedBits = new Gauge({
+      name: 'herald_node_link_speed_bits',
+      help: 'Capacity of the announcing interface in bits/s (kernel speed or configured override).',
+      labelNames: ['interface'],
+      registers,
+    });
+    this.nodeLbUtilization = new Gauge({
+      name: 'herald_node_lb_utilization_ratio',
+      help: "VIP ingress on this node divided by its announcing links' capacity (absent when unknown).",
+      registers,
+      collect: () => this.collectUtilization(),
+    });
+    this.clusterConcentration = new Gauge({
+      name: 'herald_cluster_lb_concentration_ratio',
+      help: "Busiest node's VIP ingress divided by the mean over nodes (1 = even, 0 = no traffic), from gossip.",
+      registers,
+      collect: () => this.collectCluster(),
+    });
+    this.clusterNodeRxBits = new Gauge({
+      name: 'herald_cluster_node_rx_bits_per_second',
+      help: 'VIP ingress of each node as gossiped (this node: local), bits/s.',
+      labelNames: ['node'],
+      registers,
+    });
+    this.clusterBusiestNode = new Gauge({
+      name: 'herald_cluster_busiest_node',
+      help: 'The node carrying the most VIP ingress (1; absent without traffic).',
+      labelNames: ['node'],
+      registers,
+    });
+  }
+
+  /** Per-VIP traffic from this monitor; each scrape samples it once. */
+  attachTraffic(monitor: TrafficMonitor): void {
+    this.traffic = monitor;
+  }
+
+  attachCluster(cluster: ClusterAttachment): void {
+    this.cluster = cluster;
+  }
+
+  /** Sets (bits/s) or clears (undefined) an announcing interface's capacity. */
+  setLinkCapacity(ifname: string, bits: number | undefined): void {
+    if (bits === undefined || !(bits > 0)) {
+      this.capacities.delete(ifname);
+      this.linkSpeedBits.remove({ interface: ifname });
+    } else {
+      this.capacities.set(ifname, bits);
+      this.linkSpeedBits.set({ interface: ifname }, bits);
+    }
+  }
+
+  /** Total capacity of announcing interfaces (0 = unknown). */
+  capacityBits(): number {
+    let sum = 0;
+    for (const bits of this.capacities.values()) sum += bits;
+    return sum;
+  }
+
+  gratuitousSent(ip: string, count = 1): void {
+    this.gratuitous.set(ip, (this.gratuitous.get(ip) ?? 0) + count);
+  }
+
+  /** Replaces the announced set (herald_announced series); a VIP no longer announced loses its series. */
+  setAnnounced(announcements: readonly Announcement[]): void {
+    this.announced = [...announcements];
+  }
+
+  /** Sets herald_members from a member list (every state present, 0 when none). */
+  setMembers(members: Iterable<{ state: MemberState }>): void {
+    const counts = new Map<MemberState, number>(MEMBER_STATES.map((s) => [s, 0]));
+    for (const m of members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
+    for (const [state, n] of counts) this.members.set({ state }, n);
+  }
+
+  /** This node's VIP ingress ÷ capacity, or undefined when either is unknown. */
+  utilization(): number | undefined {
+    if (!this.traffic) return undefined;
+    return utilizationRatio(totalRate(this.traffic.rates()).bitsPerSecond, this.capacityBits());
+  }
+
+  private collectUtilization(): void {
+    const u = this.utilization();
+    if (u === undefined) this.nodeLbUtilization.reset();
+    else this.nodeLbUtilization.set(u);
+  }
+
+  private collectCluster(): void {
+    const c = this.cluster;
+    this.clusterNodeRxBits.reset();
+    this.clusterBusiestNode.reset();
+    if (!c) {
+      this.clusterConcentration.reset();
+      return;
+    }
+    const nowMs = (c.now ?? (() => performance.now()))();
+    const reports = c.view.nodeRates().filter((r) => r.node !== c.localNode);
+    if (this.traffic) {
+      reports.push({
+        node: c.localNode,
+        bitsPerSecond: totalRate(this.traffic.rates()).bitsPerSecond,
+        receivedAtMs: nowMs,
+      });
+    }
+    const result = clusterConcentration(reports, {
+      nowMs,
+      maxAgeMs: c.maxAgeMs ?? 30_000,
+      members: c.members?.(),
+    });
+    this.clusterConcentration.set(result.ratio);
+    for (const [node, bps] of result.nodes) this.clusterNodeRxBits.set({ node }, bps);
+    if (result.busiest !== undefined) this.clusterBusiestNode.set({ node: result.busiest }, 1);
+  }
+
+  /** The whole exposition: prom-client metrics (incl. process metrics) + the per-VIP families. */
+  async render(): Promise<string> {
+    const sample = this.traffic?.sample();
+    const base = await this.registry.metrics();
+    return (
+      base +
+      (base.endsWith('\n') || base === '' ? '' : '\n') +
+      renderVipFamilies(sample, this.traffic?.rates() ?? new Map(), this.gratuitous, this.announced)
+    );
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
+
+/**
+ * Creates every Herald metric (DESIGN.md "Metrics") on `registry` (a new one by default), plus Node.js
+ * process metrics (`process_*`, `nodejs_*`).
+ */
+export function createHeraldMetrics(registry: Registry = new Registry()): HeraldMetrics {
+  collectDefaultMetrics({ register: registry });
+  return new HeraldMetrics(registry);
+}
