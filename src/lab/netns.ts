@@ -4,6 +4,20 @@ import { promisify } from 'node:util';
 const execFileAsync = promisify(execFile);
 let vethCounter = 0;
 
+/** Live LANs, torn down on SIGINT/SIGTERM too (Node's default handling of those skips 'exit' hooks). */
+const liveLans = new Set<VirtualLan>();
+let signalsHooked = false;
+function hookSignals(): void {
+  if (signalsHooked) return;
+  signalsHooked = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      for (const lan of liveLans) lan.destroyNow();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
 /**
  * A throwaway virtual LAN (used by `herald lab` and the tests): network namespaces named `hrl-<tag>-...`, joined by veth pairs or a
  * bridge. Every namespace and process it creates is removed by `destroy()`, which is also registered on
@@ -18,6 +32,8 @@ export class VirtualLan {
   constructor(readonly tag: string) {
     if (!/^[a-z0-9]{1,6}$/.test(tag)) throw new Error(`VirtualLan tag must be 1-6 [a-z0-9], got ${tag}`);
     process.once('exit', this.exitHook);
+    liveLans.add(this);
+    hookSignals();
   }
 
   nsName(short: string): string {
@@ -114,9 +130,15 @@ export class VirtualLan {
     this.destroySync();
   }
 
+  /** Synchronous teardown, for signal and exit paths. */
+  destroyNow(): void {
+    this.destroySync();
+  }
+
   private destroySync(): void {
     if (this.destroyed) return;
     this.destroyed = true;
+    liveLans.delete(this);
     process.removeListener('exit', this.exitHook);
     for (const p of this.processes) {
       if (p.exitCode === null && p.signalCode === null) {
