@@ -1,8 +1,8 @@
+import { ALL_BUCKETS, SPREAD_BUCKETS } from '../datapath/xdp-layout.js';
 import { rendezvousOrder } from './rendezvous.js';
 
-/** Number of client buckets per VIP; the XDP entry carries them as one 64-bit bitmap. */
-export const SPREAD_BUCKETS = 64;
-export const ALL_BUCKETS = (1n << BigInt(SPREAD_BUCKETS)) - 1n;
+/** Client buckets per VIP: the XDP entry carries them as one 64-bit bitmap (see datapath/xdp-layout). */
+export { ALL_BUCKETS, SPREAD_BUCKETS };
 
 /**
  * Assigns the VIP's client buckets to nodes by rendezvous hashing per bucket (key `ip/bucket`). When a node
