@@ -13,8 +13,26 @@
       ]
     },
     {
+      "target_name": "herald_test_bpf_objects",
+      "type": "none",
+      "actions": [
+        {
+          "action_name": "compile_test_fixtures",
+          "inputs": ["test/bpf/fixtures/test_fixtures.bpf.c", "scripts/build-bpf.sh"],
+          "outputs": ["<(PRODUCT_DIR)/test_fixtures.bpf.o"],
+          "action": ["bash", "scripts/build-bpf.sh", "test/bpf/fixtures/test_fixtures.bpf.c", "<(PRODUCT_DIR)/test_fixtures.bpf.o"]
+        },
+        {
+          "action_name": "compile_test_bad",
+          "inputs": ["test/bpf/fixtures/test_bad.bpf.c", "scripts/build-bpf.sh"],
+          "outputs": ["<(PRODUCT_DIR)/test_bad.bpf.o"],
+          "action": ["bash", "scripts/build-bpf.sh", "test/bpf/fixtures/test_bad.bpf.c", "<(PRODUCT_DIR)/test_bad.bpf.o"]
+        }
+      ]
+    },
+    {
       "target_name": "herald_native",
-      "dependencies": ["herald_bpf_objects"],
+      "dependencies": ["herald_bpf_objects", "herald_test_bpf_objects"],
       "sources": ["<!@(ls native/*.cc)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],

@@ -1,0 +1,253 @@
+// Map operations on a map fd: lookup/update/delete with Buffers, key iteration, batch dump (with a
+// null result when the kernel lacks batch support for the map type), and pinned-map open/close.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace herald {
+namespace {
+
+// Key and value sizes as the kernel sees them (a per-CPU value is one 8-byte-aligned slot per possible
+// CPU), so a wrong-sized Buffer from JS can never make the kernel read or write past it.
+struct Geometry {
+  uint32_t keySize;
+  uint32_t valueLen;
+};
+
+bool IsPerCpu(uint32_t type) {
+  return type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_ARRAY ||
+         type == BPF_MAP_TYPE_LRU_PERCPU_HASH || type == BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE;
+}
+
+bool GetGeometry(Napi::Env env, const char* op, int fd, Geometry* g) {
+  bpf_map_info mi = {};
+  __u32 len = sizeof(mi);
+  if (bpf_obj_get_info_by_fd(fd, &mi, &len) != 0) {
+    ThrowErrno(env, op, errno, "map fd " + std::to_string(fd));
+    return false;
+  }
+  g->keySize = mi.key_size;
+  g->valueLen = mi.value_size;
+  if (IsPerCpu(mi.type)) {
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus < 0) {
+      ThrowErrno(env, op, -cpus, "number of possible CPUs");
+      return false;
+    }
+    g->valueLen = ((mi.value_size + 7) / 8) * 8 * static_cast<uint32_t>(cpus);
+  }
+  return true;
+}
+
+bool CheckSize(Napi::Env env, const char* op, const char* what, size_t got, uint32_t want) {
+  if (got == want) return true;
+  ThrowErrno(env, op, EINVAL, std::string(what) + " is " + std::to_string(got) + " bytes, the map needs " + std::to_string(want));
+  return false;
+}
+
+bool IsUnsupported(int err) { return err == EINVAL || err == ENOTSUP || err == 524 /* ENOTSUPP */ || err == ENOSYS; }
+
+// mapLookup(fd, key) -> Buffer | undefined (missing key); per-CPU maps give all CPUs' slots.
+Napi::Value MapLookup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  Napi::Buffer<uint8_t> key;
+  Geometry g;
+  if (!ArgI32(info, 0, "fd", &fd) || !ArgBuffer(info, 1, "key", &key)) return env.Undefined();
+  if (!GetGeometry(env, "bpf_map_lookup_elem", fd, &g) || !CheckSize(env, "bpf_map_lookup_elem", "key", key.Length(), g.keySize))
+    return env.Undefined();
+  std::vector<uint8_t> value(g.valueLen);
+  if (bpf_map_lookup_elem(fd, key.Data(), value.data()) != 0) {
+    int err = errno;
+    if (err == ENOENT) return env.Undefined();
+    ThrowErrno(env, "bpf_map_lookup_elem", err);
+    return env.Undefined();
+  }
+  return Napi::Buffer<uint8_t>::Copy(env, value.data(), value.size());
+}
+
+// mapUpdate(fd, key, value, flags)
+Napi::Value MapUpdate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  Napi::Buffer<uint8_t> key, value;
+  uint32_t flags;
+  Geometry g;
+  if (!ArgI32(info, 0, "fd", &fd) || !ArgBuffer(info, 1, "key", &key) || !ArgBuffer(info, 2, "value", &value) ||
+      !ArgU32(info, 3, "flags", &flags))
+    return env.Undefined();
+  if (!GetGeometry(env, "bpf_map_update_elem", fd, &g) ||
+      !CheckSize(env, "bpf_map_update_elem", "key", key.Length(), g.keySize) ||
+      !CheckSize(env, "bpf_map_update_elem", "value", value.Length(), g.valueLen))
+    return env.Undefined();
+  if (bpf_map_update_elem(fd, key.Data(), value.Data(), flags) != 0) ThrowErrno(env, "bpf_map_update_elem", errno);
+  return env.Undefined();
+}
+
+// mapDelete(fd, key) -> boolean (false when the key was absent)
+Napi::Value MapDelete(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  Napi::Buffer<uint8_t> key;
+  Geometry g;
+  if (!ArgI32(info, 0, "fd", &fd) || !ArgBuffer(info, 1, "key", &key)) return env.Undefined();
+  if (!GetGeometry(env, "bpf_map_delete_elem", fd, &g) || !CheckSize(env, "bpf_map_delete_elem", "key", key.Length(), g.keySize))
+    return env.Undefined();
+  if (bpf_map_delete_elem(fd, key.Data()) != 0) {
+    int err = errno;
+    if (err == ENOENT) return Napi::Boolean::New(env, false);
+    ThrowErrno(env, "bpf_map_delete_elem", err);
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, true);
+}
+
+// mapKeys(fd, limit) -> Buffer[] via BPF_MAP_GET_NEXT_KEY. `limit` bounds the walk: a hash walk
+// restarts from the first key when the current one is deleted concurrently.
+Napi::Value MapKeys(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  uint32_t limit;
+  Geometry g;
+  if (!ArgI32(info, 0, "fd", &fd) || !ArgU32(info, 1, "limit", &limit)) return env.Undefined();
+  if (!GetGeometry(env, "bpf_map_get_next_key", fd, &g)) return env.Undefined();
+  uint32_t keySize = g.keySize;
+  Napi::Array keys = Napi::Array::New(env);
+  std::vector<uint8_t> cur(keySize), next(keySize);
+  bool first = true;
+  uint32_t n = 0;
+  while (n < limit) {
+    if (bpf_map_get_next_key(fd, first ? nullptr : cur.data(), next.data()) != 0) {
+      int err = errno;
+      if (err == ENOENT) break;
+      ThrowErrno(env, "bpf_map_get_next_key", err);
+      return env.Undefined();
+    }
+    keys.Set(n++, Napi::Buffer<uint8_t>::Copy(env, next.data(), keySize));
+    cur.swap(next);
+    first = false;
+  }
+  return keys;
+}
+
+// mapLookupBatch(fd, chunk) -> { keys: Buffer[], values: Buffer[] } | null when the kernel does not
+// support batch lookup for this map type.
+Napi::Value MapLookupBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  uint32_t chunk;
+  Geometry g;
+  if (!ArgI32(info, 0, "fd", &fd) || !ArgU32(info, 1, "chunk", &chunk)) return env.Undefined();
+  if (!GetGeometry(env, "bpf_map_lookup_batch", fd, &g)) return env.Undefined();
+  uint32_t keySize = g.keySize, valueLen = g.valueLen;
+  if (chunk == 0) chunk = 1;
+  Napi::Array keys = Napi::Array::New(env);
+  Napi::Array values = Napi::Array::New(env);
+  // The batch token is a kernel cursor (a u32 bucket/index for hash and array maps).
+  size_t tokenSize = keySize < 8 ? 8 : keySize;
+  std::vector<uint8_t> inBatch(tokenSize), outBatch(tokenSize);
+  std::vector<uint8_t> kbuf, vbuf;
+  bool first = true;
+  uint32_t total = 0;
+  for (;;) {
+    kbuf.resize(static_cast<size_t>(keySize) * chunk);
+    vbuf.resize(static_cast<size_t>(valueLen) * chunk);
+    __u32 count = chunk;
+    int r = bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(), kbuf.data(), vbuf.data(),
+                                 &count, nullptr);
+    int err = r != 0 ? errno : 0;
+    if (r != 0 && err == ENOSPC && count == 0 && chunk < (1u << 20)) {
+      chunk *= 2;  // a hash bucket holds more entries than one chunk
+      continue;
+    }
+    if (r != 0 && err != ENOENT) {
+      if (first && IsUnsupported(err)) return env.Null();
+      ThrowErrno(env, "bpf_map_lookup_batch", err);
+      return env.Undefined();
+    }
+    for (uint32_t i = 0; i < count; i++) {
+      keys.Set(total, Napi::Buffer<uint8_t>::Copy(env, kbuf.data() + static_cast<size_t>(i) * keySize, keySize));
+      values.Set(total, Napi::Buffer<uint8_t>::Copy(env, vbuf.data() + static_cast<size_t>(i) * valueLen, valueLen));
+      total++;
+    }
+    if (r != 0) break;  // ENOENT: the dump reached the end
+    inBatch.swap(outBatch);
+    first = false;
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("keys", keys);
+  result.Set("values", values);
+  return result;
+}
+
+Napi::Object MapInfoFromFd(Napi::Env env, int fd, bool* ok) {
+  bpf_map_info mi = {};
+  __u32 len = sizeof(mi);
+  Napi::Object o = Napi::Object::New(env);
+  if (bpf_obj_get_info_by_fd(fd, &mi, &len) != 0) {
+    *ok = false;
+    ThrowErrno(env, "bpf_obj_get_info_by_fd", errno);
+    return o;
+  }
+  const char* typeName = libbpf_bpf_map_type_str(static_cast<enum bpf_map_type>(mi.type));
+  o.Set("name", mi.name);
+  o.Set("fd", fd);
+  o.Set("typeId", mi.type);
+  o.Set("type", typeName != nullptr ? typeName : "unknown");
+  o.Set("keySize", mi.key_size);
+  o.Set("valueSize", mi.value_size);
+  o.Set("maxEntries", mi.max_entries);
+  o.Set("internal", false);
+  o.Set("id", mi.id);
+  *ok = true;
+  return o;
+}
+
+// mapOpenPinned(path) -> MapInfo; the caller owns the returned fd (closeFd).
+Napi::Value MapOpenPinned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!ArgString(info, 0, "path", &path)) return env.Undefined();
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) {
+    ThrowErrno(env, "bpf_obj_get", errno, path);
+    return env.Undefined();
+  }
+  bool ok = false;
+  Napi::Object o = MapInfoFromFd(env, fd, &ok);
+  if (!ok) {
+    close(fd);
+    return env.Undefined();
+  }
+  o.Set("pinPath", path);
+  return o;
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  if (!ArgI32(info, 0, "fd", &fd)) return env.Undefined();
+  if (fd >= 0 && close(fd) != 0) ThrowErrno(env, "close", errno);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitBpfMap(Napi::Env env, Napi::Object exports) {
+  exports.Set("mapLookup", Napi::Function::New(env, MapLookup, "mapLookup"));
+  exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate, "mapUpdate"));
+  exports.Set("mapDelete", Napi::Function::New(env, MapDelete, "mapDelete"));
+  exports.Set("mapKeys", Napi::Function::New(env, MapKeys, "mapKeys"));
+  exports.Set("mapLookupBatch", Napi::Function::New(env, MapLookupBatch, "mapLookupBatch"));
+  exports.Set("mapOpenPinned", Napi::Function::New(env, MapOpenPinned, "mapOpenPinned"));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd, "closeFd"));
+}
+
+}  // namespace herald

@@ -1,0 +1,125 @@
+// XDP attach/detach/query over libbpf's netlink API, in the calling thread's network namespace. The
+// flag policy (native vs generic, no-clobber, replace) is decided in TypeScript; this file executes it.
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/if_link.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "common.h"
+
+namespace herald {
+namespace {
+
+// Opens an fd for a program id (for XDP_FLAGS_REPLACE's expected program); -1 and a JS error on failure.
+int ProgFdById(Napi::Env env, uint32_t id) {
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) ThrowErrno(env, "bpf_prog_get_fd_by_id", errno, "program id " + std::to_string(id));
+  return fd;
+}
+
+// xdpAttach(ifindex, progFd, flags, expectedProgId): with expectedProgId > 0 the kernel replaces that
+// program atomically (XDP_FLAGS_REPLACE) and fails with EEXIST when another one is attached.
+Napi::Value XdpAttach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t ifindex, flags, expected;
+  int32_t progFd;
+  if (!ArgU32(info, 0, "ifindex", &ifindex) || !ArgI32(info, 1, "progFd", &progFd) || !ArgU32(info, 2, "flags", &flags) ||
+      !ArgU32(info, 3, "expectedProgId", &expected))
+    return env.Undefined();
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+  int oldFd = -1;
+  if (expected > 0) {
+    oldFd = ProgFdById(env, expected);
+    if (oldFd < 0) return env.Undefined();
+    opts.old_prog_fd = oldFd;
+    flags |= XDP_FLAGS_REPLACE;
+  }
+  int r = bpf_xdp_attach(static_cast<int>(ifindex), progFd, flags, &opts);
+  if (oldFd >= 0) close(oldFd);
+  if (r != 0) ThrowErrno(env, "bpf_xdp_attach", -r, "ifindex " + std::to_string(ifindex));
+  return env.Undefined();
+}
+
+// xdpDetach(ifindex, flags, expectedProgId): detaches the program of the given mode; with
+// expectedProgId > 0 only if that program is the one attached.
+Napi::Value XdpDetach(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t ifindex, flags, expected;
+  if (!ArgU32(info, 0, "ifindex", &ifindex) || !ArgU32(info, 1, "flags", &flags) ||
+      !ArgU32(info, 2, "expectedProgId", &expected))
+    return env.Undefined();
+  LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
+  int oldFd = -1;
+  if (expected > 0) {
+    oldFd = ProgFdById(env, expected);
+    if (oldFd < 0) return env.Undefined();
+    opts.old_prog_fd = oldFd;
+    flags |= XDP_FLAGS_REPLACE;
+  }
+  int r = bpf_xdp_detach(static_cast<int>(ifindex), flags, &opts);
+  if (oldFd >= 0) close(oldFd);
+  if (r != 0) ThrowErrno(env, "bpf_xdp_detach", -r, "ifindex " + std::to_string(ifindex));
+  return env.Undefined();
+}
+
+// xdpQuery(ifindex) -> { attachMode, progId, drvProgId, skbProgId, hwProgId }
+Napi::Value XdpQuery(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t ifindex;
+  if (!ArgU32(info, 0, "ifindex", &ifindex)) return env.Undefined();
+  LIBBPF_OPTS(bpf_xdp_query_opts, opts);
+  int r = bpf_xdp_query(static_cast<int>(ifindex), 0, &opts);
+  if (r != 0) {
+    ThrowErrno(env, "bpf_xdp_query", -r, "ifindex " + std::to_string(ifindex));
+    return env.Undefined();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("attachMode", static_cast<uint32_t>(opts.attach_mode));
+  o.Set("progId", opts.prog_id);
+  o.Set("drvProgId", opts.drv_prog_id);
+  o.Set("skbProgId", opts.skb_prog_id);
+  o.Set("hwProgId", opts.hw_prog_id);
+  return o;
+}
+
+// progInfoById(id) -> { id, name, typeId } | undefined when no such program exists.
+Napi::Value ProgInfoById(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id;
+  if (!ArgU32(info, 0, "id", &id)) return env.Undefined();
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return env.Undefined();
+    ThrowErrno(env, "bpf_prog_get_fd_by_id", err, "program id " + std::to_string(id));
+    return env.Undefined();
+  }
+  bpf_prog_info pi = {};
+  __u32 len = sizeof(pi);
+  int r = bpf_obj_get_info_by_fd(fd, &pi, &len);
+  int err = errno;
+  close(fd);
+  if (r != 0) {
+    ThrowErrno(env, "bpf_obj_get_info_by_fd", err, "program id " + std::to_string(id));
+    return env.Undefined();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("id", pi.id);
+  o.Set("name", pi.name);
+  o.Set("typeId", pi.type);
+  return o;
+}
+
+}  // namespace
+
+void InitXdpAttach(Napi::Env env, Napi::Object exports) {
+  exports.Set("xdpAttach", Napi::Function::New(env, XdpAttach, "xdpAttach"));
+  exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach, "xdpDetach"));
+  exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery, "xdpQuery"));
+  exports.Set("progInfoById", Napi::Function::New(env, ProgInfoById, "progInfoById"));
+}
+
+}  // namespace herald

@@ -1,0 +1,136 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { nativeBuildDir } from '../util/paths.js';
+
+/** A map as the addon describes it (from a loaded object or a pinned path). */
+export interface RawMapInfo {
+  name: string;
+  fd: number;
+  /** Kernel map type number (`enum bpf_map_type`). */
+  typeId: number;
+  /** libbpf's name for the type, e.g. 'hash', 'percpu_array', 'lru_hash'. */
+  type: string;
+  keySize: number;
+  valueSize: number;
+  maxEntries: number;
+  /** `.rodata`/`.data`/`.bss`/`.kconfig`: never pinned. */
+  internal: boolean;
+  id: number;
+  pinPath?: string;
+}
+
+export interface RawProgInfo {
+  name: string;
+  section: string;
+  fd: number;
+  typeId: number;
+  id: number;
+}
+
+/** Opaque handle of a loaded `struct bpf_object` (closed by objectClose or by garbage collection). */
+export interface RawObjectHandle {
+  readonly __brand: 'RawObjectHandle';
+}
+
+export interface RawXdpQuery {
+  /** XDP_ATTACHED_NONE 0, DRV 1, SKB 2, HW 3, MULTI 4. */
+  attachMode: number;
+  progId: number;
+  drvProgId: number;
+  skbProgId: number;
+  hwProgId: number;
+}
+
+/**
+ * The addon's datapath exports. Every function throws an Error carrying `errno`, `code` and `op` when
+ * the kernel or libbpf refuses (see bpf.ts `BpfError`), and a TypeError on wrongly typed arguments.
+ */
+export interface DatapathNative {
+  objectOpen(
+    path: string,
+    pinDir: string | undefined,
+  ): { handle: RawObjectHandle; maps: RawMapInfo[]; programs: RawProgInfo[] };
+  objectClose(handle: RawObjectHandle): void;
+  numPossibleCpus(): number;
+  mapLookup(fd: number, key: Buffer): Buffer | undefined;
+  mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
+  mapDelete(fd: number, key: Buffer): boolean;
+  mapKeys(fd: number, limit: number): Buffer[];
+  mapLookupBatch(fd: number, chunk: number): { keys: Buffer[]; values: Buffer[] } | null;
+  mapOpenPinned(path: string): RawMapInfo;
+  closeFd(fd: number): void;
+  xdpAttach(ifindex: number, progFd: number, flags: number, expectedProgId: number): void;
+  xdpDetach(ifindex: number, flags: number, expectedProgId: number): void;
+  xdpQuery(ifindex: number): RawXdpQuery;
+  progInfoById(id: number): { id: number; name: string; typeId: number } | undefined;
+  progTestRun(
+    progFd: number,
+    frame: Buffer,
+    repeat: number,
+    outCapacity: number,
+  ): { retval: number; data: Buffer; durationNs: number };
+  packetSend(ifindex: number, frame: Buffer): number;
+  interfaceIndex(ifname: string): number;
+  interfaceMac(ifname: string): Buffer;
+}
+
+let cached: Readonly<Record<string, unknown>> | undefined;
+
+/** Path of the compiled addon. */
+export function nativeAddonPath(): string {
+  return join(nativeBuildDir(), 'herald_native.node');
+}
+
+/**
+ * The raw addon module, loaded once. Other areas (e.g. sockets) declare their own typed view of the
+ * exports they use on top of this.
+ */
+export function nativeModule(): Readonly<Record<string, unknown>> {
+  if (cached === undefined) {
+    const require = createRequire(import.meta.url);
+    const path = nativeAddonPath();
+    try {
+      cached = require(path) as Record<string, unknown>;
+    } catch (error) {
+      throw new Error(
+        `cannot load the Herald native addon at ${path} (build it with \`npx node-gyp build\`): ${(error as Error).message}`,
+      );
+    }
+  }
+  return cached;
+}
+
+const datapathExports: ReadonlyArray<keyof DatapathNative> = [
+  'objectOpen',
+  'objectClose',
+  'numPossibleCpus',
+  'mapLookup',
+  'mapUpdate',
+  'mapDelete',
+  'mapKeys',
+  'mapLookupBatch',
+  'mapOpenPinned',
+  'closeFd',
+  'xdpAttach',
+  'xdpDetach',
+  'xdpQuery',
+  'progInfoById',
+  'progTestRun',
+  'packetSend',
+  'interfaceIndex',
+  'interfaceMac',
+];
+
+let checked: DatapathNative | undefined;
+
+/** The datapath view of the addon; fails clearly when the built addon lacks an export (stale build). */
+export function datapathNative(): DatapathNative {
+  if (checked === undefined) {
+    const mod = nativeModule();
+    const missing = datapathExports.filter((name) => typeof mod[name] !== 'function');
+    if (missing.length > 0)
+      throw new Error(`the native addon at ${nativeAddonPath()} lacks ${missing.join(', ')}; rebuild it`);
+    checked = mod as unknown as DatapathNative;
+  }
+  return checked;
+}
