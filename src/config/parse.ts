@@ -1,0 +1,235 @@
+import { parseAllDocuments } from 'yaml';
+import type { z } from 'zod';
+import {
+  EndpointSliceSchema,
+  HERALD_API_VERSION,
+  HERALD_KINDS,
+  NamespaceSchema,
+  NodeSchema,
+  ServiceSchema,
+  type HeraldKind,
+} from './schemas.js';
+import { emptyModel, type HeraldModel, type Problem } from './types.js';
+import { validateModel, type ObjectLocation } from './validate.js';
+
+/**
+ * Turns YAML text into a `HeraldModel`. Pure: no file I/O (see `load.ts`). Every problem is collected;
+ * objects with problems are left out of the model, everything else is kept.
+ *
+ * Documents are numbered from 1 in the order they appear (`doc` 0 means the file as a whole). A `kind: List`
+ * document (what `kubectl get -o yaml` prints) is accepted; its objects are reported as `items[i].…`.
+ */
+
+/** apiVersions accepted per Herald kind (MetalLB's are converted to `herald.dev/v1beta1`). */
+const METALLB_VERSIONS: Readonly<Record<HeraldKind, readonly string[]>> = {
+  IPAddressPool: ['metallb.io/v1beta1'],
+  L2Advertisement: ['metallb.io/v1beta1'],
+  BGPAdvertisement: ['metallb.io/v1beta1'],
+  BGPPeer: ['metallb.io/v1beta1', 'metallb.io/v1beta2'],
+  BFDProfile: ['metallb.io/v1beta1'],
+  Community: ['metallb.io/v1beta1'],
+};
+
+const CORE_KINDS: Readonly<
+  Record<string, { apiVersion: string; schema: z.ZodType; field: keyof HeraldModel }>
+> = {
+  Service: { apiVersion: 'v1', schema: ServiceSchema, field: 'services' },
+  Node: { apiVersion: 'v1', schema: NodeSchema, field: 'nodes' },
+  Namespace: { apiVersion: 'v1', schema: NamespaceSchema, field: 'namespaces' },
+  EndpointSlice: { apiVersion: 'discovery.k8s.io/v1', schema: EndpointSliceSchema, field: 'endpointSlices' },
+};
+
+const HERALD_FIELD: Readonly<Record<HeraldKind, keyof HeraldModel>> = {
+  IPAddressPool: 'pools',
+  L2Advertisement: 'l2Advertisements',
+  BGPAdvertisement: 'bgpAdvertisements',
+  BGPPeer: 'bgpPeers',
+  BFDProfile: 'bfdProfiles',
+  Community: 'communities',
+};
+
+/** Joins a zod/issue path the way people write it: `spec.addresses[1]`, `metadata.annotations["a/b"]`. */
+export function formatPath(parts: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const p of parts) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else {
+      const s = String(p);
+      if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(s)) out += out ? `.${s}` : s;
+      else out += `[${JSON.stringify(s)}]`;
+    }
+  }
+  return out;
+}
+
+const joinPath = (prefix: string, rest: string): string =>
+  !prefix ? rest : !rest ? prefix : rest.startsWith('[') ? prefix + rest : `${prefix}.${rest}`;
+
+function issueProblems(issues: readonly z.core.$ZodIssue[], at: ObjectLocation): Problem[] {
+  const out: Problem[] = [];
+  for (const issue of issues) {
+    const path = formatPath(issue.path);
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        out.push({
+          ...at,
+          path: joinPath(at.path, joinPath(path, formatPath([key]))),
+          message: 'unknown field',
+        });
+      }
+      continue;
+    }
+    let message = issue.message;
+    if (issue.code === 'invalid_type' && issue.input === undefined) message = 'required field is missing';
+    if (issue.code === 'invalid_value' && 'values' in issue) {
+      message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    out.push({ ...at, path: joinPath(at.path, path), message });
+  }
+  return out;
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+export interface ParsedObjects {
+  model: HeraldModel;
+  problems: Problem[];
+  /** Where each object of the model came from (for precise problems in cross-object checks). */
+  locations: Map<object, ObjectLocation>;
+}
+
+/** Adds one raw object (already YAML-decoded) to the model, or problems about it. */
+export function addObject(raw: unknown, at: ObjectLocation, out: ParsedObjects): void {
+  if (!isRecord(raw)) {
+    out.problems.push({
+      ...at,
+      message: 'expected a Kubernetes-style object (apiVersion, kind, metadata, ...)',
+    });
+    return;
+  }
+  const apiVersion = raw.apiVersion;
+  const kind = raw.kind;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') {
+    out.problems.push({
+      ...at,
+      path: joinPath(at.path, typeof kind !== 'string' ? 'kind' : 'apiVersion'),
+      message: 'required field is missing',
+    });
+    return;
+  }
+  if (kind === 'List' && apiVersion === 'v1') {
+    const items = Array.isArray(raw.items) ? raw.items : [];
+    items.forEach((item, i) => addObject(item, { ...at, path: joinPath(at.path, `items[${i}]`) }, out));
+    return;
+  }
+  if (Object.prototype.hasOwnProperty.call(HERALD_KINDS, kind)) {
+    const hk = kind as HeraldKind;
+    if (apiVersion !== HERALD_API_VERSION && !METALLB_VERSIONS[hk].includes(apiVersion)) {
+      out.problems.push({
+        ...at,
+        path: joinPath(at.path, 'apiVersion'),
+        message: `unsupported apiVersion "${apiVersion}" for ${kind}; use ${HERALD_API_VERSION} (or ${METALLB_VERSIONS[hk].join(' / ')})`,
+      });
+      return;
+    }
+    const r = HERALD_KINDS[hk].safeParse(raw);
+    if (!r.success) {
+      out.problems.push(...issueProblems(r.error.issues, at));
+      return;
+    }
+    const obj = { ...r.data, apiVersion: HERALD_API_VERSION };
+    (out.model[HERALD_FIELD[hk]] as object[]).push(obj);
+    out.locations.set(obj, at);
+    return;
+  }
+  const core = CORE_KINDS[kind];
+  if (core) {
+    if (apiVersion !== core.apiVersion) {
+      out.problems.push({
+        ...at,
+        path: joinPath(at.path, 'apiVersion'),
+        message: `unsupported apiVersion "${apiVersion}" for ${kind}; use ${core.apiVersion}`,
+      });
+      return;
+    }
+    const r = core.schema.safeParse(raw);
+    if (!r.success) {
+      out.problems.push(...issueProblems(r.error.issues, at));
+      return;
+    }
+    const obj = r.data as object;
+    (out.model[core.field] as object[]).push(obj);
+    out.locations.set(obj, at);
+    return;
+  }
+  const known = [...Object.keys(HERALD_KINDS), ...Object.keys(CORE_KINDS)].join(', ');
+  out.problems.push({
+    ...at,
+    path: joinPath(at.path, 'kind'),
+    message: `unknown kind "${kind}" (apiVersion ${apiVersion}); Herald reads ${known}`,
+  });
+}
+
+/** Decodes the YAML documents of one file into `out` (no cross-object validation). */
+export function addDocuments(text: string, fileName: string, out: ParsedObjects): void {
+  let docs;
+  try {
+    docs = parseAllDocuments(text, { prettyErrors: false });
+  } catch (error) {
+    out.problems.push({ file: fileName, doc: 0, path: '', message: `cannot parse YAML: ${String(error)}` });
+    return;
+  }
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, i) => {
+    const at: ObjectLocation = { file: fileName, doc: i + 1, path: '' };
+    if (doc.errors.length > 0) {
+      for (const e of doc.errors) {
+        const line = e.linePos?.[0];
+        const where = line ? ` (line ${line.line}, column ${line.col})` : '';
+        out.problems.push({ ...at, message: `YAML error${where}: ${e.message.split('\n')[0]}` });
+      }
+      return;
+    }
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) return; // empty document (e.g. a trailing ---)
+    addObject(value, at, out);
+  });
+}
+
+export const newParsed = (): ParsedObjects => ({ model: emptyModel(), problems: [], locations: new Map() });
+
+/** Parses one file's text: model plus every problem (syntax, schema and cross-object). */
+export function parseConfigDocuments(
+  text: string,
+  fileName = '<input>',
+): { model: HeraldModel; problems: Problem[] } {
+  const out = newParsed();
+  addDocuments(text, fileName, out);
+  return finish(out);
+}
+
+/** Cross-object validation, then problems sorted by file and document (stable within a document). */
+function finish(out: ParsedObjects): { model: HeraldModel; problems: Problem[] } {
+  out.problems.push(...validateModel(out.model, (o) => out.locations.get(o)));
+  const order = new Map<string, number>();
+  for (const p of out.problems) if (!order.has(p.file)) order.set(p.file, order.size);
+  const problems = out.problems
+    .map((p, i) => ({ p, i }))
+    .sort(
+      (a, b) =>
+        (order.get(a.p.file) as number) - (order.get(b.p.file) as number) || a.p.doc - b.p.doc || a.i - b.i,
+    )
+    .map((x) => x.p);
+  return { model: out.model, problems };
+}
+
+/** Parses several files into one model (pools may not overlap across files, names are unique across them). */
+export function parseConfigTexts(files: ReadonlyArray<{ text: string; fileName: string }>): {
+  model: HeraldModel;
+  problems: Problem[];
+} {
+  const out = newParsed();
+  for (const f of files) addDocuments(f.text, f.fileName, out);
+  return finish(out);
+}
