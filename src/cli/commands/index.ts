@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { registerStatus } from './status.js';
+import { registerTop } from './top.js';
 
 /** Each subcommand lives in its own module and registers itself here (one line each). */
-export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [];
+export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [registerStatus, registerTop];

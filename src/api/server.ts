@@ -1,0 +1,145 @@
+import {
+  Metadata,
+  type sendUnaryData,
+  Server,
+  ServerCredentials,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  status as GrpcStatus,
+} from '@grpc/grpc-js';
+import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseHostPort } from '../metrics/address.js';
+import { type Message, speakerService } from './service.js';
+import { DEFAULT_API_SOCKET, STATUS_EVENT_KINDS, type StatusEventKind, type StatusSource } from './source.js';
+
+export interface StatusTls {
+  certFile: string;
+  keyFile: string;
+  /** CA bundle; with it, clients must present a certificate signed by it (mTLS). */
+  clientCaFile?: string;
+}
+
+export interface StatusServerOptions {
+  /** Unix socket path (default /run/herald/speaker.sock); its directory is created. */
+  socketPath?: string;
+  /** Optional TCP listener; TLS is required unless the address is loopback. */
+  tcp?: { address: string; tls?: StatusTls };
+}
+
+export interface RunningStatusServer {
+  socketPath: string;
+  tcpPort?: number;
+  close(): Promise<void>;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+function unary(produce: () => Promise<Message>) {
+  return (_call: ServerUnaryCall<Message, Message>, callback: sendUnaryData<Message>) => {
+    produce().then(
+      (value) => callback(null, value),
+      (error: unknown) =>
+        callback({
+          code: GrpcStatus.INTERNAL,
+          details: error instanceof Error ? error.message : String(error),
+        }),
+    );
+  };
+}
+
+function removeStaleSocket(path: string): void {
+  try {
+    if (statSync(path).isSocket()) unlinkSync(path);
+    else throw new Error(`status API socket path ${path} exists and is not a socket`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
+function bind(server: Server, address: string, creds: ServerCredentials): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, creds, (error, port) =>
+      error ? reject(new Error(`status API cannot listen on ${address}: ${error.message}`)) : resolve(port),
+    ),
+  );
+}
+
+/** Serves herald.v1.Speaker for `source` on a unix socket (and optionally TCP). */
+export async function startStatusServer(
+  source: StatusSource,
+  opts: StatusServerOptions = {},
+): Promise<RunningStatusServer> {
+  const socketPath = opts.socketPath ?? DEFAULT_API_SOCKET;
+  const server = new Server();
+  server.addService(speakerService, {
+    ListVips: unary(async () => {
+      const [vips, traffic] = await Promise.all([source.vips(), source.traffic?.()]);
+      return { node: source.node(), vips, ...traffic };
+    }),
+    ListMembers: unary(async () => ({ node: source.node(), members: await source.members() })),
+    ListBgpSessions: unary(async () => ({ node: source.node(), sessions: await source.bgpSessions() })),
+    Watch: (call: ServerWritableStream<Message, Message>) => {
+      const requested = Array.isArray(call.request.kinds) ? (call.request.kinds as string[]) : [];
+      const unknown = requested.filter((k) => !STATUS_EVENT_KINDS.includes(k as StatusEventKind));
+      if (unknown.length > 0) {
+        call.destroy(
+          Object.assign(new Error(`unknown event kinds: ${unknown.join(', ')}`), {
+            code: GrpcStatus.INVALID_ARGUMENT,
+          }),
+        );
+        return;
+      }
+      const kinds = new Set(requested.length > 0 ? requested : STATUS_EVENT_KINDS);
+      const unsubscribe = source.events.subscribe((event) => {
+        if (kinds.has(event.kind)) call.write({ ...event });
+      });
+      // Headers go out once subscribed, so a client knows no later event can be missed (client `ready`).
+      call.sendMetadata(new Metadata());
+      const end = () => unsubscribe();
+      call.on('cancelled', end);
+      call.on('close', end);
+      call.on('error', end);
+    },
+  });
+  mkdirSync(dirname(socketPath), { recursive: true });
+  removeStaleSocket(socketPath);
+  try {
+    await bind(server, `unix:${socketPath}`, ServerCredentials.createInsecure());
+    let tcpPort: number | undefined;
+    if (opts.tcp) {
+      const { host, port } = parseHostPort(opts.tcp.address);
+      const tls = opts.tcp.tls;
+      if (!tls && !isLoopback(host)) {
+        throw new Error(
+          `status API on ${opts.tcp.address}: TCP outside loopback requires TLS (cert and key)`,
+        );
+      }
+      const creds = tls
+        ? ServerCredentials.createSsl(
+            tls.clientCaFile ? readFileSync(tls.clientCaFile) : null,
+            [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
+            tls.clientCaFile !== undefined,
+          )
+        : ServerCredentials.createInsecure();
+      tcpPort = await bind(server, host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`, creds);
+    }
+    return {
+      socketPath,
+      tcpPort,
+      close: () =>
+        new Promise<void>((resolve) => {
+          server.tryShutdown(() => {
+            removeStaleSocket(socketPath);
+            resolve();
+          });
+          setTimeout(() => server.forceShutdown(), 2000).unref();
+        }),
+    };
+  } catch (error) {
+    server.forceShutdown();
+    throw error;
+  }
+}

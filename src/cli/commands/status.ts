@@ -1,0 +1,81 @@
+import type { Command } from 'commander';
+import { StatusClient, type StatusClientOptions } from '../../api/client.js';
+import { formatMembers, formatSessions, formatVips } from '../../api/format.js';
+import { DEFAULT_API_SOCKET } from '../../api/source.js';
+
+export interface ApiClientFlags {
+  socket: string;
+  tcp?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Adds the flags that pick a speaker's status API (shared by `status` and `top`). */
+export function addApiClientFlags(cmd: Command): Command {
+  return cmd
+    .option('--socket <path>', 'status API unix socket of the speaker', DEFAULT_API_SOCKET)
+    .option('--tcp <host:port>', 'use the TCP (TLS) listener instead of the socket')
+    .option('--ca <file>', 'CA bundle that signed the speaker certificate (with --tcp)')
+    .option('--cert <file>', 'client certificate for mTLS (with --tcp)')
+    .option('--key <file>', 'client key for mTLS (with --tcp)');
+}
+
+export function clientOptions(flags: ApiClientFlags): StatusClientOptions {
+  return flags.tcp
+    ? { tcp: { address: flags.tcp, caFile: flags.ca, certFile: flags.cert, keyFile: flags.key } }
+    : { socketPath: flags.socket };
+}
+
+const SECTIONS = ['vips', 'members', 'bgp'] as const;
+type Section = (typeof SECTIONS)[number];
+
+export function registerStatus(program: Command): void {
+  addApiClientFlags(
+    program
+      .command('status')
+      .description("Show a speaker's VIPs (owner, mode, reason, traffic), members and BGP/BFD sessions")
+      .argument('[sections...]', `any of ${SECTIONS.join(', ')} (default: all)`)
+      .option('--json', 'print JSON instead of tables'),
+  ).action(async (sections: string[], flags: ApiClientFlags & { json?: boolean }) => {
+    const bad = sections.filter((s) => !SECTIONS.includes(s as Section));
+    if (bad.length > 0)
+      throw new Error(`unknown section(s) ${bad.join(', ')}; expected ${SECTIONS.join(', ')}`);
+    const want = new Set<Section>(sections.length > 0 ? (sections as Section[]) : SECTIONS);
+    const client = new StatusClient(clientOptions(flags));
+    try {
+      const [vips, members, bgp] = await Promise.all([
+        want.has('vips') ? client.listVips() : undefined,
+        want.has('members') ? client.listMembers() : undefined,
+        want.has('bgp') ? client.listBgpSessions() : undefined,
+      ]);
+      if (flags.json) {
+        const node = vips?.node ?? members?.node ?? bgp?.node;
+        const out = {
+          node,
+          ...(vips && {
+            nodeUtilization: vips.nodeUtilization,
+            clusterConcentration: vips.clusterConcentration,
+            busiestNode: vips.busiestNode,
+            vips: vips.vips,
+          }),
+          ...(members && { members: members.members }),
+          ...(bgp && { bgpSessions: bgp.sessions }),
+        };
+        process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        return;
+      }
+      const parts: string[] = [];
+      if (vips) parts.push(formatVips(vips));
+      if (members) parts.push(`members (${members.members.length}):\n${formatMembers(members.members)}`);
+      if (bgp) {
+        parts.push(
+          bgp.sessions.length > 0 ? `BGP sessions:\n${formatSessions(bgp.sessions)}` : 'BGP sessions: none\n',
+        );
+      }
+      process.stdout.write(parts.join('\n'));
+    } finally {
+      client.close();
+    }
+  });
+}
