@@ -1,0 +1,113 @@
+/**
+ * Keyring and packet framing. Every UDP datagram / TCP frame starts with one byte:
+ *   0x01 plaintext:  [0x01][envelope]
+ *   0x02 AES-256-GCM: [0x02][12-byte nonce][ciphertext][16-byte tag], AAD = the first byte.
+ * One primary key encrypts; every key in the ring is tried to decrypt, so keys can be rotated without
+ * downtime (install new key everywhere → make it primary everywhere → remove the old one).
+ */
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+
+export const FRAME_PLAIN = 0x01;
+export const FRAME_GCM = 0x02;
+const NONCE = 12;
+const TAG = 16;
+/** Bytes the framing adds to an envelope in the worst case (encrypted). */
+export const FRAME_OVERHEAD = 1 + NONCE + TAG;
+
+export type OpenResult =
+  | { ok: true; plain: Buffer }
+  | { ok: false; reason: 'truncated' | 'unauthenticated' | 'plaintext' | 'malformed' };
+
+export class Keyring {
+  private keys: Buffer[];
+
+  /** keys[0] is primary. An empty ring means plaintext. */
+  constructor(
+    keys: readonly Buffer[] = [],
+    private readonly allowPlaintext = false,
+  ) {
+    for (const k of keys) checkKey(k);
+    this.keys = keys.map((k) => Buffer.from(k));
+  }
+
+  encrypted(): boolean {
+    return this.keys.length > 0;
+  }
+
+  primary(): Buffer | undefined {
+    return this.keys[0];
+  }
+
+  list(): Buffer[] {
+    return this.keys.map((k) => Buffer.from(k));
+  }
+
+  /** Adds an accepted key (no-op if present). */
+  addKey(key: Buffer): void {
+    checkKey(key);
+    if (!this.keys.some((k) => k.equals(key))) this.keys.push(Buffer.from(key));
+  }
+
+  /** Makes an installed key primary. */
+  useKey(key: Buffer): void {
+    const i = this.keys.findIndex((k) => k.equals(key));
+    if (i < 0) throw new Error('keyring: cannot use a key that is not installed');
+    const [k] = this.keys.splice(i, 1);
+    if (k) this.keys.unshift(k);
+  }
+
+  /** Removes a non-primary key. */
+  removeKey(key: Buffer): void {
+    if (this.keys[0]?.equals(key)) throw new Error('keyring: cannot remove the primary key');
+    this.keys = this.keys.filter((k) => !k.equals(key));
+  }
+
+  seal(plain: Buffer): Buffer {
+    const key = this.keys[0];
+    if (!key) return Buffer.concat([Buffer.from([FRAME_PLAIN]), plain]);
+    const nonce = randomBytes(NONCE);
+    const head = Buffer.from([FRAME_GCM]);
+    const c = createCipheriv('aes-256-gcm', key, nonce);
+    c.setAAD(head);
+    const body = Buffer.concat([c.update(plain), c.final()]);
+    return Buffer.concat([head, nonce, body, c.getAuthTag()]);
+  }
+
+  open(frame: Buffer): OpenResult {
+    if (frame.length < 1) return { ok: false, reason: 'truncated' };
+    const kind = frame[0];
+    if (kind === FRAME_PLAIN) {
+      if (this.keys.length > 0 && !this.allowPlaintext) return { ok: false, reason: 'plaintext' };
+      return { ok: true, plain: frame.subarray(1) };
+    }
+    if (kind !== FRAME_GCM) return { ok: false, reason: 'malformed' };
+    if (frame.length < FRAME_OVERHEAD) return { ok: false, reason: 'truncated' };
+    if (this.keys.length === 0) return { ok: false, reason: 'unauthenticated' };
+    const nonce = frame.subarray(1, 1 + NONCE);
+    const body = frame.subarray(1 + NONCE, frame.length - TAG);
+    const tag = frame.subarray(frame.length - TAG);
+    for (const key of this.keys) {
+      try {
+        const d = createDecipheriv('aes-256-gcm', key, nonce);
+        d.setAAD(frame.subarray(0, 1));
+        d.setAuthTag(tag);
+        return { ok: true, plain: Buffer.concat([d.update(body), d.final()]) };
+      } catch {
+        // wrong key or tampered: try the next key
+      }
+    }
+    return { ok: false, reason: 'unauthenticated' };
+  }
+}
+
+function checkKey(k: Buffer): void {
+  if (k.length !== 32) throw new Error(`keyring: AES-256 keys are 32 bytes, got ${k.length}`);
+}
+
+/** Parses a key given as 64 hex characters or base64 of 32 bytes. */
+export function parseKey(text: string): Buffer {
+  const t = text.trim();
+  const b = /^[0-9a-fA-F]{64}$/.test(t) ? Buffer.from(t, 'hex') : Buffer.from(t, 'base64');
+  checkKey(b);
+  return b;
+}

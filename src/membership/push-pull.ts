@@ -1,0 +1,35 @@
+/** Pure helpers for the periodic full-state exchange (push-pull) and for seed addresses. */
+import { isIP } from 'node:net';
+import type { NodeState } from './codec.js';
+import type { NodeRecord } from './rules.js';
+
+/** Beyond 32 members the push-pull interval grows with log2(n) so total TCP load stays flat. */
+export function pushPullInterval(baseMs: number, n: number): number {
+  const threshold = 32;
+  if (n <= threshold) return baseMs;
+  const mult = Math.ceil(Math.log2(n) - Math.log2(threshold)) + 1;
+  return baseMs * mult;
+}
+
+export function toNodeState(r: NodeRecord): NodeState {
+  return {
+    name: r.name,
+    addr: r.addr,
+    port: r.port,
+    meta: r.meta,
+    incarnation: r.incarnation,
+    state: r.state,
+    protocolMin: r.protocolMin,
+    protocolMax: r.protocolMax,
+  };
+}
+
+/** Parses `host:port` or `[v6]:port`; throws with the offending text. */
+export function parseHostPort(text: string, defaultPort = 7946): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
+  const host = m?.[1];
+  const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
+  if (!host || isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`membership: bad address ${JSON.stringify(text)} (want IP:port or [IPv6]:port)`);
+  return { host, port };
+}
