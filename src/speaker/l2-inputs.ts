@@ -1,0 +1,122 @@
+import {
+  ENDPOINTSLICE_SERVICE_LABEL,
+  type HeraldModel,
+  isHeraldService,
+  matchesAnySelector,
+  selectedPoolNames,
+  type Service,
+  serviceKey,
+} from '../config/index.js';
+import type { L2AdvertisementView, L2NodeInput, L2VipInput } from '../l2/desired.js';
+import type { NodeMeta } from './node-meta.js';
+
+export const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
+
+/** A gossip member as the L2 decision needs it. */
+export interface MemberView {
+  name: string;
+  /** alive or suspect (a suspect is not a failure yet). */
+  alive: boolean;
+  meta?: NodeMeta;
+}
+
+export interface ServiceAllocation {
+  ips: string[];
+  pool: string;
+}
+
+/**
+ * Turns the configuration model, the allocations and the gossip view into the inputs of the pure L2
+ * decision: one entry per VIP (services sharing an IP merged) and one per known node.
+ */
+export function buildL2Inputs(
+  model: HeraldModel,
+  allocations: ReadonlyMap<string, ServiceAllocation>,
+  members: readonly MemberView[],
+): { vips: L2VipInput[]; nodes: L2NodeInput[] } {
+  const nodeObjects = new Map(model.nodes.map((n) => [n.metadata.name, n]));
+  const labelsOf = (m: MemberView): Record<string, string> => ({
+    'kubernetes.io/hostname': m.name,
+    ...(m.meta?.labels ?? {}),
+    ...(nodeObjects.get(m.name)?.metadata.labels ?? {}),
+  });
+  const nodes: L2NodeInput[] = members.map((m) => ({
+    name: m.name,
+    alive: m.alive && m.meta !== undefined,
+    excluded: isExcluded(labelsOf(m), nodeObjects.get(m.name)?.status),
+    interfaces: m.meta?.interfaces ?? [],
+  }));
+
+  const adsByPool = new Map<string, L2AdvertisementView[]>();
+  for (const ad of model.l2Advertisements) {
+    const selectors = ad.spec.nodeSelectors ?? [];
+    const view: L2AdvertisementView = {
+      name: ad.metadata.name,
+      ...(selectors.length > 0
+        ? {
+            nodes: new Set(
+              members.filter((m) => matchesAnySelector(selectors, labelsOf(m))).map((m) => m.name),
+            ),
+          }
+        : {}),
+      interfaces: ad.spec.interfaces ?? [],
+      spread: ad.spec.spread?.enabled ?? false,
+    };
+    const pools = selectedPoolNames(ad.spec, model.pools, (p) =>
+      matchesAnySelector(ad.spec.ipAddressPoolSelectors, p.metadata.labels, false),
+    );
+    for (const pool of pools) adsByPool.set(pool, [...(adsByPool.get(pool) ?? []), view]);
+  }
+
+  const readyBySvc = readyNodesByService(model);
+  const byIp = new Map<string, { services: Service[]; pool: string }>();
+  for (const svc of model.services) {
+    if (!isHeraldService(svc)) continue;
+    const alloc = allocations.get(serviceKey(svc));
+    if (!alloc) continue;
+    for (const ip of alloc.ips) {
+      const entry = byIp.get(ip) ?? { services: [], pool: alloc.pool };
+      entry.services.push(svc);
+      byIp.set(ip, entry);
+    }
+  }
+  const vips: L2VipInput[] = [...byIp.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([ip, { services, pool }]) => {
+      const keys = services.map(serviceKey).sort();
+      const ready = new Set(keys.flatMap((k) => [...(readyBySvc.get(k) ?? [])]));
+      return {
+        ip,
+        services: keys,
+        externalTrafficPolicy: services.some((s) => s.spec.externalTrafficPolicy === 'Local')
+          ? 'Local'
+          : 'Cluster',
+        readyNodes: ready,
+        advertisements: adsByPool.get(pool) ?? [],
+      };
+    });
+  return { vips, nodes };
+}
+
+function isExcluded(labels: Record<string, string>, status: unknown): boolean {
+  if (EXCLUDE_LABEL in labels) return true;
+  const conditions = (status as { conditions?: Array<{ type?: string; status?: string }> } | undefined)
+    ?.conditions;
+  return (conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True');
+}
+
+/** Nodes with a ready endpoint per service key, from EndpointSlices (ready unset counts as ready). */
+function readyNodesByService(model: HeraldModel): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const slice of model.endpointSlices) {
+    const svc = slice.metadata.labels?.[ENDPOINTSLICE_SERVICE_LABEL];
+    if (!svc) continue;
+    const key = `${slice.metadata.namespace ?? 'default'}/${svc}`;
+    const set = out.get(key) ?? new Set<string>();
+    for (const ep of slice.endpoints ?? []) {
+      if (ep.nodeName && ep.conditions?.ready !== false) set.add(ep.nodeName);
+    }
+    out.set(key, set);
+  }
+  return out;
+}
