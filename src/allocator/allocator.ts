@@ -1,0 +1,384 @@
+import { formatIp, parseIp, type Family } from '../config/addresses.js';
+import { matchesAnySelector } from '../config/selectors.js';
+import { serviceRequest, type ServiceRequest } from '../config/service.js';
+import type { IPAddressPool, Namespace, Service } from '../config/types.js';
+import { PoolState } from './pool-state.js';
+import { sharingConflict, type ShareInfo } from './sharing.js';
+
+/**
+ * The IP allocator. Stateful so the controller can use it incrementally (`assign` on every Service change,
+ * `release` on delete, `setPools` on pool changes); `allocateAll` is the pure wrapper the speaker uses.
+ *
+ * Rules (MetalLB's, made deterministic):
+ * - Requested addresses (`herald.dev/loadBalancerIPs`, MetalLB annotations, `spec.loadBalancerIP`) are
+ *   honored when inside a pool the service may use and free or legally shared; refused with a reason otherwise.
+ * - `address-pool` restricts to that pool. Both ignore `autoAssign`, both respect `serviceAllocation`.
+ * - Otherwise pools with `autoAssign` ≠ false whose `serviceAllocation` matches are tried by priority (lower
+ *   first, unset last), then by name; the lowest free address of each wanted family is taken.
+ * - A service with an `allow-shared-ip` key first tries addresses already used with that key (compatible:
+ *   same key, same traffic policy and selector for Local, no port/protocol overlap).
+ * - Families: `SingleStack` takes `ipFamilies[0]` (unset: IPv4 if the pool has it, else IPv6);
+ *   `PreferDualStack` takes every family the pool has; `RequireDualStack` needs a pool with both.
+ * - An existing assignment that is still valid is kept (also across restarts, via `previous` / status).
+ */
+
+export type Allocation = { ips: string[]; pool: string } | { error: string };
+
+export const isAllocated = (a: Allocation | undefined): a is { ips: string[]; pool: string } =>
+  a !== undefined && 'ips' in a;
+
+export interface PoolStats {
+  pool: string;
+  /** Usable addresses (Number; exact up to 2^53, approximate for huge IPv6 pools). */
+  addressesTotal: number;
+  addressesInUse: number;
+  ipv4: { total: bigint; inUse: number };
+  ipv6: { total: bigint; inUse: number };
+}
+
+interface Held {
+  pool: PoolState;
+  ips: Array<{ ip: string; family: Family; value: bigint }>;
+  req: ServiceRequest;
+  info: ShareInfo;
+}
+
+export interface AssignOptions {
+  /** Addresses the service had before (e.g. from `status.loadBalancer.ingress`); kept when still valid. */
+  previous?: readonly string[];
+}
+
+const FAMILY_NAME = (f: Family): string => `IPv${f}`;
+
+export class Allocator {
+  private pools = new Map<string, PoolState>();
+  private readonly held = new Map<string, Held>();
+  private nsLabels = new Map<string, Record<string, string>>();
+
+  constructor(opts: { pools?: readonly IPAddressPool[]; namespaces?: readonly Namespace[] } = {}) {
+    this.setNamespaces(opts.namespaces ?? []);
+    this.setPools(opts.pools ?? []);
+  }
+
+  /** Namespace labels (for `serviceAllocation.namespaceSelectors`). Returns displaced keys, like `setPools`. */
+  setNamespaces(namespaces: readonly Namespace[]): string[] {
+    this.nsLabels = new Map(namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+    return this.revalidate();
+  }
+
+  /**
+   * Replaces the pools. Assignments still valid are kept (in service-key order); for the others the still-valid
+   * part stays held and their keys are returned: the caller must `assign` those services again.
+   * A priority or `autoAssign` change alone never moves a service.
+   */
+  setPools(pools: readonly IPAddressPool[]): string[] {
+    this.pools = new Map(
+      [...pools]
+        .sort((a, b) => cmp(a.metadata.name, b.metadata.name))
+        .map((p) => [p.metadata.name, new PoolState(p)]),
+    );
+    return this.revalidate();
+  }
+
+  private revalidate(): string[] {
+    const old = [...this.held.entries()].sort(([a], [b]) => cmp(a, b));
+    this.held.clear();
+    for (const p of this.pools.values()) p.clearUse();
+    const displaced: string[] = [];
+    for (const [key, h] of old) {
+      const pool = this.pools.get(h.pool.name);
+      const ok = pool !== undefined && this.poolRefusal(pool, h.req, true) === undefined;
+      const kept = ok
+        ? this.claimIn(
+            pool,
+            h.req,
+            h.ips.map((i) => i.ip),
+          )
+        : undefined;
+      // A partly valid assignment stays held (so `assign` keeps that part) but is reported as displaced.
+      if (!kept || kept.ips.length !== h.ips.length) displaced.push(key);
+    }
+    return displaced;
+  }
+
+  /** The current allocation of a service key (`namespace/name`). */
+  get(key: string): Allocation | undefined {
+    const h = this.held.get(key);
+    return h ? { ips: h.ips.map((i) => i.ip), pool: h.pool.name } : undefined;
+  }
+
+  /** Every current assignment, by service key. */
+  assignments(): Map<string, { ips: string[]; pool: string }> {
+    const out = new Map<string, { ips: string[]; pool: string }>();
+    for (const [k, h] of this.held) out.set(k, { ips: h.ips.map((i) => i.ip), pool: h.pool.name });
+    return out;
+  }
+
+  /** Releases a service's addresses; false when it held none. */
+  release(key: string): boolean {
+    const h = this.held.get(key);
+    if (!h) return false;
+    for (const i of h.ips) h.pool.unhold(i.ip, key);
+    this.held.delete(key);
+    return true;
+  }
+
+  poolStats(): PoolStats[] {
+    return [...this.pools.values()].map((p) => {
+      const ipv4 = p.stats(4);
+      const ipv6 = p.stats(6);
+      return {
+        pool: p.name,
+        addressesTotal: Number(ipv4.total + ipv6.total),
+        addressesInUse: ipv4.inUse + ipv6.inUse,
+        ipv4,
+        ipv6,
+      };
+    });
+  }
+
+  /**
+   * Claims previously held addresses for a service without allocating anything new: keeps the valid subset
+   * (inside one allowed pool, right family, free or legally shared). Used on restart before `assign`.
+   */
+  claim(svc: Service, previous: readonly string[]): Allocation | undefined {
+    const req = serviceRequest(svc);
+    if (req.problems.length > 0 || previous.length === 0) return undefined;
+    this.release(req.key);
+    const pool = this.poolContaining(previous);
+    if (!pool || this.poolRefusal(pool, req, true)) return undefined;
+    return this.claimIn(pool, req, previous) ? this.get(req.key) : undefined;
+  }
+
+  /** Assigns addresses to a service (keeping a still-valid current or previous assignment). */
+  assign(svc: Service, opts: AssignOptions = {}): Allocation {
+    const req = serviceRequest(svc);
+    if (req.problems.length > 0) {
+      this.release(req.key);
+      const p = req.problems[0] as { path: string; message: string };
+      return { error: `invalid request: ${p.path}: ${p.message}` };
+    }
+    const current = this.held.get(req.key);
+    const previous = current ? current.ips.map((i) => i.ip) : (opts.previous ?? ingressIps(svc));
+    this.release(req.key);
+
+    const candidates = this.candidatePools(req);
+    if ('error' in candidates) return candidates;
+    // Keep what is still valid in the pool the service had: that pool goes first when the service may still
+    // use it (for automatic services also when its autoAssign was turned off, as MetalLB does).
+    const prevPool = previous.length > 0 ? this.poolContaining(previous) : undefined;
+    const prevUsable =
+      prevPool !== undefined &&
+      (candidates.includes(prevPool) ||
+        (req.requestedIps.length === 0 && !req.requestedPool && !this.poolRefusal(prevPool, req, true)));
+    const ordered = prevUsable ? [prevPool, ...candidates.filter((p) => p !== prevPool)] : candidates;
+    const reasons: string[] = [];
+    for (const pool of ordered) {
+      const r = this.allocateIn(pool, req, pool === prevPool ? previous : []);
+      if (typeof r !== 'string') return r;
+      reasons.push(r);
+    }
+    return {
+      error: reasons.length === 1 ? (reasons[0] as string) : `no pool could serve it: ${reasons.join('; ')}`,
+    };
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  private poolContaining(ips: readonly string[]): PoolState | undefined {
+    const first = parseIp(ips[0] ?? '');
+    if (!first) return undefined;
+    for (const p of this.pools.values()) if (p.contains(first.family, first.value)) return p;
+    return undefined;
+  }
+
+  /** Why a pool may not serve a request (serviceAllocation; autoAssign unless asked for explicitly). */
+  private poolRefusal(pool: PoolState, req: ServiceRequest, explicit: boolean): string | undefined {
+    if (!explicit && !pool.autoAssign) return `pool "${pool.name}" has autoAssign: false`;
+    const sa = pool.pool.spec.serviceAllocation;
+    if (!sa) return undefined;
+    const nsListed = (sa.namespaces?.length ?? 0) > 0;
+    const nsSelected = (sa.namespaceSelectors?.length ?? 0) > 0;
+    if (nsListed || nsSelected) {
+      const ok =
+        (sa.namespaces ?? []).includes(req.namespace) ||
+        matchesAnySelector(sa.namespaceSelectors, this.nsLabels.get(req.namespace), false);
+      if (!ok) return `pool "${pool.name}" is not for namespace ${req.namespace} (serviceAllocation)`;
+    }
+    if (!matchesAnySelector(sa.serviceSelectors, req.labels, true)) {
+      return `pool "${pool.name}" does not select service ${req.key} (serviceAllocation.serviceSelectors)`;
+    }
+    return undefined;
+  }
+
+  private candidatePools(req: ServiceRequest): PoolState[] | { error: string } {
+    if (req.requestedIps.length > 0) {
+      const pool = this.poolContaining(req.requestedIps.map((r) => r.ip));
+      const first = req.requestedIps[0]?.ip;
+      if (!pool) return { error: `requested IP ${first} is not in any IPAddressPool` };
+      if (req.requestedPool && req.requestedPool !== pool.name) {
+        return {
+          error: `requested IP ${first} is in pool "${pool.name}", not in the requested pool "${req.requestedPool}"`,
+        };
+      }
+      for (const r of req.requestedIps) {
+        if (!pool.contains(r.family, r.value)) {
+          return {
+            error: `requested IPs ${req.requestedIps.map((x) => x.ip).join(', ')} are not all in pool "${pool.name}"`,
+          };
+        }
+      }
+      const why = this.poolRefusal(pool, req, true);
+      return why ? { error: why } : [pool];
+    }
+    if (req.requestedPool) {
+      const pool = this.pools.get(req.requestedPool);
+      if (!pool) return { error: `requested pool "${req.requestedPool}" does not exist` };
+      const why = this.poolRefusal(pool, req, true);
+      return why ? { error: why } : [pool];
+    }
+    if (this.pools.size === 0) return { error: 'no IPAddressPool is configured' };
+    const refusals: string[] = [];
+    const ok: PoolState[] = [];
+    for (const p of this.pools.values()) {
+      const why = this.poolRefusal(p, req, false);
+      if (why) refusals.push(why);
+      else ok.push(p);
+    }
+    if (ok.length === 0) return { error: `no pool can be used: ${refusals.join('; ')}` };
+    const prio = (p: PoolState): number =>
+      p.pool.spec.serviceAllocation?.priority ?? Number.POSITIVE_INFINITY;
+    return ok.sort((a, b) => prio(a) - prio(b) || cmp(a.name, b.name));
+  }
+
+  /** The families a request needs from a given pool, or a reason it cannot be served there. */
+  private familiesFor(pool: PoolState, req: ServiceRequest): Family[] | string {
+    if (req.requestedIps.length > 0) {
+      const fams = req.requestedIps.map((r) => r.family);
+      if (req.familyPolicy === 'RequireDualStack' && fams.length < 2) {
+        return 'RequireDualStack needs one requested address of each family';
+      }
+      return fams;
+    }
+    const order: Family[] = req.families.length > 0 ? [...req.families] : [4, 6];
+    if (req.familyPolicy === 'SingleStack') {
+      const f = req.families[0] ?? (pool.families.has(4) ? 4 : 6);
+      return pool.families.has(f) ? [f] : `pool "${pool.name}" has no ${FAMILY_NAME(f)} addresses`;
+    }
+    if (req.familyPolicy === 'RequireDualStack') {
+      for (const f of [4, 6] as const) {
+        if (!pool.families.has(f))
+          return `pool "${pool.name}" has no ${FAMILY_NAME(f)} addresses (RequireDualStack)`;
+      }
+      return order.length === 2 ? order : [4, 6];
+    }
+    const fams = [...order, ...([4, 6] as const).filter((f) => !order.includes(f))].filter((f) =>
+      pool.families.has(f),
+    );
+    return fams.length > 0 ? fams : `pool "${pool.name}" has no addresses`;
+  }
+
+  private shareInfo(req: ServiceRequest): ShareInfo {
+    return {
+      key: req.key,
+      sharingKey: req.sharingKey,
+      ports: req.ports,
+      trafficPolicy: req.trafficPolicy,
+      backendKey: req.backendKey,
+    };
+  }
+
+  private conflictAt(pool: PoolState, family: Family, value: bigint, info: ShareInfo): string | undefined {
+    const u = pool.used.get(formatIp(family, value));
+    return u ? sharingConflict(u.ip, info, u.holders.values()) : undefined;
+  }
+
+  /** Re-holds the still-valid part of `ips` in `pool` (no new addresses). Returns what was kept, if anything. */
+  private claimIn(pool: PoolState, req: ServiceRequest, ips: readonly string[]): Held | undefined {
+    const fams = this.familiesFor(pool, req);
+    if (typeof fams === 'string') return undefined;
+    const info = this.shareInfo(req);
+    const kept: Held['ips'] = [];
+    for (const text of ips) {
+      const p = parseIp(text);
+      if (!p || !fams.includes(p.family) || kept.some((k) => k.family === p.family)) continue;
+      if (!pool.contains(p.family, p.value) || this.conflictAt(pool, p.family, p.value, info)) continue;
+      if (
+        req.requestedIps.length > 0 &&
+        !req.requestedIps.some((r) => r.value === p.value && r.family === p.family)
+      ) {
+        continue;
+      }
+      kept.push({ ip: formatIp(p.family, p.value), family: p.family, value: p.value });
+    }
+    if (kept.length === 0) return undefined;
+    return this.record(pool, req, info, kept);
+  }
+
+  private record(pool: PoolState, req: ServiceRequest, info: ShareInfo, ips: Held['ips']): Held {
+    for (const i of ips) pool.hold(i.family, i.value, info);
+    const h: Held = { pool, ips, req, info };
+    this.held.set(req.key, h);
+    return h;
+  }
+
+  /** Allocates every needed family in one pool, keeping valid `previous` addresses; a reason on failure. */
+  private allocateIn(
+    pool: PoolState,
+    req: ServiceRequest,
+    previous: readonly string[],
+  ): { ips: string[]; pool: string } | string {
+    const fams = this.familiesFor(pool, req);
+    if (typeof fams === 'string') return fams;
+    const info = this.shareInfo(req);
+    const chosen: Held['ips'] = [];
+    for (const family of fams) {
+      const requested = req.requestedIps.find((r) => r.family === family);
+      if (requested) {
+        const why = this.conflictAt(pool, family, requested.value, info);
+        if (why) return why;
+        if (!pool.contains(family, requested.value)) {
+          return `requested IP ${requested.ip} is not usable in pool "${pool.name}" (avoidBuggyIPs)`;
+        }
+        chosen.push({ ip: requested.ip, family, value: requested.value });
+        continue;
+      }
+      const prev = previous.map((t) => parseIp(t)).find((p) => p?.family === family);
+      if (prev && pool.contains(family, prev.value) && !this.conflictAt(pool, family, prev.value, info)) {
+        chosen.push({ ip: formatIp(family, prev.value), family, value: prev.value });
+        continue;
+      }
+      const value = this.pick(pool, family, info);
+      if (value === undefined) {
+        return `pool "${pool.name}" has no free ${FAMILY_NAME(family)} address`;
+      }
+      chosen.push({ ip: formatIp(family, value), family, value });
+    }
+    this.record(pool, req, info, chosen);
+    return { ips: chosen.map((c) => c.ip), pool: pool.name };
+  }
+
+  /** A shared address with the same key when one is compatible (lowest first), else the lowest free one. */
+  private pick(pool: PoolState, family: Family, info: ShareInfo): bigint | undefined {
+    if (info.sharingKey !== undefined) {
+      const ips = pool.byShareKey.get(info.sharingKey);
+      if (ips) {
+        let best: bigint | undefined;
+        for (const ip of ips) {
+          const u = pool.used.get(ip);
+          if (!u || u.family !== family) continue;
+          if (best !== undefined && u.value >= best) continue;
+          if (!sharingConflict(ip, info, u.holders.values())) best = u.value;
+        }
+        if (best !== undefined) return best;
+      }
+    }
+    return pool.lowestFree(family);
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Addresses a Service already shows in `status.loadBalancer.ingress`. */
+export const ingressIps = (svc: Service): string[] =>
+  (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));

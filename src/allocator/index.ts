@@ -1,0 +1,4 @@
+export * from './allocate-all.js';
+export * from './allocator.js';
+export * from './pool-state.js';
+export * from './sharing.js';

@@ -1,0 +1,139 @@
+import { formatIp, isBuggyIp, rangeSize, type AddressRange, type Family } from '../config/addresses.js';
+import { poolRanges } from '../config/pools.js';
+import type { IPAddressPool } from '../config/types.js';
+import type { ShareInfo } from './sharing.js';
+
+/** One address in use: who holds it. Only addresses in use are stored (memory ∝ allocations). */
+export interface UsedIp {
+  ip: string;
+  family: Family;
+  value: bigint;
+  holders: Map<string, ShareInfo>;
+}
+
+export interface FamilyStats {
+  total: bigint;
+  inUse: number;
+}
+
+/**
+ * The mutable state of one pool: its ranges (sorted, disjoint per family), the addresses in use and, per
+ * family, a cursor below which every usable address is in use, so "lowest free address" is amortised O(1).
+ */
+export class PoolState {
+  readonly name: string;
+  readonly ranges: AddressRange[];
+  readonly families: ReadonlySet<Family>;
+  readonly used = new Map<string, UsedIp>();
+  /** sharing key → addresses in use with that key */
+  readonly byShareKey = new Map<string, Set<string>>();
+  private readonly cursor = new Map<Family, bigint>();
+  private readonly inUseCount = new Map<Family, number>([
+    [4, 0],
+    [6, 0],
+  ]);
+
+  constructor(readonly pool: IPAddressPool) {
+    this.name = pool.metadata.name;
+    this.ranges = poolRanges(pool).sort((a, b) => a.family - b.family || (a.start < b.start ? -1 : 1));
+    this.families = new Set(this.ranges.map((r) => r.family));
+  }
+
+  get autoAssign(): boolean {
+    return this.pool.spec.autoAssign !== false;
+  }
+
+  get avoidBuggyIPs(): boolean {
+    return this.pool.spec.avoidBuggyIPs === true;
+  }
+
+  /** True when the address is inside the pool and usable (not a "buggy" .0/.255 when those are avoided). */
+  contains(family: Family, value: bigint): boolean {
+    if (this.avoidBuggyIPs && isBuggyIp(family, value)) return false;
+    return this.ranges.some((r) => r.family === family && r.start <= value && value <= r.end);
+  }
+
+  /** The lowest free usable address of the family, or undefined when the pool has none. */
+  lowestFree(family: Family): bigint | undefined {
+    let v = this.cursor.get(family) ?? -1n;
+    for (const r of this.ranges) {
+      if (r.family !== family || r.end < v) continue;
+      if (v < r.start) v = r.start;
+      while (v <= r.end) {
+        if (!(this.avoidBuggyIPs && isBuggyIp(family, v)) && !this.used.has(formatIp(family, v))) {
+          this.cursor.set(family, v);
+          return v;
+        }
+        v++;
+      }
+    }
+    this.cursor.set(family, v);
+    return undefined;
+  }
+
+  hold(family: Family, value: bigint, info: ShareInfo): UsedIp {
+    const ip = formatIp(family, value);
+    let u = this.used.get(ip);
+    if (!u) {
+      u = { ip, family, value, holders: new Map() };
+      this.used.set(ip, u);
+      this.inUseCount.set(family, (this.inUseCount.get(family) ?? 0) + 1);
+    }
+    u.holders.set(info.key, info);
+    if (info.sharingKey !== undefined) {
+      let s = this.byShareKey.get(info.sharingKey);
+      if (!s) this.byShareKey.set(info.sharingKey, (s = new Set()));
+      s.add(ip);
+    }
+    return u;
+  }
+
+  unhold(ip: string, key: string): void {
+    const u = this.used.get(ip);
+    if (!u) return;
+    const info = u.holders.get(key);
+    u.holders.delete(key);
+    if (
+      info?.sharingKey !== undefined &&
+      ![...u.holders.values()].some((h) => h.sharingKey === info.sharingKey)
+    ) {
+      const s = this.byShareKey.get(info.sharingKey);
+      s?.delete(ip);
+      if (s && s.size === 0) this.byShareKey.delete(info.sharingKey);
+    }
+    if (u.holders.size === 0) {
+      this.used.delete(ip);
+      this.inUseCount.set(u.family, (this.inUseCount.get(u.family) ?? 1) - 1);
+      const c = this.cursor.get(u.family);
+      if (c !== undefined && u.value < c) this.cursor.set(u.family, u.value);
+    }
+  }
+
+  /** Forgets every use (the allocator re-holds what is still valid after a configuration change). */
+  clearUse(): void {
+    this.used.clear();
+    this.byShareKey.clear();
+    this.cursor.clear();
+    this.inUseCount.set(4, 0);
+    this.inUseCount.set(6, 0);
+  }
+
+  stats(family: Family): FamilyStats {
+    let total = 0n;
+    for (const r of this.ranges) {
+      if (r.family !== family) continue;
+      total += rangeSize(r);
+      if (this.avoidBuggyIPs) total -= buggyCount(r);
+    }
+    return { total, inUse: this.inUseCount.get(family) ?? 0 };
+  }
+}
+
+/** How many IPv4 addresses ending in .0 or .255 a range holds (counted, not enumerated). */
+function buggyCount(r: AddressRange): bigint {
+  if (r.family !== 4) return 0n;
+  const below = (x: bigint, last: bigint): bigint => (x < last ? 0n : (x - last) / 256n + 1n); // values ≤ x ending in `last`
+  const count = (last: bigint): bigint =>
+    below(r.end, last) - (r.start === 0n ? 0n : below(r.start - 1n, last));
+  return count(0n) + count(255n);
+}
