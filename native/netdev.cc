@@ -30,7 +30,7 @@ bool IfreqFor(Napi::Env env, const std::string& op, const std::string& name, uns
   int err = errno;
   close(s);
   if (r != 0) {
-    ThrowErrno(env, op, err, "interface " + name);
+    ThrowErrno(env, op, err);  // the TypeScript caller names the interface
     return false;
   }
   return true;

@@ -65,7 +65,16 @@ export function attachXdp(
       return attempt.mode;
     } catch (error) {
       lastError = error;
-      if (error instanceof BpfError && isOccupiedError(error.code)) throw error;
+      if (error instanceof BpfError && isOccupiedError(error.code)) {
+        if (attempt.expectedProgId === 0 || error.code !== 'EEXIST') throw error;
+        const attached = current
+          ? `program ${current.progId} (${current.progName}) in ${current.mode} mode`
+          : 'none';
+        throw new BpfError(
+          `${error.message}; expected program ${attempt.expectedProgId}, attached: ${attached}`,
+          error,
+        );
+      }
     }
   }
   throw lastError;
