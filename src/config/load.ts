@@ -1,11 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { parseConfigTexts } from './parse.js';
-import type { HeraldModel, Problem } from './types.js';
+import { parseConfigTexts, type ParsedConfig } from './parse.js';
+import type { Problem } from './types.js';
 
 /** The only file I/O of the config area: reads files and hands their text to the pure parser. */
-export async function loadConfigFiles(
-  paths: readonly string[],
-): Promise<{ model: HeraldModel; problems: Problem[] }> {
+export async function loadConfigFiles(paths: readonly string[]): Promise<ParsedConfig> {
   const files: Array<{ text: string; fileName: string }> = [];
   const unreadable: Problem[] = [];
   for (const path of paths) {
@@ -21,9 +19,8 @@ export async function loadConfigFiles(
       });
     }
   }
-  const { model, problems } = parseConfigTexts(files);
-  return { model, problems: [...unreadable, ...problems] };
+  const parsed = parseConfigTexts(files);
+  return { ...parsed, problems: [...unreadable, ...parsed.problems] };
 }
 
-export const loadConfigFile = (path: string): Promise<{ model: HeraldModel; problems: Problem[] }> =>
-  loadConfigFiles([path]);
+export const loadConfigFile = (path: string): Promise<ParsedConfig> => loadConfigFiles([path]);

@@ -197,6 +197,13 @@ export function addDocuments(text: string, fileName: string, out: ParsedObjects)
   });
 }
 
+/** A parsed configuration: the model, every problem, and where each model object was read from. */
+export interface ParsedConfig {
+  model: HeraldModel;
+  problems: Problem[];
+  locations: ReadonlyMap<object, ObjectLocation>;
+}
+
 export const newParsed = (): ParsedObjects => ({ model: emptyModel(), problems: [], locations: new Map() });
 
 /** Parses one file's text: model plus every problem (syntax, schema and cross-object). */
@@ -210,7 +217,7 @@ export function parseConfigDocuments(
 }
 
 /** Cross-object validation, then problems sorted by file and document (stable within a document). */
-function finish(out: ParsedObjects): { model: HeraldModel; problems: Problem[] } {
+function finish(out: ParsedObjects): ParsedConfig {
   out.problems.push(...validateModel(out.model, (o) => out.locations.get(o)));
   const order = new Map<string, number>();
   for (const p of out.problems) if (!order.has(p.file)) order.set(p.file, order.size);
@@ -221,14 +228,11 @@ function finish(out: ParsedObjects): { model: HeraldModel; problems: Problem[] }
         (order.get(a.p.file) as number) - (order.get(b.p.file) as number) || a.p.doc - b.p.doc || a.i - b.i,
     )
     .map((x) => x.p);
-  return { model: out.model, problems };
+  return { model: out.model, problems, locations: out.locations };
 }
 
 /** Parses several files into one model (pools may not overlap across files, names are unique across them). */
-export function parseConfigTexts(files: ReadonlyArray<{ text: string; fileName: string }>): {
-  model: HeraldModel;
-  problems: Problem[];
-} {
+export function parseConfigTexts(files: ReadonlyArray<{ text: string; fileName: string }>): ParsedConfig {
   const out = newParsed();
   for (const f of files) addDocuments(f.text, f.fileName, out);
   return finish(out);

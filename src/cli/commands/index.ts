@@ -1,6 +1,11 @@
 import type { Command } from 'commander';
 import { registerStatus } from './status.js';
 import { registerTop } from './top.js';
+import { registerValidate } from './validate.js';
 
 /** Each subcommand lives in its own module and registers itself here (one line each). */
-export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [registerStatus, registerTop];
+export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
+  registerStatus,
+  registerTop,
+  registerValidate,
+];
