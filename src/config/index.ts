@@ -9,3 +9,4 @@ export * from './selectors.js';
 export * from './service.js';
 export * from './types.js';
 export * from './validate.js';
+export * from './json-schema.js';
