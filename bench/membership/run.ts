@@ -1,0 +1,368 @@
+/**
+ * Membership benchmark, Herald vs HashiCorp memberlist (Debian's v0.2.2, DefaultLANConfig), same run:
+ *  1. detection: N members on loopback, SIGKILL one, time until every survivor reports it dead;
+ *     repeated (the victim restarts with the same name between repeats); median and p95;
+ *  2. CPU per member at the largest N over a quiet window;
+ *  3. loss: N members in a private network namespace whose loopback drops a share of packets at random
+ *     (nftables numgen), counting false "dead" verdicts.
+ *
+ *   node dist/bench/membership/run.js [--sizes 3,10,50] [--repeats 10] [--impls herald,go]
+ *     [--loss-seconds 600] [--loss-percent 5] [--loss-n 10] [--cpu-seconds 20] [--profile fast-lan]
+ *
+ * Writes bench/results/membership.json and bench/results/membership.md. Needs root for the loss run.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROFILES, type ProfileName } from '../../src/membership/config.js';
+import { projectRoot } from '../../src/util/paths.js';
+import {
+  type Peer,
+  type Spawner,
+  buildGoPeer,
+  cpuSeconds,
+  hostSpawner,
+  percentile,
+  sleep,
+  spawnGoPeer,
+  spawnHerald,
+  waitConverged,
+} from './cluster.js';
+
+type Impl = 'herald' | 'go';
+
+const { values: args } = parseArgs({
+  options: {
+    sizes: { type: 'string', default: '3,10,50' },
+    repeats: { type: 'string', default: '10' },
+    impls: { type: 'string', default: 'herald,go' },
+    'loss-seconds': { type: 'string', default: '600' },
+    'loss-percent': { type: 'string', default: '5' },
+    'loss-n': { type: 'string', default: '10' },
+    'cpu-seconds': { type: 'string', default: '20' },
+    profile: { type: 'string', default: 'fast-lan' },
+  },
+});
+const sizes = args.sizes.split(',').map(Number);
+const repeats = Number(args.repeats);
+const impls = args.impls.split(',') as Impl[];
+const lossSeconds = Number(args['loss-seconds']);
+const lossPercent = Number(args['loss-percent']);
+const lossN = Number(args['loss-n']);
+const cpuWindow = Number(args['cpu-seconds']);
+const profile = args.profile as ProfileName;
+if (!PROFILES[profile]) throw new Error(`unknown profile ${profile}`);
+
+const live = new Set<Peer>();
+const namespaces: string[] = [];
+function cleanupSync(): void {
+  for (const p of live) p.kill('SIGKILL');
+  for (const ns of namespaces) {
+    try {
+      execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    } catch {
+      // gone
+    }
+  }
+}
+process.on('exit', cleanupSync);
+process.on('SIGINT', () => process.exit(130));
+
+let goBinary = '';
+
+function startPeer(impl: Impl, name: string, port: number, seed: number | undefined, spawner: Spawner): Peer {
+  const join = seed === undefined ? [] : [`127.0.0.1:${seed}`];
+  const p =
+    impl === 'herald'
+      ? spawnHerald({ name, bind: '127.0.0.1', port, join, profile, spawner })
+      : spawnGoPeer({ binary: goBinary, name, bind: '127.0.0.1', port, join, spawner });
+  live.add(p);
+  p.child.once('exit', () => live.delete(p));
+  return p;
+}
+
+async function startCluster(impl: Impl, n: number, basePort: number, spawner: Spawner): Promise<Peer[]> {
+  const peers: Peer[] = [startPeer(impl, `${impl}-0`, basePort, undefined, spawner)];
+  await peers[0]!.waitFor((e) => e.ev === 'ready', 20_000, 'ready');
+  // Start in batches so process start-up CPU does not starve the running members.
+  for (let i = 1; i < n; i += 10) {
+    const batch: Peer[] = [];
+    for (let j = i; j < Math.min(n, i + 10); j++)
+      batch.push(startPeer(impl, `${impl}-${j}`, basePort + j, basePort, spawner));
+    await Promise.all(batch.map((p) => p.waitFor((e) => e.ev === 'ready', 30_000, 'ready')));
+    peers.push(...batch);
+  }
+  await waitConverged(peers, 60_000 + n * 1000);
+  return peers;
+}
+
+async function stopCluster(peers: Peer[]): Promise<void> {
+  for (const p of peers) p.kill('SIGKILL');
+  await Promise.all(peers.map((p) => p.exited()));
+}
+
+interface DetectionResult {
+  impl: Impl;
+  n: number;
+  repeats: number;
+  samplesMs: number[];
+  medianMs: number;
+  p95Ms: number;
+  minMs: number;
+  maxMs: number;
+  /** Median over repeats of the time until the first survivor reports the victim dead. */
+  firstMedianMs: number;
+  falseDeaths: number;
+}
+
+async function detection(
+  impl: Impl,
+  n: number,
+  basePort: number,
+): Promise<{ det: DetectionResult; cpu?: CpuResult }> {
+  const peers = await startCluster(impl, n, basePort, hostSpawner);
+  const settle = impl === 'go' ? 3000 : 1500 + n * 40;
+  await sleep(settle);
+  let cpu: CpuResult | undefined;
+  if (n === Math.max(...sizes)) cpu = await measureCpu(impl, peers);
+  const samples: number[] = [];
+  const firsts: number[] = [];
+  let falseDeaths = 0;
+  for (let r = 0; r < repeats; r++) {
+    const vi = 1 + (r % (n - 1));
+    const victim = peers[vi]!;
+    const survivors = peers.filter((p) => p !== victim);
+    const marks = survivors.map((p) => p.events.length);
+    const t0 = Date.now();
+    victim.kill('SIGKILL');
+    const seen = await Promise.all(
+      survivors.map((p, i) =>
+        p.waitFor((e) => e.ev === 'dead' && e.node === victim.name, 120_000, `dead ${victim.name}`, marks[i]),
+      ),
+    );
+    const times = seen.map((e) => e.t - t0);
+    samples.push(Math.max(...times));
+    firsts.push(Math.min(...times));
+    survivors.forEach((p, i) => {
+      falseDeaths += p.events.slice(marks[i]).filter((e) => e.ev === 'dead' && e.node !== victim.name).length;
+    });
+    process.stderr.write(`${impl} n=${n} repeat ${r + 1}/${repeats}: ${Math.max(...times)} ms\n`);
+    await victim.exited();
+    const again = startPeer(impl, victim.name, victim.port, peers[0]!.port, hostSpawner);
+    peers[vi] = again;
+    await again.waitFor((e) => e.ev === 'ready', 30_000, 'ready');
+    await waitConverged(peers, 60_000);
+    await sleep(settle);
+  }
+  await stopCluster(peers);
+  return {
+    det: {
+      impl,
+      n,
+      repeats,
+      samplesMs: samples,
+      medianMs: percentile(samples, 50),
+      p95Ms: percentile(samples, 95),
+      minMs: Math.min(...samples),
+      maxMs: Math.max(...samples),
+      firstMedianMs: percentile(firsts, 50),
+      falseDeaths,
+    },
+    cpu,
+  };
+}
+
+interface CpuResult {
+  impl: Impl;
+  n: number;
+  windowS: number;
+  meanCpuPercent: number;
+  maxCpuPercent: number;
+}
+
+async function measureCpu(impl: Impl, peers: Peer[]): Promise<CpuResult> {
+  const before = await Promise.all(peers.map((p) => cpuSeconds(p.pid)));
+  const t0 = Date.now();
+  await sleep(cpuWindow * 1000);
+  const after = await Promise.all(peers.map((p) => cpuSeconds(p.pid)));
+  const wall = (Date.now() - t0) / 1000;
+  const pct = after.map((a, i) => ((a - before[i]!) / wall) * 100);
+  return {
+    impl,
+    n: peers.length,
+    windowS: Math.round(wall),
+    meanCpuPercent: round(pct.reduce((a, b) => a + b, 0) / pct.length, 2),
+    maxCpuPercent: round(Math.max(...pct), 2),
+  };
+}
+
+interface LossResult {
+  impl: Impl;
+  n: number;
+  durationS: number;
+  lossPercent: number;
+  falseDeaths: number;
+  suspicions: number;
+  droppedByNft?: number;
+}
+
+async function lossRun(): Promise<LossResult[]> {
+  const ns = `hrl-h4b-loss${process.pid % 1000}`;
+  execFileSync('ip', ['netns', 'add', ns]);
+  namespaces.push(ns);
+  execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+  const spawner: Spawner = (cmd, a) =>
+    spawn('nsenter', [`--net=/run/netns/${ns}`, cmd, ...a], { stdio: 'pipe' });
+  const clusters = new Map<Impl, Peer[]>();
+  for (const impl of impls)
+    clusters.set(impl, await startCluster(impl, lossN, impl === 'herald' ? 23000 : 24000, spawner));
+  // Loss only once everyone is in, so join is not what we measure.
+  const rules = `table inet hrlh4loss { chain in { type filter hook input priority 0; policy accept; meta l4proto { tcp, udp } th dport 23000-24999 numgen random mod 100 < ${lossPercent} counter drop } }`;
+  execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'nft', '-f', '-'], { input: rules });
+  const marks = new Map<Impl, number[]>();
+  for (const [impl, peers] of clusters)
+    marks.set(
+      impl,
+      peers.map((p) => p.events.length),
+    );
+  const t0 = Date.now();
+  while (Date.now() - t0 < lossSeconds * 1000) {
+    await sleep(Math.min(10_000, lossSeconds * 1000 - (Date.now() - t0)));
+    for (const peers of clusters.values())
+      for (const p of peers) if (!p.alive()) throw new Error(`${p.name} exited`);
+  }
+  const durationS = Math.round((Date.now() - t0) / 1000);
+  const counter = execFileSync('nsenter', [
+    `--net=/run/netns/${ns}`,
+    'nft',
+    'list',
+    'table',
+    'inet',
+    'hrlh4loss',
+  ]).toString();
+  const dropped = Number(/packets (\d+)/.exec(counter)?.[1] ?? Number.NaN);
+  const out: LossResult[] = [];
+  for (const [impl, peers] of clusters) {
+    const m = marks.get(impl)!;
+    const evs = peers.flatMap((p, i) => p.events.slice(m[i]));
+    out.push({
+      impl,
+      n: lossN,
+      durationS,
+      lossPercent,
+      falseDeaths: evs.filter((e) => e.ev === 'dead').length,
+      suspicions: evs.filter((e) => e.ev === 'suspect').length,
+      droppedByNft: dropped,
+    });
+    await stopCluster(peers);
+  }
+  execFileSync('ip', ['netns', 'del', ns]);
+  namespaces.splice(namespaces.indexOf(ns), 1);
+  return out;
+}
+
+function round(x: number, d = 0): number {
+  const f = 10 ** d;
+  return Math.round(x * f) / f;
+}
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  let cleanupGo: (() => Promise<void>) | undefined;
+  if (impls.includes('go')) {
+    const built = await buildGoPeer();
+    goBinary = built.binary;
+    cleanupGo = built.cleanup;
+  }
+  const detections: DetectionResult[] = [];
+  const cpuResults: CpuResult[] = [];
+  try {
+    let port = 21000;
+    for (const n of sizes) {
+      for (const impl of impls) {
+        const { det, cpu } = await detection(impl, n, port);
+        port += 100;
+        detections.push(det);
+        if (cpu) cpuResults.push(cpu);
+      }
+    }
+    const loss = lossSeconds > 0 ? await lossRun() : [];
+    const cmd = `node dist/bench/membership/run.js ${process.argv.slice(2).join(' ')}`.trim();
+    const result = {
+      benchmark: 'membership',
+      started,
+      finished: new Date().toISOString(),
+      command: cmd,
+      host: { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version },
+      heraldProfile: { name: profile, ...PROFILES[profile] },
+      goMemberlist:
+        'hashicorp/memberlist v0.2.2 (Debian golang-github-hashicorp-memberlist-dev), DefaultLANConfig',
+      detection: detections,
+      cpu: cpuResults,
+      loss,
+    };
+    const dir = join(projectRoot(), 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'membership.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(
+      join(dir, 'membership.md'),
+      markdown(result.command, started, detections, cpuResults, loss),
+    );
+    process.stdout.write(markdown(result.command, started, detections, cpuResults, loss));
+  } finally {
+    await cleanupGo?.();
+  }
+}
+
+function markdown(
+  cmd: string,
+  started: string,
+  det: DetectionResult[],
+  cpu: CpuResult[],
+  loss: LossResult[],
+): string {
+  const p = PROFILES[profile];
+  const lines = [
+    '# Membership benchmark: Herald vs HashiCorp memberlist',
+    '',
+    `Run ${started} on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${release()}, Node ${process.version}.`,
+    `Rerun: \`${cmd}\` (as root; needs golang-go + golang-github-hashicorp-memberlist-dev).`,
+    '',
+    `Herald profile \`${profile}\`: probe ${p.probeIntervalMs} ms / timeout ${p.probeTimeoutMs} ms, ` +
+      `suspicion mult ${p.suspicionMult} (max ×${p.suspicionMaxTimeoutMult}), gossip ${p.gossipIntervalMs} ms × ${p.gossipNodes}. ` +
+      'Go memberlist: DefaultLANConfig (probe 1 s / 500 ms, suspicion mult 4 (max ×6), gossip 200 ms × 3) = MetalLB.',
+    '',
+    '## Detection of a SIGKILLed member (time until every survivor reports it dead)',
+    '',
+    '| impl | N | repeats | median ms | p95 ms | min ms | max ms | first survivor median ms | false deaths |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...det.map(
+      (d) =>
+        `| ${d.impl} | ${d.n} | ${d.repeats} | ${d.medianMs} | ${d.p95Ms} | ${d.minMs} | ${d.maxMs} | ${d.firstMedianMs} | ${d.falseDeaths} |`,
+    ),
+    '',
+    '## CPU per member (quiet cluster, all members on this machine)',
+    '',
+    '| impl | N | window s | mean CPU % per member | max CPU % |',
+    '|---|---|---|---|---|',
+    ...cpu.map((c) => `| ${c.impl} | ${c.n} | ${c.windowS} | ${c.meanCpuPercent} | ${c.maxCpuPercent} |`),
+    '',
+    '## Random packet loss (nftables numgen drop on the namespace loopback, TCP and UDP)',
+    '',
+    '| impl | N | duration s | loss % | packets dropped (both clusters) | suspicions | false deaths |',
+    '|---|---|---|---|---|---|---|',
+    ...loss.map(
+      (l) =>
+        `| ${l.impl} | ${l.n} | ${l.durationS} | ${l.lossPercent} | ${l.droppedByNft} | ${l.suspicions} | ${l.falseDeaths} |`,
+    ),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`membership bench failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
