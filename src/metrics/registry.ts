@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { clusterConcentration } from './cluster.js';
+import { type Concentration, clusterConcentration } from './cluster.js';
 import type { ClusterRateView } from './gossip.js';
-import { type Announcement, renderVipFamilies } from './exposition.js';
+import { type Announcement, formatValue, renderVipFamilies } from './exposition.js';
 import { utilizationRatio } from './link.js';
 import type { TrafficMonitor } from './monitor.js';
 import { totalRate } from './rates.js';
@@ -31,8 +31,6 @@ export class HeraldMetrics {
   readonly members: Gauge<'state'>;
   readonly failoverSeconds: Histogram;
   readonly linkSpeedBits: Gauge<'interface'>;
-  readonly nodeLbUtilization: Gauge;
-  readonly clusterConcentration: Gauge;
   readonly clusterNodeRxBits: Gauge<'node'>;
   readonly clusterBusiestNode: Gauge<'node'>;
 
@@ -41,6 +39,7 @@ export class HeraldMetrics {
   private readonly capacities = new Map<string, number>();
   private readonly gratuitous = new Map<string, number>();
   private announced: Announcement[] = [];
+  private lastConcentration: Concentration | undefined;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -99,23 +98,12 @@ export class HeraldMetrics {
       labelNames: ['interface'],
       registers,
     });
-    this.nodeLbUtilization = new Gauge({
-      name: 'herald_node_lb_utilization_ratio',
-      help: "VIP ingress on this node divided by its announcing links' capacity (absent when unknown).",
-      registers,
-      collect: () => this.collectUtilization(),
-    });
-    this.clusterConcentration = new Gauge({
-      name: 'herald_cluster_lb_concentration_ratio',
-      help: "Busiest node's VIP ingress divided by the mean over nodes (1 = even, 0 = no traffic), from gossip.",
-      registers,
-      collect: () => this.collectCluster(),
-    });
     this.clusterNodeRxBits = new Gauge({
       name: 'herald_cluster_node_rx_bits_per_second',
       help: 'VIP ingress of each node as gossiped (this node: local), bits/s.',
       labelNames: ['node'],
       registers,
+      collect: () => this.collectCluster(),
     });
     this.clusterBusiestNode = new Gauge({
       name: 'herald_cluster_busiest_node',
@@ -174,37 +162,45 @@ export class HeraldMetrics {
     return utilizationRatio(totalRate(this.traffic.rates()).bitsPerSecond, this.capacityBits());
   }
 
-  private collectUtilization(): void {
-    const u = this.utilization();
-    if (u === undefined) this.nodeLbUtilization.reset();
-    else this.nodeLbUtilization.set(u);
-  }
-
-  private collectCluster(): void {
+  /** Cluster concentration from gossip (+ this node's own rate); undefined when no cluster view is attached. */
+  concentration(): Concentration | undefined {
     const c = this.cluster;
-    this.clusterNodeRxBits.reset();
-    this.clusterBusiestNode.reset();
-    if (!c) {
-      this.clusterConcentration.reset();
-      return;
-    }
+    if (!c) return undefined;
     const nowMs = (c.now ?? (() => performance.now()))();
     const reports = c.view.nodeRates().filter((r) => r.node !== c.localNode);
     if (this.traffic) {
-      reports.push({
-        node: c.localNode,
-        bitsPerSecond: totalRate(this.traffic.rates()).bitsPerSecond,
-        receivedAtMs: nowMs,
-      });
+      const bitsPerSecond = totalRate(this.traffic.rates()).bitsPerSecond;
+      reports.push({ node: c.localNode, bitsPerSecond, receivedAtMs: nowMs });
     }
-    const result = clusterConcentration(reports, {
-      nowMs,
-      maxAgeMs: c.maxAgeMs ?? 30_000,
-      members: c.members?.(),
-    });
-    this.clusterConcentration.set(result.ratio);
+    return clusterConcentration(reports, { nowMs, maxAgeMs: c.maxAgeMs ?? 30_000, members: c.members?.() });
+  }
+
+  private collectCluster(): void {
+    this.lastConcentration = this.concentration();
+    this.clusterNodeRxBits.reset();
+    this.clusterBusiestNode.reset();
+    const result = this.lastConcentration;
+    if (!result) return;
     for (const [node, bps] of result.nodes) this.clusterNodeRxBits.set({ node }, bps);
     if (result.busiest !== undefined) this.clusterBusiestNode.set({ node: result.busiest }, 1);
+  }
+
+  /** The two node-level ratios, written only when known (a prom-client gauge cannot be absent). */
+  private renderRatios(): string {
+    const out: string[] = [];
+    const u = this.utilization();
+    out.push(
+      "# HELP herald_node_lb_utilization_ratio VIP ingress on this node divided by its announcing links' capacity (absent when unknown).",
+      '# TYPE herald_node_lb_utilization_ratio gauge',
+    );
+    if (u !== undefined) out.push(`herald_node_lb_utilization_ratio ${formatValue(u)}`);
+    out.push(
+      "# HELP herald_cluster_lb_concentration_ratio Busiest node's VIP ingress divided by the mean over nodes (1 = even, 0 = no traffic), from gossip.",
+      '# TYPE herald_cluster_lb_concentration_ratio gauge',
+    );
+    if (this.lastConcentration)
+      out.push(`herald_cluster_lb_concentration_ratio ${formatValue(this.lastConcentration.ratio)}`);
+    return out.join('\n') + '\n';
   }
 
   /** The whole exposition: prom-client metrics (incl. process metrics) + the per-VIP families. */
@@ -214,6 +210,7 @@ export class HeraldMetrics {
     return (
       base +
       (base.endsWith('\n') || base === '' ? '' : '\n') +
+      this.renderRatios() +
       renderVipFamilies(sample, this.traffic?.rates() ?? new Map(), this.gratuitous, this.announced)
     );
   }

@@ -1,0 +1,231 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { missingPrerequisites } from '../../helpers/prereq.js';
+import { ClusterRateView, encodeRateReport } from '../../../src/metrics/gossip.js';
+import { escapeLabelValue, formatValue } from '../../../src/metrics/exposition.js';
+import { TrafficMonitor } from '../../../src/metrics/monitor.js';
+import { createHeraldMetrics } from '../../../src/metrics/registry.js';
+import { startMetricsServer } from '../../../src/metrics/server.js';
+import type { TrafficCounters } from '../../../src/metrics/traffic.js';
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * promtool's lint findings that follow from names fixed in DESIGN.md (MetalLB compatibility: gauges named
+ * *_total; a bits rate) and from prom-client's own process metrics. Anything else fails the test.
+ */
+const ACCEPTED_LINT = new Set([
+  'herald_allocator_addresses_in_use_total non-counter metrics should not have "_total" suffix',
+  'herald_allocator_addresses_total non-counter metrics should not have "_total" suffix',
+  'herald_bgp_announced_prefixes_total non-counter metrics should not have "_total" suffix',
+  'herald_vip_rx_bits_per_second use base unit "bytes" instead of "bits"',
+  'herald_node_link_speed_bits use base unit "bytes" instead of "bits"',
+  'nodejs_active_handles_total non-counter metrics should not have "_total" suffix',
+  'nodejs_active_requests_total non-counter metrics should not have "_total" suffix',
+  'nodejs_active_resources_total non-counter metrics should not have "_total" suffix',
+]);
+
+async function promtoolCheck(text: string): Promise<{ code: number; findings: string[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, findings: out.split('\n').filter(Boolean) }));
+    child.stdin.end(text);
+  });
+}
+
+function sampleMetrics() {
+  let bytes = 0n;
+  const counters = (): Map<string, TrafficCounters> => {
+    bytes += 1500n;
+    return new Map([
+      [
+        '10.0.0.1',
+        { rxPackets: bytes / 1500n, rxBytes: bytes, arpRequests: 3n, ndpRequests: 0n, replies: 2n },
+      ],
+      ['2001:db8::1', { rxPackets: 1n, rxBytes: 90n, arpRequests: 0n, ndpRequests: 4n, replies: 4n }],
+    ]);
+  };
+  let now = 0;
+  const metrics = createHeraldMetrics();
+  const monitor = new TrafficMonitor(counters, { windowMs: 10_000, now: () => (now += 1000) });
+  metrics.attachTraffic(monitor);
+  metrics.setLinkCapacity('eth0', 1e6);
+  const view = new ClusterRateView();
+  view.ingest(
+    encodeRateReport({
+      node: 'b',
+      seq: 1,
+      epochUnixMs: 1,
+      atUnixMs: 1,
+      windowMs: 10_000,
+      totalBitsPerSecond: 0,
+      totalPacketsPerSecond: 0,
+      capacityBits: 0,
+      vips: [],
+      omittedVips: 0,
+    }),
+    0,
+  );
+  metrics.attachCluster({ view, localNode: 'a', now: () => 1000 });
+  metrics.gratuitousSent('10.0.0.1', 3);
+  metrics.setAnnounced([{ service: 'web/"quoted"', protocol: 'layer2', node: 'a', ip: '10.0.0.1' }]);
+  metrics.setMembers([{ state: 'alive' }, { state: 'alive' }, { state: 'suspect' }]);
+  metrics.bgpSessionUp.set({ peer: '10.250.0.1' }, 1);
+  metrics.bfdSessionUp.set({ peer: '10.250.0.1' }, 0);
+  metrics.bgpUpdatesTotal.inc({ peer: '10.250.0.1' }, 2);
+  metrics.bgpAnnouncedPrefixes.set({ peer: '10.250.0.1' }, 2);
+  metrics.allocatorAddressesTotal.set({ pool: 'default' }, 256);
+  metrics.allocatorAddressesInUse.set({ pool: 'default' }, 2);
+  metrics.failoverSeconds.observe(0.42);
+  return metrics;
+}
+
+t.test('every DESIGN.md metric is exported with the right values', async (t) => {
+  const metrics = sampleMetrics();
+  await metrics.render();
+  const text = await metrics.render();
+  const has = (line: string) => t.ok(text.split('\n').includes(line), line);
+  has('herald_vip_rx_packets_total{ip="10.0.0.1"} 2');
+  has('herald_vip_rx_bytes_total{ip="10.0.0.1"} 3000');
+  has('herald_vip_rx_bits_per_second{ip="10.0.0.1"} 12000');
+  has('herald_vip_rx_bits_per_second{ip="2001:db8::1"} 0');
+  has('herald_layer2_requests_received_total{ip="2001:db8::1"} 4');
+  has('herald_layer2_responses_sent_total{ip="10.0.0.1"} 2');
+  has('herald_layer2_gratuitous_sent_total{ip="10.0.0.1"} 3');
+  has('herald_announced{service="web/\\"quoted\\"",protocol="layer2",node="a",ip="10.0.0.1"} 1');
+  has('herald_node_link_speed_bits{interface="eth0"} 1000000');
+  has('herald_node_lb_utilization_ratio 0.012');
+  has('herald_cluster_lb_concentration_ratio 2');
+  has('herald_cluster_busiest_node{node="a"} 1');
+  has('herald_members{state="alive"} 2');
+  has('herald_members{state="dead"} 0');
+  has('herald_bgp_session_up{peer="10.250.0.1"} 1');
+  has('herald_bfd_session_up{peer="10.250.0.1"} 0');
+  has('herald_bgp_updates_total{peer="10.250.0.1"} 2');
+  has('herald_bgp_announced_prefixes_total{peer="10.250.0.1"} 2');
+  has('herald_allocator_addresses_total{pool="default"} 256');
+  has('herald_allocator_addresses_in_use_total{pool="default"} 2');
+  has('herald_failover_seconds_count 1');
+  t.match(text, /^process_cpu_seconds_total \d/m, 'process metrics');
+  metrics.setLinkCapacity('eth0', undefined);
+  t.notMatch(
+    await metrics.render(),
+    /^herald_node_lb_utilization_ratio /m,
+    'no utilization without capacity',
+  );
+});
+
+t.test(
+  'promtool check metrics accepts the exposition',
+  { skip: missingPrerequisites({ commands: ['promtool'] }) },
+  async (t) => {
+    const { code, findings } = await promtoolCheck(await sampleMetrics().render());
+    t.ok(code === 0 || code === 3, `promtool exit ${code} (3 = lint findings only)`);
+    t.same(
+      findings.filter((f) => !ACCEPTED_LINT.has(f)),
+      [],
+      'no findings beyond the accepted, name-mandated ones',
+    );
+    const broken = await promtoolCheck(
+      '# TYPE herald_vip_rx_bytes_total counter\nherald_vip_rx_bytes_total{ip="x"} nope\n',
+    );
+    t.equal(broken.code, 1, 'promtool does reject broken output (the check can fail)');
+  },
+);
+
+t.test('text format helpers', async (t) => {
+  t.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
+  t.equal(formatValue(NaN), 'NaN');
+  t.equal(formatValue(Infinity), '+Inf');
+  t.equal(formatValue(-Infinity), '-Inf');
+});
+
+t.test('HTTP server: /metrics, /healthz, 404, 500 on a failing render, loopback by default', async (t) => {
+  let fail = false;
+  const server = await startMetricsServer(
+    {
+      render: async () => {
+        if (fail) throw new Error('boom');
+        return 'herald_up 1\n';
+      },
+      contentType: 'text/plain; version=0.0.4; charset=utf-8',
+    },
+    { address: '127.0.0.1:0' },
+  );
+  t.teardown(() => server.close());
+  t.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  const res = await fetch(server.url);
+  t.equal(res.status, 200);
+  t.equal(await res.text(), 'herald_up 1\n');
+  t.equal((await fetch(server.url.replace('/metrics', '/healthz'))).status, 200);
+  t.equal((await fetch(server.url.replace('/metrics', '/nope'))).status, 404);
+  fail = true;
+  const bad = await fetch(server.url);
+  t.equal(bad.status, 500);
+  t.match(await bad.text(), /boom/);
+  await t.rejects(
+    startMetricsServer(sampleMetrics(), { address: `127.0.0.1:${server.port}` }),
+    /cannot listen/,
+  );
+});
+
+t.test(
+  'HTTPS with a certificate',
+  { skip: missingPrerequisites({ commands: ['openssl', 'curl'] }) },
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-tls-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const certFile = join(dir, 'cert.pem');
+    const keyFile = join(dir, 'key.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore' },
+    );
+    const server = await startMetricsServer(sampleMetrics(), {
+      address: '127.0.0.1:0',
+      tls: { certFile, keyFile },
+    });
+    t.teardown(() => server.close());
+    t.match(server.url, /^https:/);
+    const body = await new Promise<string>((resolve, reject) => {
+      httpsGet(server.url, { ca: execFileSync('cat', [certFile]) }, (res) => {
+        let data = '';
+        res.on('data', (d: Buffer) => (data += d.toString()));
+        res.on('end', () => resolve(data));
+      }).on('error', reject);
+    });
+    t.match(body, /herald_vip_rx_bytes_total\{ip="10.0.0.1"\}/);
+    await t.rejects(
+      execFileAsync('curl', ['-sf', server.url]).catch(() => Promise.reject(new Error('untrusted'))),
+      /untrusted/,
+    );
+  },
+);
