@@ -41,25 +41,43 @@ int PrintFn(enum libbpf_print_level level, const char* fmt, va_list args) {
   return n;
 }
 
-// The kernel's verifier log as libbpf prints it on a failed load; the whole captured text otherwise.
+// The kernel's verifier log as libbpf prints it on a failed program load; empty when there is none.
 std::string ExtractVerifierLog(const std::string& captured) {
   const std::string begin = "-- BEGIN PROG LOAD LOG --";
   const std::string end = "-- END PROG LOAD LOG --";
   size_t b = captured.find(begin);
-  if (b == std::string::npos) return captured;
+  if (b == std::string::npos) return "";
   size_t start = captured.find('\n', b);
   start = start == std::string::npos ? b + begin.size() : start + 1;
   size_t e = captured.find(end, start);
   return captured.substr(start, e == std::string::npos ? std::string::npos : e - start);
 }
 
-// Last line of the captured libbpf output: the most specific reason libbpf gave.
-std::string LastLine(const std::string& captured) {
-  size_t end = captured.find_last_not_of("\n ");
-  if (end == std::string::npos) return "";
-  size_t start = captured.rfind('\n', end);
-  std::string line = captured.substr(start == std::string::npos ? 0 : start + 1, end + 1 - (start == std::string::npos ? 0 : start + 1));
-  return line.size() > 300 ? line.substr(0, 300) : line;
+// First line libbpf printed: the most specific reason (e.g. "couldn't reuse pinned map at ...").
+std::string FirstLine(const std::string& captured) {
+  size_t start = captured.find_first_not_of("\n ");
+  if (start == std::string::npos) return "";
+  size_t end = captured.find('\n', start);
+  std::string line = captured.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  if (line.rfind("libbpf: ", 0) == 0) line = line.substr(8);
+  return line.size() > 300 ? line.substr(0, 300) + "..." : line;
+}
+
+// Throws the load/open error with libbpf's own words in the message and its full output attached.
+// libbpf's private codes (LIBBPF_ERRNO__*, >= 4000) are reported as EINVAL with libbpf's text.
+void ThrowLibbpf(Napi::Env env, const std::string& op, int err, const std::string& path, const std::string& captured) {
+  std::string detail = path;
+  std::string first = FirstLine(captured);
+  if (!first.empty()) detail += ": " + first;
+  if (err >= 4000) {
+    char buf[256];
+    libbpf_strerror(err, buf, sizeof(buf));
+    detail += std::string(" (") + buf + ")";
+    err = EINVAL;
+  }
+  Napi::Error error = MakeErrno(env, op, err, detail, ExtractVerifierLog(captured));
+  if (!captured.empty()) error.Value().Set("libbpfLog", captured);
+  error.ThrowAsJavaScriptException();
 }
 
 struct ObjectHandle {
@@ -120,7 +138,7 @@ Napi::Value ObjectOpen(const Napi::CallbackInfo& info) {
   int err = obj == nullptr ? errno : 0;
   if (obj == nullptr) {
     g_capture = nullptr;
-    ThrowErrno(env, "bpf_object__open_file", err != 0 ? err : EINVAL, path + (captured.empty() ? "" : ": " + LastLine(captured)));
+    ThrowLibbpf(env, "bpf_object__open_file", err != 0 ? err : EINVAL, path, captured);
     return env.Undefined();
   }
   bpf_map* map;
@@ -141,8 +159,7 @@ Napi::Value ObjectOpen(const Napi::CallbackInfo& info) {
   g_capture = nullptr;
   if (r != 0) {
     bpf_object__close(obj);
-    ThrowErrno(env, "bpf_object__load", -r, path + (captured.empty() ? "" : ": " + LastLine(captured)),
-               ExtractVerifierLog(captured));
+    ThrowLibbpf(env, "bpf_object__load", -r, path, captured);
     return env.Undefined();
   }
 

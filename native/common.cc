@@ -15,8 +15,8 @@ std::string ErrnoName(int err) {
   return name != nullptr ? std::string(name) : "E" + std::to_string(err);
 }
 
-void ThrowErrno(Napi::Env env, const std::string& op, int err, const std::string& detail,
-                const std::string& verifierLog) {
+Napi::Error MakeErrno(Napi::Env env, const std::string& op, int err, const std::string& detail,
+                      const std::string& verifierLog) {
   std::string reason = err == 524 ? "Operation not supported by the kernel" : std::strerror(err);
   std::string message = op + ": " + (detail.empty() ? "" : detail + ": ") + reason + " (" + ErrnoName(err) + ")";
   Napi::Error error = Napi::Error::New(env, message);
@@ -25,7 +25,12 @@ void ThrowErrno(Napi::Env env, const std::string& op, int err, const std::string
   obj.Set("code", Napi::String::New(env, ErrnoName(err)));
   obj.Set("op", Napi::String::New(env, op));
   if (!verifierLog.empty()) obj.Set("verifierLog", Napi::String::New(env, verifierLog));
-  error.ThrowAsJavaScriptException();
+  return error;
+}
+
+void ThrowErrno(Napi::Env env, const std::string& op, int err, const std::string& detail,
+                const std::string& verifierLog) {
+  MakeErrno(env, op, err, detail, verifierLog).ThrowAsJavaScriptException();
 }
 
 static void ThrowType(const Napi::CallbackInfo& info, size_t i, const char* what, const char* expected) {

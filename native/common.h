@@ -11,6 +11,9 @@ namespace herald {
 // `op` and, when given, `verifierLog`. `err` is a positive errno value.
 void ThrowErrno(Napi::Env env, const std::string& op, int err, const std::string& detail = "",
                 const std::string& verifierLog = "");
+// The same error, built but not thrown (to attach more properties first).
+Napi::Error MakeErrno(Napi::Env env, const std::string& op, int err, const std::string& detail = "",
+                      const std::string& verifierLog = "");
 
 // Symbolic errno name ('EBUSY'), with the kernel-internal ones libbpf may return (ENOTSUPP 524).
 std::string ErrnoName(int err);

@@ -14,6 +14,15 @@ const perCpuTypeIds = new Set([5 /* percpu_hash */, 6 /* percpu_array */, 10 /* 
 
 let possibleCpus: number | undefined;
 
+/** Closes the fd of a pinned map that was dropped without close(). */
+const pinnedFds = new FinalizationRegistry<number>((fd) => {
+  try {
+    datapathNative().closeFd(fd);
+  } catch {
+    // nothing useful to do in a finalizer
+  }
+});
+
 /** Number of possible CPUs: the number of slots in a per-CPU map value. */
 export function numPossibleCpus(): number {
   if (possibleCpus === undefined) {
@@ -62,6 +71,7 @@ export class BpfMap {
     this.fd = info.fd;
     this.pinPath = info.pinPath;
     this.perCpu = perCpuTypeIds.has(info.typeId);
+    if (ownsFd) pinnedFds.register(this, info.fd, this);
   }
 
   /** Opens a pinned map; close() releases it. */
@@ -147,7 +157,10 @@ export class BpfMap {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.ownsFd) datapathNative().closeFd(this.fd);
+    if (this.ownsFd) {
+      pinnedFds.unregister(this);
+      datapathNative().closeFd(this.fd);
+    }
   }
 
   private liveFd(): number {

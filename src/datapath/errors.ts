@@ -7,6 +7,8 @@ export interface BpfErrorDetails {
   op: string;
   /** The kernel verifier's log when a program failed to load. */
   verifierLog?: string;
+  /** Everything libbpf printed while opening/loading an object that failed. */
+  libbpfLog?: string;
 }
 
 /** A failure reported by the kernel or libbpf, carrying errno, its symbolic code and the failing op. */
@@ -15,6 +17,7 @@ export class BpfError extends Error {
   readonly code: string;
   readonly op: string;
   readonly verifierLog?: string;
+  readonly libbpfLog?: string;
 
   constructor(message: string, details: BpfErrorDetails) {
     super(message);
@@ -23,6 +26,7 @@ export class BpfError extends Error {
     this.code = details.code;
     this.op = details.op;
     if (details.verifierLog !== undefined) this.verifierLog = details.verifierLog;
+    if (details.libbpfLog !== undefined) this.libbpfLog = details.libbpfLog;
   }
 }
 
@@ -41,12 +45,13 @@ export function callNative<T>(where: string, fn: () => T): T {
     return fn();
   } catch (error) {
     if (!isNativeErrno(error)) throw error;
-    const verifierLog = (error as Error & { verifierLog?: unknown }).verifierLog;
+    const { verifierLog, libbpfLog } = error as Error & { verifierLog?: unknown; libbpfLog?: unknown };
     throw new BpfError(where ? `${where}: ${error.message}` : error.message, {
       errno: error.errno,
       code: error.code,
       op: error.op,
       ...(typeof verifierLog === 'string' ? { verifierLog } : {}),
+      ...(typeof libbpfLog === 'string' ? { libbpfLog } : {}),
     });
   }
 }

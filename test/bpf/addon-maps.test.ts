@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
 import { BpfError, BpfMap, BpfObject, numPossibleCpus, unpinDir } from '../../src/datapath/bpf.js';
 import { nativeBuildDir } from '../../src/util/paths.js';
 import { missingPrerequisites } from '../helpers/prereq.js';
 
-const skip = missingPrerequisites({ root: true });
+const skip = missingPrerequisites({ root: true, commands: ['bpftool'] });
 const fixture = join(nativeBuildDir(), 'test_fixtures.bpf.o');
 const bad = join(nativeBuildDir(), 'test_bad.bpf.o');
 const pinDir = `/sys/fs/bpf/hrl-h1-maps-${process.pid}`;
@@ -156,6 +157,26 @@ t.test('addon maps, pinning, test runs and errors', { skip }, async (t) => {
     t.equal(err.code, 'EACCES');
     t.match(err.verifierLog ?? '', /invalid access to packet/);
     t.match(err.message, /test_bad\.bpf\.o/);
+  });
+
+  t.test("an incompatible existing pin fails the load with libbpf's reason", async (t) => {
+    const dir = `${pinDir}-mismatch`;
+    t.teardown(() => unpinDir(dir));
+    execFileSync('mkdir', ['-p', dir]);
+    execFileSync(
+      'bpftool',
+      ['map', 'create', join(dir, 'fx_hash'), 'type', 'hash', 'key', '4', 'value', '16'].concat([
+        'entries',
+        '64',
+        'name',
+        'fx_hash',
+      ]),
+    );
+    const err = t.throws(() => BpfObject.load(fixture, { pinDir: dir })) as BpfError;
+    t.match(err, { code: 'EINVAL', op: 'bpf_object__load', verifierLog: undefined });
+    t.match(err.message, /couldn't reuse pinned map at '.*fx_hash': parameter mismatch/);
+    t.match(err.libbpfLog ?? '', /error reusing pinned map/);
+    t.notOk(existsSync(join(dir, 'fx_percpu')), 'a failed load unpins the maps it had pinned');
   });
 
   t.test('missing files and pins fail with ENOENT', async (t) => {
