@@ -25,6 +25,8 @@ const ACCEPTED_LINT = new Set([
   'herald_bgp_announced_prefixes_total non-counter metrics should not have "_total" suffix',
   'herald_vip_rx_bits_per_second use base unit "bytes" instead of "bits"',
   'herald_node_link_speed_bits use base unit "bytes" instead of "bits"',
+  // same unit as herald_vip_rx_bits_per_second, on purpose
+  'herald_cluster_node_rx_bits_per_second use base unit "bytes" instead of "bits"',
   'nodejs_active_handles_total non-counter metrics should not have "_total" suffix',
   'nodejs_active_requests_total non-counter metrics should not have "_total" suffix',
   'nodejs_active_resources_total non-counter metrics should not have "_total" suffix',
