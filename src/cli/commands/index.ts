@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { registerSpeaker } from './speaker.js';
 import { registerStatus } from './status.js';
 import { registerTop } from './top.js';
 import { registerValidate } from './validate.js';
 
 /** Each subcommand lives in its own module and registers itself here (one line each). */
 export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
+  registerSpeaker,
   registerStatus,
   registerTop,
   registerValidate,

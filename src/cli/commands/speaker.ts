@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { type Command, Option } from 'commander';
+import { detachXdp, queryXdp } from '../../datapath/xdp.js';
+import { PROGRAM_NAME } from '../../datapath/xdp-layout.js';
+import { XdpResponder } from '../../datapath/responder.js';
+import { parseKey } from '../../membership/keyring.js';
+import { PROFILES, type ProfileName } from '../../membership/config.js';
+import { parseHostPort } from '../../metrics/address.js';
+import { FileConfigSource } from '../../speaker/config-source.js';
+import { localInterfaces } from '../../speaker/local-interfaces.js';
+import { SPEAKER_DEFAULTS, type SpeakerOptions } from '../../speaker/options.js';
+import { Speaker } from '../../speaker/speaker.js';
+import { createLogger } from '../../util/log.js';
+import { startSpeakerServices } from '../../speaker/services.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+interface SpeakerFlags {
+  node: string;
+  config?: string;
+  interface: string[];
+  bind: string;
+  advertise?: string;
+  join: string[];
+  metrics?: string;
+  apiSocket: string;
+  pinDir: string;
+  xdpMode: 'auto' | 'native' | 'generic';
+  livenessMs: string;
+  heartbeatMs: string;
+  profile: string;
+  keyFile?: string;
+  label: string[];
+  startupGraceMs: string;
+  cleanup?: boolean;
+}
+
+export function registerSpeaker(program: Command): void {
+  program
+    .command('speaker')
+    .description('run a speaker on this node (standalone with --config, announcing VIPs at layer 2 via XDP)')
+    .option('--node <name>', "this node's name (unique in the cluster)", hostname())
+    .option('--config <file>', 'standalone mode: YAML file with pools, advertisements, services')
+    .option(
+      '--interface <iface>',
+      'interface to attach to and announce on (repeatable; default all)',
+      collect,
+      [],
+    )
+    .option('--bind <addr:port>', 'gossip bind address', SPEAKER_DEFAULTS.bind)
+    .option('--advertise <addr>', 'gossip address others reach this node at (default: the bind address)')
+    .option('--join <addr:port>', 'gossip seed (repeatable)', collect, [])
+    .option('--metrics <addr:port>', 'serve Prometheus metrics here (/metrics)')
+    .option('--api-socket <path>', 'status API unix socket', SPEAKER_DEFAULTS.apiSocket)
+    .option('--pin-dir <dir>', 'bpffs directory for the pinned maps', SPEAKER_DEFAULTS.pinDir)
+    .addOption(
+      new Option('--xdp-mode <mode>', 'XDP attach mode')
+        .choices(['auto', 'native', 'generic'])
+        .default('auto'),
+    )
+    .option(
+      '--liveness-ms <ms>',
+      'XDP stops answering when the speaker is silent this long',
+      String(SPEAKER_DEFAULTS.livenessMs),
+    )
+    .option('--heartbeat-ms <ms>', 'heartbeat period', String(SPEAKER_DEFAULTS.heartbeatMs))
+    .option(
+      '--profile <name>',
+      `gossip timer profile (${Object.keys(PROFILES).join(', ')})`,
+      SPEAKER_DEFAULTS.profile,
+    )
+    .option(
+      '--key-file <file>',
+      'gossip encryption keys, one per line (hex or base64, 32 bytes), primary first',
+    )
+    .option('--label <key=value>', 'node label for nodeSelectors (repeatable; standalone mode)', collect, [])
+    .option(
+      '--startup-grace-ms <ms>',
+      'wait this long for a join before deciding alone',
+      String(SPEAKER_DEFAULTS.startupGraceMs),
+    )
+    .option(
+      '--cleanup',
+      "uninstall: detach Herald's XDP program from the interfaces and remove the pinned maps",
+    )
+    .action(async (flags: SpeakerFlags) => {
+      if (flags.cleanup) {
+        cleanup(flags);
+        return;
+      }
+      if (!flags.config) {
+        throw new Error('--config FILE is required (Kubernetes mode: run the speaker from the Helm chart)');
+      }
+      const log = createLogger('speaker');
+      const options = toOptions(flags, flags.config);
+      const source = new FileConfigSource(flags.config);
+      const speaker = await Speaker.start(options, source, log);
+      const services = await startSpeakerServices(speaker, options, log);
+      const shutdown = async (signal: string) => {
+        log.info({ signal }, 'stopping (XDP program and maps stay for the next speaker)');
+        await services.stop();
+        await speaker.stop();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void shutdown('SIGTERM'));
+      process.once('SIGINT', () => void shutdown('SIGINT'));
+    });
+}
+
+function toOptions(flags: SpeakerFlags, configFile: string): SpeakerOptions {
+  const number = (name: string, text: string) => {
+    const n = Number(text);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new Error(`--${name}: expected a positive number, got "${text}"`);
+    return n;
+  };
+  if (!(flags.profile in PROFILES)) throw new Error(`--profile: unknown profile "${flags.profile}"`);
+  const labels: Record<string, string> = {};
+  for (const l of flags.label) {
+    const eq = l.indexOf('=');
+    if (eq <= 0) throw new Error(`--label: expected key=value, got "${l}"`);
+    labels[l.slice(0, eq)] = l.slice(eq + 1);
+  }
+  const keys = flags.keyFile
+    ? readFileSync(flags.keyFile, 'utf8')
+        .split('\n')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map(parseKey)
+    : [];
+  return {
+    node: flags.node,
+    configFile,
+    interfaces: flags.interface,
+    bind: parseHostPort(flags.bind, '0.0.0.0'),
+    ...(flags.advertise ? { advertise: flags.advertise } : {}),
+    join: flags.join,
+    pinDir: flags.pinDir,
+    xdpMode: flags.xdpMode,
+    livenessMs: number('liveness-ms', flags.livenessMs),
+    heartbeatMs: number('heartbeat-ms', flags.heartbeatMs),
+    profile: flags.profile as ProfileName,
+    keys,
+    labels,
+    startupGraceMs: number('startup-grace-ms', flags.startupGraceMs),
+    resyncMs: SPEAKER_DEFAULTS.resyncMs,
+    ...(flags.metrics ? { metrics: flags.metrics } : {}),
+    apiSocket: flags.apiSocket,
+  };
+}
+
+function cleanup(flags: SpeakerFlags): void {
+  const names = flags.interface.length > 0 ? flags.interface : localInterfaces().map((i) => i.name);
+  for (const name of names) {
+    const current = queryXdp(name);
+    if (current?.progName === PROGRAM_NAME) {
+      detachXdp(name, current.mode);
+      process.stdout.write(`detached ${PROGRAM_NAME} from ${name}\n`);
+    }
+  }
+  XdpResponder.cleanup(flags.pinDir);
+  process.stdout.write(`removed pinned maps under ${flags.pinDir}\n`);
+}

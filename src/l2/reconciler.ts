@@ -1,0 +1,139 @@
+import type { LearnedClient, VipEntry } from '../datapath/xdp-layout.js';
+import { ALL_BUCKETS, clientBucket } from '../datapath/xdp-layout.js';
+import { Announcer, DEFAULT_BURST_MS, DEFAULT_REFRESH_MS } from './announcer.js';
+import type { NodeVipAction } from './desired.js';
+import { announcementFrames, clientRedirectFrame } from './frames.js';
+import { type AppliedVip, type L2Plan, planL2 } from './plan.js';
+import { hasBucket } from './spread.js';
+
+/** The part of the XDP responder the reconciler drives (XdpResponder implements it). */
+export interface L2Datapath {
+  setVip(ip: string, spec: { action: 'answer' | 'suppress'; mac?: Buffer; ifindex?: number; buckets?: bigint }): void;
+  deleteVip(ip: string): void;
+  vips(): Map<string, VipEntry>;
+  learnedClients(): LearnedClient[];
+}
+
+export interface AnnouncingInterface {
+  name: string;
+  ifindex: number;
+  mac: Buffer;
+}
+
+export interface L2ReconcilerOptions {
+  datapath: L2Datapath;
+  interfaces: readonly AnnouncingInterface[];
+  sendFrame: (ifname: string, frame: Buffer) => void;
+  burstMs?: readonly number[];
+  refreshMs?: number;
+  /** Called for every announcement frame sent (metrics: herald_layer2_gratuitous_sent_total). */
+  onAnnounced?: (ip: string, frames: number) => void;
+  onError?: (what: string, error: unknown) => void;
+}
+
+/**
+ * Makes this node's XDP VIP map match the L2 decisions and tells the segment about changes: a
+ * broadcast burst when it takes a VIP over, unicast redirects to the learned clients of spread buckets
+ * it gains. Starts from what the (pinned) map already holds, so a restarted speaker adopts the previous
+ * process's state without a gap and without re-announcing what did not change.
+ */
+export class L2Reconciler {
+  private applied = new Map<string, AppliedVip>();
+  private readonly spreadIps = new Set<string>();
+  private readonly announcer: Announcer;
+  private readonly byName: Map<string, AnnouncingInterface>;
+  private readonly byIndex: Map<number, AnnouncingInterface>;
+
+  constructor(private readonly options: L2ReconcilerOptions) {
+    this.byName = new Map(options.interfaces.map((i) => [i.name, i]));
+    this.byIndex = new Map(options.interfaces.map((i) => [i.ifindex, i]));
+    this.announcer = new Announcer({
+      burstMs: options.burstMs ?? DEFAULT_BURST_MS,
+      refreshMs: options.refreshMs ?? DEFAULT_REFRESH_MS,
+      send: (ip, ifnames) => this.announce(ip, ifnames),
+      onError: (ip, error) => options.onError?.(`announce ${ip}`, error),
+    });
+    this.applied = this.adopt();
+  }
+
+  /** Applies the decisions for this node; returns what changed. */
+  apply(actions: ReadonlyMap<string, NodeVipAction>, spreadIps: ReadonlySet<string>): L2Plan {
+    const desired = new Map<string, AppliedVip>();
+    for (const [ip, action] of actions) desired.set(ip, { ...action, spread: spreadIps.has(ip) });
+    const plan = planL2(this.applied, desired);
+    for (const ip of plan.released) this.announcer.cancel(ip);
+    for (const { ip, want } of plan.set) {
+      if (want.action === 'answer') {
+        const iface = this.byName.get(want.interfaces[0] ?? '');
+        this.options.datapath.setVip(ip, {
+          action: 'answer',
+          buckets: want.buckets,
+          ...(iface ? { mac: iface.mac, ifindex: iface.ifindex } : {}),
+        });
+      } else {
+        this.options.datapath.setVip(ip, { action: 'suppress' });
+      }
+    }
+    for (const ip of plan.remove) this.options.datapath.deleteVip(ip);
+    this.spreadIps.clear();
+    for (const ip of spreadIps) this.spreadIps.add(ip);
+    for (const { ip, interfaces } of plan.takeovers) this.announcer.announce(ip, interfaces);
+    for (const { ip, interfaces } of plan.gained) this.announcer.announce(ip, interfaces);
+    this.applied = desired;
+    return plan;
+  }
+
+  current(): ReadonlyMap<string, AppliedVip> {
+    return this.applied;
+  }
+
+  stop(): void {
+    this.announcer.stop();
+  }
+
+  /** Rebuilds the applied state from the map a previous process left behind. */
+  private adopt(): Map<string, AppliedVip> {
+    const adopted = new Map<string, AppliedVip>();
+    for (const [ip, entry] of this.options.datapath.vips()) {
+      if (entry.action === 'answer') {
+        const iface = this.byIndex.get(entry.ifindex);
+        adopted.set(ip, {
+          action: 'answer',
+          buckets: entry.buckets,
+          interfaces: iface ? [iface.name] : [],
+          spread: entry.buckets !== ALL_BUCKETS,
+        });
+        if (entry.buckets === ALL_BUCKETS && iface) this.announcer.announce(ip, [iface.name]);
+      } else {
+        adopted.set(ip, { action: 'suppress', spread: false });
+      }
+    }
+    return adopted;
+  }
+
+  private announce(ip: string, ifnames: readonly string[]): void {
+    const entry = this.applied.get(ip);
+    let frames = 0;
+    if (this.spreadIps.has(ip) && entry?.action === 'answer') {
+      const family = ip.includes(':') ? 6 : 4;
+      for (const client of this.options.datapath.learnedClients()) {
+        if ((client.ip.includes(':') ? 6 : 4) !== family) continue;
+        if (!hasBucket(entry.buckets, clientBucket(client.ip))) continue;
+        const iface = this.byIndex.get(client.ifindex);
+        if (!iface || !ifnames.includes(iface.name)) continue;
+        this.options.sendFrame(iface.name, clientRedirectFrame(ip, iface.mac, client.ip, client.mac));
+        frames++;
+      }
+    } else {
+      for (const name of ifnames) {
+        const iface = this.byName.get(name);
+        if (!iface) continue;
+        for (const frame of announcementFrames(ip, iface.mac)) {
+          this.options.sendFrame(name, frame);
+          frames++;
+        }
+      }
+    }
+    if (frames > 0) this.options.onAnnounced?.(ip, frames);
+  }
+}

@@ -1,0 +1,38 @@
+import type { XdpMode } from '../datapath/xdp.js';
+import type { ProfileName } from '../membership/config.js';
+
+export interface SpeakerOptions {
+  node: string;
+  configFile: string;
+  /** Interfaces to attach to and announce on; empty = every interface with an address but lo. */
+  interfaces: string[];
+  bind: { host: string; port: number };
+  /** Address others reach this node at, when the bind address is a wildcard. */
+  advertise?: string;
+  join: string[];
+  pinDir: string;
+  xdpMode: XdpMode | 'auto';
+  /** The XDP program stops answering when the heartbeat is older than this. */
+  livenessMs: number;
+  heartbeatMs: number;
+  profile: ProfileName;
+  keys: Buffer[];
+  labels: Record<string, string>;
+  /** How long to wait for the first join before deciding alone (the first node of a cluster). */
+  startupGraceMs: number;
+  /** Full recomputation period, on top of event-driven reconciles. */
+  resyncMs: number;
+  metrics?: string;
+  apiSocket?: string;
+}
+
+export const SPEAKER_DEFAULTS = {
+  bind: '0.0.0.0:7946',
+  pinDir: '/sys/fs/bpf/herald',
+  livenessMs: 2000,
+  heartbeatMs: 100,
+  profile: 'fast-lan' as ProfileName,
+  startupGraceMs: 2000,
+  resyncMs: 5000,
+  apiSocket: '/run/herald/speaker.sock',
+} as const;

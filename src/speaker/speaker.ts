@@ -1,0 +1,233 @@
+import { EventEmitter } from 'node:events';
+import { allocateAll, isAllocated } from '../allocator/index.js';
+import { formatProblem, type HeraldModel } from '../config/index.js';
+import { interfaceIndex, interfaceMac, sendRawFrame } from '../datapath/netdev.js';
+import { XdpResponder } from '../datapath/responder.js';
+import type { XdpMode } from '../datapath/xdp.js';
+import { decideL2, nodeActions, type VipDecision } from '../l2/desired.js';
+import { type AnnouncingInterface, L2Reconciler } from '../l2/reconciler.js';
+import { Memberlist } from '../membership/index.js';
+import type { Member } from '../membership/types.js';
+import type { Logger } from '../util/log.js';
+import type { FileConfigSource } from './config-source.js';
+import { buildL2Inputs, type MemberView, type ServiceAllocation } from './l2-inputs.js';
+import { localInterfaces } from './local-interfaces.js';
+import { decodeNodeMeta, encodeNodeMeta } from './node-meta.js';
+import type { SpeakerOptions } from './options.js';
+
+export interface OwnerChange {
+  ip: string;
+  services: readonly string[];
+  from: string | undefined;
+  to: string | undefined;
+  mode: VipDecision['mode'];
+}
+
+export interface SpeakerEvents {
+  /** Fired after every reconcile with the full decision set. */
+  decisions: [VipDecision[]];
+  /** An owner (or the spread node set) of a VIP changed. */
+  owner: [OwnerChange];
+  /** This node took over / released a VIP at layer 2. */
+  takeover: [{ ip: string; at: number }];
+  released: [{ ip: string; at: number }];
+  announced: [{ ip: string; frames: number }];
+}
+
+/**
+ * One node's speaker: joins the gossip membership, decides with every other speaker (same pure inputs,
+ * same answers) who answers each VIP, and programs this node's XDP responder accordingly. The XDP program
+ * and its pinned maps outlive the process, so a restart is hitless: the next process adopts them.
+ */
+export class Speaker extends EventEmitter<SpeakerEvents> {
+  private lastDecisions: VipDecision[] = [];
+  private allocations = new Map<string, ServiceAllocation>();
+  private allocationErrors = new Map<string, string>();
+  private ready = false;
+  private pending: NodeJS.Immediate | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  private constructor(
+    readonly options: SpeakerOptions,
+    private readonly log: Logger,
+    private readonly source: FileConfigSource,
+    readonly responder: XdpResponder,
+    readonly attached: ReadonlyMap<string, XdpMode>,
+    private readonly reconciler: L2Reconciler,
+    readonly memberlist: Memberlist,
+  ) {
+    super();
+  }
+
+  static async start(options: SpeakerOptions, source: FileConfigSource, log: Logger): Promise<Speaker> {
+    const model = await source.start();
+    const ifaces = localInterfaces(options.interfaces);
+    if (ifaces.length === 0) throw new Error('no interface with an address to announce on (use --interface)');
+    const responder = XdpResponder.open({ pinDir: options.pinDir });
+    const heartbeat = () => responder.heartbeat();
+    responder.setLivenessBoundMs(options.livenessMs);
+    heartbeat();
+    const attached = new Map<string, XdpMode>();
+    const announcing: AnnouncingInterface[] = [];
+    for (const iface of ifaces) {
+      attached.set(iface.name, responder.attach(iface.name, options.xdpMode));
+      announcing.push({
+        name: iface.name,
+        ifindex: interfaceIndex(iface.name),
+        mac: interfaceMac(iface.name),
+      });
+    }
+    const memberlist = await Memberlist.create({
+      name: options.node,
+      bindAddr: options.bind.host,
+      bindPort: options.bind.port,
+      profile: options.profile,
+      keys: options.keys,
+      ...(options.advertise ? { advertiseAddr: options.advertise } : {}),
+    });
+    memberlist.setMeta(encodeNodeMeta({ interfaces: ifaces, labels: options.labels }));
+    const ref: { speaker?: Speaker } = {};
+    const reconciler = new L2Reconciler({
+      datapath: responder,
+      interfaces: announcing,
+      sendFrame: (ifname, frame) => void sendRawFrame(ifname, frame),
+      onAnnounced: (ip, frames) => ref.speaker?.emit('announced', { ip, frames }),
+      onError: (what, error) => log.warn({ err: error }, `${what} failed`),
+    });
+    const speaker = new Speaker(options, log, source, responder, attached, reconciler, memberlist);
+    ref.speaker = speaker;
+    speaker.timers.push(setInterval(heartbeat, options.heartbeatMs));
+    speaker.wire(model);
+    log.info({ node: options.node, interfaces: Object.fromEntries(attached) }, 'speaker started');
+    void speaker.joinAndStart();
+    return speaker;
+  }
+
+  decisions(): readonly VipDecision[] {
+    return this.lastDecisions;
+  }
+
+  allocationProblems(): ReadonlyMap<string, string> {
+    return this.allocationErrors;
+  }
+
+  members(): Member[] {
+    return this.memberlist.members();
+  }
+
+  isReady(): boolean {
+    return this.ready;
+  }
+
+  /**
+   * Stops the control plane. The XDP program stays attached and its maps pinned, so traffic keeps being
+   * answered by the current entries until the liveness gate expires or the next process takes over.
+   */
+  async stop(opts: { leave?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.pending) clearImmediate(this.pending);
+    this.reconciler.stop();
+    this.source.stop();
+    if (opts.leave) await this.memberlist.leave(500).catch(() => undefined);
+    await this.memberlist.shutdown();
+    this.responder.close();
+  }
+
+  private wire(model: HeraldModel): void {
+    this.reallocate(model);
+    this.source.on('change', (m) => {
+      this.log.info('configuration reloaded');
+      this.reallocate(m);
+      this.schedule();
+    });
+    this.source.on('rejected', (problems) => {
+      for (const p of problems) this.log.error(`rejected configuration: ${formatProblem(p)}`);
+      this.log.error(
+        `configuration not reloaded (${problems.length} problem(s)); the last good one stays in force`,
+      );
+    });
+    for (const event of ['join', 'suspect', 'alive', 'dead', 'leave', 'update'] as const) {
+      this.memberlist.on(event, (m: Member) => {
+        this.log.debug({ member: m.name, state: m.state }, `member ${event}`);
+        this.schedule();
+      });
+    }
+    this.timers.push(setInterval(() => this.schedule(), this.options.resyncMs));
+  }
+
+  /** Joins the seeds; until then (or the startup grace) the adopted XDP state stays untouched. */
+  private async joinAndStart(): Promise<void> {
+    const deadline = Date.now() + this.options.startupGraceMs;
+    while (!this.stopped && this.options.join.length > 0 && Date.now() < deadline) {
+      const contacted = await this.memberlist.join(this.options.join).catch(() => 0);
+      if (contacted > 0) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    if (this.stopped) return;
+    this.ready = true;
+    this.schedule();
+  }
+
+  private reallocate(model: HeraldModel): void {
+    // Pure function of the file (no history), so every speaker computes the same VIPs.
+    const result = allocateAll(model);
+    this.allocations = new Map();
+    const errors = new Map<string, string>();
+    for (const [key, alloc] of result) {
+      if (isAllocated(alloc)) this.allocations.set(key, alloc);
+      else errors.set(key, alloc.error);
+    }
+    for (const [key, error] of errors) {
+      if (this.allocationErrors.get(key) !== error) this.log.warn({ service: key }, `no IP: ${error}`);
+    }
+    this.allocationErrors = errors;
+  }
+
+  private schedule(): void {
+    if (this.pending || !this.ready || this.stopped) return;
+    this.pending = setImmediate(() => {
+      this.pending = undefined;
+      try {
+        this.reconcile();
+      } catch (error) {
+        this.log.error({ err: error }, 'reconcile failed');
+      }
+    });
+  }
+
+  private reconcile(): void {
+    const model = this.source.current();
+    if (!model) return;
+    const views: MemberView[] = this.memberlist.members().map((m) => ({
+      name: m.name,
+      alive: m.state === 'alive' || m.state === 'suspect',
+      ...(decodeNodeMeta(m.meta) ? { meta: decodeNodeMeta(m.meta) } : {}),
+    }));
+    const { vips, nodes } = buildL2Inputs(model, this.allocations, views);
+    const decisions = decideL2(vips, nodes);
+    const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
+    const plan = this.reconciler.apply(nodeActions(decisions, this.options.node), spread);
+    const now = Date.now();
+    for (const { ip } of plan.takeovers) {
+      this.log.info({ ip }, 'took over VIP');
+      this.emit('takeover', { ip, at: now });
+    }
+    for (const ip of plan.released) {
+      this.log.info({ ip }, 'released VIP');
+      this.emit('released', { ip, at: now });
+    }
+    const before = new Map(this.lastDecisions.map((d) => [d.ip, d]));
+    for (const d of decisions) {
+      const prev = before.get(d.ip);
+      const holders = (x: VipDecision | undefined) => [...(x?.shares.keys() ?? [])].sort().join(',');
+      if (!prev || holders(prev) !== holders(d)) {
+        this.emit('owner', { ip: d.ip, services: d.services, from: prev?.owner, to: d.owner, mode: d.mode });
+      }
+    }
+    this.lastDecisions = decisions;
+    this.emit('decisions', decisions);
+  }
+}
