@@ -20,49 +20,45 @@ int ProgFdById(Napi::Env env, uint32_t id) {
   return fd;
 }
 
-// xdpAttach(ifindex, progFd, flags, expectedProgId): with expectedProgId > 0 the kernel replaces that
-// program atomically (XDP_FLAGS_REPLACE) and fails with EEXIST when another one is attached.
-Napi::Value XdpAttach(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t ifindex, flags, expected;
-  int32_t progFd;
-  if (!ArgU32(info, 0, "ifindex", &ifindex) || !ArgI32(info, 1, "progFd", &progFd) || !ArgU32(info, 2, "flags", &flags) ||
-      !ArgU32(info, 3, "expectedProgId", &expected))
-    return env.Undefined();
+// bpf_xdp_attach (progFd >= 0) or bpf_xdp_detach (progFd < 0); with expectedProgId > 0 the kernel acts
+// only if that program is the one attached (XDP_FLAGS_REPLACE), else EEXIST.
+void SetXdp(Napi::Env env, uint32_t ifindex, int progFd, uint32_t flags, uint32_t expected) {
   LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
   int oldFd = -1;
   if (expected > 0) {
     oldFd = ProgFdById(env, expected);
-    if (oldFd < 0) return env.Undefined();
+    if (oldFd < 0) return;
     opts.old_prog_fd = oldFd;
     flags |= XDP_FLAGS_REPLACE;
   }
-  int r = bpf_xdp_attach(static_cast<int>(ifindex), progFd, flags, &opts);
+  int r = progFd >= 0 ? bpf_xdp_attach(static_cast<int>(ifindex), progFd, flags, &opts)
+                      : bpf_xdp_detach(static_cast<int>(ifindex), flags, &opts);
   if (oldFd >= 0) close(oldFd);
-  if (r != 0) ThrowErrno(env, "bpf_xdp_attach", -r, "ifindex " + std::to_string(ifindex));
-  return env.Undefined();
+  if (r != 0)
+    ThrowErrno(env, progFd >= 0 ? "bpf_xdp_attach" : "bpf_xdp_detach", -r, "ifindex " + std::to_string(ifindex));
 }
 
-// xdpDetach(ifindex, flags, expectedProgId): detaches the program of the given mode; with
-// expectedProgId > 0 only if that program is the one attached.
-Napi::Value XdpDetach(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
+// xdpAttach(ifindex, progFd, flags, expectedProgId): with expectedProgId > 0, an atomic replace.
+Napi::Value XdpAttach(const Napi::CallbackInfo& info) {
   uint32_t ifindex, flags, expected;
-  if (!ArgU32(info, 0, "ifindex", &ifindex) || !ArgU32(info, 1, "flags", &flags) ||
-      !ArgU32(info, 2, "expectedProgId", &expected))
-    return env.Undefined();
-  LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
-  int oldFd = -1;
-  if (expected > 0) {
-    oldFd = ProgFdById(env, expected);
-    if (oldFd < 0) return env.Undefined();
-    opts.old_prog_fd = oldFd;
-    flags |= XDP_FLAGS_REPLACE;
+  int32_t progFd;
+  if (ArgU32(info, 0, "ifindex", &ifindex) && ArgI32(info, 1, "progFd", &progFd) && ArgU32(info, 2, "flags", &flags) &&
+      ArgU32(info, 3, "expectedProgId", &expected)) {
+    if (progFd < 0)
+      ThrowErrno(info.Env(), "bpf_xdp_attach", EBADF, "program fd " + std::to_string(progFd));
+    else
+      SetXdp(info.Env(), ifindex, progFd, flags, expected);
   }
-  int r = bpf_xdp_detach(static_cast<int>(ifindex), flags, &opts);
-  if (oldFd >= 0) close(oldFd);
-  if (r != 0) ThrowErrno(env, "bpf_xdp_detach", -r, "ifindex " + std::to_string(ifindex));
-  return env.Undefined();
+  return info.Env().Undefined();
+}
+
+// xdpDetach(ifindex, flags, expectedProgId): detaches the program of the mode in `flags`.
+Napi::Value XdpDetach(const Napi::CallbackInfo& info) {
+  uint32_t ifindex, flags, expected;
+  if (ArgU32(info, 0, "ifindex", &ifindex) && ArgU32(info, 1, "flags", &flags) &&
+      ArgU32(info, 2, "expectedProgId", &expected))
+    SetXdp(info.Env(), ifindex, -1, flags, expected);
+  return info.Env().Undefined();
 }
 
 // xdpQuery(ifindex) -> { attachMode, progId, drvProgId, skbProgId, hwProgId }
