@@ -103,6 +103,7 @@ export class CodecError extends Error {
     message: string,
   ) {
     super(message);
+    this.name = 'CodecError';
   }
 }
 
