@@ -1,0 +1,131 @@
+/**
+ * The BGP speaker: one session per configured peer, an optional listener for passive/inbound
+ * connections, and the routes to advertise per peer. This is the face the Herald speaker uses.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { BgpRoute } from './advertisements.js';
+import type { PeerConfig } from './peer-config.js';
+import { type BfdState, BgpSession, type Dialer, type SessionInfo } from './session.js';
+import { plainDial } from './transport.js';
+
+export interface BgpSpeakerOptions {
+  peers: PeerConfig[];
+  /** Accept inbound BGP connections here (port 179 by default). Omit for active-only sessions. */
+  listen?: { host?: string; port?: number };
+  /** Announce the graceful-restart R bit (set by a speaker that restarted while peers kept its routes). */
+  restarting?: boolean;
+  /** Override how outbound connections are opened (tests, MD5/TTL through the native addon). */
+  dial?: Dialer;
+  log?: (level: 'info' | 'warn' | 'debug', msg: string) => void;
+}
+
+export interface BgpSpeakerEvents {
+  session: [SessionInfo];
+  established: [SessionInfo];
+  down: [{ peer: string; reason: string }];
+}
+
+const sameConfig = (a: PeerConfig, b: PeerConfig): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
+  private readonly sessionsByName = new Map<string, BgpSession>();
+  private server?: Server;
+  private routes = new Map<string, readonly BgpRoute[]>();
+  private started = false;
+
+  constructor(private readonly opts: BgpSpeakerOptions) {
+    super();
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    if (this.opts.listen) await this.listen(this.opts.listen);
+    this.setPeers(this.opts.peers);
+  }
+
+  private async listen(l: { host?: string; port?: number }): Promise<void> {
+    const server = createServer((socket) => this.onInbound(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: l.port ?? 179, ...(l.host ? { host: l.host } : {}) }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.opts.log?.('warn', `bgp listener: ${e.message}`));
+    this.server = server;
+  }
+
+  /** The port the listener is bound to (useful with port 0). */
+  listenPort(): number | undefined {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a.port : undefined;
+  }
+
+  private onInbound(socket: Socket): void {
+    const remote = socket.remoteAddress?.replace(/^::ffff:/, '');
+    const session = [...this.sessionsByName.values()].find((s) => s.cfg.peerAddress === remote);
+    if (!session) {
+      this.opts.log?.('info', `bgp: refusing connection from unconfigured ${remote}`);
+      socket.destroy();
+      return;
+    }
+    session.acceptInbound(socket);
+  }
+
+  /** Reconciles sessions with a new peer list: new peers start, removed ones stop, changed ones restart. */
+  setPeers(peers: PeerConfig[]): void {
+    this.opts.peers = peers;
+    if (!this.started) return;
+    const wanted = new Map(peers.map((p) => [p.name, p]));
+    for (const [name, s] of this.sessionsByName) {
+      const cfg = wanted.get(name);
+      if (!cfg || !sameConfig(cfg, s.cfg)) {
+        this.sessionsByName.delete(name);
+        void s.stop({ graceful: false });
+      }
+    }
+    for (const cfg of peers) {
+      if (this.sessionsByName.has(cfg.name)) continue;
+      const s = new BgpSession(cfg, {
+        dial: this.opts.dial ?? plainDial,
+        ...(this.opts.restarting ? { restarting: true } : {}),
+        ...(this.opts.log ? { log: this.opts.log } : {}),
+      });
+      s.on('change', (info: SessionInfo) => this.emit('session', info));
+      s.on('established', (info: SessionInfo) => this.emit('established', info));
+      s.on('down', (d: { peer: string; reason: string }) => this.emit('down', d));
+      this.sessionsByName.set(cfg.name, s);
+      s.setRoutes(this.routes.get(cfg.name) ?? []);
+      s.start();
+    }
+  }
+
+  /** Routes per peer name (as `bgpAdvertisements(...).routes` returns them); peers not listed get none. */
+  setRoutes(routes: ReadonlyMap<string, readonly BgpRoute[]>): void {
+    this.routes = new Map(routes);
+    for (const [name, s] of this.sessionsByName) s.setRoutes(this.routes.get(name) ?? []);
+  }
+
+  /** Feeds a BFD verdict to a peer's session (BFD down tears an Established session down). */
+  setBfdState(peer: string, state: BfdState): void {
+    this.sessionsByName.get(peer)?.setBfdState(state);
+  }
+
+  sessions(): SessionInfo[] {
+    return [...this.sessionsByName.values()].map((s) => s.info());
+  }
+
+  /** graceful: drop TCP without NOTIFICATION so graceful-restart peers keep the routes (RFC 4724). */
+  async stop(opts: { graceful: boolean } = { graceful: false }): Promise<void> {
+    this.started = false;
+    const all = [...this.sessionsByName.values()];
+    this.sessionsByName.clear();
+    await Promise.all(all.map((s) => s.stop(opts)));
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
