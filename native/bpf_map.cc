@@ -109,7 +109,17 @@ Napi::Value MapDelete(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
-// mapKeys(fd, limit) -> Buffer[] via BPF_MAP_GET_NEXT_KEY. `limit` bounds the walk: a hash walk
+// Entries come back packed (one Buffer of count × size bytes) because creating one JS Buffer per key
+// costs more than the syscalls; TypeScript slices them with subarray.
+Napi::Object Packed(Napi::Env env, const std::vector<uint8_t>& bytes, uint32_t count, uint32_t size) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("bytes", Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size()));
+  o.Set("count", count);
+  o.Set("size", size);
+  return o;
+}
+
+// mapKeys(fd, limit) -> packed keys via BPF_MAP_GET_NEXT_KEY. `limit` bounds the walk: a hash walk
 // restarts from the first key when the current one is deleted concurrently.
 Napi::Value MapKeys(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -118,27 +128,26 @@ Napi::Value MapKeys(const Napi::CallbackInfo& info) {
   Geometry g;
   if (!ArgI32(info, 0, "fd", &fd) || !ArgU32(info, 1, "limit", &limit)) return env.Undefined();
   if (!GetGeometry(env, "bpf_map_get_next_key", fd, &g)) return env.Undefined();
-  uint32_t keySize = g.keySize;
-  Napi::Array keys = Napi::Array::New(env);
-  std::vector<uint8_t> cur(keySize), next(keySize);
-  bool first = true;
+  const uint32_t keySize = g.keySize;
+  std::vector<uint8_t> all;
+  std::vector<uint8_t> next(keySize);
   uint32_t n = 0;
   while (n < limit) {
-    if (bpf_map_get_next_key(fd, first ? nullptr : cur.data(), next.data()) != 0) {
+    const void* cur = n == 0 ? nullptr : all.data() + static_cast<size_t>(n - 1) * keySize;
+    if (bpf_map_get_next_key(fd, cur, next.data()) != 0) {
       int err = errno;
       if (err == ENOENT) break;
       ThrowErrno(env, "bpf_map_get_next_key", err);
       return env.Undefined();
     }
-    keys.Set(n++, Napi::Buffer<uint8_t>::Copy(env, next.data(), keySize));
-    cur.swap(next);
-    first = false;
+    all.insert(all.end(), next.begin(), next.end());
+    n++;
   }
-  return keys;
+  return Packed(env, all, n, keySize);
 }
 
-// mapLookupBatch(fd, chunk) -> { keys: Buffer[], values: Buffer[] } | null when the kernel does not
-// support batch lookup for this map type.
+// mapLookupBatch(fd, chunk) -> { keys, values } (packed) | null when the kernel does not support batch
+// lookup for this map type.
 Napi::Value MapLookupBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   int32_t fd;
@@ -146,22 +155,21 @@ Napi::Value MapLookupBatch(const Napi::CallbackInfo& info) {
   Geometry g;
   if (!ArgI32(info, 0, "fd", &fd) || !ArgU32(info, 1, "chunk", &chunk)) return env.Undefined();
   if (!GetGeometry(env, "bpf_map_lookup_batch", fd, &g)) return env.Undefined();
-  uint32_t keySize = g.keySize, valueLen = g.valueLen;
+  const uint32_t keySize = g.keySize, valueLen = g.valueLen;
   if (chunk == 0) chunk = 1;
-  Napi::Array keys = Napi::Array::New(env);
-  Napi::Array values = Napi::Array::New(env);
   // The batch token is a kernel cursor (a u32 bucket/index for hash and array maps).
   size_t tokenSize = keySize < 8 ? 8 : keySize;
   std::vector<uint8_t> inBatch(tokenSize), outBatch(tokenSize);
-  std::vector<uint8_t> kbuf, vbuf;
+  std::vector<uint8_t> keys, values;
   bool first = true;
   uint32_t total = 0;
   for (;;) {
-    kbuf.resize(static_cast<size_t>(keySize) * chunk);
-    vbuf.resize(static_cast<size_t>(valueLen) * chunk);
+    keys.resize(static_cast<size_t>(keySize) * (total + chunk));
+    values.resize(static_cast<size_t>(valueLen) * (total + chunk));
     __u32 count = chunk;
-    int r = bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(), kbuf.data(), vbuf.data(),
-                                 &count, nullptr);
+    int r = bpf_map_lookup_batch(fd, first ? nullptr : inBatch.data(), outBatch.data(),
+                                 keys.data() + static_cast<size_t>(keySize) * total,
+                                 values.data() + static_cast<size_t>(valueLen) * total, &count, nullptr);
     int err = r != 0 ? errno : 0;
     if (r != 0 && err == ENOSPC && count == 0 && chunk < (1u << 20)) {
       chunk *= 2;  // a hash bucket holds more entries than one chunk
@@ -172,18 +180,16 @@ Napi::Value MapLookupBatch(const Napi::CallbackInfo& info) {
       ThrowErrno(env, "bpf_map_lookup_batch", err);
       return env.Undefined();
     }
-    for (uint32_t i = 0; i < count; i++) {
-      keys.Set(total, Napi::Buffer<uint8_t>::Copy(env, kbuf.data() + static_cast<size_t>(i) * keySize, keySize));
-      values.Set(total, Napi::Buffer<uint8_t>::Copy(env, vbuf.data() + static_cast<size_t>(i) * valueLen, valueLen));
-      total++;
-    }
+    total += count;
     if (r != 0) break;  // ENOENT: the dump reached the end
     inBatch.swap(outBatch);
     first = false;
   }
+  keys.resize(static_cast<size_t>(keySize) * total);
+  values.resize(static_cast<size_t>(valueLen) * total);
   Napi::Object result = Napi::Object::New(env);
-  result.Set("keys", keys);
-  result.Set("values", values);
+  result.Set("keys", Packed(env, keys, total, keySize));
+  result.Set("values", Packed(env, values, total, valueLen));
   return result;
 }
 

@@ -1,6 +1,12 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { BpfError, callNative } from './errors.js';
-import { datapathNative, type RawMapInfo, type RawObjectHandle, type RawProgInfo } from './native.js';
+import {
+  datapathNative,
+  type RawMapInfo,
+  type RawObjectHandle,
+  type RawPacked,
+  type RawProgInfo,
+} from './native.js';
 import { parsePossibleCpus, replicatePerCpu, splitPerCpu, sumU64Fields } from './percpu.js';
 
 export { BpfError, type BpfErrorDetails } from './errors.js';
@@ -13,6 +19,13 @@ const updateFlags: Record<UpdateFlag, number> = { any: 0, noexist: 1, exist: 2 }
 const perCpuTypeIds = new Set([5 /* percpu_hash */, 6 /* percpu_array */, 10 /* lru_percpu_hash */, 21]);
 
 let possibleCpus: number | undefined;
+
+/** Views of the packed items (no copies). */
+function unpack(p: RawPacked): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < p.count; i++) out.push(p.bytes.subarray(i * p.size, (i + 1) * p.size));
+  return out;
+}
 
 /** Closes the fd of a pinned map that was dropped without close(). */
 const pinnedFds = new FinalizationRegistry<number>((fd) => {
@@ -108,7 +121,7 @@ export class BpfMap {
   /** Every key, by BPF_MAP_GET_NEXT_KEY. */
   keys(): Buffer[] {
     const fd = this.liveFd();
-    return callNative(this.where(), () => datapathNative().mapKeys(fd, this.maxEntries * 2 + 16));
+    return unpack(callNative(this.where(), () => datapathNative().mapKeys(fd, this.maxEntries * 2 + 16)));
   }
 
   /**
@@ -121,13 +134,13 @@ export class BpfMap {
     return this.iterEntries();
   }
 
-  /** @internal The batch path alone (undefined when unsupported); exposed for tests. */
-  batchEntries(): Array<[Buffer, Buffer]> | undefined {
+  /** @internal The batch path alone (undefined when unsupported), `chunk` entries per syscall; for tests. */
+  batchEntries(chunk = Math.max(1, Math.min(this.maxEntries, 1024))): Array<[Buffer, Buffer]> | undefined {
     const fd = this.liveFd();
-    const chunk = Math.max(1, Math.min(this.maxEntries, 1024));
     const dump = callNative(this.where(), () => datapathNative().mapLookupBatch(fd, chunk));
     if (dump === null) return undefined;
-    return dump.keys.map((k, i) => [k, dump.values[i] ?? Buffer.alloc(0)]);
+    const values = unpack(dump.values);
+    return unpack(dump.keys).map((k, i) => [k, values[i] ?? Buffer.alloc(0)]);
   }
 
   /** @internal The get_next_key path alone; exposed for tests. */

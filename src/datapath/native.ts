@@ -32,6 +32,13 @@ export interface RawObjectHandle {
   readonly __brand: 'RawObjectHandle';
 }
 
+/** `count` items of `size` bytes each, back to back in `bytes`. */
+export interface RawPacked {
+  bytes: Buffer;
+  count: number;
+  size: number;
+}
+
 export interface RawXdpQuery {
   /** XDP_ATTACHED_NONE 0, DRV 1, SKB 2, HW 3, MULTI 4. */
   attachMode: number;
@@ -55,8 +62,8 @@ export interface DatapathNative {
   mapLookup(fd: number, key: Buffer): Buffer | undefined;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(fd: number, key: Buffer): boolean;
-  mapKeys(fd: number, limit: number): Buffer[];
-  mapLookupBatch(fd: number, chunk: number): { keys: Buffer[]; values: Buffer[] } | null;
+  mapKeys(fd: number, limit: number): RawPacked;
+  mapLookupBatch(fd: number, chunk: number): { keys: RawPacked; values: RawPacked } | null;
   mapOpenPinned(path: string): RawMapInfo;
   closeFd(fd: number): void;
   xdpAttach(ifindex: number, progFd: number, flags: number, expectedProgId: number): void;

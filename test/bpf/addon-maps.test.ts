@@ -89,6 +89,12 @@ t.test('addon maps, pinning, test runs and errors', { skip }, async (t) => {
     t.equal(batch?.length, 50);
     t.same(hex(batch ?? []), hex(hash.iterEntries()));
     t.same(hex(hash.entries()), hex(hash.iterEntries()));
+    t.same(hex(hash.batchEntries(7) ?? []), hex(hash.iterEntries()), 'a dump over many small batches agrees');
+    t.same(
+      hex(hash.batchEntries(1) ?? []),
+      hex(hash.iterEntries()),
+      'one-entry batches grow past full buckets',
+    );
     t.equal(hash.keys().length, 50);
 
     const lru = obj.map('fx_lru');
