@@ -158,15 +158,27 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     this.timers.push(setInterval(() => this.schedule(), this.options.resyncMs));
   }
 
-  /** Joins the seeds; until then (or the startup grace) the adopted XDP state stays untouched. */
+  /**
+   * Joins the seeds (other than this node itself); until one answers, or the startup grace runs out,
+   * the XDP state adopted from a previous process stays untouched: deciding from a view that holds only
+   * this node would take every VIP over for a moment (split brain on a restart).
+   */
   private async joinAndStart(): Promise<void> {
+    const self = this.memberlist.address();
+    const selfNames = new Set([
+      `${self.address}:${self.port}`,
+      `${this.options.bind.host}:${this.options.bind.port}`,
+    ]);
+    const seeds = this.options.join.filter((s) => !selfNames.has(s));
     const deadline = Date.now() + this.options.startupGraceMs;
-    while (!this.stopped && this.options.join.length > 0 && Date.now() < deadline) {
-      const contacted = await this.memberlist.join(this.options.join).catch(() => 0);
-      if (contacted > 0) break;
-      await new Promise((r) => setTimeout(r, 200));
+    let joined = seeds.length === 0;
+    while (!this.stopped && !joined && Date.now() < deadline) {
+      joined = (await this.memberlist.join(seeds).catch(() => 0)) > 0;
+      if (!joined) await new Promise((r) => setTimeout(r, 200));
     }
     if (this.stopped) return;
+    if (!joined)
+      this.log.warn({ seeds }, 'no seed answered within the startup grace; deciding with what is known');
     this.ready = true;
     this.schedule();
   }

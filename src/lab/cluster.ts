@@ -1,0 +1,195 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { projectRoot } from '../util/paths.js';
+import { VirtualLan } from './netns.js';
+
+/** Addressing of the lab LAN: one /24 and one /64, nodes from .11, clients from .101, router .1. */
+export const LAB_NET4 = '10.77.0';
+export const LAB_NET6 = 'fd77::';
+export const ECHO_PORT = 8080;
+
+export interface LabHost {
+  name: string;
+  ns: string;
+  ip4: string;
+  ip6: string;
+}
+
+export interface LabNode extends LabHost {
+  pinDir: string;
+  apiSocket: string;
+  speaker?: ChildProcess;
+  echo?: ChildProcess;
+  logFile: string;
+}
+
+export interface LabClusterOptions {
+  /** Namespace tag: namespaces are hrl-<tag>-*. */
+  tag: string;
+  nodes: number;
+  clients: number;
+  /** Standalone configuration every speaker reads. */
+  config: string;
+  /** VIPs the nodes accept traffic for (put on their lo, as kube-proxy would accept them). */
+  vips: string[];
+  xdpMode?: 'auto' | 'native' | 'generic';
+  extraSpeakerArgs?: string[];
+}
+
+/**
+ * A LAN of network namespaces with real Herald speakers: nodes n1..nN and clients c1..cK on one bridge.
+ * Nodes hold every VIP on lo and ignore ARP for addresses not on the receiving interface (arp_ignore=1),
+ * so only an XDP answer entry makes a node reachable for a VIP. Used by `herald lab` and the tests.
+ */
+export class LabCluster {
+  readonly lan: VirtualLan;
+  readonly nodes: LabNode[] = [];
+  readonly clients: LabHost[] = [];
+  readonly workDir: string;
+  readonly configPath: string;
+
+  private constructor(readonly options: LabClusterOptions) {
+    this.lan = new VirtualLan(options.tag);
+    this.workDir = mkdtempSync(join(tmpdir(), `herald-${options.tag}-`));
+    this.configPath = join(this.workDir, 'herald.yaml');
+    writeFileSync(this.configPath, options.config);
+  }
+
+  static async create(options: LabClusterOptions): Promise<LabCluster> {
+    const cluster = new LabCluster(options);
+    try {
+      await cluster.build();
+    } catch (error) {
+      await cluster.destroy();
+      throw error;
+    }
+    return cluster;
+  }
+
+  private async build(): Promise<void> {
+    const { lan, options } = this;
+    const hub = await lan.createNamespace('hub');
+    const members: Array<{ ns: string; ifname: string; addrs: string[] }> = [];
+    for (let i = 1; i <= options.nodes; i++) {
+      const name = `n${i}`;
+      const ns = await lan.createNamespace(name);
+      const node: LabNode = {
+        name,
+        ns,
+        ip4: `${LAB_NET4}.${10 + i}`,
+        ip6: `${LAB_NET6}${(10 + i).toString(16)}`,
+        pinDir: `/sys/fs/bpf/${ns}`,
+        apiSocket: join(this.workDir, `${name}.sock`),
+        logFile: join(this.workDir, `${name}.log`),
+      };
+      this.nodes.push(node);
+      members.push({ ns, ifname: 'eth0', addrs: [`${node.ip4}/24`, `${node.ip6}/64`] });
+    }
+    for (let j = 1; j <= options.clients; j++) {
+      const name = `c${j}`;
+      const ns = await lan.createNamespace(name);
+      const host = { name, ns, ip4: `${LAB_NET4}.${100 + j}`, ip6: `${LAB_NET6}${(256 + j).toString(16)}` };
+      this.clients.push(host);
+      members.push({ ns, ifname: 'eth0', addrs: [`${host.ip4}/24`, `${host.ip6}/64`] });
+    }
+    await lan.bridge(hub, members);
+    for (const node of this.nodes) {
+      for (const [key, value] of [
+        ['net.ipv4.conf.all.arp_ignore', '1'],
+        ['net.ipv4.conf.all.arp_announce', '2'],
+        ['net.ipv4.conf.eth0.arp_ignore', '1'],
+        ['net.ipv4.conf.eth0.arp_announce', '2'],
+      ]) {
+        await lan.exec(node.ns, 'sysctl', ['-qw', `${key}=${value}`]);
+      }
+      for (const vip of options.vips) {
+        await lan.ip(node.ns, 'addr', 'add', vip.includes(':') ? `${vip}/128` : `${vip}/32`, 'dev', 'lo');
+      }
+      this.startEcho(node);
+    }
+  }
+
+  private startEcho(node: LabNode): void {
+    const script = join(projectRoot(), 'dist', 'src', 'lab', 'http-echo.js');
+    node.echo = this.lan.spawn(node.ns, process.execPath, [script, node.name, String(ECHO_PORT)], {
+      stdio: 'ignore',
+    });
+  }
+
+  speakerArgs(node: LabNode): string[] {
+    const seeds = this.nodes.filter((n) => n !== node).flatMap((n) => ['--join', `${n.ip4}:7946`]);
+    return [
+      join(projectRoot(), 'dist', 'src', 'cli', 'main.js'),
+      'speaker',
+      '--node',
+      node.name,
+      '--config',
+      this.configPath,
+      '--interface',
+      'eth0',
+      '--bind',
+      `${node.ip4}:7946`,
+      ...seeds,
+      '--pin-dir',
+      node.pinDir,
+      '--api-socket',
+      node.apiSocket,
+      '--xdp-mode',
+      this.options.xdpMode ?? 'generic',
+      ...(this.options.extraSpeakerArgs ?? []),
+    ];
+  }
+
+  /** Starts (or restarts) the speaker of a node; its log goes to node.logFile. */
+  startSpeaker(node: LabNode): ChildProcess {
+    const child = this.lan.spawn(node.ns, process.execPath, this.speakerArgs(node), {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'info' },
+    });
+    child.stderr?.on('data', (chunk: Buffer) => writeFileSync(node.logFile, chunk, { flag: 'a' }));
+    node.speaker = child;
+    return child;
+  }
+
+  async startAll(): Promise<void> {
+    for (const node of this.nodes) this.startSpeaker(node);
+  }
+
+  /** Kills a node's speaker; the node itself (its echo server, its link) stays up. */
+  async killSpeaker(node: LabNode, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = node.speaker;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+
+  /** Simulates the node dying: speaker and backend killed, link down. */
+  async failNode(node: LabNode): Promise<void> {
+    await this.lan.ip(node.ns, 'link', 'set', 'eth0', 'down');
+    node.echo?.kill('SIGKILL');
+    await this.killSpeaker(node, 'SIGKILL');
+  }
+
+  async destroy(): Promise<void> {
+    for (const node of this.nodes) {
+      await this.killSpeaker(node, 'SIGKILL').catch(() => undefined);
+      // Detach and unpin what the speaker left behind (its namespace is about to go anyway).
+      await this.lan
+        .exec(node.ns, process.execPath, [
+          join(projectRoot(), 'dist', 'src', 'cli', 'main.js'),
+          'speaker',
+          '--cleanup',
+          '--interface',
+          'eth0',
+          '--pin-dir',
+          node.pinDir,
+        ])
+        .catch(() => rmSync(node.pinDir, { recursive: true, force: true }));
+    }
+    await this.lan.destroy();
+    rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
