@@ -10,3 +10,4 @@ export * from './service.js';
 export * from './types.js';
 export * from './validate.js';
 export * from './json-schema.js';
+export * from './formats.js';

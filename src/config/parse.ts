@@ -10,6 +10,7 @@ import {
   type HeraldKind,
 } from './schemas.js';
 import { emptyModel, type HeraldModel, type Problem } from './types.js';
+import { formatProblems } from './formats.js';
 import { validateModel, type ObjectLocation } from './validate.js';
 
 /**
@@ -80,7 +81,9 @@ function issueProblems(issues: readonly z.core.$ZodIssue[], at: ObjectLocation):
       continue;
     }
     let message = issue.message;
-    if (issue.code === 'invalid_type' && issue.input === undefined) message = 'required field is missing';
+    if (issue.code === 'invalid_type' && issue.message.endsWith('received undefined')) {
+      message = 'required field is missing';
+    }
     if (issue.code === 'invalid_value' && 'values' in issue) {
       message = `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     }
@@ -97,6 +100,8 @@ export interface ParsedObjects {
   problems: Problem[];
   /** Where each object of the model came from (for precise problems in cross-object checks). */
   locations: Map<object, ObjectLocation>;
+  /** Objects with bad values: not in the model, but validated with it. */
+  checkedOnly: HeraldModel;
 }
 
 /** Adds one raw object (already YAML-decoded) to the model, or problems about it. */
@@ -139,7 +144,10 @@ export function addObject(raw: unknown, at: ObjectLocation, out: ParsedObjects):
       return;
     }
     const obj = { ...r.data, apiVersion: HERALD_API_VERSION };
-    (out.model[HERALD_FIELD[hk]] as object[]).push(obj);
+    const bad = formatProblems(hk, obj);
+    out.problems.push(...bad.map((p) => ({ ...at, path: joinPath(at.path, p.path), message: p.message })));
+    // With bad values the object stays out of the model but still takes part in cross-object checks.
+    ((bad.length === 0 ? out.model : out.checkedOnly)[HERALD_FIELD[hk]] as object[]).push(obj);
     out.locations.set(obj, at);
     return;
   }
@@ -204,7 +212,12 @@ export interface ParsedConfig {
   locations: ReadonlyMap<object, ObjectLocation>;
 }
 
-export const newParsed = (): ParsedObjects => ({ model: emptyModel(), problems: [], locations: new Map() });
+export const newParsed = (): ParsedObjects => ({
+  model: emptyModel(),
+  problems: [],
+  locations: new Map(),
+  checkedOnly: emptyModel(),
+});
 
 /** Parses one file's text: model plus every problem (syntax, schema and cross-object). */
 export function parseConfigDocuments(
@@ -218,7 +231,11 @@ export function parseConfigDocuments(
 
 /** Cross-object validation, then problems sorted by file and document (stable within a document). */
 function finish(out: ParsedObjects): ParsedConfig {
-  out.problems.push(...validateModel(out.model, (o) => out.locations.get(o)));
+  const all = emptyModel();
+  for (const k of Object.keys(all) as Array<keyof HeraldModel>) {
+    (all[k] as object[]) = [...out.model[k], ...out.checkedOnly[k]];
+  }
+  out.problems.push(...validateModel(all, (o) => out.locations.get(o)));
   const order = new Map<string, number>();
   for (const p of out.problems) if (!order.has(p.file)) order.set(p.file, order.size);
   const problems = out.problems

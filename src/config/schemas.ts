@@ -1,7 +1,5 @@
 import { z } from 'zod';
-import { isIp, isIpv4, parseAddressRange } from './addresses.js';
-import { parseCommunity, looksLikeCommunityValue } from './community.js';
-import { DURATION_PATTERN, parseDuration } from './duration.js';
+import { DURATION_PATTERN } from './duration.js';
 
 /**
  * The zod definitions of every object Herald reads. They are the single source of truth: the TS types are
@@ -22,11 +20,10 @@ const asn = z
   .int()
   .min(1, 'ASN must be 1..4294967295 (0 is reserved)')
   .max(4294967295, 'ASN must be 1..4294967295');
-const ipString = z.string().refine(isIp, { message: 'not a valid IP address' });
-const duration = z
-  .string()
-  .regex(new RegExp(DURATION_PATTERN), 'not a duration: write it like 90s, 1m30s or 500ms')
-  .refine((s) => parseDuration(s) !== undefined, { message: 'not a duration' });
+// Value formats (IP addresses, CIDRs, durations, communities) are checked in `formats.ts`, not here, so an
+// object with a bad value still takes part in cross-object checks (no cascade of "unknown pool" problems).
+const ipString = z.string().min(1);
+const duration = z.string().meta({ pattern: DURATION_PATTERN });
 
 const labelMap = z.record(z.string(), z.string());
 
@@ -72,10 +69,7 @@ export const ServiceAllocationSchema = z.strictObject({
   serviceSelectors: z.array(LabelSelectorSchema).optional(),
 });
 
-const addressEntry = z.string().superRefine((s, ctx) => {
-  const r = parseAddressRange(s);
-  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
-});
+const addressEntry = z.string();
 
 export const IPAddressPoolSpecSchema = z.strictObject({
   addresses: z
@@ -108,11 +102,7 @@ export const L2AdvertisementSpecSchema = z.strictObject({
 
 // ---- BGPAdvertisement -------------------------------------------------------------------------------
 
-const communityRef = z.string().superRefine((s, ctx) => {
-  if (!looksLikeCommunityValue(s)) return; // an alias: resolved against Community objects later
-  const r = parseCommunity(s);
-  if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
-});
+const communityRef = z.string().min(1);
 
 export const BGPAdvertisementSpecSchema = z.strictObject({
   aggregationLength: z.int().min(0).max(32, 'IPv4 aggregation length must be 0..32').optional(),
@@ -142,7 +132,7 @@ export const BGPPeerSpecSchema = z.strictObject({
   holdTime: duration.optional().describe('Default 90s; 0 or at least 3s (RFC 4271).'),
   keepaliveTime: duration.optional().describe('Default holdTime/3; must be lower than holdTime.'),
   connectTime: duration.optional(),
-  routerID: z.string().refine(isIpv4, { message: 'router ID must be an IPv4 address' }).optional(),
+  routerID: z.string().optional(),
   nodeSelectors: z.array(LabelSelectorSchema).optional(),
   password: z.string().max(80, 'TCP MD5 keys are at most 80 bytes').optional(),
   passwordSecret: SecretReferenceSchema.optional(),
@@ -174,10 +164,7 @@ export const BFDProfileSpecSchema = z.strictObject({
 
 export const CommunityAliasSchema = z.strictObject({
   name: z.string().min(1),
-  value: z.string().superRefine((s, ctx) => {
-    const r = parseCommunity(s);
-    if (typeof r === 'string') ctx.addIssue({ code: 'custom', message: r });
-  }),
+  value: z.string(),
 });
 
 export const CommunitySpecSchema = z.strictObject({

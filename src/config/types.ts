@@ -40,6 +40,7 @@ export type CommunitySpec = Community['spec'];
  * Everything the speaker and the controller decide from. The standalone YAML loader and the Kubernetes
  * informers both produce this shape; Herald objects are always converted to `herald.dev/v1beta1`.
  * Order: as read (file order, documents in order); consumers that need determinism sort by name.
+ * Objects with any problem of their own are left out by the parser.
  */
 export interface HeraldModel {
   pools: IPAddressPool[];

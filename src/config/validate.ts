@@ -188,6 +188,7 @@ function checkPeers(model: HeraldModel, at: At, where: Where): void {
     }
     const hold = s.holdTime === undefined ? undefined : parseDuration(s.holdTime);
     const keep = s.keepaliveTime === undefined ? undefined : parseDuration(s.keepaliveTime);
+    const holdOk = s.holdTime === undefined || hold !== undefined;
     if (hold !== undefined && hold !== 0 && hold < 3000) {
       at(
         peer,
@@ -195,7 +196,7 @@ function checkPeers(model: HeraldModel, at: At, where: Where): void {
         `hold time ${s.holdTime} is below 3s; use 0 (no keepalives) or at least 3s (RFC 4271)`,
       );
     }
-    if (keep !== undefined) {
+    if (keep !== undefined && holdOk) {
       const effHold = hold ?? 90_000;
       if (effHold !== 0 && keep >= effHold) {
         at(
