@@ -19,6 +19,7 @@ namespace {
 struct Geometry {
   uint32_t keySize;
   uint32_t valueLen;
+  uint32_t maxEntries;
 };
 
 bool IsPerCpu(uint32_t type) {
@@ -35,6 +36,7 @@ bool GetGeometry(Napi::Env env, const char* op, int fd, Geometry* g) {
   }
   g->keySize = mi.key_size;
   g->valueLen = mi.value_size;
+  g->maxEntries = mi.max_entries;
   if (IsPerCpu(mi.type)) {
     int cpus = libbpf_num_possible_cpus();
     if (cpus < 0) {
@@ -156,6 +158,8 @@ Napi::Value MapLookupBatch(const Napi::CallbackInfo& info) {
   if (!ArgI32(info, 0, "fd", &fd) || !ArgU32(info, 1, "chunk", &chunk)) return env.Undefined();
   if (!GetGeometry(env, "bpf_map_lookup_batch", fd, &g)) return env.Undefined();
   const uint32_t keySize = g.keySize, valueLen = g.valueLen;
+  // More than max_entries per call is pointless; fewer is grown on ENOSPC (a bucket larger than a chunk).
+  if (chunk > g.maxEntries) chunk = g.maxEntries;
   if (chunk == 0) chunk = 1;
   // The batch token is a kernel cursor (a u32 bucket/index for hash and array maps).
   size_t tokenSize = keySize < 8 ? 8 : keySize;
@@ -171,7 +175,7 @@ Napi::Value MapLookupBatch(const Napi::CallbackInfo& info) {
                                  keys.data() + static_cast<size_t>(keySize) * total,
                                  values.data() + static_cast<size_t>(valueLen) * total, &count, nullptr);
     int err = r != 0 ? errno : 0;
-    if (r != 0 && err == ENOSPC && count == 0 && chunk < (1u << 20)) {
+    if (r != 0 && err == ENOSPC && count == 0 && chunk < g.maxEntries) {
       chunk *= 2;  // a hash bucket holds more entries than one chunk
       continue;
     }

@@ -18,6 +18,10 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo& info) {
   if (!ArgI32(info, 0, "progFd", &fd) || !ArgBuffer(info, 1, "frame", &frame) || !ArgU32(info, 2, "repeat", &repeat) ||
       !ArgU32(info, 3, "outCapacity", &outCap))
     return env.Undefined();
+  if (outCap > (1u << 24) || frame.Length() > (1u << 24)) {
+    ThrowErrno(env, "bpf_prog_test_run_opts", EINVAL, "frame or output capacity above 16 MiB");
+    return env.Undefined();
+  }
   std::vector<uint8_t> out(outCap);
   LIBBPF_OPTS(bpf_test_run_opts, opts);
   opts.data_in = frame.Data();

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import t from 'tap';
 import { BpfError, BpfMap, BpfObject, numPossibleCpus, unpinDir } from '../../src/datapath/bpf.js';
+import { datapathNative } from '../../src/datapath/native.js';
 import { nativeBuildDir } from '../../src/util/paths.js';
 import { missingPrerequisites } from '../helpers/prereq.js';
 
@@ -193,6 +194,34 @@ t.test('addon maps, pinning, test runs and errors', { skip }, async (t) => {
     t.match(
       t.throws(() => BpfMap.openPinned(join(pinDir, 'nope'))),
       { code: 'ENOENT', op: 'bpf_obj_get' },
+    );
+  });
+
+  t.test('bad input to the raw addon is an exception, never a crash', async (t) => {
+    const n = datapathNative();
+    t.match(
+      t.throws(() => n.mapLookup(-1, u32(0))),
+      { code: 'EBADF' },
+    );
+    t.throws(() => n.mapLookup('x' as unknown as number, u32(0)), TypeError);
+    t.throws(() => n.mapUpdate(0, u32(0), 'v' as unknown as Buffer, 0), /must be a Buffer/);
+    t.throws(() => n.xdpAttach(-5, 0, 0, 0), /unsigned 32-bit/);
+    t.doesNotThrow(() => n.closeFd(-1), 'closing no fd is a no-op');
+    t.throws(() => n.objectClose({} as never), /object handle/);
+    const obj = BpfObject.load(fixture);
+    t.teardown(() => obj.close());
+    const prog = obj.program('fx_pass');
+    t.match(
+      t.throws(() => n.progTestRun(prog.fd, Buffer.alloc(64), 1, 2 ** 30)),
+      { code: 'EINVAL' },
+    );
+    t.match(
+      t.throws(() => prog.testRun(Buffer.alloc(10))),
+      { code: 'EINVAL', op: 'bpf_prog_test_run_opts' },
+    );
+    t.match(
+      t.throws(() => n.packetSend(1, Buffer.alloc(4))),
+      { code: 'EINVAL' },
     );
   });
 
