@@ -162,8 +162,8 @@ export class Allocator {
     const previous = current ? current.ips.map((i) => i.ip) : (opts.previous ?? ingressIps(svc));
     this.release(req.key);
 
-    const candidates = this.candidatePools(req);
-    if ('error' in candidates) return candidates;
+    const found = this.candidatePools(req);
+    const candidates = 'error' in found ? [] : found;
     // Keep what is still valid in the pool the service had: that pool goes first when the service may still
     // use it (for automatic services also when its autoAssign was turned off, as MetalLB does).
     const prevPool = previous.length > 0 ? this.poolContaining(previous) : undefined;
@@ -172,6 +172,7 @@ export class Allocator {
       (candidates.includes(prevPool) ||
         (req.requestedIps.length === 0 && !req.requestedPool && !this.poolRefusal(prevPool, req, true)));
     const ordered = prevUsable ? [prevPool, ...candidates.filter((p) => p !== prevPool)] : candidates;
+    if (ordered.length === 0 && 'error' in found) return found;
     const reasons: string[] = [];
     for (const pool of ordered) {
       const r = this.allocateIn(pool, req, pool === prevPool ? previous : []);
