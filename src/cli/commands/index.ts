@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerBgp } from './bgp.js';
+import { registerLab } from './lab.js';
 import { registerSpeaker } from './speaker.js';
 import { registerStatus } from './status.js';
 import { registerTop } from './top.js';
@@ -8,6 +9,7 @@ import { registerValidate } from './validate.js';
 /** Each subcommand lives in its own module and registers itself here (one line each). */
 export const commandRegistrations: ReadonlyArray<(program: Command) => void> = [
   registerBgp,
+  registerLab,
   registerSpeaker,
   registerStatus,
   registerTop,

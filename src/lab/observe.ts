@@ -1,0 +1,57 @@
+import { join } from 'node:path';
+import { BpfMap } from '../datapath/bpf.js';
+import {
+  addrFromKey,
+  decodeVip,
+  MAP_NAMES,
+  sumPerCpuCounters,
+  type VipCounters,
+  type VipEntry,
+} from '../datapath/xdp-layout.js';
+import type { LabNode } from './cluster.js';
+
+/**
+ * Reads what each node's XDP program will actually do, straight from its pinned maps (bpffs is shared
+ * by all namespaces): the ground truth of who answers, independent of what the speakers report.
+ */
+export interface NodeDataplane {
+  vips: Map<string, VipEntry>;
+  counters: Map<string, VipCounters>;
+}
+
+export function readDataplane(node: LabNode): NodeDataplane {
+  const vips = new Map<string, VipEntry>();
+  const counters = new Map<string, VipCounters>();
+  const read = (name: string, fn: (map: BpfMap) => void) => {
+    let map: BpfMap | undefined;
+    try {
+      map = BpfMap.openPinned(join(node.pinDir, name));
+      fn(map);
+    } catch {
+      // not pinned yet (speaker still starting) or already removed
+    } finally {
+      map?.close();
+    }
+  };
+  read(MAP_NAMES.vips, (m) => {
+    for (const [k, v] of m.entries()) vips.set(addrFromKey(k), decodeVip(v));
+  });
+  read(MAP_NAMES.counters, (m) => {
+    for (const [k, v] of m.entries()) counters.set(addrFromKey(k), sumPerCpuCounters(v));
+  });
+  return { vips, counters };
+}
+
+/** Nodes whose XDP entry answers for `ip`, with their bucket bitmaps. */
+export function answeringNodes(
+  nodes: readonly LabNode[],
+  planes: ReadonlyMap<string, NodeDataplane>,
+  ip: string,
+) {
+  const out = new Map<string, bigint>();
+  for (const node of nodes) {
+    const entry = planes.get(node.name)?.vips.get(ip);
+    if (entry?.action === 'answer') out.set(node.name, entry.buckets);
+  }
+  return out;
+}

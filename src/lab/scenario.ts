@@ -1,0 +1,265 @@
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { allocateAll, isAllocated } from '../allocator/index.js';
+import { parseConfigTexts } from '../config/index.js';
+import { projectRoot } from '../util/paths.js';
+import { ECHO_PORT, LAB_NET4, LAB_NET6, LabCluster, type LabNode } from './cluster.js';
+import { answeringNodes, type NodeDataplane, readDataplane } from './observe.js';
+
+export interface LabOptions {
+  nodes: number;
+  clients: number;
+  requestsPerClient: number;
+  xdpMode: 'auto' | 'native' | 'generic';
+  tag: string;
+  progress: (step: string) => void;
+  /** Called with the cluster once everything runs, before teardown (the --keep pause). */
+  beforeTeardown?: (cluster: LabCluster) => Promise<void>;
+}
+
+export interface VipRow {
+  service: string;
+  ip: string;
+  mode: 'single' | 'spread' | 'none';
+  /** node → share of the 64 client buckets (1 for a single owner). */
+  answering: Record<string, number>;
+}
+
+export interface LabReport {
+  nodes: string[];
+  clients: string[];
+  vips: VipRow[];
+  /** Which node each client's requests reached, per VIP (from the backends' answers). */
+  traffic: Array<{ ip: string; client: string; nodes: Record<string, number>; failed: number }>;
+  /** What each node's XDP program counted for each VIP. */
+  counters: Array<{
+    ip: string;
+    node: string;
+    rxPackets: number;
+    rxBytes: number;
+    arpRequests: number;
+    replies: number;
+  }>;
+  failover?: {
+    ip: string;
+    killed: string;
+    newOwner: string | undefined;
+    failoverMs: number | undefined;
+    failedRequests: number;
+  };
+  vipsAfterFailover: VipRow[];
+}
+
+/** The standalone configuration the lab speakers share. */
+export function labConfig(nodes: number): string {
+  const nodeNames = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+  const slice = (svc: string, ready: string[]) => `---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${svc}, namespace: lab, labels: { kubernetes.io/service-name: ${svc} } }
+endpoints: [${ready.map((n) => `{ nodeName: ${n} }`).join(', ')}]
+`;
+  const service = (name: string, spec: string, annotations = '') => `---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: lab${annotations ? `, annotations: { ${annotations} }` : ''} }
+spec: { type: LoadBalancer, ports: [{ port: ${ECHO_PORT} }]${spec ? `, ${spec}` : ''} }
+`;
+  return `# herald lab: ${nodes} nodes on one LAN, L2 mode
+apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: lab }
+spec: { addresses: [${LAB_NET4}.200-${LAB_NET4}.219, "${LAB_NET6}200-${LAB_NET6}219"] }
+---
+apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: lab-spread }
+spec: { addresses: [${LAB_NET4}.240-${LAB_NET4}.249], autoAssign: false }
+---
+apiVersion: herald.dev/v1beta1
+kind: L2Advertisement
+metadata: { name: lab }
+spec: { ipAddressPools: [lab] }
+---
+apiVersion: herald.dev/v1beta1
+kind: L2Advertisement
+metadata: { name: lab-spread }
+spec: { ipAddressPools: [lab-spread], spread: { enabled: true } }
+${service('web', '')}${service('api', 'ipFamilyPolicy: RequireDualStack, ipFamilies: [IPv4, IPv6]')}${service(
+    'local-app',
+    'externalTrafficPolicy: Local',
+  )}${service('spread-web', '', 'herald.dev/address-pool: lab-spread')}${slice('web', nodeNames)}${slice(
+    'api',
+    nodeNames,
+  )}${slice('local-app', nodeNames.slice(-1))}${slice('spread-web', nodeNames)}`;
+}
+
+/** Service → IPs, computed with the same pure allocator the speakers run. */
+export function labAllocations(config: string): Map<string, string[]> {
+  const { model, problems } = parseConfigTexts([{ text: config, fileName: 'lab.yaml' }]);
+  if (problems.length > 0)
+    throw new Error(`lab configuration invalid: ${problems.map((p) => p.message).join('; ')}`);
+  const out = new Map<string, string[]>();
+  for (const [key, alloc] of allocateAll(model)) if (isAllocated(alloc)) out.set(key, alloc.ips);
+  return out;
+}
+
+function popcount(bits: bigint): number {
+  let n = 0;
+  for (let b = bits; b > 0n; b >>= 1n) n += Number(b & 1n);
+  return n;
+}
+
+/** Ownership as the XDP maps of the live nodes say (a failed node's map is frozen where it died). */
+function vipRows(
+  cluster: LabCluster,
+  allocations: Map<string, string[]>,
+  dead: ReadonlySet<string> = new Set(),
+): VipRow[] {
+  const live = cluster.nodes.filter((n) => !dead.has(n.name));
+  const planes = new Map<string, NodeDataplane>(live.map((n) => [n.name, readDataplane(n)]));
+  const rows: VipRow[] = [];
+  for (const [service, ips] of allocations) {
+    for (const ip of ips) {
+      const answering = answeringNodes(live, planes, ip);
+      const spread = [...answering.values()].some((b) => b !== (1n << 64n) - 1n);
+      rows.push({
+        service,
+        ip,
+        mode: answering.size === 0 ? 'none' : spread ? 'spread' : 'single',
+        answering: Object.fromEntries([...answering].map(([n, b]) => [n, popcount(b) / 64])),
+      });
+    }
+  }
+  return rows;
+}
+
+async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+const probeScript = () => join(projectRoot(), 'dist', 'src', 'lab', 'http-probe.js');
+
+/** Runs the whole lab: LAN, speakers, traffic, failover; always tears down. */
+export async function runLab(opts: LabOptions): Promise<LabReport> {
+  const config = labConfig(opts.nodes);
+  const allocations = labAllocations(config);
+  const vips = [...new Set([...allocations.values()].flat())];
+  opts.progress(
+    `building a LAN of ${opts.nodes} nodes and ${opts.clients} clients (namespaces hrl-${opts.tag}-*)`,
+  );
+  const cluster = await LabCluster.create({
+    tag: opts.tag,
+    nodes: opts.nodes,
+    clients: opts.clients,
+    config,
+    vips,
+    xdpMode: opts.xdpMode,
+  });
+  try {
+    opts.progress(`starting ${opts.nodes} speakers`);
+    await cluster.startAll();
+    const expected = (rows: VipRow[]) => rows.every((r) => r.mode !== 'none');
+    await waitFor('every VIP to have an answering node', 20_000, () =>
+      expected(vipRows(cluster, allocations)),
+    );
+    await new Promise((r) => setTimeout(r, 500)); // let the spread shares settle after the last join
+    const vipsBefore = vipRows(cluster, allocations);
+
+    opts.progress(`sending ${opts.requestsPerClient} HTTP requests per VIP from each client`);
+    const traffic: LabReport['traffic'] = [];
+    await Promise.all(
+      cluster.clients.map(async (client) => {
+        const r = await cluster.lan.exec(
+          client.ns,
+          process.execPath,
+          [probeScript(), 'count', vips.join(','), String(ECHO_PORT), String(opts.requestsPerClient)],
+          120_000,
+        );
+        for (const line of r.stdout.trim().split('\n')) {
+          const parsed = JSON.parse(line) as { vip: string; nodes: Record<string, number>; failed: number };
+          traffic.push({ ip: parsed.vip, client: client.name, nodes: parsed.nodes, failed: parsed.failed });
+        }
+      }),
+    );
+    const counters: LabReport['counters'] = [];
+    for (const node of cluster.nodes) {
+      for (const [ip, c] of readDataplane(node).counters) {
+        counters.push({
+          ip,
+          node: node.name,
+          rxPackets: Number(c.rxPackets),
+          rxBytes: Number(c.rxBytes),
+          arpRequests: Number(c.arpRequests + c.ndpRequests),
+          replies: Number(c.replies),
+        });
+      }
+    }
+
+    opts.progress('killing the owner of lab/web and timing the failover');
+    const failover = await measureFailover(cluster, vipsBefore);
+    await new Promise((r) => setTimeout(r, 300));
+    const vipsAfterFailover = vipRows(cluster, allocations, new Set(failover ? [failover.killed] : []));
+    await opts.beforeTeardown?.(cluster);
+    return {
+      nodes: cluster.nodes.map((n) => n.name),
+      clients: cluster.clients.map((c) => c.name),
+      vips: vipsBefore,
+      traffic,
+      counters,
+      failover,
+      vipsAfterFailover,
+    };
+  } finally {
+    opts.progress('tearing the lab down');
+    await cluster.destroy();
+  }
+}
+
+async function measureFailover(cluster: LabCluster, rows: VipRow[]): Promise<LabReport['failover']> {
+  const web = rows.find((r) => r.service === 'lab/web' && !r.ip.includes(':'));
+  const ownerName = web ? Object.keys(web.answering)[0] : undefined;
+  const owner = cluster.nodes.find((n) => n.name === ownerName);
+  const client = cluster.clients[0];
+  if (!web || !owner || !client) return undefined;
+  const probe: ChildProcess = cluster.lan.spawn(
+    client.ns,
+    process.execPath,
+    [probeScript(), 'watch', web.ip, String(ECHO_PORT), '10', '15000'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const answers: Array<{ t: number; node?: string; error?: string }> = [];
+  let buffered = '';
+  probe.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) if (line) answers.push(JSON.parse(line) as { t: number; node?: string });
+  });
+  try {
+    await waitFor('the probe to reach the owner', 5_000, () => answers.some((a) => a.node === owner.name));
+    const killedAt = Date.now();
+    await cluster.failNode(owner);
+    let first: { t: number; node?: string } | undefined;
+    await waitFor('an answer through another node', 10_000, () => {
+      first = answers.find((a) => a.t > killedAt && a.node !== undefined && a.node !== owner.name);
+      return first !== undefined;
+    }).catch(() => undefined);
+    return {
+      ip: web.ip,
+      killed: owner.name,
+      newOwner: first?.node,
+      failoverMs: first ? first.t - killedAt : undefined,
+      failedRequests: answers.filter((a) => a.t > killedAt && a.error !== undefined).length,
+    };
+  } finally {
+    probe.kill('SIGKILL');
+  }
+}
+
+export type { LabNode };
