@@ -187,7 +187,6 @@ t.test('after pools shrink or disappear, still-valid assignments are kept', asyn
   fc.assert(
     fc.property(modelArb, fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }), (m, keep) => {
       const r1 = allocateAll(m);
-      let i = 0;
       const pools = m.pools
         .map((p, j) =>
           pool(
