@@ -41,8 +41,8 @@ export interface SessionInfo {
   lastError?: string;
 }
 
-/** Opens the outbound TCP connection (plain `net`, or the native addon for MD5/TTL). */
-export type Dialer = (cfg: PeerConfig) => Socket;
+/** Opens the outbound TCP connection (plain `net`, or the native addon for MD5/TTL); resolves once connected. */
+export type Dialer = (cfg: PeerConfig) => Promise<Socket>;
 
 export interface SessionOptions {
   dial: Dialer;
@@ -74,6 +74,8 @@ class Connection {
   readonly framer = new MessageFramer();
   private readonly timers = new Map<Timer, NodeJS.Timeout>();
   closed = false;
+  /** Counts connect attempts so a late result of an abandoned attempt is ignored. */
+  attempt = 0;
 
   constructor(
     readonly direction: 'out' | 'in',
@@ -242,7 +244,7 @@ export class BgpSession extends EventEmitter {
     s.on('data', (chunk: Buffer) => this.onData(c, chunk));
     s.on('error', (err) => {
       this.lastError = err.message;
-      this.fire(c, { type: c.state === 'connect' ? 'tcp-failed' : 'tcp-closed' });
+      this.fire(c, { type: 'tcp-closed' });
     });
     s.on('close', () => this.fire(c, { type: 'tcp-closed' }));
   }
@@ -351,17 +353,23 @@ export class BgpSession extends EventEmitter {
     switch (a.type) {
       case 'connect': {
         closeSocket(c);
-        let s: Socket;
-        try {
-          s = this.opts.dial(this.cfg);
-        } catch (e) {
-          this.lastError = e instanceof Error ? e.message : String(e);
-          queueMicrotask(() => this.fire(c, { type: 'tcp-failed' }));
-          return;
-        }
-        c.socket = s;
-        this.attach(c);
-        s.once('connect', () => this.fire(c, { type: 'tcp-connected' }));
+        const attempt = ++c.attempt;
+        this.opts.dial(this.cfg).then(
+          (s) => {
+            if (c.closed || attempt !== c.attempt || c.state !== 'connect') {
+              s.destroy();
+              return;
+            }
+            c.socket = s;
+            this.attach(c);
+            this.fire(c, { type: 'tcp-connected' });
+          },
+          (e: unknown) => {
+            if (c.closed || attempt !== c.attempt) return;
+            this.lastError = `connect: ${e instanceof Error ? e.message : String(e)}`;
+            this.fire(c, { type: 'tcp-failed' });
+          },
+        );
         return;
       }
       case 'close':

@@ -7,7 +7,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { BgpRoute } from './advertisements.js';
 import type { PeerConfig } from './peer-config.js';
 import { type BfdState, BgpSession, type Dialer, type SessionInfo } from './session.js';
-import { plainDial } from './transport.js';
+import { listenTcp, socketsNative } from './native-sockets.js';
+import { defaultDial } from './transport.js';
 
 export interface BgpSpeakerOptions {
   peers: PeerConfig[];
@@ -33,6 +34,8 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
   private server?: Server;
   private routes = new Map<string, readonly BgpRoute[]>();
   private started = false;
+  private listenFd?: number;
+  private md5Peers = new Set<string>();
 
   constructor(private readonly opts: BgpSpeakerOptions) {
     super();
@@ -47,12 +50,28 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
 
   private async listen(l: { host?: string; port?: number }): Promise<void> {
     const server = createServer((socket) => this.onInbound(socket));
+    const host = l.host ?? '0.0.0.0';
+    const port = l.port ?? 179;
+    // MD5 keys must be on the listening socket before a peer's SYN arrives: use a native listener then.
+    const keyed = this.opts.peers.filter(
+      (p) => p.password !== undefined && p.peerAddress.includes(':') === host.includes(':'),
+    );
+    const gtsm = this.opts.peers.find((p) => p.minTtl !== undefined)?.minTtl;
+    if (keyed.length > 0 || gtsm !== undefined) {
+      this.listenFd = listenTcp(host, port, {
+        md5: keyed.map((p) => ({ peer: p.peerAddress, key: p.password ?? '' })),
+        ...(gtsm !== undefined ? { minTtl: gtsm, ttl: 255 } : {}),
+      });
+      this.md5Peers = new Set(keyed.map((p) => p.peerAddress));
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ port: l.port ?? 179, ...(l.host ? { host: l.host } : {}) }, () => {
+      const done = () => {
         server.off('error', reject);
         resolve();
-      });
+      };
+      if (this.listenFd !== undefined) server.listen({ fd: this.listenFd }, done);
+      else server.listen({ port, host }, done);
     });
     server.on('error', (e) => this.opts.log?.('warn', `bgp listener: ${e.message}`));
     this.server = server;
@@ -89,8 +108,19 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
     }
     for (const cfg of peers) {
       if (this.sessionsByName.has(cfg.name)) continue;
+      if (this.listenFd !== undefined && cfg.password !== undefined && !this.md5Peers.has(cfg.peerAddress)) {
+        try {
+          socketsNative().tcpSetMd5(this.listenFd, cfg.peerAddress, cfg.password);
+          this.md5Peers.add(cfg.peerAddress);
+        } catch (e) {
+          this.opts.log?.(
+            'warn',
+            `bgp: cannot set the MD5 key for ${cfg.peerAddress} on the listener: ${String(e)}`,
+          );
+        }
+      }
       const s = new BgpSession(cfg, {
-        dial: this.opts.dial ?? plainDial,
+        dial: this.opts.dial ?? defaultDial,
         ...(this.opts.restarting ? { restarting: true } : {}),
         ...(this.opts.log ? { log: this.opts.log } : {}),
       });

@@ -69,3 +69,70 @@ t.test(
     t.pass('cleanly stopped speaker withdrawn: 1 nexthop left');
   },
 );
+
+t.test(
+  'BIRD 2 with TCP MD5: active and passive Herald sessions, a wrong key gets nowhere',
+  { skip: missing },
+  async (t) => {
+    const lab = await BgpLab.create('h5m', 3);
+    t.teardown(() => lab.destroy());
+    const birdc = await lab.startBird(
+      birdTorConfig({
+        password: 'herald-md5',
+        extra: `protocol bgp to_s2 {
+  local ${ROUTER4} as 64512; neighbor ${speaker4(2)} as 64513; password "herald-md5";
+  hold time 9; keepalive time 3; connect retry time 1; connect delay time 1;
+  ipv4 { import all; export none; };
+}`,
+      }),
+    );
+    const common = ['--asn', '64513', '--peer-asn', '64512', '--prefix', '10.98.0.1'];
+    lab.startSpeaker(1, [
+      ...common,
+      '--router-id',
+      speaker4(1),
+      '--peer',
+      ROUTER4,
+      '--password',
+      'herald-md5',
+    ]);
+    const passive = lab.startSpeaker(2, [
+      ...common,
+      '--router-id',
+      speaker4(2),
+      '--peer',
+      ROUTER4,
+      '--password',
+      'herald-md5',
+      '--listen',
+      '179',
+      '--passive',
+    ]);
+    lab.startSpeaker(3, [
+      ...common,
+      '--router-id',
+      speaker4(3),
+      '--peer',
+      ROUTER4,
+      '--password',
+      'wrong-key',
+    ]);
+    await waitFor(
+      '2 nexthops (active + passive MD5 sessions)',
+      async () => (await lab.nexthops('10.98.0.1')) === 2 || undefined,
+    );
+    const protocols = await birdc('show', 'protocols');
+    t.match(protocols, /to_s2\s+BGP\s+---\s+up/, 'BIRD connected to the passive Herald speaker');
+    t.match(protocols, /spk4_1\s+BGP\s+---\s+up/, 'the active Herald speaker connected to BIRD');
+    t.ok(
+      passive.lines.some((l) => l.event === 'established'),
+      'passive speaker reports Established',
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    t.equal(await lab.nexthops('10.98.0.1'), 2, 'the speaker with the wrong key never got a session');
+    const seen = (
+      await lab.lan.exec(lab.router, 'nstat', ['-az', 'TcpExtTCPMD5Unexpected', 'TcpExtTCPMD5Failure'])
+    ).stdout;
+    t.match(seen, /TcpExtTCPMD5Failure\s+[1-9]/, 'the kernel rejected segments with a bad MD5 signature');
+  },
+);

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { BgpSpeaker, type BgpRoute, type PeerConfig, PEER_DEFAULTS } from '../../bgp/index.js';
 import { parseCommunity } from '../../config/community.js';
 import type { LargeCommunity } from '../../bgp/wire/attributes.js';
-import { dialerFor } from '../../bgp/transport.js';
 import { familyOf, normalizePrefix } from '../../bgp/wire/prefix.js';
 
 /**
@@ -112,7 +111,6 @@ export function registerBgp(program: Command): void {
       }));
       const speaker = new BgpSpeaker({
         peers,
-        dial: dialerFor(peers),
         ...(o.listen ? { listen: { port: Number(o.listen) } } : {}),
         ...(o.restarting ? { restarting: true } : {}),
         log: (level, msg) => {
