@@ -85,11 +85,10 @@ export async function startStatusServer(
       const requested = Array.isArray(call.request.kinds) ? (call.request.kinds as string[]) : [];
       const unknown = requested.filter((k) => !STATUS_EVENT_KINDS.includes(k as StatusEventKind));
       if (unknown.length > 0) {
-        call.destroy(
-          Object.assign(new Error(`unknown event kinds: ${unknown.join(', ')}`), {
-            code: GrpcStatus.INVALID_ARGUMENT,
-          }),
-        );
+        call.emit('error', {
+          code: GrpcStatus.INVALID_ARGUMENT,
+          details: `unknown event kinds: ${unknown.join(', ')}`,
+        });
         return;
       }
       const kinds = new Set(requested.length > 0 ? requested : STATUS_EVENT_KINDS);

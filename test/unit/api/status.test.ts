@@ -1,0 +1,287 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import t from 'tap';
+import { StatusClient } from '../../../src/api/client.js';
+import { formatTop, formatVips, ownerCell } from '../../../src/api/format.js';
+import { startStatusServer } from '../../../src/api/server.js';
+import {
+  type BgpSessionStatus,
+  type MemberStatus,
+  type StatusEvent,
+  StatusEvents,
+  type StatusSource,
+  type VipStatus,
+} from '../../../src/api/source.js';
+import { projectRoot } from '../../../src/util/paths.js';
+import { missingPrerequisites } from '../../helpers/prereq.js';
+
+const execFileAsync = promisify(execFile);
+t.setTimeout(60_000);
+
+const vips: VipStatus[] = [
+  {
+    ip: '192.0.2.10',
+    services: ['default/web', 'default/web-udp'],
+    mode: 'l2',
+    owner: 'node-b',
+    reason: 'rendezvous winner among 3 eligible nodes',
+    rxBitsPerSecond: 1.5e9,
+    rxPacketsPerSecond: 125_000,
+    utilization: 0.15,
+    local: false,
+    pool: 'default',
+    interfaces: ['eth0'],
+  },
+  {
+    ip: '2001:db8::10',
+    services: ['shop/api'],
+    mode: 'l2',
+    owner: '',
+    shares: [
+      { node: 'node-a', buckets: 32 },
+      { node: 'node-b', buckets: 32 },
+    ],
+    reason: 'spread over 2 nodes',
+    rxBitsPerSecond: 0,
+    rxPacketsPerSecond: 0,
+    local: true,
+  },
+];
+const members: MemberStatus[] = [
+  { name: 'node-a', address: '10.0.0.1', port: 7946, state: 'alive', incarnation: 3 },
+  { name: 'node-b', address: 'fd00::2', port: 7946, state: 'suspect', incarnation: 9 },
+];
+const sessions: BgpSessionStatus[] = [
+  {
+    peer: '10.250.0.1',
+    peerAsn: 64512,
+    localAsn: 64513,
+    state: 'established',
+    bfdState: 'up',
+    uptimeSeconds: 3725,
+    prefixesAnnounced: 2,
+    updatesSent: 5,
+    updatesReceived: 1,
+  },
+];
+
+/** What a full VipStatus looks like after the wire (optional fields filled with defaults). */
+const wireVips = vips.map((v) => ({ shares: [], utilization: 0, pool: '', interfaces: [], ...v }));
+
+function fakeSource(): StatusSource & { fail: boolean } {
+  const source = {
+    fail: false,
+    events: new StatusEvents(),
+    node: () => 'node-a',
+    vips: async () => {
+      if (source.fail) throw new Error('allocator state not loaded yet');
+      return vips;
+    },
+    traffic: () => ({ nodeUtilization: 0.42, clusterConcentration: 2.5, busiestNode: 'node-b' }),
+    members: () => members,
+    bgpSessions: () => sessions,
+  };
+  return source;
+}
+
+async function setup(t: { teardown(fn: () => unknown): void }) {
+  const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-api-'));
+  const socketPath = join(dir, 'run', 'speaker.sock');
+  const source = fakeSource();
+  const server = await startStatusServer(source, { socketPath });
+  const client = new StatusClient({ socketPath });
+  t.teardown(async () => {
+    client.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return { dir, socketPath, source, server, client };
+}
+
+t.test('lists VIPs, members and BGP sessions over the unix socket', async (t) => {
+  const { client } = await setup(t);
+  const list = await client.listVips();
+  t.equal(list.node, 'node-a');
+  t.same(list.vips, wireVips);
+  t.equal(list.nodeUtilization, 0.42);
+  t.equal(list.busiestNode, 'node-b');
+  t.same(await client.listMembers(), { node: 'node-a', members });
+  t.same(await client.listBgpSessions(), { node: 'node-a', sessions });
+});
+
+t.test('a failing source is an error for the caller, not for the server', async (t) => {
+  const { client, source } = await setup(t);
+  source.fail = true;
+  await t.rejects(client.listVips(), /ListVips: allocator state not loaded yet/);
+  source.fail = false;
+  t.equal((await client.listVips()).vips.length, 2, 'still serving');
+});
+
+t.test('Watch streams an owner change (and honors the kind filter)', async (t) => {
+  const { client, source } = await setup(t);
+  const got: StatusEvent[] = [];
+  const watch = client.watch((e) => got.push(e), { kinds: ['owner'] });
+  await watch.ready;
+  t.equal(source.events.listenerCount(), 1);
+  source.events.publish({ kind: 'member', subject: 'node-c', previous: 'alive', current: 'dead' });
+  source.events.publish({
+    kind: 'owner',
+    subject: '192.0.2.10',
+    previous: 'node-b',
+    current: 'node-a',
+    reason: 'node-b dead',
+    atUnixMs: 1_700_000_000_123,
+  });
+  const deadline = Date.now() + 5000;
+  while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  t.same(got, [
+    {
+      kind: 'owner',
+      subject: '192.0.2.10',
+      previous: 'node-b',
+      current: 'node-a',
+      reason: 'node-b dead',
+      atUnixMs: 1_700_000_000_123,
+    },
+  ]);
+  watch.cancel();
+  while (source.events.listenerCount() > 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 10));
+  t.equal(source.events.listenerCount(), 0, 'cancel unsubscribes on the server');
+  const ended = new Promise<Error | undefined>((resolve) =>
+    client.watch(() => undefined, { kinds: ['bogus' as 'owner'], onEnd: resolve }),
+  );
+  t.match(String(await ended), /unknown event kinds: bogus/);
+});
+
+t.test('a stale socket file is replaced; a non-socket file is refused', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-api-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socketPath = join(dir, 'speaker.sock');
+  const stale = createServer();
+  await new Promise<void>((r) => stale.listen(socketPath, r));
+  await new Promise<void>((r) => {
+    // close without unlinking: what a killed speaker leaves behind
+    stale.close(() => r());
+  });
+  writeFileSync(join(dir, 'plain'), 'x');
+  const server = await startStatusServer(fakeSource(), { socketPath });
+  const client = new StatusClient({ socketPath });
+  t.equal((await client.listMembers()).members.length, 2);
+  client.close();
+  await server.close();
+  await t.rejects(startStatusServer(fakeSource(), { socketPath: join(dir, 'plain') }), /not a socket/);
+  await t.rejects(
+    startStatusServer(fakeSource(), { socketPath: join(dir, 's2.sock'), tcp: { address: '0.0.0.0:0' } }),
+    /requires TLS/,
+  );
+});
+
+t.test('TCP with TLS', { skip: missingPrerequisites({ commands: ['openssl'] }) }, async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-api-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const certFile = join(dir, 'cert.pem');
+  const keyFile = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    ],
+    { stdio: 'ignore' },
+  );
+  const server = await startStatusServer(fakeSource(), {
+    socketPath: join(dir, 'speaker.sock'),
+    tcp: { address: '127.0.0.1:0', tls: { certFile, keyFile } },
+  });
+  t.teardown(() => server.close());
+  t.ok(server.tcpPort! > 0);
+  const client = new StatusClient({ tcp: { address: `127.0.0.1:${server.tcpPort}`, caFile: certFile } });
+  t.teardown(() => client.close());
+  t.equal((await client.listVips()).vips.length, 2);
+  const untrusted = new StatusClient({ tcp: { address: `127.0.0.1:${server.tcpPort}` }, timeoutMs: 2000 });
+  await t.rejects(untrusted.listVips(), /ListVips/);
+  untrusted.close();
+});
+
+t.test('CLI: herald status --json and herald top --once match the API', async (t) => {
+  const { socketPath } = await setup(t);
+  const cli = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  const json = JSON.parse(
+    (await execFileAsync('node', [cli, 'status', '--json', '--socket', socketPath])).stdout,
+  );
+  t.same(json, {
+    node: 'node-a',
+    nodeUtilization: 0.42,
+    clusterConcentration: 2.5,
+    busiestNode: 'node-b',
+    vips: wireVips,
+    members,
+    bgpSessions: sessions,
+  });
+  const onlyMembers = JSON.parse(
+    (await execFileAsync('node', [cli, 'status', 'members', '--json', '--socket', socketPath])).stdout,
+  );
+  t.same(onlyMembers, { node: 'node-a', members });
+  const text = (await execFileAsync('node', [cli, 'status', '--socket', socketPath])).stdout;
+  t.match(text, /^VIP\s+SERVICES\s+MODE\s+OWNER/m);
+  t.match(
+    text,
+    /192\.0\.2\.10\s+default\/web,default\/web-udp\s+l2\s+node-b\s+no\s+1\.50 Gb\/s\s+15%\s+rendezvous winner/,
+  );
+  t.match(text, /2001:db8::10 .*node-a:32\/64 node-b:32\/64/);
+  t.match(text, /node-b\s+\[fd00::2\]:7946\s+suspect\s+9/);
+  t.match(text, /10\.250\.0\.1\s+64512\s+established\s+up\s+1h2m\s+2\s+5\/1/);
+  const top = (await execFileAsync('node', [cli, 'top', '--once', '--socket', socketPath])).stdout;
+  t.match(top, /^herald top - node node-a .* 2 VIPs, 1\.50 Gb\/s/);
+  t.ok(top.indexOf('192.0.2.10') < top.indexOf('2001:db8::10'), 'busiest first');
+  const topJson = JSON.parse(
+    (await execFileAsync('node', [cli, 'top', '--once', '--json', '--socket', socketPath])).stdout,
+  );
+  t.same(topJson.vips, wireVips);
+  const missing = await execFileAsync('node', [
+    cli,
+    'status',
+    '--socket',
+    join(tmpdir(), 'hrl-h7-none.sock'),
+  ]).catch((e: { code: number; stderr: string }) => e);
+  t.equal((missing as { code: number }).code, 1, 'exit 1 when no speaker answers');
+  t.match((missing as { stderr: string }).stderr, /herald: unix:.*hrl-h7-none\.sock ListVips/);
+});
+
+t.test('formatting helpers', async (t) => {
+  t.equal(ownerCell({ owner: '', shares: [], mode: 'l2' }), '-');
+  t.equal(
+    ownerCell({
+      owner: '',
+      shares: [
+        { node: 'a', buckets: 0 },
+        { node: 'b', buckets: 0 },
+      ],
+      mode: 'bgp',
+    }),
+    'a b',
+  );
+  const list = { node: 'n', nodeUtilization: 0, clusterConcentration: 0, busiestNode: '', vips: [] };
+  t.match(formatVips(list), /^node n: LB utilization 0\.0%, cluster concentration 0\.00\nVIP/);
+  t.match(formatTop(list, 10, new Date(0)), /0 VIPs, 0 b\/s/);
+});
