@@ -1,0 +1,176 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+import { readDataplane } from '../../src/lab/observe.js';
+import { labConfig } from '../../src/lab/scenario.js';
+import { answering, nodeByName, startLab } from '../helpers/lab.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
+import { arping, arpingStream, interfaceMacIn, ndisc, neighborMac, waitUntil } from '../helpers/probes.js';
+
+requirePrerequisites({ root: true, commands: ['arping', 'ndisc6', 'ping', 'nsenter'] });
+
+t.test('L2 announcement with 3 real speakers', async (t) => {
+  const lab = await startLab('l2a', { nodes: 3, clients: 1 });
+  const { cluster } = lab;
+  t.teardown(() => cluster.destroy());
+  const client = cluster.clients[0]!;
+  const macOf = new Map<string, string>();
+  for (const n of cluster.nodes) macOf.set(n.name, await interfaceMacIn(cluster.lan, n.ns));
+
+  await t.test('exactly one node answers each IPv4 VIP, with its own MAC', async (t) => {
+    for (const service of ['lab/web', 'lab/api', 'lab/local-app']) {
+      const ip = lab.vip(service);
+      const owners = [...answering(cluster, ip).keys()];
+      t.equal(owners.length, 1, `${service}: one answer entry across all XDP maps`);
+      const r = await arping(cluster.lan, client.ns, ip, { count: 3 });
+      t.equal(r.received, 3, `${service}: every request answered`);
+      t.same(
+        new Set(r.macs),
+        new Set([macOf.get(owners[0]!)]),
+        `${service}: only the owner ${owners[0]} answers`,
+      );
+    }
+  });
+
+  await t.test('exactly one node answers NDP for the IPv6 VIP', async (t) => {
+    const ip = lab.vip('lab/api', 6);
+    const owners = [...answering(cluster, ip).keys()];
+    t.equal(owners.length, 1);
+    const macs = await ndisc(cluster.lan, client.ns, ip);
+    t.ok(macs.length >= 1, 'an advertisement came back');
+    t.same(new Set(macs), new Set([macOf.get(owners[0]!)]), 'from the owner only');
+  });
+
+  await t.test('externalTrafficPolicy Local: the owner is the node with the ready endpoint', async (t) => {
+    const ip = lab.vip('lab/local-app');
+    t.same([...answering(cluster, ip).keys()], ['n3'], 'only n3 has an endpoint of local-app');
+  });
+
+  await t.test('the client reaches the owner and its XDP counters match the traffic', async (t) => {
+    const ip = lab.vip('lab/web');
+    const owner = nodeByName(cluster, [...answering(cluster, ip).keys()][0]);
+    const before = readDataplane(owner).counters.get(ip);
+    const ping = await cluster.lan.run(client.ns, 'ping', ['-c', '20', '-i', '0.01', '-W', '1', ip]);
+    t.match(ping.stdout, /20 received/, 'all echo requests answered');
+    t.equal(await neighborMac(cluster.lan, client.ns, ip), macOf.get(owner.name), 'neighbor entry → owner');
+    const after = readDataplane(owner).counters.get(ip);
+    t.ok(before && after, 'the owner has counters for the VIP');
+    t.equal(after!.rxPackets - before!.rxPackets, 20n, '20 IPv4 frames to the VIP counted');
+    t.equal(after!.rxBytes - before!.rxBytes, 20n * 98n, 'bytes: 20 × (14 Ethernet + 84 IP)');
+    for (const other of cluster.nodes.filter((n) => n !== owner)) {
+      const c = readDataplane(other).counters.get(ip);
+      t.equal(c?.rxPackets ?? 0n, 0n, `${other.name} saw no traffic to the VIP`);
+    }
+  });
+
+  await t.test('a bad config reload is reported and changes nothing', async (t) => {
+    const before = cluster.nodes.map((n) =>
+      [...readDataplane(n).vips.entries()].map(([ip, e]) => [ip, e.action]),
+    );
+    writeFileSync(
+      cluster.configPath,
+      `${readFileSync(cluster.configPath, 'utf8')}\n---\nkind: IPAddressPool\nspec: 7\n`,
+    );
+    for (const n of cluster.nodes) n.speaker?.kill('SIGHUP');
+    await waitUntil('every speaker to report the rejection', 5_000, () =>
+      cluster.nodes.every((n) => readFileSync(n.logFile, 'utf8').includes('rejected configuration')),
+    );
+    const after = cluster.nodes.map((n) =>
+      [...readDataplane(n).vips.entries()].map(([ip, e]) => [ip, e.action]),
+    );
+    t.same(after, before, 'XDP maps unchanged on every node');
+    t.match(readFileSync(cluster.nodes[0]!.logFile, 'utf8'), /herald\.yaml:\d+:/, 'problem says file:doc');
+    const r = await arping(cluster.lan, client.ns, lab.vip('lab/web'), { count: 1 });
+    t.equal(r.received, 1, 'VIP still answered');
+  });
+
+  await t.test('no ready endpoint → nobody answers (config reload)', async (t) => {
+    const ip = lab.vip('lab/local-app');
+    const config = labConfig(3).replace(
+      /name: local-app, namespace: lab, labels: \{ kubernetes.io\/service-name: local-app \} \}\nendpoints: \[[^\]]*\]/,
+      'name: local-app, namespace: lab, labels: { kubernetes.io/service-name: local-app } }\nendpoints: []',
+    );
+    t.not(config, labConfig(3), 'the fixture edit applied');
+    writeFileSync(cluster.configPath, config);
+    await waitUntil('local-app to lose its owner', 5_000, () => answering(cluster, ip).size === 0);
+    const r = await arping(cluster.lan, client.ns, ip, { count: 2 });
+    t.equal(r.received, 0, 'no ARP answer for a VIP without a ready endpoint');
+    writeFileSync(cluster.configPath, labConfig(3));
+    await waitUntil('local-app to come back on n3', 5_000, () => answering(cluster, ip).has('n3'));
+  });
+
+  for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+    await t.test(`speaker restart (${signal}) under a continuous ARP stream loses nothing`, async (t) => {
+      const ip = lab.vip('lab/web');
+      const owner = nodeByName(cluster, [...answering(cluster, ip).keys()][0]);
+      const stream = arpingStream(cluster.lan, client.ns, ip, 3_000);
+      await new Promise((r) => setTimeout(r, 700));
+      await cluster.killSpeaker(owner, signal);
+      cluster.startSpeaker(owner);
+      const r = await stream;
+      t.ok(r.sent >= 50, `a stream of ${r.sent} requests`);
+      t.equal(r.received, r.sent, `all ${r.sent} requests answered across the restart`);
+      const responders = new Set(r.macs);
+      t.comment(
+        `answered by ${responders.size} node(s) during the restart (others may hold it while it is away)`,
+      );
+      await waitUntil(
+        'the restarted node to own the VIP again',
+        10_000,
+        () => [...answering(cluster, ip).keys()].join() === owner.name,
+      );
+      const back = await arping(cluster.lan, client.ns, ip, { count: 1 });
+      t.same(back.macs, [macOf.get(owner.name)], 'the restarted speaker owns the VIP again (same decision)');
+    });
+  }
+});
+
+t.test('failover: SIGKILLed speaker, then a node whose link goes down', async (t) => {
+  const lab = await startLab('l2b', { nodes: 3, clients: 1 });
+  const { cluster } = lab;
+  t.teardown(() => cluster.destroy());
+  const client = cluster.clients[0]!;
+  const ip = lab.vip('lab/web');
+  const first = nodeByName(cluster, [...answering(cluster, ip).keys()][0]);
+
+  const killedAt = Date.now();
+  await cluster.killSpeaker(first, 'SIGKILL');
+  const takeoverMs = await waitUntil(
+    'another node to take the VIP over',
+    10_000,
+    () => [...answering(cluster, ip, [first]).keys()].length === 1,
+  );
+  const second = nodeByName(cluster, [...answering(cluster, ip, [first]).keys()][0]);
+  t.not(second, first, `taken over by ${second.name} ${takeoverMs} ms after the kill`);
+  const secondMac = await interfaceMacIn(cluster.lan, second.ns);
+  await waitUntil(
+    'the client to be redirected by the gratuitous ARP',
+    3_000,
+    async () => (await neighborMac(cluster.lan, client.ns, ip)) === secondMac,
+  ).catch(() => undefined);
+  const ping = await cluster.lan.run(client.ns, 'ping', ['-c', '3', '-i', '0.1', '-W', '1', ip]);
+  t.match(ping.stdout, /3 received/, 'client traffic resumes');
+  t.equal(await neighborMac(cluster.lan, client.ns, ip), secondMac, 'the client now uses the new owner');
+  // The dead speaker's XDP program keeps its entries but its liveness gate closes.
+  const gateOpenFor = 2_000 - (Date.now() - killedAt);
+  if (gateOpenFor > 0) await new Promise((r) => setTimeout(r, gateOpenFor + 200));
+  const r = await arping(cluster.lan, client.ns, ip, { count: 3 });
+  t.same(new Set(r.macs), new Set([secondMac]), 'after the liveness bound only the new owner answers');
+  t.equal(readDataplane(first).vips.get(ip)?.action, 'answer', "(the dead node's map still says answer)");
+  t.comment(`SIGKILL → takeover in the XDP maps: ${takeoverMs} ms`);
+
+  const downAt = Date.now();
+  await cluster.lan.ip(second.ns, 'link', 'set', 'eth0', 'down');
+  const moveMs = await waitUntil('a third node to take over after link down', 10_000, () => {
+    const owners = [...answering(cluster, ip, [first, second]).keys()];
+    return owners.length === 1;
+  });
+  const third = nodeByName(cluster, [...answering(cluster, ip, [first, second]).keys()][0]);
+  const thirdMac = await interfaceMacIn(cluster.lan, third.ns);
+  const after = await arping(cluster.lan, client.ns, ip, { count: 2 });
+  t.same(
+    new Set(after.macs),
+    new Set([thirdMac]),
+    `${third.name} answers after ${second.name}'s link went down`,
+  );
+  t.comment(`link down → takeover: ${moveMs} ms (${Date.now() - downAt} ms until verified)`);
+});
