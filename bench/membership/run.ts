@@ -45,7 +45,10 @@ const { values: args } = parseArgs({
     profile: { type: 'string', default: 'fast-lan' },
   },
 });
-const sizes = args.sizes.split(',').map(Number);
+const sizes = args.sizes
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 2);
 const repeats = Number(args.repeats);
 const impls = args.impls.split(',') as Impl[];
 const lossSeconds = Number(args['loss-seconds']);
@@ -219,7 +222,15 @@ async function lossRun(): Promise<LossResult[]> {
   for (const impl of impls)
     clusters.set(impl, await startCluster(impl, lossN, impl === 'herald' ? 23000 : 24000, spawner));
   // Loss only once everyone is in, so join is not what we measure.
-  const rules = `table inet hrlh4loss { chain in { type filter hook input priority 0; policy accept; meta l4proto { tcp, udp } th dport 23000-24999 numgen random mod 100 < ${lossPercent} counter drop } }`;
+  const rules = [
+    'table inet hrlh4loss {',
+    '  chain in {',
+    '    type filter hook input priority 0; policy accept;',
+    `    meta l4proto { tcp, udp } th dport 23000-24999 numgen random mod 100 < ${lossPercent} counter drop`,
+    '  }',
+    '}',
+    '',
+  ].join('\n');
   execFileSync('nsenter', [`--net=/run/netns/${ns}`, 'nft', '-f', '-'], { input: rules });
   const marks = new Map<Impl, number[]>();
   for (const [impl, peers] of clusters)
