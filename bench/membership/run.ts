@@ -72,6 +72,7 @@ function cleanupSync(): void {
 }
 process.on('exit', cleanupSync);
 process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
 
 let goBinary = '';
 
@@ -373,7 +374,10 @@ function markdown(
   return lines.join('\n');
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`membership bench failed: ${(error as Error).stack ?? String(error)}\n`);
-  process.exitCode = 1;
-});
+main()
+  .then(() => process.exit(0))
+  .catch((error: unknown) => {
+    process.stderr.write(`membership bench failed: ${(error as Error).stack ?? String(error)}\n`);
+    // Exit explicitly: the peers' pipes would keep the event loop alive; the exit hook kills them.
+    process.exit(1);
+  });
