@@ -111,7 +111,7 @@ export class LabCluster {
     }
   }
 
-  private startEcho(node: LabNode): void {
+  startEcho(node: LabNode): void {
     const script = join(projectRoot(), 'dist', 'src', 'lab', 'http-echo.js');
     node.echo = this.lan.spawn(node.ns, process.execPath, [script, node.name, String(ECHO_PORT)], {
       stdio: 'ignore',
@@ -171,6 +171,12 @@ export class LabCluster {
     await this.lan.ip(node.ns, 'link', 'set', 'eth0', 'down');
     node.echo?.kill('SIGKILL');
     await this.killSpeaker(node, 'SIGKILL');
+  }
+
+  /** Brings a failed node back: link up and backend running (start its speaker separately). */
+  async restoreNode(node: LabNode): Promise<void> {
+    await this.lan.ip(node.ns, 'link', 'set', 'eth0', 'up');
+    this.startEcho(node);
   }
 
   async destroy(): Promise<void> {
