@@ -36,12 +36,12 @@ async function main(): Promise<void> {
     },
   });
   if (!values.name) throw new Error('agent: --name is required');
-  const bind = parseHostPort(values.bind, 0);
+  const bind = parseHostPort(values.bind, 0, 0);
   const ml = await Memberlist.create({
     name: values.name,
     profile: values.profile as ProfileName,
     bindAddr: bind.host,
-    bindPort: values.bind.endsWith(':0') ? 0 : bind.port,
+    bindPort: bind.port,
     keys: values.key.map(parseKey),
     cluster: values.cluster,
     allowPlaintext: values['allow-plaintext'],

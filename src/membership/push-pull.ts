@@ -24,12 +24,12 @@ export function toNodeState(r: NodeRecord): NodeState {
   };
 }
 
-/** Parses `host:port` or `[v6]:port`; throws with the offending text. */
-export function parseHostPort(text: string, defaultPort = 7946): { host: string; port: number } {
+/** Parses `host:port` or `[v6]:port` (port ≥ minPort; 0 allowed when minPort is 0); throws with the text. */
+export function parseHostPort(text: string, defaultPort = 7946, minPort = 1): { host: string; port: number } {
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
   const host = m?.[1];
   const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
-  if (!host || isIP(host) === 0 || !Number.isInteger(port) || port < 1 || port > 65535)
+  if (!host || isIP(host) === 0 || !Number.isInteger(port) || port < minPort || port > 65535)
     throw new Error(`membership: bad address ${JSON.stringify(text)} (want IP:port or [IPv6]:port)`);
   return { host, port };
 }

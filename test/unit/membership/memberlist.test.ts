@@ -1,0 +1,104 @@
+/** In-process Memberlist instances on loopback: API behaviour, key rotation, leave, errors. */
+import t from 'tap';
+import { Memberlist } from '../../../src/membership/memberlist.js';
+import type { Member } from '../../../src/membership/types.js';
+
+const k1 = Buffer.alloc(32, 7);
+const k2 = Buffer.alloc(32, 9);
+
+function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const tick = (): void => {
+      if (cond()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+const view = (m: Memberlist, name: string): Member | undefined => m.members().find((x) => x.name === name);
+
+t.test('create validates config and binds; join errors name the seed', async (t) => {
+  await t.rejects(Memberlist.create({ name: 'x y' }), /name: must not contain whitespace/);
+  const a = await Memberlist.create({ name: 'solo', bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' });
+  t.teardown(() => a.shutdown());
+  t.ok(a.address().port > 0, 'picked a free port');
+  t.equal(a.address().address, '127.0.0.1');
+  t.same(
+    a.members().map((m) => [m.name, m.state]),
+    [['solo', 'alive']],
+  );
+  t.same(a.localMember().incarnation, 0);
+  await t.rejects(a.join(['127.0.0.1:1']), /membership join failed: 127\.0\.0\.1:1: /);
+  await t.rejects(a.join(['nonsense']), /bad address/);
+  t.throws(() => a.setMeta(Buffer.alloc(600)), /exceeds metaMaxSize 512/);
+  t.throws(() => a.broadcast(Buffer.alloc(2000)), /exceeds userMessageMaxSize/);
+});
+
+t.test('three members: join, metadata, keyed broadcasts, key rotation, leave', async (t) => {
+  const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' as const, keys: [k1] };
+  const a = await Memberlist.create({ name: 'a', ...opts });
+  const b = await Memberlist.create({ name: 'b', ...opts });
+  const c = await Memberlist.create({ name: 'c', ...opts });
+  t.teardown(async () => {
+    for (const m of [a, b, c]) await m.shutdown();
+  });
+  const seed = `127.0.0.1:${a.address().port}`;
+  const joins: string[] = [];
+  a.on('join', (m) => joins.push(m.name));
+  t.equal(await b.join([seed]), 1);
+  t.equal(await c.join([seed, '127.0.0.1:1']), 1, 'one reachable seed is enough');
+  await until(
+    () => [a, b, c].every((m) => m.members().filter((x) => x.state === 'alive').length === 3),
+    5000,
+    'convergence',
+  );
+  t.same(joins.sort(), ['b', 'c']);
+
+  const updates: Member[] = [];
+  c.on('update', (m) => updates.push(m));
+  a.setMeta(Buffer.from('if=eth0'));
+  await until(() => updates.length > 0, 3000, 'update');
+  t.equal(updates[0]?.meta.toString(), 'if=eth0');
+  t.equal(updates[0]?.incarnation, 1, 'metadata versioned by incarnation');
+  t.equal(view(b, 'a')?.meta.toString(), 'if=eth0');
+
+  const got: string[] = [];
+  c.on('message', (m) => got.push(`${m.from}:${m.key}:${m.payload.toString()}`));
+  a.broadcast(Buffer.from('hello'));
+  a.broadcast(Buffer.from('rate=1'), { key: 'rates' });
+  a.broadcast(Buffer.from('rate=2'), { key: 'rates' });
+  await until(() => got.includes('a::hello') && got.includes('a:rates:rate=2'), 3000, 'messages');
+  await new Promise((r) => setTimeout(r, 300));
+  t.notOk(got.includes('a:rates:rate=1'), 'the superseded keyed payload was never delivered');
+  t.equal(got.filter((g) => g === 'a::hello').length, 1, 'delivered once although re-gossiped');
+
+  // Rotation without downtime: add k2 everywhere, switch primaries one by one, drop k1.
+  for (const m of [a, b, c]) m.keyring.addKey(k2);
+  a.keyring.useKey(k2);
+  b.keyring.useKey(k2);
+  c.keyring.useKey(k2);
+  for (const m of [a, b, c]) m.keyring.removeKey(k1);
+  const before = a.stats().dropped.unauthenticated;
+  await new Promise((r) => setTimeout(r, 800));
+  t.ok(
+    [a, b, c].every((m) => m.members().every((x) => x.state === 'alive')),
+    'nobody suspected during the rotation',
+  );
+  t.ok(a.stats().dropped.unauthenticated - before <= 2, 'at most in-flight packets failed');
+
+  const left: string[] = [];
+  a.on('leave', (m) => left.push(m.name));
+  const dead: string[] = [];
+  a.on('dead', (m) => dead.push(m.name));
+  await c.leave(2000);
+  await until(() => left.includes('c'), 3000, 'leave event');
+  await c.shutdown();
+  await new Promise((r) => setTimeout(r, 700));
+  t.same(dead, [], 'a graceful leave is not a death');
+  t.equal(view(b, 'c')?.state, 'left');
+  const s = a.stats();
+  t.ok(s.probes > 0 && s.udpPacketsIn > 0 && s.tcpStreamsIn >= 2, 'counters move');
+});
