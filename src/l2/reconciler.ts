@@ -8,7 +8,10 @@ import { hasBucket } from './spread.js';
 
 /** The part of the XDP responder the reconciler drives (XdpResponder implements it). */
 export interface L2Datapath {
-  setVip(ip: string, spec: { action: 'answer' | 'suppress'; mac?: Buffer; ifindex?: number; buckets?: bigint }): void;
+  setVip(
+    ip: string,
+    spec: { action: 'answer' | 'suppress'; mac?: Buffer; ifindex?: number; buckets?: bigint },
+  ): void;
   deleteVip(ip: string): void;
   vips(): Map<string, VipEntry>;
   learnedClients(): LearnedClient[];
