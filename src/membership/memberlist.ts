@@ -189,7 +189,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       incarnation: this.self.incarnation,
       from: this.self.name,
     };
-    this.queue.push({ key: `m:${this.self.name}`, payload: encodeMessage(d), user: false });
+    this.gossipAbout(this.self.name, encodeMessage(d));
     if (this.aliveCount() <= 1) return;
     const until = Date.now() + timeoutMs;
     while (Date.now() < until && this.queue.has(`m:${this.self.name}`))
@@ -412,11 +412,16 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return true;
   }
 
+  /** Queues news about a member (replacing older news about it). */
+  private gossipAbout(node: string, payload: Buffer): void {
+    this.queue.push({ key: `m:${node}`, payload, user: false });
+  }
+
   private announceSelf(): void {
     const s = this.self;
-    this.queue.push({
-      key: `m:${s.name}`,
-      payload: encodeMessage({
+    this.gossipAbout(
+      s.name,
+      encodeMessage({
         kind: 'alive',
         incarnation: s.incarnation,
         node: s.name,
@@ -426,8 +431,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
         protocolMin: s.protocolMin,
         protocolMax: s.protocolMax,
       }),
-      user: false,
-    });
+    );
   }
 
   private queueUser(u: UserMessage): void {
@@ -579,8 +583,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private onAlive(a: AliveNews): void {
     const d = decideAlive(this.nodes.get(a.node), a, this.localView(), Date.now());
     this.apply(d);
-    if (d.action === 'apply')
-      this.queue.push({ key: `m:${a.node}`, payload: encodeMessage({ kind: 'alive', ...a }), user: false });
+    if (d.action === 'apply') this.gossipAbout(a.node, encodeMessage({ kind: 'alive', ...a }));
   }
 
   private onSuspect(s: AccuseNews): void {
@@ -588,14 +591,13 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     const d = decideSuspect(cur, s, this.localView(), Date.now());
     const msg = (): Buffer => encodeMessage({ kind: 'suspect', ...s });
     if (d.action === 'confirm') {
-      if (this.suspicions.get(s.node)?.confirm(s.from))
-        this.queue.push({ key: `m:${s.node}`, payload: msg(), user: false });
+      if (this.suspicions.get(s.node)?.confirm(s.from)) this.gossipAbout(s.node, msg());
       return;
     }
     this.apply(d);
     if (d.action !== 'apply') return;
     this.counters.suspicions++;
-    this.queue.push({ key: `m:${s.node}`, payload: msg(), user: false });
+    this.gossipAbout(s.node, msg());
     const bounds = suspicionBounds(this.aliveCount(), this.config);
     this.suspicions.get(s.node)?.cancel();
     this.suspicions.set(
@@ -612,8 +614,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private onDead(dn: AccuseNews): void {
     const d = decideDead(this.nodes.get(dn.node), dn, this.localView(), Date.now());
     this.apply(d);
-    if (d.action === 'apply')
-      this.queue.push({ key: `m:${dn.node}`, payload: encodeMessage({ kind: 'dead', ...dn }), user: false });
+    if (d.action === 'apply') this.gossipAbout(dn.node, encodeMessage({ kind: 'dead', ...dn }));
   }
 
   private apply(d: Decision): void {

@@ -2,17 +2,10 @@
  * Incarnation and refutation rules: what a member does with news about another member (or itself).
  * Pure functions; the Memberlist applies the decision (state change, events, re-gossip, timers).
  */
+import type { NodeState } from './codec.js';
 import type { MemberState } from './types.js';
 
-export interface NodeRecord {
-  name: string;
-  addr: string;
-  port: number;
-  meta: Buffer;
-  incarnation: number;
-  state: MemberState;
-  protocolMin: number;
-  protocolMax: number;
+export interface NodeRecord extends NodeState {
   /** Local clock (ms) of the last state change. */
   changedAt: number;
 }
@@ -99,20 +92,34 @@ export function decideAlive(
   };
 }
 
+/**
+ * Shared part of suspect/dead handling: news about us is refuted (unless we are leaving or it is older
+ * than our incarnation); news about others is ignored when unknown, stale or already down.
+ */
+function accusationPrecheck(
+  cur: NodeRecord | undefined,
+  news: AccuseNews,
+  local: LocalView,
+): Decision | undefined {
+  if (news.node === local.name) {
+    if (local.leaving) return { action: 'ignore', reason: 'self' };
+    if (news.incarnation < local.incarnation) return { action: 'ignore', reason: 'stale' };
+    return { action: 'refute', incarnation: Math.max(local.incarnation, news.incarnation) + 1 };
+  }
+  if (!cur) return { action: 'ignore', reason: 'unknown' };
+  if (news.incarnation < cur.incarnation) return { action: 'ignore', reason: 'stale' };
+  if (isDown(cur.state)) return { action: 'ignore', reason: 'already-down' };
+  return undefined;
+}
+
 export function decideSuspect(
   cur: NodeRecord | undefined,
   s: AccuseNews,
   local: LocalView,
   now: number,
 ): Decision {
-  if (s.node === local.name) {
-    if (local.leaving) return { action: 'ignore', reason: 'self' };
-    if (s.incarnation < local.incarnation) return { action: 'ignore', reason: 'stale' };
-    return { action: 'refute', incarnation: Math.max(local.incarnation, s.incarnation) + 1 };
-  }
-  if (!cur) return { action: 'ignore', reason: 'unknown' };
-  if (s.incarnation < cur.incarnation) return { action: 'ignore', reason: 'stale' };
-  if (isDown(cur.state)) return { action: 'ignore', reason: 'already-down' };
+  const early = accusationPrecheck(cur, s, local);
+  if (early || !cur) return early ?? { action: 'ignore', reason: 'unknown' };
   if (cur.state === 'suspect') return { action: 'confirm' };
   return {
     action: 'apply',
@@ -127,14 +134,8 @@ export function decideDead(
   local: LocalView,
   now: number,
 ): Decision {
-  if (d.node === local.name) {
-    if (local.leaving) return { action: 'ignore', reason: 'self' };
-    if (d.incarnation < local.incarnation) return { action: 'ignore', reason: 'stale' };
-    return { action: 'refute', incarnation: Math.max(local.incarnation, d.incarnation) + 1 };
-  }
-  if (!cur) return { action: 'ignore', reason: 'unknown' };
-  if (d.incarnation < cur.incarnation) return { action: 'ignore', reason: 'stale' };
-  if (isDown(cur.state)) return { action: 'ignore', reason: 'already-down' };
+  const early = accusationPrecheck(cur, d, local);
+  if (early || !cur) return early ?? { action: 'ignore', reason: 'unknown' };
   const left = d.from === d.node;
   return {
     action: 'apply',
