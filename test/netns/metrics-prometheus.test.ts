@@ -100,14 +100,13 @@ t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { ski
   const lan = new TestLan('h7');
   const pinDir = `/sys/fs/bpf/hrl-h7-${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-prom-'));
-  let prometheus: ChildProcess | undefined;
-  let responder: XdpResponder | undefined;
-  const killPrometheus = () => prometheus?.kill('SIGKILL');
+  const held: { prometheus?: ChildProcess; responder?: XdpResponder } = {};
+  const killPrometheus = () => held.prometheus?.kill('SIGKILL');
   process.once('exit', killPrometheus);
   t.teardown(async () => {
     killPrometheus();
     process.removeListener('exit', killPrometheus);
-    responder?.close();
+    held.responder?.close();
     await lan.destroy(); // removes the veths and with them the XDP attachment
     XdpResponder.cleanup(pinDir);
     rmSync(dir, { recursive: true, force: true });
@@ -124,7 +123,8 @@ t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { ski
   await lan.ip(client, '-6', 'neigh', 'replace', VIP6, 'lladdr', mac, 'dev', 'eth0', 'nud', 'permanent');
 
   // This process owns the maps (pinned); the agent in the node namespace attaches the program.
-  responder = XdpResponder.open({ pinDir });
+  const responder = XdpResponder.open({ pinDir });
+  held.responder = responder;
   const macBuf = Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
   responder.setVip(VIP4, { action: 'answer', mac: macBuf });
   responder.setVip(VIP6, { action: 'answer', mac: macBuf });
@@ -138,8 +138,7 @@ t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { ski
   t.same(JSON.parse(agent.stdout), { mode: 'generic' }, 'XDP attached in the node namespace');
 
   const metrics = createHeraldMetrics();
-  const r = responder;
-  const monitor = new TrafficMonitor(() => r.counters(), { windowMs: 3000 });
+  const monitor = new TrafficMonitor(() => responder.counters(), { windowMs: 3000 });
   monitor.start(250);
   t.teardown(() => monitor.stop());
   metrics.attachTraffic(monitor);
@@ -155,7 +154,7 @@ t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { ski
       `scrape_configs:\n  - job_name: herald\n    static_configs: [{ targets: ['127.0.0.1:${server.port}'] }]\n`,
   );
   const promLog: string[] = [];
-  prometheus = spawn(
+  const prometheus = spawn(
     'prometheus',
     [
       `--config.file=${join(dir, 'prometheus.yml')}`,
@@ -165,6 +164,7 @@ t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { ski
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
+  held.prometheus = prometheus;
   prometheus.stderr?.on('data', (d: Buffer) => promLog.push(d.toString()));
   const base = `http://127.0.0.1:${promPort}`;
   await waitFor('Prometheus to scrape the speaker', 20_000, async () =>
@@ -226,10 +226,7 @@ t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { ski
 
   // Every dashboard query parses and evaluates against real Herald series.
   const dashboard = JSON.parse(
-    (await import('node:fs')).readFileSync(
-      join(projectRoot(), 'charts', 'herald', 'files', 'dashboard.json'),
-      'utf8',
-    ),
+    readFileSync(join(projectRoot(), 'charts', 'herald', 'files', 'dashboard.json'), 'utf8'),
   ) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
   for (const panel of dashboard.panels) {
     for (const target of panel.targets) {
