@@ -182,6 +182,41 @@ export class TestApiServer {
     return this.store.list(t, namespace).map((o) => this.present(t, o));
   }
 
+  /** Creates an object as a client would (validation, defaulting, events), bypassing HTTP. */
+  createObject(obj: KubeObject): KubeObject {
+    return this.create(this.routeFor(obj), clone(obj), new URLSearchParams()).object;
+  }
+
+  /** Merge-patches an object (no resourceVersion precondition unless the patch carries one). */
+  patchObject(
+    apiVersion: string,
+    kind: string,
+    name: string,
+    namespace: string | undefined,
+    patch: JsonObject,
+    subresource?: 'status',
+  ): KubeObject {
+    const t = this.resourceType(apiVersion, kind);
+    const route: Route = { type: t, namespace: t.namespaced ? namespace : undefined, name, subresource };
+    const current = this.store.get(t, t.namespaced ? (namespace ?? '') : '', name);
+    if (!current) throw notFound(t, name);
+    const obj = mergePatch(current, patch) as KubeObject;
+    const patchRv = isObject(patch.metadata) ? patch.metadata.resourceVersion : undefined;
+    obj.metadata.resourceVersion =
+      typeof patchRv === 'string' ? patchRv : (current.metadata.resourceVersion ?? null);
+    return this.update(route, obj, new URLSearchParams()).object;
+  }
+
+  deleteObjectNamed(apiVersion: string, kind: string, name: string, namespace = ''): void {
+    const t = this.resourceType(apiVersion, kind);
+    this.deleteObject(t, t.namespaced ? namespace : '', name);
+  }
+
+  private routeFor(obj: KubeObject): Route {
+    const t = this.resourceType(obj.apiVersion, obj.kind);
+    return { type: t, namespace: t.namespaced ? String(obj.metadata.namespace ?? 'default') : undefined };
+  }
+
   // ---- HTTP ---------------------------------------------------------------------------------------
 
   private allTypes(): ResourceType[] {

@@ -1,0 +1,63 @@
+import type { Logger } from '../util/log.js';
+import { CoreV1Api, type KubeConfig } from './client.js';
+
+export interface InvolvedObject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace?: string;
+  uid?: string;
+}
+
+/**
+ * Writes core/v1 Events. Callers decide *when* (only on a real change: MetalLB's per-reconcile event
+ * spam is a known complaint); a failed write is logged, never retried or thrown.
+ */
+export class EventRecorder {
+  private readonly api: CoreV1Api;
+
+  constructor(
+    kc: KubeConfig,
+    private readonly component: string,
+    private readonly instance: string,
+    private readonly log?: Logger,
+  ) {
+    this.api = kc.makeApiClient(CoreV1Api);
+  }
+
+  async record(
+    obj: InvolvedObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const namespace = obj.namespace ?? 'default';
+    const now = new Date();
+    try {
+      await this.api.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${obj.name}.`, namespace },
+          involvedObject: {
+            apiVersion: obj.apiVersion,
+            kind: obj.kind,
+            name: obj.name,
+            namespace: obj.namespace,
+            uid: obj.uid,
+          },
+          type,
+          reason,
+          message,
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component: this.component },
+          reportingComponent: this.component,
+          reportingInstance: this.instance,
+        },
+      });
+    } catch (e) {
+      this.log?.warn({ err: e, reason, object: `${namespace}/${obj.name}` }, 'could not record event');
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { allCrds } from '../../../src/k8s/crd-gen.js';
+import type { TestApiServer } from '../apiserver/server.js';
+import type { JsonObject, KubeObject } from '../apiserver/types.js';
+
+export const HERALD_NS = 'herald-system';
+
+/** Installs the Herald CRDs and the Herald namespace into a test API server. */
+export function installHerald(server: TestApiServer): void {
+  for (const crd of allCrds()) server.createObject(crd as KubeObject);
+  server.createObject({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: HERALD_NS } });
+}
+
+export function pool(name: string, addresses: string[], spec: JsonObject = {}): KubeObject {
+  return {
+    apiVersion: 'herald.dev/v1beta1',
+    kind: 'IPAddressPool',
+    metadata: { name, namespace: HERALD_NS },
+    spec: { addresses, ...spec },
+  };
+}
+
+export function lbService(
+  name: string,
+  opts: {
+    namespace?: string;
+    annotations?: Record<string, string>;
+    spec?: JsonObject;
+    labels?: Record<string, string>;
+  } = {},
+): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name,
+      namespace: opts.namespace ?? 'default',
+      annotations: opts.annotations ?? {},
+      labels: opts.labels ?? {},
+    },
+    spec: {
+      type: 'LoadBalancer',
+      ports: [{ port: 80, protocol: 'TCP' }],
+      selector: { app: name },
+      ...opts.spec,
+    },
+  };
+}
+
+/** The IPs in a Service's status.loadBalancer.ingress. */
+export function ingressOf(server: TestApiServer, name: string, namespace = 'default'): string[] {
+  const s = server.get('v1', 'Service', name, namespace);
+  const lb = (s?.status as { loadBalancer?: { ingress?: Array<{ ip: string }> } } | undefined)?.loadBalancer;
+  return (lb?.ingress ?? []).map((i) => i.ip);
+}
+
+export function eventsFor(
+  server: TestApiServer,
+  name: string,
+  namespace = 'default',
+): Array<{ reason: string; message: string; type: string }> {
+  return server
+    .list('v1', 'Event', namespace)
+    .filter((e) => (e.involvedObject as { name?: string }).name === name)
+    .map((e) => ({ reason: String(e.reason), message: String(e.message), type: String(e.type) }));
+}
