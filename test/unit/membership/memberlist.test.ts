@@ -102,3 +102,19 @@ t.test('three members: join, metadata, keyed broadcasts, key rotation, leave', a
   const s = a.stats();
   t.ok(s.probes > 0 && s.udpPacketsIn > 0 && s.tcpStreamsIn >= 2, 'counters move');
 });
+
+t.test('IPv6: two members on ::1 find each other and detect a shutdown', async (t) => {
+  const opts = { bindAddr: '::1', bindPort: 0, profile: 'local' as const };
+  const a = await Memberlist.create({ name: 'v6a', ...opts });
+  const b = await Memberlist.create({ name: 'v6b', ...opts });
+  t.teardown(async () => {
+    await a.shutdown();
+    await b.shutdown();
+  });
+  await b.join([`[::1]:${a.address().port}`]);
+  await until(() => view(a, 'v6b')?.state === 'alive', 3000, 'join over IPv6');
+  t.equal(view(a, 'v6b')?.address, '::1');
+  await b.shutdown();
+  await until(() => view(a, 'v6b')?.state === 'dead', 5000, 'death over IPv6');
+  t.pass('declared dead after shutdown without leave');
+});
