@@ -1,5 +1,5 @@
-import { isHeraldService, serviceKey, serviceRequest } from '../config/service.js';
-import type { HeraldModel, Service } from '../config/types.js';
+import { isHeraldService, serviceRequest, type ServiceRequest } from '../config/service.js';
+import type { HeraldModel } from '../config/types.js';
 import { Allocator, ingressIps, isAllocated, type Allocation } from './allocator.js';
 
 /** What a service had before: an earlier result of `allocateAll`, or plain address lists, by `namespace/name`. */
@@ -21,26 +21,23 @@ const previousIps = (prev: Allocation | readonly string[] | undefined): readonly
  */
 export function allocateAll(model: HeraldModel, previous?: PreviousAllocations): Map<string, Allocation> {
   const alloc = new Allocator({ pools: model.pools, namespaces: model.namespaces });
-  const services = model.services.filter(isHeraldService).sort((a, b) => cmp(serviceKey(a), serviceKey(b)));
   const seen = new Set<string>();
-  const unique: Service[] = [];
-  for (const s of services) {
-    const k = serviceKey(s);
-    if (!seen.has(k)) unique.push(s);
-    seen.add(k);
+  const list: Array<{ req: ServiceRequest; prev: readonly string[] }> = [];
+  for (const s of model.services) {
+    if (!isHeraldService(s)) continue;
+    const req = serviceRequest(s);
+    if (seen.has(req.key)) continue; // duplicates are a validation problem; the first one counts
+    seen.add(req.key);
+    list.push({ req, prev: previous ? previousIps(previous.get(req.key)) : ingressIps(s) });
   }
-  const prevOf = (s: Service): readonly string[] =>
-    previous ? previousIps(previous.get(serviceKey(s))) : ingressIps(s);
-  for (const s of unique) {
-    const prev = prevOf(s);
-    if (prev.length > 0) alloc.claim(s, prev);
+  list.sort((a, b) => (a.req.key < b.req.key ? -1 : a.req.key > b.req.key ? 1 : 0));
+  for (const { req, prev } of list) if (prev.length > 0) alloc.claimRequest(req, prev);
+  const out: Allocation[] = new Array<Allocation>(list.length);
+  // services asking for specific addresses first, then the rest; each group in key order
+  for (const pass of [true, false]) {
+    list.forEach(({ req, prev }, i) => {
+      if (req.requestedIps.length > 0 === pass) out[i] = alloc.assignRequest(req, prev);
+    });
   }
-  const result = new Map<string, Allocation>();
-  const requested = unique.filter((s) => serviceRequest(s).requestedIps.length > 0);
-  const others = unique.filter((s) => serviceRequest(s).requestedIps.length === 0);
-  for (const s of [...requested, ...others])
-    result.set(serviceKey(s), alloc.assign(s, { previous: prevOf(s) }));
-  return new Map([...result.entries()].sort(([a], [b]) => cmp(a, b)));
+  return new Map(list.map(({ req }, i) => [req.key, out[i] as Allocation]));
 }
-
-const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

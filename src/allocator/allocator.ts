@@ -52,6 +52,9 @@ const FAMILY_NAME = (f: Family): string => `IPv${f}`;
 
 export class Allocator {
   private pools = new Map<string, PoolState>();
+  /** Pools in the order automatic allocation tries them: priority (lower first, unset last), then name. */
+  private byPriority: PoolState[] = [];
+  private readonly autoCache = new Map<string, readonly PoolState[] | { error: string }>();
   private readonly held = new Map<string, Held>();
   private nsLabels = new Map<string, Record<string, string>>();
 
@@ -63,6 +66,7 @@ export class Allocator {
   /** Namespace labels (for `serviceAllocation.namespaceSelectors`). Returns displaced keys, like `setPools`. */
   setNamespaces(namespaces: readonly Namespace[]): string[] {
     this.nsLabels = new Map(namespaces.map((n) => [n.metadata.name, n.metadata.labels ?? {}]));
+    this.autoCache.clear();
     return this.revalidate();
   }
 
@@ -77,6 +81,10 @@ export class Allocator {
         .sort((a, b) => cmp(a.metadata.name, b.metadata.name))
         .map((p) => [p.metadata.name, new PoolState(p)]),
     );
+    const prio = (p: PoolState): number =>
+      p.pool.spec.serviceAllocation?.priority ?? Number.POSITIVE_INFINITY;
+    this.byPriority = [...this.pools.values()].sort((a, b) => prio(a) - prio(b) || cmp(a.name, b.name));
+    this.autoCache.clear();
     return this.revalidate();
   }
 
@@ -118,7 +126,7 @@ export class Allocator {
   release(key: string): boolean {
     const h = this.held.get(key);
     if (!h) return false;
-    for (const i of h.ips) h.pool.unhold(i.ip, key);
+    for (const i of h.ips) h.pool.unhold(i.family, i.value, key);
     this.held.delete(key);
     return true;
   }
@@ -142,7 +150,10 @@ export class Allocator {
    * (inside one allowed pool, right family, free or legally shared). Used on restart before `assign`.
    */
   claim(svc: Service, previous: readonly string[]): Allocation | undefined {
-    const req = serviceRequest(svc);
+    return this.claimRequest(serviceRequest(svc), previous);
+  }
+
+  claimRequest(req: ServiceRequest, previous: readonly string[]): Allocation | undefined {
     if (req.problems.length > 0 || previous.length === 0) return undefined;
     this.release(req.key);
     const pool = this.poolContaining(previous);
@@ -152,14 +163,22 @@ export class Allocator {
 
   /** Assigns addresses to a service (keeping a still-valid current or previous assignment). */
   assign(svc: Service, opts: AssignOptions = {}): Allocation {
-    const req = serviceRequest(svc);
+    return this.assignRequest(serviceRequest(svc), opts.previous ?? ingressIps(svc));
+  }
+
+  /** `assign` for an already parsed request; `previous` is used only when nothing is held yet. */
+  assignRequest(req: ServiceRequest, previous: readonly string[] = []): Allocation {
     if (req.problems.length > 0) {
       this.release(req.key);
       const p = req.problems[0] as { path: string; message: string };
       return { error: `invalid request: ${p.path}: ${p.message}` };
     }
     const current = this.held.get(req.key);
-    const previous = current ? current.ips.map((i) => i.ip) : (opts.previous ?? ingressIps(svc));
+    if (current && this.stillValid(current, req)) {
+      current.req = req;
+      return { ips: current.ips.map((i) => i.ip), pool: current.pool.name };
+    }
+    if (current) previous = current.ips.map((i) => i.ip);
     this.release(req.key);
 
     const found = this.candidatePools(req);
@@ -185,6 +204,35 @@ export class Allocator {
   }
 
   // ---- internals ----------------------------------------------------------------------------------
+
+  /** True when a held assignment still fits the (possibly changed) request; refreshes its sharing info. */
+  private stillValid(h: Held, req: ServiceRequest): boolean {
+    const pool = h.pool;
+    if (this.pools.get(pool.name) !== pool) return false;
+    if (req.requestedPool !== undefined && req.requestedPool !== pool.name) return false;
+    if (req.requestedIps.length > 0) {
+      if (req.requestedIps.length !== h.ips.length) return false;
+      if (!req.requestedIps.every((r) => h.ips.some((i) => i.family === r.family && i.value === r.value)))
+        return false;
+    }
+    if (this.poolRefusal(pool, req, true)) return false;
+    const fams = this.familiesFor(pool, req);
+    if (typeof fams === 'string' || fams.length !== h.ips.length) return false;
+    if (!h.ips.every((i, k) => i.family === fams[k])) return false;
+    const info = this.shareInfo(req);
+    if (info.sharingKey !== h.info.sharingKey) return false;
+    for (const i of h.ips) {
+      if (!pool.contains(i.family, i.value)) return false;
+      const u = pool.usedAt(i.family, i.value);
+      if (u && sharingConflict(i.ip, info, u.holders)) return false;
+    }
+    for (const i of h.ips) {
+      const u = pool.usedAt(i.family, i.value);
+      if (u) u.holders = u.holders.map((x) => (x.key === req.key ? info : x));
+    }
+    h.info = info;
+    return true;
+  }
 
   private poolContaining(ips: readonly string[]): PoolState | undefined {
     const first = parseIp(ips[0] ?? '');
@@ -212,7 +260,7 @@ export class Allocator {
     return undefined;
   }
 
-  private candidatePools(req: ServiceRequest): PoolState[] | { error: string } {
+  private candidatePools(req: ServiceRequest): readonly PoolState[] | { error: string } {
     if (req.requestedIps.length > 0) {
       const pool = this.poolContaining(req.requestedIps.map((r) => r.ip));
       const first = req.requestedIps[0]?.ip;
@@ -239,17 +287,24 @@ export class Allocator {
       return why ? { error: why } : [pool];
     }
     if (this.pools.size === 0) return { error: 'no IPAddressPool is configured' };
+    // The answer depends only on the namespace and the service's labels: cache it (cleared on config change).
+    const labelKeys = Object.keys(req.labels);
+    const cacheKey =
+      labelKeys.length === 0
+        ? req.namespace
+        : `${req.namespace}\0${JSON.stringify(labelKeys.sort().map((k) => [k, req.labels[k]]))}`;
+    const cached = this.autoCache.get(cacheKey);
+    if (cached) return cached;
     const refusals: string[] = [];
     const ok: PoolState[] = [];
-    for (const p of this.pools.values()) {
+    for (const p of this.byPriority) {
       const why = this.poolRefusal(p, req, false);
-      if (why) refusals.push(why);
-      else ok.push(p);
+      if (!why) ok.push(p);
+      else refusals.push(why);
     }
-    if (ok.length === 0) return { error: `no pool can be used: ${refusals.join('; ')}` };
-    const prio = (p: PoolState): number =>
-      p.pool.spec.serviceAllocation?.priority ?? Number.POSITIVE_INFINITY;
-    return ok.sort((a, b) => prio(a) - prio(b) || cmp(a.name, b.name));
+    const answer = ok.length > 0 ? ok : { error: `no pool can be used: ${refusals.join('; ')}` };
+    this.autoCache.set(cacheKey, answer);
+    return answer;
   }
 
   /** The families a request needs from a given pool, or a reason it cannot be served there. */
@@ -279,19 +334,14 @@ export class Allocator {
     return fams.length > 0 ? fams : `pool "${pool.name}" has no addresses`;
   }
 
+  /** A request carries everything the sharing rules look at. */
   private shareInfo(req: ServiceRequest): ShareInfo {
-    return {
-      key: req.key,
-      sharingKey: req.sharingKey,
-      ports: req.ports,
-      trafficPolicy: req.trafficPolicy,
-      backendKey: req.backendKey,
-    };
+    return req;
   }
 
   private conflictAt(pool: PoolState, family: Family, value: bigint, info: ShareInfo): string | undefined {
-    const u = pool.used.get(formatIp(family, value));
-    return u ? sharingConflict(u.ip, info, u.holders.values()) : undefined;
+    const u = pool.usedAt(family, value);
+    return u ? sharingConflict(u.ip, info, u.holders) : undefined;
   }
 
   /** Re-holds the still-valid part of `ips` in `pool` (no new addresses). Returns what was kept, if anything. */
@@ -317,8 +367,7 @@ export class Allocator {
   }
 
   private record(pool: PoolState, req: ServiceRequest, info: ShareInfo, ips: Held['ips']): Held {
-    for (const i of ips) pool.hold(i.family, i.value, info);
-    const h: Held = { pool, ips, req, info };
+    const h: Held = { pool, ips: ips.map((i) => pool.hold(i.family, i.value, info, i.ip)), req, info };
     this.held.set(req.key, h);
     return h;
   }
@@ -365,11 +414,10 @@ export class Allocator {
       const ips = pool.byShareKey.get(info.sharingKey);
       if (ips) {
         let best: bigint | undefined;
-        for (const ip of ips) {
-          const u = pool.used.get(ip);
-          if (!u || u.family !== family) continue;
+        for (const u of ips) {
+          if (u.family !== family) continue;
           if (best !== undefined && u.value >= best) continue;
-          if (!sharingConflict(ip, info, u.holders.values())) best = u.value;
+          if (!sharingConflict(u.ip, info, u.holders)) best = u.value;
         }
         if (best !== undefined) return best;
       }

@@ -8,7 +8,8 @@ export interface UsedIp {
   ip: string;
   family: Family;
   value: bigint;
-  holders: Map<string, ShareInfo>;
+  /** The services holding it (one, or several sharing it). */
+  holders: ShareInfo[];
 }
 
 export interface FamilyStats {
@@ -24,9 +25,10 @@ export class PoolState {
   readonly name: string;
   readonly ranges: AddressRange[];
   readonly families: ReadonlySet<Family>;
-  readonly used = new Map<string, UsedIp>();
+  private readonly used4 = new Map<bigint, UsedIp>();
+  private readonly used6 = new Map<bigint, UsedIp>();
   /** sharing key → addresses in use with that key */
-  readonly byShareKey = new Map<string, Set<string>>();
+  readonly byShareKey = new Map<string, Set<UsedIp>>();
   private readonly cursor = new Map<Family, bigint>();
   private readonly inUseCount = new Map<Family, number>([
     [4, 0],
@@ -53,14 +55,19 @@ export class PoolState {
     return this.ranges.some((r) => r.family === family && r.start <= value && value <= r.end);
   }
 
+  usedAt(family: Family, value: bigint): UsedIp | undefined {
+    return (family === 4 ? this.used4 : this.used6).get(value);
+  }
+
   /** The lowest free usable address of the family, or undefined when the pool has none. */
   lowestFree(family: Family): bigint | undefined {
     let v = this.cursor.get(family) ?? -1n;
+    const used = family === 4 ? this.used4 : this.used6;
     for (const r of this.ranges) {
       if (r.family !== family || r.end < v) continue;
       if (v < r.start) v = r.start;
       while (v <= r.end) {
-        if (!(this.avoidBuggyIPs && isBuggyIp(family, v)) && !this.used.has(formatIp(family, v))) {
+        if (!(this.avoidBuggyIPs && isBuggyIp(family, v)) && !used.has(v)) {
           this.cursor.set(family, v);
           return v;
         }
@@ -71,38 +78,38 @@ export class PoolState {
     return undefined;
   }
 
-  hold(family: Family, value: bigint, info: ShareInfo): UsedIp {
-    const ip = formatIp(family, value);
-    let u = this.used.get(ip);
+  hold(family: Family, value: bigint, info: ShareInfo, ip = formatIp(family, value)): UsedIp {
+    const used = family === 4 ? this.used4 : this.used6;
+    let u = used.get(value);
     if (!u) {
-      u = { ip, family, value, holders: new Map() };
-      this.used.set(ip, u);
+      u = { ip, family, value, holders: [] };
+      used.set(value, u);
       this.inUseCount.set(family, (this.inUseCount.get(family) ?? 0) + 1);
     }
-    u.holders.set(info.key, info);
+    const at = u.holders.findIndex((h) => h.key === info.key);
+    if (at >= 0) u.holders[at] = info;
+    else u.holders.push(info);
     if (info.sharingKey !== undefined) {
       let s = this.byShareKey.get(info.sharingKey);
       if (!s) this.byShareKey.set(info.sharingKey, (s = new Set()));
-      s.add(ip);
+      s.add(u);
     }
     return u;
   }
 
-  unhold(ip: string, key: string): void {
-    const u = this.used.get(ip);
+  unhold(family: Family, value: bigint, key: string): void {
+    const used = family === 4 ? this.used4 : this.used6;
+    const u = used.get(value);
     if (!u) return;
-    const info = u.holders.get(key);
-    u.holders.delete(key);
-    if (
-      info?.sharingKey !== undefined &&
-      ![...u.holders.values()].some((h) => h.sharingKey === info.sharingKey)
-    ) {
+    const info = u.holders.find((h) => h.key === key);
+    u.holders = u.holders.filter((h) => h.key !== key);
+    if (info?.sharingKey !== undefined && !u.holders.some((h) => h.sharingKey === info.sharingKey)) {
       const s = this.byShareKey.get(info.sharingKey);
-      s?.delete(ip);
+      s?.delete(u);
       if (s && s.size === 0) this.byShareKey.delete(info.sharingKey);
     }
-    if (u.holders.size === 0) {
-      this.used.delete(ip);
+    if (u.holders.length === 0) {
+      used.delete(value);
       this.inUseCount.set(u.family, (this.inUseCount.get(u.family) ?? 1) - 1);
       const c = this.cursor.get(u.family);
       if (c !== undefined && u.value < c) this.cursor.set(u.family, u.value);
@@ -111,7 +118,8 @@ export class PoolState {
 
   /** Forgets every use (the allocator re-holds what is still valid after a configuration change). */
   clearUse(): void {
-    this.used.clear();
+    this.used4.clear();
+    this.used6.clear();
     this.byShareKey.clear();
     this.cursor.clear();
     this.inUseCount.set(4, 0);

@@ -1,5 +1,3 @@
-import ipaddr from 'ipaddr.js';
-
 /** IP address arithmetic on bigints: one representation for IPv4 and IPv6, no per-address memory. */
 
 export type Family = 4 | 6;
@@ -38,11 +36,41 @@ export function parseIp(text: string): ParsedIp | undefined {
     }
     return { family: 4, value: BigInt(v) };
   }
-  if (!text.includes(':') || text.includes('%') || !ipaddr.IPv6.isValid(text)) return undefined;
-  const bytes = ipaddr.IPv6.parse(text).toByteArray();
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return { family: 6, value: v };
+  return parseIpv6(text);
+}
+
+const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/** IPv6 text (RFC 4291 forms, including "::" and a trailing dotted quad) to its 128-bit value. */
+function parseIpv6(text: string): ParsedIp | undefined {
+  if (!text.includes(':') || text.length > 45) return undefined;
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (part: string): number[] | undefined => {
+    if (part === '') return [];
+    const out: number[] = [];
+    const items = part.split(':');
+    for (let i = 0; i < items.length; i++) {
+      const g = items[i] as string;
+      if (i === items.length - 1 && g.includes('.')) {
+        const v4 = parseIp(g);
+        if (!v4 || v4.family !== 4) return undefined;
+        const n = Number(v4.value);
+        out.push(Math.floor(n / 65536), n & 0xffff);
+      } else if (HEX_GROUP.test(g)) out.push(parseInt(g, 16));
+      else return undefined;
+    }
+    return out;
+  };
+  const head = groups(halves[0] as string);
+  const tail = halves.length === 2 ? groups(halves[1] as string) : [];
+  if (!head || !tail) return undefined;
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
+  const all = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];
+  // 32-bit words (a Number holds them exactly), combined as bigints
+  const w = (i: number): bigint => BigInt((all[i] as number) * 65536 + (all[i + 1] as number));
+  return { family: 6, value: (w(0) << 96n) | (w(2) << 64n) | (w(4) << 32n) | w(6) };
 }
 
 /** Formats an address canonically (dotted quad; RFC 5952 for IPv6). */
@@ -51,13 +79,39 @@ export function formatIp(family: Family, value: bigint): string {
     const n = Number(value);
     return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   }
-  const bytes: number[] = new Array<number>(16);
-  let v = value;
-  for (let i = 15; i >= 0; i--) {
-    bytes[i] = Number(v & 255n);
-    v >>= 8n;
+  return formatIpv6(value);
+}
+
+const M32 = 0xffffffffn;
+
+/** RFC 5952 text of a 128-bit value: lowercase, no leading zeros, longest run (≥ 2) of zero groups as "::". */
+function formatIpv6(value: bigint): string {
+  const words = [
+    Number((value >> 96n) & M32),
+    Number((value >> 64n) & M32),
+    Number((value >> 32n) & M32),
+    Number(value & M32),
+  ];
+  const g: number[] = [];
+  for (const w of words) g.push(Math.floor(w / 65536), w & 0xffff);
+  let bestStart = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
   }
-  return ipaddr.fromByteArray(bytes).toString();
+  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
+  if (bestStart < 0) return hex(g);
+  return `${hex(g.slice(0, bestStart))}::${hex(g.slice(bestStart + bestLen))}`;
 }
 
 /** Canonical text of an address, or undefined when it is not one. */

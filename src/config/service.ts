@@ -49,10 +49,14 @@ export const isHeraldService = (svc: Service): boolean =>
   (svc.spec.loadBalancerClass === undefined || svc.spec.loadBalancerClass === HERALD_LB_CLASS);
 
 /** The annotation value and the exact key it was found under. */
+const ANNOTATION_KEYS = new Map<string, string[]>();
+
 export function serviceAnnotation(svc: Service, name: string): { key: string; value: string } | undefined {
-  const ann = svc.metadata.annotations ?? {};
-  for (const prefix of ANNOTATION_PREFIXES) {
-    const key = prefix + name;
+  const ann = svc.metadata.annotations;
+  if (!ann) return undefined;
+  let keys = ANNOTATION_KEYS.get(name);
+  if (!keys) ANNOTATION_KEYS.set(name, (keys = ANNOTATION_PREFIXES.map((p) => p + name)));
+  for (const key of keys) {
     const value = ann[key];
     if (value !== undefined) return { key, value };
   }

@@ -108,7 +108,7 @@ const cases: Array<{ name: string; model: HeraldModel; expect: Expect; previous?
       'a/x': '10.1.0.0@team-a',
       'p/y': '10.2.0.0@prod',
       'q/z': '10.3.0.0@web',
-      'q/w': '!no pool can be used: pool "only-a" has autoAssign: false; pool "prod" is not for namespace q',
+      'q/w': '!pool "prod" is not for namespace q',
       'q/v': '!pool "only-a" is not for namespace q (serviceAllocation)',
     },
   },
