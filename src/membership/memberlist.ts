@@ -74,9 +74,12 @@ const DROP_REASONS: DropReason[] = [
   'invalid',
   'oversize',
   'misdirected',
+  'busy',
 ];
 
 const USER_SEEN_MS = 60_000;
+/** Concurrent inbound TCP streams (push-pull, TCP ping); more are refused and counted as busy. */
+const MAX_INBOUND_STREAMS = 64;
 
 export class Memberlist extends EventEmitter<MemberlistEvents> {
   readonly config: MemberlistConfig;
@@ -87,6 +90,9 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private probeList: string[] = [];
   private probeIndex = 0;
   private probing = false;
+  private readonly watched = new Set<string>();
+  private readonly watchProbing = new Set<string>();
+  private inboundStreams = 0;
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly acks = new Map<number, AckWaiter>();
   private readonly suspicions = new Map<string, Suspicion>();
@@ -243,6 +249,17 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.queueUser(u);
   }
 
+  /**
+   * Fast path for the members that matter (e.g. the current owner of a VIP this node would take over):
+   * each watched member is probed directly by this node every probe interval, in addition to the
+   * round-robin, so this node raises (and confirms) a suspicion of it within one round. Replaces the
+   * previous watch list; unknown names are kept and used once they join.
+   */
+  watch(names: string[]): void {
+    this.watched.clear();
+    for (const n of names) if (n !== this.config.name) this.watched.add(n);
+  }
+
   stats(): MembershipStats {
     const droppedTotal = Object.values(this.drops).reduce((a, b) => a + b, 0);
     return { ...this.counters, awareness: this.awareness.score(), dropped: { ...this.drops }, droppedTotal };
@@ -256,9 +273,19 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   // ---------------------------------------------------------------- probing
 
   private probeTick(): void {
-    if (this.probing || this.stopped || this.leaving) return;
+    if (this.stopped || this.leaving) return;
+    // Watched members get a probe of their own every round, on top of the round-robin.
+    for (const name of this.watched) {
+      const n = this.nodes.get(name);
+      if (!n || n === this.self || !isUp(n) || this.watchProbing.has(name)) continue;
+      this.watchProbing.add(name);
+      this.probeNode(n)
+        .catch(() => undefined)
+        .finally(() => this.watchProbing.delete(name));
+    }
+    if (this.probing) return;
     const target = this.nextProbeTarget();
-    if (!target) return;
+    if (!target || this.watchProbing.has(target.name)) return;
     this.probing = true;
     this.probeNode(target)
       .catch(() => undefined)
@@ -531,6 +558,13 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private onStream(sock: Socket): void {
     this.counters.tcpStreamsIn++;
     sock.on('error', () => undefined);
+    if (this.inboundStreams >= MAX_INBOUND_STREAMS) {
+      this.drop('busy');
+      sock.destroy();
+      return;
+    }
+    this.inboundStreams++;
+    sock.once('close', () => this.inboundStreams--);
     void (async () => {
       try {
         const frame = await readFrame(sock, this.config.tcpTimeoutMs);

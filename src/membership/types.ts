@@ -33,4 +33,5 @@ export type DropReason =
   | 'cluster'
   | 'invalid'
   | 'oversize'
-  | 'misdirected';
+  | 'misdirected'
+  | 'busy';

@@ -118,3 +118,40 @@ t.test('IPv6: two members on ::1 find each other and detect a shutdown', async (
   await until(() => view(a, 'v6b')?.state === 'dead', 5000, 'death over IPv6');
   t.pass('declared dead after shutdown without leave');
 });
+
+t.test('watch() adds a direct probe of the watched member every round; TCP floods are capped', async (t) => {
+  const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' as const };
+  const a = await Memberlist.create({ name: 'wa', ...opts });
+  const b = await Memberlist.create({ name: 'wb', ...opts });
+  const c = await Memberlist.create({ name: 'wc', ...opts });
+  t.teardown(async () => {
+    for (const m of [a, b, c]) await m.shutdown();
+  });
+  await b.join([`127.0.0.1:${a.address().port}`]);
+  await c.join([`127.0.0.1:${a.address().port}`]);
+  await until(() => a.members().filter((m) => m.state === 'alive').length === 3, 3000, 'convergence');
+  const rate = async (): Promise<number> => {
+    const p0 = a.stats().probes;
+    await new Promise((r) => setTimeout(r, 2000));
+    return a.stats().probes - p0;
+  };
+  const plain = await rate();
+  a.watch(['wc', 'wa']);
+  const watched = await rate();
+  t.ok(watched > plain * 1.25, `more probes while watching (${plain} → ${watched} in 2 s)`);
+  a.watch([]);
+
+  const { createConnection } = await import('node:net');
+  const socks = Array.from({ length: 80 }, () =>
+    createConnection({ host: '127.0.0.1', port: a.address().port }),
+  );
+  for (const s of socks) s.on('error', () => undefined);
+  await until(() => a.stats().dropped.busy > 0, 3000, 'busy drops');
+  t.ok(a.stats().dropped.busy >= 10, `connections beyond the cap refused (${a.stats().dropped.busy})`);
+  for (const s of socks) s.destroy();
+  await new Promise((r) => setTimeout(r, 200));
+  t.ok(
+    a.members().every((m) => m.state === 'alive'),
+    'membership unaffected by the flood',
+  );
+});
