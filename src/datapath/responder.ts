@@ -106,15 +106,22 @@ export class XdpResponder {
 
   /**
    * Attaches to ifname. A Herald program already attached there (a previous speaker) is replaced
-   * atomically in its mode; a foreign program is never clobbered (BpfError EBUSY).
+   * atomically in its mode (unless another mode is asked explicitly: then detach + attach); a foreign
+   * program is never clobbered (BpfError EBUSY).
    */
   attach(ifname: string, mode: XdpMode | 'auto' = 'auto'): XdpMode {
     this.assertOpen();
-    const current = queryXdp(ifname);
+    let current = queryXdp(ifname);
+    if (current && current.progName === PROGRAM_NAME && mode !== 'auto' && mode !== current.mode) {
+      detachXdp(ifname, current.mode); // explicit mode change: a short gap is unavoidable
+      current = undefined;
+    }
     let used: XdpMode;
     if (current && current.progName === PROGRAM_NAME) {
-      if (current.progId === this.program.id) used = current.mode;
-      else used = attachXdp(ifname, this.program, { mode: current.mode, replaceProgId: current.progId });
+      used =
+        current.progId === this.program.id
+          ? current.mode
+          : attachXdp(ifname, this.program, { mode: current.mode, replaceProgId: current.progId });
     } else {
       used = attachXdp(ifname, this.program, { mode });
     }
