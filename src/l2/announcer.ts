@@ -9,7 +9,8 @@ export interface AnnouncerOptions {
   burstMs: readonly number[];
   /** Period of the refresh after the burst; 0 disables it. */
   refreshMs: number;
-  send: (ip: string, interfaces: readonly string[]) => void;
+  /** `burst` for the frames right after a change, `refresh` for the periodic ones. */
+  send: (ip: string, interfaces: readonly string[], phase: 'burst' | 'refresh') => void;
   onError?: (ip: string, error: unknown) => void;
 }
 
@@ -32,15 +33,15 @@ export class Announcer {
     const schedule: Schedule = { interfaces, timers: [] };
     this.schedules.set(ip, schedule);
     for (const delay of this.options.burstMs) {
-      if (delay === 0) this.fire(ip);
-      else schedule.timers.push(setTimeout(() => this.fire(ip), delay).unref());
+      if (delay === 0) this.fire(ip, 'burst');
+      else schedule.timers.push(setTimeout(() => this.fire(ip, 'burst'), delay).unref());
     }
     if (this.options.refreshMs > 0) {
       const last = this.options.burstMs.at(-1) ?? 0;
       const refresh = setTimeout(() => {
-        const interval = setInterval(() => this.fire(ip), this.options.refreshMs).unref();
+        const interval = setInterval(() => this.fire(ip, 'refresh'), this.options.refreshMs).unref();
         schedule.timers.push(interval);
-        this.fire(ip);
+        this.fire(ip, 'refresh');
       }, last + this.options.refreshMs).unref();
       schedule.timers.push(refresh);
     }
@@ -61,11 +62,11 @@ export class Announcer {
     for (const ip of [...this.schedules.keys()]) this.cancel(ip);
   }
 
-  private fire(ip: string): void {
+  private fire(ip: string, phase: 'burst' | 'refresh'): void {
     const schedule = this.schedules.get(ip);
     if (!schedule) return;
     try {
-      this.options.send(ip, schedule.interfaces);
+      this.options.send(ip, schedule.interfaces, phase);
     } catch (error) {
       this.options.onError?.(ip, error);
     }

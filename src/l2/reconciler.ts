@@ -43,6 +43,8 @@ export interface L2ReconcilerOptions {
 export class L2Reconciler {
   private applied = new Map<string, AppliedVip>();
   private readonly spreadIps = new Set<string>();
+  /** Buckets a spread VIP gained in the last change: the burst tells only their clients. */
+  private readonly gainedBuckets = new Map<string, bigint>();
   private readonly announcer: Announcer;
   private readonly byName: Map<string, AnnouncingInterface>;
   private readonly byIndex: Map<number, AnnouncingInterface>;
@@ -53,7 +55,7 @@ export class L2Reconciler {
     this.announcer = new Announcer({
       burstMs: options.burstMs ?? DEFAULT_BURST_MS,
       refreshMs: options.refreshMs ?? DEFAULT_REFRESH_MS,
-      send: (ip, ifnames) => this.announce(ip, ifnames),
+      send: (ip, ifnames, phase) => this.announce(ip, ifnames, phase),
       onError: (ip, error) => options.onError?.(`announce ${ip}`, error),
     });
     this.applied = this.adopt();
@@ -64,7 +66,10 @@ export class L2Reconciler {
     const desired = new Map<string, AppliedVip>();
     for (const [ip, action] of actions) desired.set(ip, { ...action, spread: spreadIps.has(ip) });
     const plan = planL2(this.applied, desired);
-    for (const ip of plan.released) this.announcer.cancel(ip);
+    for (const ip of plan.released) {
+      this.announcer.cancel(ip);
+      this.gainedBuckets.delete(ip);
+    }
     for (const { ip, want } of plan.set) {
       if (want.action === 'answer') {
         const iface = this.byName.get(want.interfaces[0] ?? '');
@@ -81,7 +86,10 @@ export class L2Reconciler {
     this.spreadIps.clear();
     for (const ip of spreadIps) this.spreadIps.add(ip);
     for (const { ip, interfaces } of plan.takeovers) this.announcer.announce(ip, interfaces);
-    for (const { ip, interfaces } of plan.gained) this.announcer.announce(ip, interfaces);
+    for (const { ip, interfaces, buckets } of plan.gained) {
+      this.gainedBuckets.set(ip, buckets);
+      this.announcer.announce(ip, interfaces);
+    }
     this.applied = desired;
     return plan;
   }
@@ -114,14 +122,17 @@ export class L2Reconciler {
     return adopted;
   }
 
-  private announce(ip: string, ifnames: readonly string[]): void {
+  private announce(ip: string, ifnames: readonly string[], phase: 'burst' | 'refresh'): void {
     const entry = this.applied.get(ip);
     let frames = 0;
     if (this.spreadIps.has(ip) && entry?.action === 'answer') {
       const family = ip.includes(':') ? 6 : 4;
+      // Right after a change only the clients of the gained buckets need to hear it; the periodic
+      // refresh covers every client of this node's buckets.
+      const buckets = phase === 'burst' ? (this.gainedBuckets.get(ip) ?? entry.buckets) : entry.buckets;
       for (const client of this.options.datapath.learnedClients()) {
         if ((client.ip.includes(':') ? 6 : 4) !== family) continue;
-        if (!hasBucket(entry.buckets, clientBucket(client.ip))) continue;
+        if (!hasBucket(buckets, clientBucket(client.ip))) continue;
         const iface = this.byIndex.get(client.ifindex);
         if (!iface || !ifnames.includes(iface.name)) continue;
         this.options.sendFrame(iface.name, clientRedirectFrame(ip, iface.mac, client.ip, client.mac));

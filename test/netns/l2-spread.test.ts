@@ -45,6 +45,14 @@ t.test('spread mode: one VIP answered by every node, each for its share of the c
   }
 
   const victim = nodeByName(cluster, [...share.entries()].sort((a, b) => b[1] - a[1])[0]?.[0]);
+  // Capture the ARP replies the client receives while the survivors take the victim's buckets over.
+  const capture = cluster.lan.run(
+    client.ns,
+    'timeout',
+    ['4', 'tcpdump', '-i', 'eth0', '-n', '-l', '-x', 'arp'],
+    10_000,
+  );
+  await new Promise((r) => setTimeout(r, 500));
   const killedAt = Date.now();
   await cluster.failNode(victim);
   const moveMs = await waitUntil('the survivors to take over every bucket', 10_000, () => {
@@ -54,6 +62,16 @@ t.test('spread mode: one VIP answered by every node, each for its share of the c
     return union === (1n << 64n) - 1n;
   });
   t.comment(`buckets moved ${moveMs} ms after the node failed`);
+  const redirected = unicastReplyTargets((await capture).stdout, vip);
+  const victimClients = CLIENTS.filter((c) => before.get(c)?.[0] === victim.name);
+  t.ok(
+    victimClients.every((c) => redirected.has(c)),
+    `every learned client of ${victim.name} got a unicast ARP reply for the VIP (${redirected.size} redirected)`,
+  );
+  t.notOk(
+    CLIENTS.some((c) => redirected.has(c) && !victimClients.includes(c)),
+    'no client of a surviving node was redirected',
+  );
   const after = await survey();
   let moved = 0;
   for (const [source, nodes] of after) {
@@ -71,3 +89,17 @@ t.test('spread mode: one VIP answered by every node, each for its share of the c
     `${moved} clients of ${victim.name} moved; ${Date.now() - killedAt} ms for the whole check`,
   );
 });
+
+/** Target IPs of ARP replies for `vip` in `tcpdump -x` output (hex dump starts at the ARP header). */
+function unicastReplyTargets(output: string, vip: string): Set<string> {
+  const targets = new Set<string>();
+  for (const packet of output.split(/\n(?=\d)/)) {
+    if (!packet.includes(`Reply ${vip} is-at`)) continue;
+    const hex = [...packet.matchAll(/0x[0-9a-f]{4}:\s+((?:[0-9a-f]{4}\s?)+)/g)]
+      .map((m) => (m[1] ?? '').replace(/\s/g, ''))
+      .join('');
+    const bytes = Buffer.from(hex, 'hex');
+    if (bytes.length >= 28) targets.add([...bytes.subarray(24, 28)].join('.'));
+  }
+  return targets;
+}
