@@ -11,7 +11,8 @@ import { Keyring } from '../../src/membership/keyring.js';
 
 const KEY = '11'.repeat(32);
 const OTHER_KEY = '22'.repeat(32);
-const base = 31000 + (process.pid % 500) * 10;
+// Below the ephemeral range (32768+), so outgoing connections never hold our ports.
+const base = 26000 + (process.pid % 500) * 10;
 const peers: Peer[] = [];
 
 function start(name: string, port: number, join: number[] = [], keys = [KEY]): Peer {
