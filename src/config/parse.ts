@@ -226,11 +226,14 @@ export function parseConfigDocuments(
 ): { model: HeraldModel; problems: Problem[] } {
   const out = newParsed();
   addDocuments(text, fileName, out);
-  return finish(out);
+  return finishParsed(out);
 }
 
-/** Cross-object validation, then problems sorted by file and document (stable within a document). */
-function finish(out: ParsedObjects): ParsedConfig {
+/**
+ * Cross-object validation (including objects kept out of the model for bad values), then problems sorted by
+ * file and document (stable within a document). Use after `addObject`/`addDocuments`.
+ */
+export function finishParsed(out: ParsedObjects): ParsedConfig {
   const all = emptyModel();
   for (const k of Object.keys(all) as Array<keyof HeraldModel>) {
     (all[k] as object[]) = [...out.model[k], ...out.checkedOnly[k]];
@@ -252,5 +255,5 @@ function finish(out: ParsedObjects): ParsedConfig {
 export function parseConfigTexts(files: ReadonlyArray<{ text: string; fileName: string }>): ParsedConfig {
   const out = newParsed();
   for (const f of files) addDocuments(f.text, f.fileName, out);
-  return finish(out);
+  return finishParsed(out);
 }
