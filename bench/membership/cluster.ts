@@ -29,6 +29,7 @@ export class Peer {
   readonly events: PeerEvent[] = [];
   private readonly waiters = new Set<() => void>();
   stderr = '';
+  private closed = false;
 
   constructor(
     readonly name: string,
@@ -49,7 +50,9 @@ export class Peer {
     child.stderr?.on('data', (d: Buffer) => {
       if (this.stderr.length < 20_000) this.stderr += d.toString();
     });
-    child.once('exit', () => {
+    // 'close' comes after stdio is drained, so stderr is complete when waiters learn of the exit.
+    child.once('close', () => {
+      this.closed = true;
       for (const w of [...this.waiters]) w();
     });
   }
@@ -73,7 +76,7 @@ export class Peer {
           resolve(hit);
           return true;
         }
-        if (!this.alive()) {
+        if (!this.alive() && this.closed) {
           cleanup();
           reject(new Error(`peer ${this.name} exited while waiting for ${what}: ${this.stderr.slice(-500)}`));
           return true;

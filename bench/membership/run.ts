@@ -87,6 +87,21 @@ function startPeer(impl: Impl, name: string, port: number, seed: number | undefi
   return p;
 }
 
+/** Restarts a killed member under the same name and port; retries if the new process dies at start. */
+async function restartPeer(impl: Impl, name: string, port: number, seed: number): Promise<Peer> {
+  for (let attempt = 1; ; attempt++) {
+    const p = startPeer(impl, name, port, seed, hostSpawner);
+    try {
+      await p.waitFor((e) => e.ev === 'ready', 30_000, 'ready');
+      return p;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      process.stderr.write(`restart of ${name} failed (${(error as Error).message}); retrying\n`);
+      await sleep(500);
+    }
+  }
+}
+
 async function startCluster(impl: Impl, n: number, basePort: number, spawner: Spawner): Promise<Peer[]> {
   const peers: Peer[] = [startPeer(impl, `${impl}-0`, basePort, undefined, spawner)];
   await peers[0]!.waitFor((e) => e.ev === 'ready', 20_000, 'ready');
@@ -154,9 +169,7 @@ async function detection(
     });
     process.stderr.write(`${impl} n=${n} repeat ${r + 1}/${repeats}: ${Math.max(...times)} ms\n`);
     await victim.exited();
-    const again = startPeer(impl, victim.name, victim.port, peers[0]!.port, hostSpawner);
-    peers[vi] = again;
-    await again.waitFor((e) => e.ev === 'ready', 30_000, 'ready');
+    peers[vi] = await restartPeer(impl, victim.name, victim.port, peers[0]!.port);
     await waitConverged(peers, 60_000);
     await sleep(settle);
   }
