@@ -38,6 +38,8 @@ export interface SessionInfo {
   bfd: BfdState;
   peerAsn?: number;
   peerRouterId?: string;
+  /** Our address on the Established connection. */
+  localAddress?: string;
   lastError?: string;
 }
 
@@ -212,6 +214,9 @@ export class BgpSession extends EventEmitter {
       updatesReceived: this.stats.updatesReceived,
       bfd: this.bfd,
       ...(n ? { peerAsn: n.peerAsn, peerRouterId: n.peerOpen.routerId } : {}),
+      ...(this.established?.socket?.localAddress
+        ? { localAddress: stripMapped(this.established.socket.localAddress) }
+        : {}),
       ...(this.lastError ? { lastError: this.lastError } : {}),
     };
   }

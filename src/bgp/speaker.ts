@@ -7,6 +7,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { BgpRoute } from './advertisements.js';
 import type { PeerConfig } from './peer-config.js';
 import { type BfdState, BgpSession, type Dialer, type SessionInfo } from './session.js';
+import { BfdEndpoint, BfdSession } from './bfd/session.js';
 import { listenTcp, socketsNative } from './native-sockets.js';
 import { defaultDial } from './transport.js';
 
@@ -19,6 +20,8 @@ export interface BgpSpeakerOptions {
   /** Override how outbound connections are opened (tests, MD5/TTL through the native addon). */
   dial?: Dialer;
   log?: (level: 'info' | 'warn' | 'debug', msg: string) => void;
+  /** BFD UDP port (3784; tests may use another). */
+  bfdPort?: number;
 }
 
 export interface BgpSpeakerEvents {
@@ -36,6 +39,8 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
   private started = false;
   private listenFd?: number;
   private md5Peers = new Set<string>();
+  private bfdEndpoint?: BfdEndpoint;
+  private readonly bfdSessions = new Map<string, BfdSession>();
 
   constructor(private readonly opts: BgpSpeakerOptions) {
     super();
@@ -103,6 +108,7 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
       const cfg = wanted.get(name);
       if (!cfg || !sameConfig(cfg, s.cfg)) {
         this.sessionsByName.delete(name);
+        this.stopBfd(name);
         void s.stop({ graceful: false });
       }
     }
@@ -125,12 +131,44 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
         ...(this.opts.log ? { log: this.opts.log } : {}),
       });
       s.on('change', (info: SessionInfo) => this.emit('session', info));
-      s.on('established', (info: SessionInfo) => this.emit('established', info));
+      s.on('established', (info: SessionInfo) => {
+        if (cfg.bfd && info.localAddress) this.startBfd(cfg, info.localAddress);
+        this.emit('established', info);
+      });
       s.on('down', (d: { peer: string; reason: string }) => this.emit('down', d));
       this.sessionsByName.set(cfg.name, s);
       s.setRoutes(this.routes.get(cfg.name) ?? []);
       s.start();
+      if (cfg.bfd && cfg.sourceAddress) this.startBfd(cfg, cfg.sourceAddress);
     }
+  }
+
+  /** BFD for a peer, once we know our address towards it; its verdict drives the BGP session. */
+  private startBfd(cfg: PeerConfig, local: string): void {
+    if (!cfg.bfd || this.bfdSessions.has(cfg.name)) return;
+    try {
+      this.bfdEndpoint ??= new BfdEndpoint({
+        ...(this.opts.bfdPort ? { port: this.opts.bfdPort } : {}),
+        log: (m) => this.opts.log?.('warn', m),
+      });
+      const b = new BfdSession(cfg.peerAddress, local, cfg.bfd, this.bfdEndpoint, this.opts.bfdPort);
+      b.on('state', ({ state, diag }) => {
+        this.opts.log?.('info', `bfd peer ${cfg.name} (${cfg.peerAddress}): ${state} (diag ${diag})`);
+        this.sessionsByName.get(cfg.name)?.setBfdState(state);
+      });
+      b.start();
+      this.bfdSessions.set(cfg.name, b);
+    } catch (e) {
+      this.opts.log?.(
+        'warn',
+        `bfd peer ${cfg.name}: cannot start: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+  }
+
+  private stopBfd(name: string): void {
+    this.bfdSessions.get(name)?.stop();
+    this.bfdSessions.delete(name);
   }
 
   /** Routes per peer name (as `bgpAdvertisements(...).routes` returns them); peers not listed get none. */
@@ -154,6 +192,9 @@ export class BgpSpeaker extends EventEmitter<BgpSpeakerEvents> {
     const all = [...this.sessionsByName.values()];
     this.sessionsByName.clear();
     await Promise.all(all.map((s) => s.stop(opts)));
+    for (const name of [...this.bfdSessions.keys()]) this.stopBfd(name);
+    this.bfdEndpoint?.close();
+    this.bfdEndpoint = undefined;
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
