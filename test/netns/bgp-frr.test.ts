@@ -150,7 +150,6 @@ t.test(
       '--graceful-restart',
     ];
     const s3 = lab.startSpeaker(3, grArgs);
-    const t0 = Date.now();
     await waitFor(
       'GR speaker route',
       async () => (await lab.nexthops('10.96.1.1')) === 1 || undefined,
