@@ -98,6 +98,21 @@ t.test('push-pull state round-trips', async (t) => {
   t.same(env.pushPull, { join: true, states });
 });
 
+t.test('rolling upgrade: unknown fields from a newer version are ignored', async (t) => {
+  const env = encodeEnvelope({ cluster: 'c' }, [encodeMessage(samples[5]!)]);
+  // Field 15 (varint) on the envelope, and field 9 (bytes) inside a message: unknown to this version.
+  const msgWithExtra = Buffer.concat([encodeMessage(samples[3]!), Buffer.from([0x4a, 0x02, 0xaa, 0xbb])]);
+  const newer = Buffer.concat([
+    env,
+    Buffer.from([0x78, 0x01]),
+    Buffer.from([0x22, msgWithExtra.length]),
+    msgWithExtra,
+  ]);
+  const got = decodeEnvelope(newer, lim);
+  t.same(got.messages, [samples[5], samples[3]]);
+  t.equal(got.invalid, 0);
+});
+
 t.test('invalid messages are skipped and counted; the rest survive', async (t) => {
   const alive = (over: Partial<Alive>): Alive => ({
     kind: 'alive',
