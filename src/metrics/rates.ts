@@ -53,12 +53,35 @@ export function totalRate(rates: ReadonlyMap<string, VipRate>): VipRate {
   return { bitsPerSecond, packetsPerSecond };
 }
 
+interface VipTrack {
+  lastBytes: bigint;
+  lastPackets: bigint;
+  /** Added to raw readings so the adjusted counter never goes down (sum of values before resets). */
+  offsetBytes: number;
+  offsetPackets: number;
+  /** When the VIP (re)appeared, and its adjusted counters then. */
+  sinceMs: number;
+  firstBytes: number;
+  firstPackets: number;
+}
+
+interface AdjustedSample {
+  atMs: number;
+  adjusted: Map<string, { bytes: number; packets: number }>;
+}
+
 /**
- * Keeps the samples a window needs and the rates computed from them. State only; the arithmetic is
- * computeRates(). Samples older than the window (except the one base sample before it) are dropped.
+ * Keeps what a window needs and the rates over it, in O(VIPs) per sample: each VIP's counters are
+ * turned into reset-adjusted monotonic numbers as they arrive, so a rate is one subtraction against the
+ * base sample (the last one at or before the window start). Gives the same results as computeRates()
+ * over the same samples (a property test holds them together). Samples older than the base are dropped.
  */
 export class RateTracker {
-  private samples: CounterSample[] = [];
+  private samples: AdjustedSample[] = [];
+  private tracks = new Map<string, VipTrack>();
+  /** Tracks as they were before the newest sample: a sample with the same time replaces it. */
+  private tracksBefore = new Map<string, VipTrack>();
+  private latestSample: CounterSample | undefined;
   private cached = new Map<string, VipRate>();
 
   constructor(readonly windowMs: number) {
@@ -70,13 +93,79 @@ export class RateTracker {
     if (last && sample.atMs < last.atMs) {
       throw new Error(`rate sample at ${sample.atMs} ms is older than the previous one (${last.atMs} ms)`);
     }
-    if (last && sample.atMs === last.atMs) this.samples[this.samples.length - 1] = sample;
-    else this.samples.push(sample);
+    const replaces = last !== undefined && sample.atMs === last.atMs;
+    const previous = replaces ? this.tracksBefore : this.tracks;
+    const tracks = new Map<string, VipTrack>();
+    const adjusted = new Map<string, { bytes: number; packets: number }>();
+    for (const [ip, c] of sample.counters) {
+      const before = previous.get(ip);
+      let track: VipTrack;
+      if (!before) {
+        track = {
+          lastBytes: c.rxBytes,
+          lastPackets: c.rxPackets,
+          offsetBytes: 0,
+          offsetPackets: 0,
+          sinceMs: sample.atMs,
+          firstBytes: Number(c.rxBytes),
+          firstPackets: Number(c.rxPackets),
+        };
+      } else {
+        track = {
+          ...before,
+          lastBytes: c.rxBytes,
+          lastPackets: c.rxPackets,
+          offsetBytes: before.offsetBytes + (c.rxBytes < before.lastBytes ? Number(before.lastBytes) : 0),
+          offsetPackets:
+            before.offsetPackets + (c.rxPackets < before.lastPackets ? Number(before.lastPackets) : 0),
+        };
+      }
+      tracks.set(ip, track);
+      adjusted.set(ip, {
+        bytes: Number(c.rxBytes) + track.offsetBytes,
+        packets: Number(c.rxPackets) + track.offsetPackets,
+      });
+    }
+    // A VIP missing from this sample is forgotten: it restarts when it comes back.
+    if (!replaces) this.tracksBefore = this.tracks;
+    this.tracks = tracks;
+    const entry = { atMs: sample.atMs, adjusted };
+    if (replaces) this.samples[this.samples.length - 1] = entry;
+    else this.samples.push(entry);
+    this.latestSample = sample;
     const windowStart = sample.atMs - this.windowMs;
     let drop = 0;
     while (drop + 1 < this.samples.length && this.samples[drop + 1]!.atMs <= windowStart) drop++;
     if (drop > 0) this.samples = this.samples.slice(drop);
-    this.cached = computeRates(this.samples, this.windowMs);
+    this.cached = this.computeFromTracks(entry);
+  }
+
+  private computeFromTracks(newest: AdjustedSample): Map<string, VipRate> {
+    const base = this.samples[0]!;
+    const rates = new Map<string, VipRate>();
+    for (const [ip, now] of newest.adjusted) {
+      const track = this.tracks.get(ip)!;
+      let fromMs: number;
+      let from: { bytes: number; packets: number } | undefined;
+      if (track.sinceMs >= base.atMs) {
+        fromMs = track.sinceMs;
+        from = { bytes: track.firstBytes, packets: track.firstPackets };
+      } else {
+        fromMs = base.atMs;
+        from = base.adjusted.get(ip);
+      }
+      const seconds = (newest.atMs - fromMs) / 1000;
+      rates.set(
+        ip,
+        from && seconds > 0
+          ? {
+              bitsPerSecond: ((now.bytes - from.bytes) * 8) / seconds,
+              packetsPerSecond: (now.packets - from.packets) / seconds,
+            }
+          : { bitsPerSecond: 0, packetsPerSecond: 0 },
+      );
+    }
+    return rates;
   }
 
   rates(): ReadonlyMap<string, VipRate> {
@@ -84,6 +173,6 @@ export class RateTracker {
   }
 
   latest(): CounterSample | undefined {
-    return this.samples[this.samples.length - 1];
+    return this.latestSample;
   }
 }

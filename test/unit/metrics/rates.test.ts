@@ -80,3 +80,45 @@ t.test('RateTracker keeps only what the window needs and rejects time going back
     },
   );
 });
+
+t.test('property: RateTracker (incremental) agrees with computeRates (reference)', async () => {
+  const reading = fc.option(fc.tuple(fc.integer({ min: 0, max: 1e6 }), fc.integer({ min: 0, max: 1e9 })), {
+    freq: 5,
+  });
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.integer({ min: 0, max: 3000 }), fc.tuple(reading, reading)), {
+        minLength: 1,
+        maxLength: 25,
+      }),
+      fc.integer({ min: 1, max: 10_000 }),
+      (steps, windowMs) => {
+        const tracker = new RateTracker(windowMs);
+        const all: CounterSample[] = [];
+        let at = 0;
+        for (const [step, [a, b]] of steps) {
+          at += step;
+          const entries: Record<string, [number, number]> = {};
+          if (a) entries.a = a;
+          if (b) entries.b = b;
+          const sample = s(at, entries);
+          if (all.length > 0 && all[all.length - 1]!.atMs === at) all[all.length - 1] = sample;
+          else all.push(sample);
+          tracker.observe(sample);
+          const want = computeRates(all, windowMs);
+          const got = tracker.rates();
+          if (got.size !== want.size) return false;
+          for (const [ip, w] of want) {
+            const g = got.get(ip);
+            if (!g) return false;
+            const close = (x: number, y: number) => Math.abs(x - y) <= 1e-6 * Math.max(1, Math.abs(y));
+            if (!close(g.bitsPerSecond, w.bitsPerSecond) || !close(g.packetsPerSecond, w.packetsPerSecond))
+              return false;
+          }
+        }
+        return true;
+      },
+    ),
+    { numRuns: 500 },
+  );
+});
