@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROFILES, type ProfileName } from '../../src/membership/config.js';
@@ -295,6 +295,7 @@ function round(x: number, d = 0): number {
 
 async function main(): Promise<void> {
   const started = new Date().toISOString();
+  const loadStart = loadavg()[0]!;
   let cleanupGo: (() => Promise<void>) | undefined;
   if (impls.includes('go')) {
     const built = await buildGoPeer();
@@ -320,7 +321,14 @@ async function main(): Promise<void> {
       started,
       finished: new Date().toISOString(),
       command: cmd,
-      host: { cpus: cpus().length, cpuModel: cpus()[0]?.model, kernel: release(), node: process.version },
+      host: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model,
+        kernel: release(),
+        node: process.version,
+        // The machine may be shared: the 1-minute load average at start and end says how busy it was.
+        loadAverage1m: { start: round(loadStart, 1), end: round(loadavg()[0]!, 1) },
+      },
       heraldProfile: { name: profile, ...PROFILES[profile] },
       goMemberlist:
         'hashicorp/memberlist v0.2.2 (Debian golang-github-hashicorp-memberlist-dev), DefaultLANConfig',
@@ -344,6 +352,7 @@ async function main(): Promise<void> {
 function markdown(
   cmd: string,
   started: string,
+  load: { start: number; end: number },
   det: DetectionResult[],
   cpu: CpuResult[],
   loss: LossResult[],
@@ -352,7 +361,8 @@ function markdown(
   const lines = [
     '# Membership benchmark: Herald vs HashiCorp memberlist',
     '',
-    `Run ${started} on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${release()}, Node ${process.version}.`,
+    `Run ${started} on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${release()}, Node ${process.version}; ` +
+      `1-minute load average ${load.start} at start, ${load.end} at end (other work shared the machine).`,
     `Rerun: \`${cmd}\` (as root; needs golang-go + golang-github-hashicorp-memberlist-dev).`,
     '',
     `Herald profile \`${profile}\`: probe ${p.probeIntervalMs} ms / timeout ${p.probeTimeoutMs} ms, ` +
