@@ -1,5 +1,5 @@
 import t from 'tap';
-import { z } from 'zod';
+import type { z } from 'zod';
 import {
   crdOpenApiSchema,
   HERALD_KIND_NAMES,
