@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <memory>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -128,10 +129,18 @@ class UdpTtlSocket : public Napi::ObjectWrap<UdpTtlSocket> {
           }
         }
         napi_status st = tsfn_.NonBlockingCall(d, [](Napi::Env env, Napi::Function cb, Datagram* dg) {
-          auto data = Napi::Buffer<uint8_t>::Copy(env, dg->data.data(), dg->data.size());
-          cb.Call({data, Napi::String::New(env, dg->address), Napi::Number::New(env, dg->port),
-                   Napi::Number::New(env, dg->ttl)});
-          delete dg;
+          std::unique_ptr<Datagram> own(dg);
+          // Plain N-API calls that never throw: during environment teardown they just fail quietly.
+          if (env == nullptr || cb.IsEmpty()) return;
+          napi_env e = env;
+          napi_value args[4], recv, result;
+          void* copy;
+          if (napi_create_buffer_copy(e, own->data.size(), own->data.data(), &copy, &args[0]) != napi_ok) return;
+          if (napi_create_string_utf8(e, own->address.c_str(), own->address.size(), &args[1]) != napi_ok) return;
+          if (napi_create_uint32(e, own->port, &args[2]) != napi_ok) return;
+          if (napi_create_int32(e, own->ttl, &args[3]) != napi_ok) return;
+          if (napi_get_undefined(e, &recv) != napi_ok) return;
+          napi_call_function(e, recv, cb, 4, args, &result);
         });
         if (st != napi_ok) delete d;
       }

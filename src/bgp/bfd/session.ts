@@ -93,7 +93,11 @@ export class BfdEndpoint {
       return;
     }
     this.counters.received++;
-    session.onPacket(p);
+    try {
+      session.onPacket(p);
+    } catch (e) {
+      this.opts.log?.(`bfd: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   close(): void {
@@ -162,7 +166,11 @@ export class BfdSession extends EventEmitter<BfdSessionEvents> {
     this.m = r.state;
     this.armDetection();
     if (r.changed) this.emit('state', { peer: this.peer, state: this.m.state, diag: this.m.diag });
-    if (r.sendNow) this.sendPacket();
+    if (r.sendNow) {
+      this.sendPacket();
+      // The interval may have shrunk (Up: from 1 s to the configured rate): restart the periodic timer.
+      this.scheduleNext();
+    }
   }
 
   private armDetection(): void {
