@@ -170,12 +170,27 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       `${this.options.bind.host}:${this.options.bind.port}`,
     ]);
     const seeds = this.options.join.filter((s) => !selfNames.has(s));
-    const deadline = Date.now() + this.options.startupGraceMs;
-    let joined = seeds.length === 0;
-    while (!this.stopped && !joined && Date.now() < deadline) {
-      joined = (await this.memberlist.join(seeds).catch(() => 0)) > 0;
-      if (!joined) await new Promise((r) => setTimeout(r, 200));
-    }
+    // Every seed at once; the first full state exchange is enough to decide with the cluster's view.
+    const attempt = async (seed: string): Promise<void> => {
+      const deadline = Date.now() + this.options.startupGraceMs;
+      while (!this.stopped && Date.now() < deadline) {
+        if ((await this.memberlist.join([seed]).catch(() => 0)) > 0) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      throw new Error(`no answer from ${seed}`);
+    };
+    const grace = new Promise<boolean>((r) =>
+      setTimeout(() => r(false), this.options.startupGraceMs).unref(),
+    );
+    const joined =
+      seeds.length === 0 ||
+      (await Promise.race([
+        Promise.any(seeds.map(attempt)).then(
+          () => true,
+          () => false,
+        ),
+        grace,
+      ]));
     if (this.stopped) return;
     if (!joined)
       this.log.warn({ seeds }, 'no seed answered within the startup grace; deciding with what is known');
