@@ -63,24 +63,27 @@ interface VipTrack {
   sinceMs: number;
   firstBytes: number;
   firstPackets: number;
+  /** Observation number that last saw the VIP. */
+  seen: number;
 }
 
 interface AdjustedSample {
   atMs: number;
-  adjusted: Map<string, { bytes: number; packets: number }>;
+  bytes: Map<string, number>;
+  packets: Map<string, number>;
 }
 
 /**
  * Keeps what a window needs and the rates over it, in O(VIPs) per sample: each VIP's counters are
  * turned into reset-adjusted monotonic numbers as they arrive, so a rate is one subtraction against the
  * base sample (the last one at or before the window start). Gives the same results as computeRates()
- * over the same samples (a property test holds them together). Samples older than the base are dropped.
+ * over the same samples (a property test holds them together). Samples older than the base are dropped;
+ * a sample no newer than the previous one is ignored (rates need time to pass).
  */
 export class RateTracker {
   private samples: AdjustedSample[] = [];
-  private tracks = new Map<string, VipTrack>();
-  /** Tracks as they were before the newest sample: a sample with the same time replaces it. */
-  private tracksBefore = new Map<string, VipTrack>();
+  private readonly tracks = new Map<string, VipTrack>();
+  private observation = 0;
   private latestSample: CounterSample | undefined;
   private cached = new Map<string, VipRate>();
 
@@ -88,79 +91,72 @@ export class RateTracker {
     if (!(windowMs > 0)) throw new Error(`rate window must be > 0 ms, got ${windowMs}`);
   }
 
-  observe(sample: CounterSample): void {
+  /** Returns false when the sample was ignored because it is not newer than the previous one. */
+  observe(sample: CounterSample): boolean {
     const last = this.samples[this.samples.length - 1];
-    if (last && sample.atMs < last.atMs) {
-      throw new Error(`rate sample at ${sample.atMs} ms is older than the previous one (${last.atMs} ms)`);
-    }
-    const replaces = last !== undefined && sample.atMs === last.atMs;
-    const previous = replaces ? this.tracksBefore : this.tracks;
-    const tracks = new Map<string, VipTrack>();
-    const adjusted = new Map<string, { bytes: number; packets: number }>();
+    if (last && sample.atMs <= last.atMs) return false;
+    const seen = ++this.observation;
+    const bytes = new Map<string, number>();
+    const packets = new Map<string, number>();
     for (const [ip, c] of sample.counters) {
-      const before = previous.get(ip);
-      let track: VipTrack;
-      if (!before) {
-        track = {
+      const track = this.tracks.get(ip);
+      if (!track) {
+        const b = Number(c.rxBytes);
+        const p = Number(c.rxPackets);
+        this.tracks.set(ip, {
           lastBytes: c.rxBytes,
           lastPackets: c.rxPackets,
           offsetBytes: 0,
           offsetPackets: 0,
           sinceMs: sample.atMs,
-          firstBytes: Number(c.rxBytes),
-          firstPackets: Number(c.rxPackets),
-        };
-      } else {
-        track = {
-          ...before,
-          lastBytes: c.rxBytes,
-          lastPackets: c.rxPackets,
-          offsetBytes: before.offsetBytes + (c.rxBytes < before.lastBytes ? Number(before.lastBytes) : 0),
-          offsetPackets:
-            before.offsetPackets + (c.rxPackets < before.lastPackets ? Number(before.lastPackets) : 0),
-        };
+          firstBytes: b,
+          firstPackets: p,
+          seen,
+        });
+        bytes.set(ip, b);
+        packets.set(ip, p);
+        continue;
       }
-      tracks.set(ip, track);
-      adjusted.set(ip, {
-        bytes: Number(c.rxBytes) + track.offsetBytes,
-        packets: Number(c.rxPackets) + track.offsetPackets,
-      });
+      if (c.rxBytes < track.lastBytes) track.offsetBytes += Number(track.lastBytes);
+      if (c.rxPackets < track.lastPackets) track.offsetPackets += Number(track.lastPackets);
+      track.lastBytes = c.rxBytes;
+      track.lastPackets = c.rxPackets;
+      track.seen = seen;
+      bytes.set(ip, Number(c.rxBytes) + track.offsetBytes);
+      packets.set(ip, Number(c.rxPackets) + track.offsetPackets);
     }
     // A VIP missing from this sample is forgotten: it restarts when it comes back.
-    if (!replaces) this.tracksBefore = this.tracks;
-    this.tracks = tracks;
-    const entry = { atMs: sample.atMs, adjusted };
-    if (replaces) this.samples[this.samples.length - 1] = entry;
-    else this.samples.push(entry);
+    if (this.tracks.size > bytes.size) {
+      for (const [ip, track] of this.tracks) if (track.seen !== seen) this.tracks.delete(ip);
+    }
+    const entry: AdjustedSample = { atMs: sample.atMs, bytes, packets };
+    this.samples.push(entry);
     this.latestSample = sample;
     const windowStart = sample.atMs - this.windowMs;
     let drop = 0;
     while (drop + 1 < this.samples.length && this.samples[drop + 1]!.atMs <= windowStart) drop++;
     if (drop > 0) this.samples = this.samples.slice(drop);
     this.cached = this.computeFromTracks(entry);
+    return true;
   }
 
   private computeFromTracks(newest: AdjustedSample): Map<string, VipRate> {
     const base = this.samples[0]!;
     const rates = new Map<string, VipRate>();
-    for (const [ip, now] of newest.adjusted) {
+    for (const [ip, nowBytes] of newest.bytes) {
       const track = this.tracks.get(ip)!;
-      let fromMs: number;
-      let from: { bytes: number; packets: number } | undefined;
-      if (track.sinceMs >= base.atMs) {
-        fromMs = track.sinceMs;
-        from = { bytes: track.firstBytes, packets: track.firstPackets };
-      } else {
-        fromMs = base.atMs;
-        from = base.adjusted.get(ip);
-      }
+      const nowPackets = newest.packets.get(ip)!;
+      const fromBase = track.sinceMs < base.atMs;
+      const fromMs = fromBase ? base.atMs : track.sinceMs;
+      const fromBytes = fromBase ? base.bytes.get(ip)! : track.firstBytes;
+      const fromPackets = fromBase ? base.packets.get(ip)! : track.firstPackets;
       const seconds = (newest.atMs - fromMs) / 1000;
       rates.set(
         ip,
-        from && seconds > 0
+        seconds > 0
           ? {
-              bitsPerSecond: ((now.bytes - from.bytes) * 8) / seconds,
-              packetsPerSecond: (now.packets - from.packets) / seconds,
+              bitsPerSecond: ((nowBytes - fromBytes) * 8) / seconds,
+              packetsPerSecond: (nowPackets - fromPackets) / seconds,
             }
           : { bitsPerSecond: 0, packetsPerSecond: 0 },
       );

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { type Concentration, clusterConcentration } from './cluster.js';
 import type { ClusterRateView } from './gossip.js';
-import { type Announcement, formatValue, renderVipFamilies } from './exposition.js';
+import { type Announcement, formatValue, VipFamilyRenderer } from './exposition.js';
 import { utilizationRatio } from './link.js';
 import type { TrafficMonitor } from './monitor.js';
 import { totalRate } from './rates.js';
@@ -37,8 +37,7 @@ export class HeraldMetrics {
   private traffic: TrafficMonitor | undefined;
   private cluster: ClusterAttachment | undefined;
   private readonly capacities = new Map<string, number>();
-  private readonly gratuitous = new Map<string, number>();
-  private announced: Announcement[] = [];
+  private readonly vipFamilies = new VipFamilyRenderer();
   private lastConcentration: Concentration | undefined;
 
   constructor(readonly registry: Registry) {
@@ -141,12 +140,12 @@ export class HeraldMetrics {
   }
 
   gratuitousSent(ip: string, count = 1): void {
-    this.gratuitous.set(ip, (this.gratuitous.get(ip) ?? 0) + count);
+    this.vipFamilies.gratuitousSent(ip, count);
   }
 
   /** Replaces the announced set (herald_announced series); a VIP no longer announced loses its series. */
   setAnnounced(announcements: readonly Announcement[]): void {
-    this.announced = [...announcements];
+    this.vipFamilies.setAnnounced(announcements);
   }
 
   /** Sets herald_members from a member list (every state present, 0 when none). */
@@ -211,7 +210,7 @@ export class HeraldMetrics {
       base +
       (base.endsWith('\n') || base === '' ? '' : '\n') +
       this.renderRatios() +
-      renderVipFamilies(sample, this.traffic?.rates() ?? new Map(), this.gratuitous, this.announced)
+      this.vipFamilies.render(sample, this.traffic?.rates() ?? new Map())
     );
   }
 
