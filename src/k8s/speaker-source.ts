@@ -1,0 +1,245 @@
+import { EventEmitter } from 'node:events';
+import { addObject, newParsed, type ParsedObjects } from '../config/parse.js';
+import { emptyModel, type HeraldModel, type Problem } from '../config/types.js';
+import { validateModel } from '../config/validate.js';
+import { createLogger, type Logger } from '../util/log.js';
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  DiscoveryV1Api,
+  type KubeConfig,
+  type KubernetesObject,
+} from './client.js';
+import { objectLocation, withKind } from './model.js';
+import { ResourceWatcher } from './watcher.js';
+
+/** Same events as the standalone FileConfigSource, so the speaker takes either. */
+export interface KubernetesSourceEvents {
+  change: [HeraldModel];
+  /** Objects that failed their checks (they are left out of the model; everything else is used). */
+  rejected: [Problem[]];
+  /** API reachability changed; while false the last known model stays in force. */
+  connection: [boolean];
+}
+
+export interface KubernetesSourceOptions {
+  kubeConfig: KubeConfig;
+  /** Namespace holding Herald's (and MetalLB's) configuration objects and the speaker pods. */
+  namespace: string;
+  /** Label selector of the speaker pods (gossip peer discovery); default the chart's. */
+  speakerSelector?: string;
+  /** Also read metallb.io objects from the namespace when that API exists (default true). */
+  metallbCompat?: boolean;
+  /** Changes within this window are coalesced into one `change` (default 10 ms). */
+  debounceMs?: number;
+  log?: Logger;
+}
+
+interface Source {
+  watcher: ResourceWatcher;
+  apiVersion: string;
+  kind: string;
+}
+
+const heraldKinds: Array<[kind: string, plural: string]> = [
+  ['IPAddressPool', 'ipaddresspools'],
+  ['L2Advertisement', 'l2advertisements'],
+  ['BGPAdvertisement', 'bgpadvertisements'],
+  ['BGPPeer', 'bgppeers'],
+  ['BFDProfile', 'bfdprofiles'],
+  ['Community', 'communities'],
+];
+const metallbVersions: Record<string, string> = { BGPPeer: 'v1beta2' };
+
+/**
+ * The speaker's view of the cluster as H3's `HeraldModel`: informers on Services, EndpointSlices,
+ * Nodes, Namespaces and the Herald (and MetalLB) CRs, turned into the same model the standalone YAML
+ * file gives, so everything below the source is shared. Each object is parsed once per
+ * resourceVersion (cached), the model re-assembled on change and emitted only when it differs.
+ * While the API server is unreachable the informers keep their caches and nothing is emitted: the
+ * speaker keeps announcing the last known state. Also lists the speaker pods' IPs as gossip seeds.
+ */
+export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents> {
+  private readonly log: Logger;
+  private readonly sources: Source[] = [];
+  private pods?: ResourceWatcher;
+  private model?: HeraldModel;
+  private lastText = '';
+  private lastProblems = '';
+  private problemList: Problem[] = [];
+  private timer?: NodeJS.Timeout;
+  private readonly parsed = new Map<string, { rv: string; out: ParsedObjects }>();
+  private connected = true;
+  private started = false;
+
+  constructor(private readonly opts: KubernetesSourceOptions) {
+    super();
+    this.log = opts.log ?? createLogger('herald-k8s-source');
+  }
+
+  /** Starts the informers; resolves with the first model once every cache is synced. */
+  async start(): Promise<HeraldModel> {
+    const kc = this.opts.kubeConfig;
+    const core = kc.makeApiClient(CoreV1Api);
+    const discovery = kc.makeApiClient(DiscoveryV1Api);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const ns = this.opts.namespace;
+    const add = (apiVersion: string, kind: string, path: string, list: () => Promise<unknown>): void => {
+      const watcher = new ResourceWatcher(kc, { path, list: list as never });
+      this.sources.push({ watcher, apiVersion, kind });
+    };
+    add('v1', 'Service', '/api/v1/services', () => core.listServiceForAllNamespaces());
+    add('discovery.k8s.io/v1', 'EndpointSlice', '/apis/discovery.k8s.io/v1/endpointslices', () =>
+      discovery.listEndpointSliceForAllNamespaces(),
+    );
+    add('v1', 'Node', '/api/v1/nodes', () => core.listNode());
+    add('v1', 'Namespace', '/api/v1/namespaces', () => core.listNamespace());
+    const groups: Array<[group: string, version: (kind: string) => string]> = [
+      ['herald.dev', () => 'v1beta1'],
+    ];
+    if (this.opts.metallbCompat !== false && (await this.apiExists(custom, 'metallb.io', 'v1beta1')))
+      groups.push(['metallb.io', (k) => metallbVersions[k] ?? 'v1beta1']);
+    for (const [group, versionOf] of groups) {
+      for (const [kind, plural] of heraldKinds) {
+        const version = versionOf(kind);
+        add(`${group}/${version}`, kind, `/apis/${group}/${version}/namespaces/${ns}/${plural}`, () =>
+          custom.listNamespacedCustomObject({ group, version, namespace: ns, plural }),
+        );
+      }
+    }
+    const selector =
+      this.opts.speakerSelector ?? 'app.kubernetes.io/component=speaker,app.kubernetes.io/part-of=herald';
+    this.pods = new ResourceWatcher(kc, {
+      path: `/api/v1/namespaces/${ns}/pods`,
+      labelSelector: selector,
+      list: () => core.listNamespacedPod({ namespace: ns, labelSelector: selector }),
+    });
+    for (const s of this.sources) {
+      s.watcher.on('change', () => this.schedule());
+      s.watcher.on('synced', () => {
+        this.setConnected();
+        this.schedule();
+      });
+      s.watcher.on('error', (e: Error) => {
+        this.log.debug({ path: s.watcher.path, err: e.message }, 'watch interrupted');
+        this.setConnected();
+      });
+    }
+    this.pods.on('error', () => undefined);
+    await Promise.all([...this.sources.map((s) => s.watcher.start()), this.pods.start()]);
+    this.started = true;
+    this.rebuild(false);
+    return this.model!;
+  }
+
+  current(): HeraldModel | undefined {
+    return this.model;
+  }
+
+  /** Problems of the objects left out of the current model. */
+  problems(): Problem[] {
+    return this.problemList;
+  }
+
+  /** Whether every informer's last list/watch attempt succeeded. */
+  get apiReachable(): boolean {
+    return this.connected;
+  }
+
+  /** Gossip seeds: `ip:port` of the running speaker pods (host network: the node IPs). */
+  speakerPeers(port: number): string[] {
+    const ips = new Set<string>();
+    for (const p of this.pods?.list() ?? []) {
+      const st = (p as { status?: { podIP?: string; phase?: string } }).status;
+      if (st?.podIP && st.phase !== 'Failed' && st.phase !== 'Succeeded')
+        ips.add(st.podIP.includes(':') ? `[${st.podIP}]:${port}` : `${st.podIP}:${port}`);
+    }
+    return [...ips].sort();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const s of this.sources) s.watcher.stop();
+    this.pods?.stop();
+  }
+
+  private async apiExists(custom: CustomObjectsApi, group: string, version: string): Promise<boolean> {
+    try {
+      await custom.listNamespacedCustomObject({
+        group,
+        version,
+        namespace: this.opts.namespace,
+        plural: 'ipaddresspools',
+        limit: 1,
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private setConnected(): void {
+    const now = this.sources.every((s) => s.watcher.connected);
+    if (now === this.connected) return;
+    this.connected = now;
+    this.log.info(
+      { reachable: now },
+      now ? 'API server reachable again' : 'API server unreachable; keeping the last known state',
+    );
+    this.emit('connection', now);
+  }
+
+  private schedule(): void {
+    if (!this.started || this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.rebuild(true);
+    }, this.opts.debounceMs ?? 10);
+  }
+
+  /** Re-assembles the model from the per-object parse cache; emits only real changes. */
+  private rebuild(emit: boolean): void {
+    const model = emptyModel();
+    const problems: Problem[] = [];
+    const locations = new Map<object, { file: string; doc: number; path: string }>();
+    const seen = new Set<string>();
+    for (const s of this.sources) {
+      for (const raw of s.watcher.list()) {
+        const obj = withKind(raw, s.apiVersion, s.kind);
+        const key = `${obj.apiVersion}/${obj.kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+        seen.add(key);
+        const rv = obj.metadata?.resourceVersion ?? '';
+        let entry = this.parsed.get(key);
+        if (!entry || entry.rv !== rv) {
+          const out = newParsed();
+          addObject(obj as KubernetesObject & Record<string, unknown>, objectLocation(obj), out);
+          entry = { rv, out };
+          this.parsed.set(key, entry);
+        }
+        for (const k of Object.keys(model) as Array<keyof HeraldModel>)
+          (model[k] as object[]).push(...entry.out.model[k]);
+        problems.push(...entry.out.problems);
+        for (const [o, loc] of entry.out.locations) locations.set(o, loc);
+      }
+    }
+    for (const k of this.parsed.keys()) if (!seen.has(k)) this.parsed.delete(k);
+    problems.push(...validateModel(model, (o) => locations.get(o)));
+    this.problemList = problems;
+    const problemText = JSON.stringify(problems);
+    if (problemText !== this.lastProblems) {
+      this.lastProblems = problemText;
+      if (problems.length > 0) {
+        this.log.warn(
+          { problems: problems.slice(0, 20).map((p) => `${p.path}: ${p.message}`) },
+          'configuration objects with problems are ignored',
+        );
+        if (emit) this.emit('rejected', problems);
+      }
+    }
+    const text = JSON.stringify(model);
+    if (text === this.lastText) return;
+    this.lastText = text;
+    this.model = model;
+    if (emit) this.emit('change', model);
+  }
+}
