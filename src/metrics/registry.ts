@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { type Concentration, clusterConcentration } from './cluster.js';
 import type { ClusterRateView } from './gossip.js';
 import { type Announcement, formatValue, VipFamilyRenderer } from './exposition.js';
-import { utilizationRatio } from './link.js';
+import { type LinkSpeed, type LinkSpeedProbe, probeLinkSpeed, utilizationRatio } from './link.js';
 import type { TrafficMonitor } from './monitor.js';
 import { totalRate } from './rates.js';
 
@@ -153,6 +153,44 @@ export class HeraldMetrics {
     const counts = new Map<MemberState, number>(MEMBER_STATES.map((s) => [s, 0]));
     for (const m of members) counts.set(m.state, (counts.get(m.state) ?? 0) + 1);
     for (const [state, n] of counts) this.members.set({ state }, n);
+  }
+
+  /**
+   * Probes each announcing interface's capacity (override → sysfs → ethtool, see probeLinkSpeed) and
+   * sets herald_node_link_speed_bits; call at start and now and then (link speed can change).
+   */
+  async probeLinks(
+    interfaces: readonly string[],
+    probe?: LinkSpeedProbe,
+  ): Promise<Map<string, LinkSpeed | undefined>> {
+    const found = new Map<string, LinkSpeed | undefined>();
+    for (const ifname of interfaces) {
+      const speed = await probeLinkSpeed(ifname, probe);
+      this.setLinkCapacity(ifname, speed?.bits);
+      found.set(ifname, speed);
+    }
+    return found;
+  }
+
+  /** One VIP's traffic as the status API shows it (zeros for an unknown VIP or without traffic source). */
+  vipTraffic(ip: string): { rxBitsPerSecond: number; rxPacketsPerSecond: number; utilization: number } {
+    const rate = this.traffic?.rates().get(ip);
+    const bits = rate?.bitsPerSecond ?? 0;
+    return {
+      rxBitsPerSecond: bits,
+      rxPacketsPerSecond: rate?.packetsPerSecond ?? 0,
+      utilization: utilizationRatio(bits, this.capacityBits()) ?? 0,
+    };
+  }
+
+  /** Node-level figures for the status API (`StatusSource.traffic`). */
+  nodeTraffic(): { nodeUtilization: number; clusterConcentration: number; busiestNode: string } {
+    const c = this.concentration();
+    return {
+      nodeUtilization: this.utilization() ?? 0,
+      clusterConcentration: c?.ratio ?? 0,
+      busiestNode: c?.busiest ?? '',
+    };
   }
 
   /** This node's VIP ingress ÷ capacity, or undefined when either is unknown. */

@@ -118,6 +118,18 @@ t.test('every DESIGN.md metric is exported with the right values', async (t) => 
   has('herald_allocator_addresses_in_use_total{pool="default"} 2');
   has('herald_failover_seconds_count 1');
   t.match(text, /^process_cpu_seconds_total \d/m, 'process metrics');
+  t.same(metrics.vipTraffic('10.0.0.1'), {
+    rxBitsPerSecond: 12000,
+    rxPacketsPerSecond: 1,
+    utilization: 0.012,
+  });
+  t.same(metrics.vipTraffic('192.0.2.99'), { rxBitsPerSecond: 0, rxPacketsPerSecond: 0, utilization: 0 });
+  t.same(metrics.nodeTraffic(), { nodeUtilization: 0.012, clusterConcentration: 2, busiestNode: 'a' });
+  const probed = await metrics.probeLinks(['eth1', 'lo'], { overrides: { eth1: 25e9 } });
+  t.same(probed.get('eth1'), { bits: 25e9, source: 'override' });
+  t.equal(probed.get('lo'), undefined);
+  t.match(await metrics.render(), /^herald_node_link_speed_bits\{interface="eth1"\} 25000000000$/m);
+  metrics.setLinkCapacity('eth1', undefined);
   metrics.setLinkCapacity('eth0', undefined);
   t.notMatch(
     await metrics.render(),
