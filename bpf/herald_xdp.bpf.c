@@ -23,8 +23,7 @@
 #include "lib/vip.h"
 #include "lib/counters.h"
 #include "lib/clients.h"
-#include "lib/spread.h"
-#include "lib/liveness.h"
+#include "lib/policy.h"
 
 static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *l2)
 {
@@ -35,6 +34,7 @@ static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *
 	struct herald_addr key, requester;
 	struct herald_vip *vip;
 	__u8 vip_mac[ETH_ALEN];
+	int verdict;
 	__u32 spa;
 
 	if (!arp || arp_is_gratuitous(arp))
@@ -51,12 +51,9 @@ static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *
 		addr_from_v4(&requester, arp->spa);
 		learn_client(&requester, arp->sha, ctx->ingress_ifindex);
 	}
-	if (vip->action == HERALD_ACTION_SUPPRESS)
-		return XDP_DROP;
-	if (vip->action != HERALD_ACTION_ANSWER || !control_plane_alive())
-		return XDP_PASS;
-	if (!spread_allows(vip->buckets, arp->spa, 4))
-		return XDP_DROP; /* another node answers this client's bucket */
+	verdict = request_policy(vip, arp->spa, 4);
+	if (verdict != HERALD_ANSWER)
+		return verdict;
 	__builtin_memcpy(vip_mac, vip->mac, ETH_ALEN);
 	arp_reply_in_place(data, arp, vip_mac);
 	if (ctr)
@@ -117,6 +114,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 	struct ns_info ns;
 	__u8 vip_mac[ETH_ALEN];
 	__u8 req_mac[ETH_ALEN];
+	int verdict;
 	int dad;
 
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
@@ -140,12 +138,9 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 		addr_from_v6(&requester, ns.src);
 		learn_client(&requester, ns.has_slla ? ns.slla : req_mac, ctx->ingress_ifindex);
 	}
-	if (vip->action == HERALD_ACTION_SUPPRESS)
-		return XDP_DROP;
-	if (vip->action != HERALD_ACTION_ANSWER || !control_plane_alive())
-		return XDP_PASS;
-	if (!spread_allows(vip->buckets, ns.src, 16))
-		return XDP_DROP;
+	verdict = request_policy(vip, ns.src, 16);
+	if (verdict != HERALD_ANSWER)
+		return verdict;
 	__builtin_memcpy(vip_mac, vip->mac, ETH_ALEN);
 	if (answer_ns(ctx, l2->l3off, &ns, vip_mac, req_mac))
 		return XDP_PASS;

@@ -59,7 +59,7 @@ if (r) {
     t.equal(run(r, ns).retval, XDP_TX);
     const now = kernelMonotonicNs();
     r.heartbeat(now - 200_000_000n);
-    let out = run(r, req);
+    const out = run(r, req);
     t.equal(out.retval, XDP_PASS, 'stale heartbeat');
     t.same(out.data, req, 'untouched when stale');
     t.equal(run(r, ns).retval, XDP_PASS);
@@ -69,10 +69,14 @@ if (r) {
     r.heartbeat(0n);
     t.equal(run(r, req).retval, XDP_PASS, 'never written');
     // Tight bound: proves userspace and BPF read the same clock to within 20 ms (other bases differ by s).
+    // Three tries, so that one scheduling hiccup on a loaded machine does not fail it.
     r.setLivenessBoundMs(20);
-    r.heartbeat();
-    out = run(r, req);
-    t.equal(out.retval, XDP_TX, 'fresh within 20 ms');
+    const fresh: number[] = [];
+    for (let i = 0; i < 3 && fresh.at(-1) !== XDP_TX; i++) {
+      r.heartbeat();
+      fresh.push(run(r, req).retval);
+    }
+    t.equal(fresh.at(-1), XDP_TX, 'fresh within 20 ms');
     await new Promise((res) => setTimeout(res, 60));
     t.equal(run(r, req).retval, XDP_PASS, 'stale after 60 ms with a 20 ms bound');
     r.setLivenessBoundMs(600_000);
