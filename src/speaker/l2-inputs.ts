@@ -35,11 +35,7 @@ export function buildL2Inputs(
   members: readonly MemberView[],
 ): { vips: L2VipInput[]; nodes: L2NodeInput[] } {
   const nodeObjects = new Map(model.nodes.map((n) => [n.metadata.name, n]));
-  const labelsOf = (m: MemberView): Record<string, string> => ({
-    'kubernetes.io/hostname': m.name,
-    ...(m.meta?.labels ?? {}),
-    ...(nodeObjects.get(m.name)?.metadata.labels ?? {}),
-  });
+  const labelsOf = (m: MemberView) => nodeLabels(model, m.name, m.meta?.labels);
   const nodes: L2NodeInput[] = members.map((m) => ({
     name: m.name,
     alive: m.alive && m.meta !== undefined,
@@ -68,6 +64,32 @@ export function buildL2Inputs(
     for (const pool of pools) adsByPool.set(pool, [...(adsByPool.get(pool) ?? []), view]);
   }
 
+  const vips: L2VipInput[] = groupVips(model, allocations).map((v) => ({
+    ip: v.ip,
+    services: v.services,
+    externalTrafficPolicy: v.externalTrafficPolicy,
+    readyNodes: v.readyNodes,
+    advertisements: adsByPool.get(v.pool) ?? [],
+  }));
+  return { vips, nodes };
+}
+
+/** One allocated IP with everything that shares it. */
+export interface VipGroup {
+  ip: string;
+  pool: string;
+  /** `namespace/name`, sorted. */
+  services: string[];
+  externalTrafficPolicy: 'Cluster' | 'Local';
+  /** Nodes with a ready endpoint of any of the services. */
+  readyNodes: Set<string>;
+}
+
+/** Allocated IPs of the services Herald handles, services sharing an IP merged, sorted by IP. */
+export function groupVips(
+  model: HeraldModel,
+  allocations: ReadonlyMap<string, ServiceAllocation>,
+): VipGroup[] {
   const readyBySvc = readyNodesByService(model);
   const byIp = new Map<string, { services: Service[]; pool: string }>();
   for (const svc of model.services) {
@@ -80,25 +102,36 @@ export function buildL2Inputs(
       byIp.set(ip, entry);
     }
   }
-  const vips: L2VipInput[] = [...byIp.entries()]
+  return [...byIp.entries()]
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([ip, { services, pool }]) => {
       const keys = services.map(serviceKey).sort();
-      const ready = new Set(keys.flatMap((k) => [...(readyBySvc.get(k) ?? [])]));
       return {
         ip,
+        pool,
         services: keys,
         externalTrafficPolicy: services.some((s) => s.spec.externalTrafficPolicy === 'Local')
           ? 'Local'
           : 'Cluster',
-        readyNodes: ready,
-        advertisements: adsByPool.get(pool) ?? [],
+        readyNodes: new Set(keys.flatMap((k) => [...(readyBySvc.get(k) ?? [])])),
       };
     });
-  return { vips, nodes };
 }
 
-function isExcluded(labels: Record<string, string>, status: unknown): boolean {
+/** Node labels as the selectors see them: the Node object's, else the gossiped ones, plus the hostname. */
+export function nodeLabels(
+  model: HeraldModel,
+  name: string,
+  gossiped: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    'kubernetes.io/hostname': name,
+    ...gossiped,
+    ...(model.nodes.find((n) => n.metadata.name === name)?.metadata.labels ?? {}),
+  };
+}
+
+export function isExcluded(labels: Record<string, string>, status: unknown): boolean {
   if (EXCLUDE_LABEL in labels) return true;
   const conditions = (status as { conditions?: Array<{ type?: string; status?: string }> } | undefined)
     ?.conditions;

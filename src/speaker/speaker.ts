@@ -10,7 +10,15 @@ import { Memberlist } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
 import type { Logger } from '../util/log.js';
 import type { FileConfigSource } from './config-source.js';
-import { buildL2Inputs, type MemberView, type ServiceAllocation } from './l2-inputs.js';
+import { SpeakerBgp } from './bgp-part.js';
+import {
+  buildL2Inputs,
+  groupVips,
+  isExcluded,
+  type MemberView,
+  nodeLabels,
+  type ServiceAllocation,
+} from './l2-inputs.js';
 import { localInterfaces } from './local-interfaces.js';
 import { decodeNodeMeta, encodeNodeMeta } from './node-meta.js';
 import type { SpeakerOptions } from './options.js';
@@ -56,6 +64,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     readonly attached: ReadonlyMap<string, XdpMode>,
     private readonly reconciler: L2Reconciler,
     readonly memberlist: Memberlist,
+    readonly bgp: SpeakerBgp,
   ) {
     super();
   }
@@ -65,6 +74,13 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const ifaces = localInterfaces(options.interfaces);
     if (ifaces.length === 0) throw new Error('no interface with an address to announce on (use --interface)');
     const responder = XdpResponder.open({ pinDir: options.pinDir });
+    // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.
+    const restarting = responder.vips().size > 0;
+    const routerId =
+      ifaces
+        .flatMap((i) => i.cidrs)
+        .find((c) => !c.includes(':'))
+        ?.split('/')[0] ?? '0.0.0.1';
     const heartbeat = () => responder.heartbeat();
     responder.setLivenessBoundMs(options.livenessMs);
     heartbeat();
@@ -95,7 +111,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       onAnnounced: (ip, frames) => ref.speaker?.emit('announced', { ip, frames }),
       onError: (what, error) => log.warn({ err: error }, `${what} failed`),
     });
-    const speaker = new Speaker(options, log, source, responder, attached, reconciler, memberlist);
+    const bgp = new SpeakerBgp(options.node, routerId, restarting, log.child({ part: 'bgp' }));
+    const speaker = new Speaker(options, log, source, responder, attached, reconciler, memberlist, bgp);
     ref.speaker = speaker;
     speaker.timers.push(setInterval(heartbeat, options.heartbeatMs));
     speaker.wire(model);
@@ -131,6 +148,8 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     if (this.pending) clearImmediate(this.pending);
     this.reconciler.stop();
     this.source.stop();
+    // Without a NOTIFICATION, graceful-restart peers keep our routes until the next process re-syncs.
+    await this.bgp.stop(!opts.leave).catch(() => undefined);
     if (opts.leave) await this.memberlist.leave(500).catch(() => undefined);
     await this.memberlist.shutdown();
     this.responder.close();
@@ -256,5 +275,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     }
     this.lastDecisions = decisions;
     this.emit('decisions', decisions);
+    const selfLabels = nodeLabels(model, this.options.node, this.options.labels);
+    const selfObject = model.nodes.find((n) => n.metadata.name === this.options.node);
+    void this.bgp
+      .update(
+        model,
+        groupVips(model, this.allocations),
+        selfLabels,
+        isExcluded(selfLabels, selfObject?.status),
+      )
+      .catch((error: unknown) => this.log.error({ err: error }, 'BGP update failed'));
   }
 }
