@@ -6,6 +6,8 @@ import type { VipRate } from './traffic.js';
 /** Frame prefix of a rate report inside a memberlist user broadcast: "HR" then a version byte. */
 export const RATE_REPORT_MAGIC = Buffer.from('HR', 'latin1');
 export const RATE_REPORT_VERSION = 1;
+/** Memberlist broadcast key: a newer report from a node replaces its older one still in flight. */
+export const RATE_REPORT_GOSSIP_KEY = 'herald.vip-rates';
 /** Default bound on an encoded report: fits a memberlist UDP packet next to its own messages. */
 export const DEFAULT_RATE_REPORT_MAX_BYTES = 1024;
 
