@@ -36,6 +36,7 @@ static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *
 	__u8 vip_mac[ETH_ALEN];
 	int verdict;
 	__u32 spa;
+	__u64 now;
 
 	if (!arp || arp_is_gratuitous(arp))
 		return XDP_PASS;
@@ -43,15 +44,16 @@ static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *
 	vip = vip_lookup(ctx, &key, l2);
 	if (!vip)
 		return XDP_PASS;
+	now = bpf_ktime_get_ns();
 	ctr = counters_of(&key);
 	if (ctr)
 		ctr->arp_requests++;
 	__builtin_memcpy(&spa, arp->spa, 4);
 	if (spa != 0) { /* RFC 5227 probes (sender 0.0.0.0) have no address to learn */
 		addr_from_v4(&requester, arp->spa);
-		learn_client(&requester, arp->sha, ctx->ingress_ifindex);
+		learn_client(&requester, arp->sha, ctx->ingress_ifindex, now);
 	}
-	verdict = request_policy(vip, arp->spa, 4);
+	verdict = request_policy(vip, arp->spa, 4, now);
 	if (verdict != HERALD_ANSWER)
 		return verdict;
 	__builtin_memcpy(vip_mac, vip->mac, ETH_ALEN);
@@ -116,6 +118,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 	__u8 req_mac[ETH_ALEN];
 	int verdict;
 	int dad;
+	__u64 now;
 
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return XDP_PASS;
@@ -127,6 +130,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 	vip = vip_lookup(ctx, &key, l2);
 	if (!vip)
 		return XDP_PASS;
+	now = bpf_ktime_get_ns();
 	ctr = counters_of(&key);
 	if (ctr)
 		ctr->ndp_requests++;
@@ -136,9 +140,9 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 		struct herald_addr requester;
 
 		addr_from_v6(&requester, ns.src);
-		learn_client(&requester, ns.has_slla ? ns.slla : req_mac, ctx->ingress_ifindex);
+		learn_client(&requester, ns.has_slla ? ns.slla : req_mac, ctx->ingress_ifindex, now);
 	}
-	verdict = request_policy(vip, ns.src, 16);
+	verdict = request_policy(vip, ns.src, 16, now);
 	if (verdict != HERALD_ANSWER)
 		return verdict;
 	__builtin_memcpy(vip_mac, vip->mac, ETH_ALEN);

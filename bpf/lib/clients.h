@@ -16,11 +16,10 @@ static __always_inline int mac_equal(const __u8 *a, const __u8 *b)
 	return a4 == b4 && a2 == b2;
 }
 
-static __always_inline void learn_client(const struct herald_addr *ip, const __u8 *mac, __u32 ifindex)
+static __always_inline void learn_client(const struct herald_addr *ip, const __u8 *mac, __u32 ifindex, __u64 now)
 {
 	struct herald_client *known = bpf_map_lookup_elem(&herald_clients, ip);
 	struct herald_client c = {};
-	__u64 now = bpf_ktime_get_ns();
 
 	if (known && known->ifindex == ifindex && mac_equal(known->mac, mac)) {
 		known->last_seen_ns = now; /* common case: refresh in place, no map update */

@@ -14,11 +14,11 @@
  * DROP for suppress entries and for clients in another node's spread bucket, PASS while the liveness
  * gate is closed (or for an unknown action).
  */
-static __always_inline int request_policy(const struct herald_vip *vip, const __u8 *requester, int len)
+static __always_inline int request_policy(const struct herald_vip *vip, const __u8 *requester, int len, __u64 now)
 {
 	if (vip->action == HERALD_ACTION_SUPPRESS)
 		return XDP_DROP;
-	if (vip->action != HERALD_ACTION_ANSWER || !control_plane_alive())
+	if (vip->action != HERALD_ACTION_ANSWER || !control_plane_alive(now))
 		return XDP_PASS;
 	if (!spread_allows(vip->buckets, requester, len))
 		return XDP_DROP;

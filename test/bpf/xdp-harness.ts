@@ -24,10 +24,13 @@ export function openResponder(t: Test, name: string): XdpResponder | undefined {
   }
   const pinDir = `/sys/fs/bpf/hrl-h2b-${process.pid}-${name}`;
   XdpResponder.cleanup(pinDir);
+  const removePins = () => XdpResponder.cleanup(pinDir);
+  process.once('exit', removePins); // also when the test dies before its teardown
   const r = XdpResponder.open({ pinDir });
   t.teardown(() => {
     r.close();
-    XdpResponder.cleanup(pinDir);
+    removePins();
+    process.removeListener('exit', removePins);
   });
   r.setVip(VIP4, { action: 'answer', mac: VIP_MAC });
   r.setVip(SUPPRESSED4, { action: 'suppress' });

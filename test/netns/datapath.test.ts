@@ -47,7 +47,13 @@ t.test('XDP ARP/NDP responder between namespaces', { skip }, async (t) => {
   const pinOwner = `/sys/fs/bpf/hrl-h2-${process.pid}-owner`;
   const pinSup = `/sys/fs/bpf/hrl-h2-${process.pid}-sup`;
   const opened: XdpResponder[] = [];
+  const removePins = () => {
+    XdpResponder.cleanup(pinOwner);
+    XdpResponder.cleanup(pinSup);
+  };
+  process.once('exit', removePins); // also when the test dies before its teardown
   t.teardown(async () => {
+    process.removeListener('exit', removePins);
     for (const r of opened) r.close();
     await lan.destroy(); // deleting the namespaces removes the veths and their XDP attachments
     XdpResponder.cleanup(pinOwner);
