@@ -158,7 +158,8 @@ export class Allocator {
     this.release(req.key);
     const pool = this.poolContaining(previous);
     if (!pool || this.poolRefusal(pool, req, true)) return undefined;
-    return this.claimIn(pool, req, previous) ? this.get(req.key) : undefined;
+    const h = this.claimIn(pool, req, previous);
+    return h ? { ips: h.ips.map((i) => i.ip), pool: h.pool.name } : undefined;
   }
 
   /** Assigns addresses to a service (keeping a still-valid current or previous assignment). */
@@ -178,8 +179,10 @@ export class Allocator {
       current.req = req;
       return { ips: current.ips.map((i) => i.ip), pool: current.pool.name };
     }
-    if (current) previous = current.ips.map((i) => i.ip);
-    this.release(req.key);
+    if (current) {
+      previous = current.ips.map((i) => i.ip);
+      this.release(req.key);
+    }
 
     const found = this.candidatePools(req);
     const candidates = 'error' in found ? [] : found;
@@ -226,9 +229,11 @@ export class Allocator {
       const u = pool.usedAt(i.family, i.value);
       if (u && sharingConflict(i.ip, info, u.holders)) return false;
     }
-    for (const i of h.ips) {
-      const u = pool.usedAt(i.family, i.value);
-      if (u) u.holders = u.holders.map((x) => (x.key === req.key ? info : x));
+    if (h.info !== info) {
+      for (const i of h.ips) {
+        const u = pool.usedAt(i.family, i.value);
+        if (u) u.holders = u.holders.map((x) => (x.key === req.key ? info : x));
+      }
     }
     h.info = info;
     return true;

@@ -18,9 +18,11 @@ export interface ShareInfo {
 export function sharingConflict(
   ip: string,
   svc: ShareInfo,
-  holders: Iterable<ShareInfo>,
+  holders: readonly ShareInfo[],
 ): string | undefined {
-  for (const h of holders) {
+  // in key order, so the reason names the same holder whatever order they arrived in
+  const ordered = holders.length > 1 ? [...holders].sort((a, b) => (a.key < b.key ? -1 : 1)) : holders;
+  for (const h of ordered) {
     if (h.key === svc.key) continue;
     if (h.sharingKey === undefined) return `IP ${ip} is in use by service ${h.key}`;
     if (svc.sharingKey === undefined) {
