@@ -242,7 +242,7 @@ export class Allocator {
   private poolContaining(ips: readonly string[]): PoolState | undefined {
     const first = parseIp(ips[0] ?? '');
     if (!first) return undefined;
-    for (const p of this.pools.values()) if (p.contains(first.family, first.value)) return p;
+    for (const p of this.pools.values()) if (p.inRanges(first.family, first.value)) return p;
     return undefined;
   }
 
@@ -276,7 +276,7 @@ export class Allocator {
         };
       }
       for (const r of req.requestedIps) {
-        if (!pool.contains(r.family, r.value)) {
+        if (!pool.inRanges(r.family, r.value)) {
           return {
             error: `requested IPs ${req.requestedIps.map((x) => x.ip).join(', ')} are not all in pool "${pool.name}"`,
           };
@@ -393,7 +393,7 @@ export class Allocator {
         const why = this.conflictAt(pool, family, requested.value, info);
         if (why) return why;
         if (!pool.contains(family, requested.value)) {
-          return `requested IP ${requested.ip} is not usable in pool "${pool.name}" (avoidBuggyIPs)`;
+          return `requested IP ${requested.ip} ends in .0 or .255, which pool "${pool.name}" avoids (avoidBuggyIPs)`;
         }
         chosen.push({ ip: requested.ip, family, value: requested.value });
         continue;

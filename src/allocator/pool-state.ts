@@ -52,6 +52,11 @@ export class PoolState {
   /** True when the address is inside the pool and usable (not a "buggy" .0/.255 when those are avoided). */
   contains(family: Family, value: bigint): boolean {
     if (this.avoidBuggyIPs && isBuggyIp(family, value)) return false;
+    return this.inRanges(family, value);
+  }
+
+  /** True when the address lies in one of the pool's ranges (usable or not). */
+  inRanges(family: Family, value: bigint): boolean {
     return this.ranges.some((r) => r.family === family && r.start <= value && value <= r.end);
   }
 

@@ -35,7 +35,9 @@ const cases: Array<{ name: string; model: HeraldModel; expect: Expect; previous?
   {
     name: 'requested .0 in an avoidBuggyIPs pool is refused',
     model: model([pool('a', ['10.0.0.0/24'], { avoidBuggyIPs: true })], [svc('s1', { ips: '10.0.0.0' })]),
-    expect: { 'default/s1': '!requested IP 10.0.0.0 is not in any IPAddressPool' },
+    expect: {
+      'default/s1': '!requested IP 10.0.0.0 ends in .0 or .255, which pool "a" avoids (avoidBuggyIPs)',
+    },
   },
   {
     name: 'autoAssign false: only by name or address',
