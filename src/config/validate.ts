@@ -222,9 +222,6 @@ function checkPeers(model: HeraldModel, at: At, where: Where): void {
         `source address ${s.sourceAddress} is not the same family as peerAddress ${s.peerAddress}`,
       );
     }
-    if (s.ebgpMultiHop && s.peerASN !== undefined && s.peerASN === s.myASN) {
-      at(peer, 'spec.ebgpMultiHop', 'ebgpMultiHop applies to eBGP only (myASN equals peerASN)');
-    }
     if (pa && !(s.nodeSelectors?.length ?? 0)) {
       const key = `${formatIp(pa.family, pa.value)}|${s.peerPort ?? 179}|${s.vrf ?? ''}`;
       const first = seen.get(key);
