@@ -3,6 +3,7 @@
  * maps, attaches it to interfaces, and programs VIPs, the liveness heartbeat and reads counters and
  * learned clients. Map layouts live in xdp-layout.ts; docs/datapath.md explains the behaviour.
  */
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeBuildDir } from '../util/paths.js';
@@ -21,7 +22,9 @@ import {
   decodeVip,
   encodeConfig,
   encodeVip,
+  formatMac,
   parseTimensMonotonicOffsetNs,
+  solicitedNodeMac,
   sumPerCpuCounters,
   type LearnedClient,
   type VipAction,
@@ -126,6 +129,8 @@ export class XdpResponder {
       used = attachXdp(ifname, this.program, { mode });
     }
     this.attached.set(ifname, { mode: used, ifindex: interfaceIndex(ifname), mac: interfaceMac(ifname) });
+    for (const [ip, e] of this.vips())
+      if (e.action === 'answer') this.joinSolicitedNode(ip, e.ifindex, 'add');
     return used;
   }
 
@@ -157,6 +162,7 @@ export class XdpResponder {
       }
     }
     this.vipMap.update(key, value, 'any');
+    if (entry.action === 'answer') this.joinSolicitedNode(ip, entry.ifindex, 'add');
   }
 
   deleteVip(ip: string): void {
@@ -164,6 +170,7 @@ export class XdpResponder {
     const key = addrKey(ip);
     this.vipMap.delete(key);
     this.counterMap.delete(key);
+    this.joinSolicitedNode(ip, 0, 'del');
   }
 
   vips(): Map<string, VipEntry> {
@@ -213,6 +220,24 @@ export class XdpResponder {
       encodeConfig({ heartbeatNs, livenessBoundNs: this.livenessBoundNs }),
       'any',
     );
+  }
+
+  /**
+   * NS for an IPv6 VIP go to its solicited-node multicast MAC, which a NIC filters out unless the
+   * interface joined that group (Cilium #44311): join it on the attached interfaces (`ip maddr`), as the
+   * kernel would for an address it holds. Best effort: a failure leaves veth/promiscuous setups working.
+   */
+  private joinSolicitedNode(ip: string, ifindex: number, op: 'add' | 'del'): void {
+    const mac = solicitedNodeMac(ip);
+    if (!mac) return;
+    for (const [ifname, a] of this.attached) {
+      if (ifindex && a.ifindex !== ifindex) continue;
+      try {
+        execFileSync('ip', ['maddr', op, formatMac(mac), 'dev', ifname], { stdio: 'ignore' });
+      } catch {
+        // already joined / already left, or no iproute2: the XDP program still answers what reaches it
+      }
+    }
   }
 
   private defaultMac(ip: string, ifindex: number | undefined): Buffer {

@@ -194,3 +194,13 @@ export function parseTimensMonotonicOffsetNs(text: string): bigint {
   if (!m) return 0n;
   return BigInt(m[1] ?? '0') * 1_000_000_000n + BigInt(m[2] ?? '0');
 }
+
+/**
+ * The Ethernet multicast address NS for `ip` are sent to: 33:33:ff + the last 3 bytes of the address
+ * (the solicited-node group ff02::1:ffXX:XXXX, RFC 4291 / RFC 2464). undefined for IPv4.
+ */
+export function solicitedNodeMac(ip: string): Buffer | undefined {
+  const bytes = addressBytes(ip);
+  if (bytes.length !== 16) return undefined;
+  return Buffer.from([0x33, 0x33, 0xff, bytes[13] ?? 0, bytes[14] ?? 0, bytes[15] ?? 0]);
+}

@@ -11,6 +11,7 @@ import {
   parseMac,
   formatMac,
   parseTimensMonotonicOffsetNs,
+  solicitedNodeMac,
   sumPerCpuCounters,
 } from '../../src/datapath/xdp-layout.js';
 
@@ -40,6 +41,8 @@ t.test('address keys', async (t) => {
   t.equal(addrFromKey(addrKey('192.0.2.1')), '192.0.2.1');
   t.equal(addrFromKey(addrKey('2001:DB8:0:0::1')), '2001:db8::1');
   t.throws(() => addrKey('bogus'));
+  t.equal(solicitedNodeMac('2001:db8::1:2:abcd:ef01')?.toString('hex'), '3333ffcdef01');
+  t.equal(solicitedNodeMac('192.0.2.1'), undefined);
   t.throws(() => addrFromKey(Buffer.alloc(4)));
 });
 

@@ -101,6 +101,11 @@ t.test('XDP ARP/NDP responder between namespaces', { skip }, async (t) => {
       // Native XDP_TX on veth needs an XDP program on the peer too; generic mode works without.
       if (mode === 'native') t.match(await runAgent(c, 'pass', 'c0'), { mode: 'native' });
       t.match(await runAgent(x, 'attach', pinOwner, 'x0', mode), { mode });
+      t.match(
+        await lan.ip(x, 'maddr', 'show', 'dev', 'x0'),
+        /33:33:ff:00:01:00/,
+        'joined the VIP6 solicited-node group',
+      );
       const before = owner.counters();
       const replies = arpingReplies(await arping(c, 'c0', VIP4, 2), VIP4);
       t.same(replies, Array<string>(2).fill('02:00:00:00:77:01'), 'arping: 2 requests, 2 replies from XDP');
