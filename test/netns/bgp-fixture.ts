@@ -103,8 +103,8 @@ export class BgpLab {
   /** `herald bgp announce ARGS` in speaker namespace i (1-based). */
   startSpeaker(i: number, args: string[]): SpeakerProc {
     const ns = this.speakers[i - 1]!;
-    const main = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
-    const child = this.lan.spawn(ns, process.execPath, [main, 'bgp', 'announce', ...args]);
+    const main = join(projectRoot(), 'dist', 'src', 'bgp', 'announce-main.js');
+    const child = this.lan.spawn(ns, process.execPath, [main, ...args]);
     const proc: SpeakerProc = { child, lines: [], stderr: [], ns };
     let buf = '';
     child.stdout?.on('data', (d: Buffer) => {

@@ -46,6 +46,7 @@ t.test(
   { skip: missing },
   async (t) => {
     // s1, s2 peer with BFD (10.250.0.11-12); s3 (10.250.0.13) runs graceful restart without BFD.
+    const started = Date.now();
     const lab = await BgpLab.create('h5f', 3);
     t.teardown(() => lab.destroy());
     const dir = lab.dir;
@@ -70,6 +71,7 @@ t.test(
     const vtysh = async (...cmds: string[]) =>
       (await lab.lan.exec(lab.router, 'vtysh', ['--vty_socket', dir, ...cmds.flatMap((c) => ['-c', c])]))
         .stdout;
+    t.comment(`phase (line 73) reached: ${Date.now() - started} ms`);
     await waitFor('bgpd to accept config', async () => {
       await lab.lan.exec(lab.router, 'vtysh', ['--vty_socket', dir, '-f', conf]);
       return (await vtysh('show running-config')).includes('BFDSPK') || undefined;
@@ -91,16 +93,37 @@ t.test(
     ];
     const s1 = lab.startSpeaker(1, bfdArgs(1));
     const s2 = lab.startSpeaker(2, bfdArgs(2));
-    await waitFor(
-      '2 nexthops via zebra',
-      async () => (await lab.nexthops('10.96.0.1')) === 2 || undefined,
-      20000,
+    try {
+      t.comment(`phase (line 95) reached: ${Date.now() - started} ms`);
+      await waitFor(
+        '2 nexthops via zebra',
+        async () => (await lab.nexthops('10.96.0.1')) === 2 || undefined,
+        20000,
+      );
+    } catch (e) {
+      const diag = await lab.lan.run(lab.router, 'vtysh', [
+        '--vty_socket',
+        dir,
+        '-c',
+        'show bgp summary',
+        '-c',
+        'show bfd peers brief',
+        '-c',
+        'show ip route',
+      ]);
+      t.comment(diag.stdout, diag.stderr, s1.stderr.join(''), s2.stderr.join(''));
+      throw e;
+    }
+    t.comment(
+      `phase (line 114) reached: ${Date.now() - started} ms`,
+      JSON.stringify(s1.lines.map((l) => [l.event, l.state, l.bfd, Number(l.time) - started])),
     );
     await waitFor(
       '2 BFD peers up at FRR',
       async () => ((await vtysh('show bfd peers brief')).match(/\bup\b/g) ?? []).length === 2 || undefined,
     );
     t.pass('BGP + BFD up with both speakers, ECMP route installed by zebra');
+    t.comment(`phase (line 119) reached: ${Date.now() - started} ms`);
     await waitFor(
       'our side reports BFD up',
       () => s1.lines.some((l) => l.event === 'session' && l.bfd === 'up') || undefined,
@@ -109,6 +132,7 @@ t.test(
     // Freeze s1: its TCP stays open (no FIN), so only BFD can tell FRR it is gone (hold time is 9 s).
     const frozeAt = Date.now();
     s1.child.kill('SIGSTOP');
+    t.comment(`phase (line 127) reached: ${Date.now() - started} ms`);
     await waitFor(
       'FRR to withdraw the frozen speaker',
       async () => (await lab.nexthops('10.96.0.1')) === 1 || undefined,
@@ -125,6 +149,7 @@ t.test(
     const bfddPid = Number(readFileSync(join(dir, 'bfdd.pid'), 'utf8').trim());
     process.kill(bfddPid, 'SIGSTOP');
     try {
+      t.comment(`phase (line 143) reached: ${Date.now() - started} ms`);
       await waitFor(
         'our session to go down on BFD',
         () => s2.lines.some((l) => l.event === 'down' && /6\/10/.test(String(l.reason))) || undefined,
@@ -150,6 +175,7 @@ t.test(
       '--graceful-restart',
     ];
     const s3 = lab.startSpeaker(3, grArgs);
+    t.comment(`phase (line 168) reached: ${Date.now() - started} ms`);
     await waitFor(
       'GR speaker route',
       async () => (await lab.nexthops('10.96.1.1')) === 1 || undefined,
@@ -177,11 +203,13 @@ t.test(
     const stale = await vtysh('show bgp ipv4 unicast 10.96.1.1/32');
     t.match(stale, /stale/i, 'FRR marks the path stale while we are away');
     const s3b = lab.startSpeaker(3, [...grArgs, '--restarting']);
+    t.comment(`phase (line 195) reached: ${Date.now() - started} ms`);
     await waitFor(
       'restarted speaker re-established',
       () => s3b.lines.some((l) => l.event === 'established') || undefined,
       15000,
     );
+    t.comment(`phase (line 200) reached: ${Date.now() - started} ms`);
     await waitFor(
       'path no longer stale after End-of-RIB',
       async () => !/stale/i.test(await vtysh('show bgp ipv4 unicast 10.96.1.1/32')) || undefined,
