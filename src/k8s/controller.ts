@@ -1,8 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { Allocator, ingressIps, type PoolStats } from '../allocator/allocator.js';
-import { HERALD_LB_CLASS } from '../config/schemas.js';
-import { ServiceSchema } from '../config/schemas.js';
+import { HERALD_LB_CLASS, ServiceSchema } from '../config/schemas.js';
 import { serviceKey, serviceRequest } from '../config/service.js';
 import type { Service } from '../config/types.js';
 import { createLogger, type Logger } from '../util/log.js';
@@ -17,8 +16,14 @@ import {
 import { EventRecorder } from './events.js';
 import { LeaderElector } from './leader.js';
 import { buildModel, withKind } from './model.js';
-import { desiredServiceStatus, serviceEvent, serviceStatusUpdate } from './service-status.js';
+import {
+  ALLOCATED_CONDITION,
+  desiredServiceStatus,
+  serviceEvent,
+  serviceStatusUpdate,
+} from './service-status.js';
 import { ResourceWatcher } from './watcher.js';
+import { httpCode, poolApiServed } from './api-util.js';
 
 export interface ControllerOptions {
   kubeConfig: KubeConfig;
@@ -49,11 +54,6 @@ const metallbPoolSource = {
   plural: 'ipaddresspools',
   kind: 'IPAddressPool',
 };
-
-function httpCode(e: unknown): number | undefined {
-  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number') return e.code;
-  return undefined;
-}
 
 /**
  * `herald controller`: watches Services, IPAddressPools and Namespaces; while leader, allocates
@@ -145,7 +145,12 @@ export class HeraldController extends EventEmitter {
     const sources = [...poolSources];
     if (
       this.opts.metallbCompat !== false &&
-      (await this.apiExists(metallbPoolSource.group, metallbPoolSource.version))
+      (await poolApiServed(
+        this.custom,
+        metallbPoolSource.group,
+        metallbPoolSource.version,
+        this.opts.namespace,
+      ))
     )
       sources.push(metallbPoolSource);
     for (const s of sources) {
@@ -185,21 +190,6 @@ export class HeraldController extends EventEmitter {
 
   private watchers(): ResourceWatcher[] {
     return [this.services, this.namespaces, ...this.pools.map((p) => p.watcher)];
-  }
-
-  private async apiExists(group: string, version: string): Promise<boolean> {
-    try {
-      await this.custom.listNamespacedCustomObject({
-        group,
-        version,
-        namespace: this.opts.namespace,
-        plural: 'ipaddresspools',
-        limit: 1,
-      });
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   private setLeading(v: boolean): void {
@@ -347,7 +337,7 @@ export class HeraldController extends EventEmitter {
       const released = alloc.release(key);
       const hasOurCondition = (
         svc.status as { conditions?: Array<{ type: string }> } | undefined
-      )?.conditions?.some((c) => c.type === 'herald.dev/AddressAllocated');
+      )?.conditions?.some((c) => c.type === ALLOCATED_CONDITION);
       if (!released && !hasOurCondition) return true;
     }
     const current = svc.status as Parameters<typeof serviceStatusUpdate>[0];

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createLogger, type Logger } from '../util/log.js';
 import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from './client.js';
 import { EventRecorder } from './events.js';
+import { httpCode } from './api-util.js';
 
 /** What one node announces for one Service (the speaker's decision, published for people). */
 export interface Announcement {
@@ -36,11 +37,6 @@ export function l2StatusName(serviceNamespace: string, serviceName: string, node
     .digest('hex')
     .slice(0, 10);
   return `${serviceName.slice(0, 40).replace(/[^a-z0-9-]/g, '-')}-${h}`;
-}
-
-function httpCode(e: unknown): number | undefined {
-  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number') return e.code;
-  return undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../util/log.js';
+import { httpCode } from './api-util.js';
 import {
   CoordinationV1Api,
   type KubeConfig,
@@ -31,11 +32,6 @@ export function leaseExpired(spec: V1Lease['spec'], now: number): boolean {
 /** metav1.MicroTime wire format: RFC 3339 with exactly six fractional digits (the API server insists). */
 export function microTime(d: Date): string {
   return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
-function httpCode(e: unknown): number | undefined {
-  if (typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number') return e.code;
-  return undefined;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 } from './client.js';
 import { objectLocation, withKind } from './model.js';
 import { ResourceWatcher } from './watcher.js';
+import { poolApiServed } from './api-util.js';
 
 /** Same events as the standalone FileConfigSource, so the speaker takes either. */
 export interface KubernetesSourceEvents {
@@ -97,7 +98,7 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     const groups: Array<[group: string, version: (kind: string) => string]> = [
       ['herald.dev', () => 'v1beta1'],
     ];
-    if (this.opts.metallbCompat !== false && (await this.apiExists(custom, 'metallb.io', 'v1beta1')))
+    if (this.opts.metallbCompat !== false && (await poolApiServed(custom, 'metallb.io', 'v1beta1', ns)))
       groups.push(['metallb.io', (k) => metallbVersions[k] ?? 'v1beta1']);
     for (const [group, versionOf] of groups) {
       for (const [kind, plural] of heraldKinds) {
@@ -161,21 +162,6 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     if (this.timer) clearTimeout(this.timer);
     for (const s of this.sources) s.watcher.stop();
     this.pods?.stop();
-  }
-
-  private async apiExists(custom: CustomObjectsApi, group: string, version: string): Promise<boolean> {
-    try {
-      await custom.listNamespacedCustomObject({
-        group,
-        version,
-        namespace: this.opts.namespace,
-        plural: 'ipaddresspools',
-        limit: 1,
-      });
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   private setConnected(): void {
