@@ -199,7 +199,16 @@ export function addDocuments(text: string, fileName: string, out: ParsedObjects)
       }
       return;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      out.problems.push({
+        ...at,
+        message: `YAML error: ${error instanceof Error ? error.message : String(error)}`,
+      });
+      return;
+    }
     if (value === null || value === undefined) return; // empty document (e.g. a trailing ---)
     addObject(value, at, out);
   });
