@@ -8,9 +8,10 @@ const program = new Command('herald')
   .version(packageVersion())
   .showHelpAfterError();
 
-for (const register of commandRegistrations) register(program);
-
-program.parseAsync(process.argv).catch((error: unknown) => {
+try {
+  for (const register of await commandRegistrations(process.argv.slice(2))) register(program);
+  await program.parseAsync(process.argv);
+} catch (error: unknown) {
   process.stderr.write(`herald: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
-});
+}

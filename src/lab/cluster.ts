@@ -36,6 +36,24 @@ export interface LabClusterOptions {
   vips: string[];
   xdpMode?: 'auto' | 'native' | 'generic';
   extraSpeakerArgs?: string[];
+  /** Adds a router namespace running BIRD as the BGP peer of every node (ECMP into its kernel). */
+  router?: { asn: number; nodeAsn: number; routedPrefixes: string[] };
+}
+
+export const LAB_ROUTER_IP4 = `${LAB_NET4}.1`;
+
+/** BIRD as a ToR: accepts every speaker of the LAN, installs ECMP routes, BFD on. */
+export function birdConfig(localAsn: number, speakerAsn: number): string {
+  return `router id ${LAB_ROUTER_IP4};
+protocol device { scan time 10; }
+protocol kernel kern4 { ipv4 { import none; export where source = RTS_BGP; }; merge paths on limit 16; }
+protocol bfd { interface "eth0" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; }; }
+template bgp speakers4 {
+  local ${LAB_ROUTER_IP4} as ${localAsn}; neighbor range ${LAB_NET4}.0/24 as ${speakerAsn}; passive on;
+  hold time 9; keepalive time 3; ipv4 { import all; export none; }; dynamic name "spk4_"; bfd on;
+}
+protocol bgp speakers4_listener from speakers4 { }
+`;
 }
 
 /**
@@ -47,6 +65,7 @@ export class LabCluster {
   readonly lan: VirtualLan;
   readonly nodes: LabNode[] = [];
   readonly clients: LabHost[] = [];
+  router: (LabHost & { birdSocket: string }) | undefined;
   readonly workDir: string;
   readonly configPath: string;
 
@@ -94,7 +113,19 @@ export class LabCluster {
       this.clients.push(host);
       members.push({ ns, ifname: 'eth0', addrs: [`${host.ip4}/24`, `${host.ip6}/64`] });
     }
+    if (options.router) {
+      const ns = await lan.createNamespace('rtr');
+      this.router = {
+        name: 'rtr',
+        ns,
+        ip4: LAB_ROUTER_IP4,
+        ip6: `${LAB_NET6}1`,
+        birdSocket: join(this.workDir, 'bird.ctl'),
+      };
+      members.push({ ns, ifname: 'eth0', addrs: [`${LAB_ROUTER_IP4}/24`, `${LAB_NET6}1/64`] });
+    }
     await lan.bridge(hub, members);
+    if (options.router && this.router) await this.startRouter(this.router, options.router);
     for (const node of this.nodes) {
       for (const [key, value] of [
         ['net.ipv4.conf.all.arp_ignore', '1'],
@@ -109,6 +140,35 @@ export class LabCluster {
       }
       this.startEcho(node);
     }
+  }
+
+  private async startRouter(
+    router: LabHost & { birdSocket: string },
+    opts: NonNullable<LabClusterOptions['router']>,
+  ): Promise<void> {
+    const conf = join(this.workDir, 'bird.conf');
+    writeFileSync(conf, birdConfig(opts.asn, opts.nodeAsn));
+    await this.lan.exec(router.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await this.lan.exec(router.ns, 'sysctl', ['-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
+    this.lan.spawn(
+      router.ns,
+      'bird',
+      ['-f', '-c', conf, '-s', router.birdSocket, '-P', join(this.workDir, 'bird.pid')],
+      {
+        stdio: 'ignore',
+      },
+    );
+    for (const client of this.clients) {
+      for (const prefix of opts.routedPrefixes)
+        await this.lan.ip(client.ns, 'route', 'add', prefix, 'via', router.ip4);
+    }
+  }
+
+  /** Nexthops of the router's kernel route to `prefix` (the ECMP set BIRD installed). */
+  async routerNexthops(prefix: string): Promise<string[]> {
+    if (!this.router) return [];
+    const out = await this.lan.ip(this.router.ns, 'route', 'show', prefix).catch(() => '');
+    return [...out.matchAll(/via (\S+)/g)].map((m) => m[1] ?? '').sort();
   }
 
   startEcho(node: LabNode): void {

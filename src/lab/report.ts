@@ -10,11 +10,13 @@ function ownershipTable(rows: readonly VipRow[]): string {
       r.service,
       r.ip,
       r.mode,
-      r.mode === 'spread'
-        ? Object.entries(r.answering)
-            .map(([n, s]) => `${n} ${pct(s)} of clients`)
-            .join(', ')
-        : Object.keys(r.answering).join(', ') || '-',
+      r.mode === 'bgp'
+        ? 'every eligible node, by BGP (ECMP on the router)'
+        : r.mode === 'spread'
+          ? Object.entries(r.answering)
+              .map(([n, s]) => `${n} ${pct(s)} of clients`)
+              .join(', ')
+          : Object.keys(r.answering).join(', ') || '-',
     ]),
   );
 }
@@ -75,6 +77,16 @@ export function renderLabReport(report: LabReport): string {
     );
     out.push(`\nOwnership after the failover (${f.killed} is down):`);
     out.push(ownershipTable(report.vipsAfterFailover));
+  }
+  for (const b of report.bgp) {
+    out.push(`\nBGP: the router's kernel route to ${b.ip} (BIRD, ECMP):`);
+    out.push(`  before: ${b.nexthopsBefore.length} nexthops (${b.nexthopsBefore.join(', ') || 'none'})`);
+    out.push(
+      `  after the failover: ${b.nexthopsAfter.length} nexthops (${b.nexthopsAfter.join(', ') || 'none'})` +
+        (b.withdrawnAfterMs !== undefined
+          ? `, dead node withdrawn ${b.withdrawnAfterMs} ms after the kill (BFD)`
+          : ''),
+    );
   }
   return `${out.join('\n')}\n`;
 }

@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import { allocateAll, isAllocated } from '../allocator/index.js';
 import { parseConfigTexts } from '../config/index.js';
 import { projectRoot } from '../util/paths.js';
-import { ECHO_PORT, LAB_NET4, LAB_NET6, LabCluster, type LabNode } from './cluster.js';
+import { ECHO_PORT, LAB_NET4, LAB_NET6, LAB_ROUTER_IP4, LabCluster, type LabNode } from './cluster.js';
+
+export const LAB_BGP_NET4 = '10.78.0';
+export const LAB_ROUTER_ASN = 64512;
+export const LAB_NODE_ASN = 64513;
 import { answeringNodes, type NodeDataplane, readDataplane } from './observe.js';
 
 export interface LabOptions {
@@ -20,7 +24,7 @@ export interface LabOptions {
 export interface VipRow {
   service: string;
   ip: string;
-  mode: 'single' | 'spread' | 'none';
+  mode: 'single' | 'spread' | 'none' | 'bgp';
   /** node → share of the 64 client buckets (1 for a single owner). */
   answering: Record<string, number>;
 }
@@ -46,8 +50,16 @@ export interface LabReport {
     newOwner: string | undefined;
     failoverMs: number | undefined;
     failedRequests: number;
+    killedAt: number;
   };
   vipsAfterFailover: VipRow[];
+  /** BGP mode: the router's ECMP nexthops for each BGP VIP, before and after the failover. */
+  bgp: Array<{
+    ip: string;
+    nexthopsBefore: string[];
+    nexthopsAfter: string[];
+    withdrawnAfterMs: number | undefined;
+  }>;
 }
 
 /** The standalone configuration the lab speakers share. */
@@ -85,10 +97,30 @@ apiVersion: herald.dev/v1beta1
 kind: L2Advertisement
 metadata: { name: lab-spread }
 spec: { ipAddressPools: [lab-spread], spread: { enabled: true } }
+---
+apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: lab-bgp }
+spec: { addresses: [${LAB_BGP_NET4}.10-${LAB_BGP_NET4}.19], autoAssign: false }
+---
+apiVersion: herald.dev/v1beta1
+kind: BGPAdvertisement
+metadata: { name: lab-bgp }
+spec: { ipAddressPools: [lab-bgp], communities: ["64513:100"] }
+---
+apiVersion: herald.dev/v1beta1
+kind: BFDProfile
+metadata: { name: lab }
+spec: { receiveInterval: 300, transmitInterval: 300, detectMultiplier: 3 }
+---
+apiVersion: herald.dev/v1beta1
+kind: BGPPeer
+metadata: { name: router }
+spec: { myASN: ${LAB_NODE_ASN}, peerASN: ${LAB_ROUTER_ASN}, peerAddress: ${LAB_ROUTER_IP4}, holdTime: 9s, keepaliveTime: 3s, bfdProfile: lab }
 ${service('web', '')}${service('api', 'ipFamilyPolicy: RequireDualStack, ipFamilies: [IPv4, IPv6]')}${service(
     'local-app',
     'externalTrafficPolicy: Local',
-  )}${service('spread-web', '', 'herald.dev/address-pool: lab-spread')}${slice('web', nodeNames)}${slice(
+  )}${service('spread-web', '', 'herald.dev/address-pool: lab-spread')}${service('bgp-web', '', 'herald.dev/address-pool: lab-bgp')}${slice('bgp-web', nodeNames)}${slice('web', nodeNames)}${slice(
     'api',
     nodeNames,
   )}${slice('local-app', nodeNames.slice(-1))}${slice('spread-web', nodeNames)}`;
@@ -121,6 +153,10 @@ function vipRows(
   const rows: VipRow[] = [];
   for (const [service, ips] of allocations) {
     for (const ip of ips) {
+      if (ip.startsWith(`${LAB_BGP_NET4}.`)) {
+        rows.push({ service, ip, mode: 'bgp', answering: {} });
+        continue;
+      }
       const answering = answeringNodes(live, planes, ip);
       const spread = [...answering.values()].some((b) => b !== (1n << 64n) - 1n);
       rows.push({
@@ -132,6 +168,15 @@ function vipRows(
     }
   }
   return rows;
+}
+
+async function waitForAsync(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
@@ -160,14 +205,24 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
     config,
     vips,
     xdpMode: opts.xdpMode,
+    router: { asn: LAB_ROUTER_ASN, nodeAsn: LAB_NODE_ASN, routedPrefixes: [`${LAB_BGP_NET4}.0/24`] },
   });
   try {
     opts.progress(`starting ${opts.nodes} speakers`);
     await cluster.startAll();
+    const bgpVips = (allocations.get('lab/bgp-web') ?? []).filter((ip) => !ip.includes(':'));
     const expected = (rows: VipRow[]) => rows.every((r) => r.mode !== 'none');
     await waitFor('every VIP to have an answering node', 20_000, () =>
       expected(vipRows(cluster, allocations)),
     );
+    opts.progress('waiting for the BGP sessions and the ECMP routes on the router');
+    const nexthopsBefore = new Map<string, string[]>();
+    for (const ip of bgpVips) {
+      await waitForAsync(`${opts.nodes} ECMP nexthops for ${ip}`, 30_000, async () => {
+        nexthopsBefore.set(ip, await cluster.routerNexthops(ip));
+        return (nexthopsBefore.get(ip)?.length ?? 0) === opts.nodes;
+      }).catch(() => undefined);
+    }
     await new Promise((r) => setTimeout(r, 500)); // let the spread shares settle after the last join
     const vipsBefore = vipRows(cluster, allocations);
 
@@ -203,6 +258,25 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
 
     opts.progress('killing the owner of lab/web and timing the failover');
     const failover = await measureFailover(cluster, vipsBefore);
+    const killed = cluster.nodes.find((n) => n.name === failover?.killed);
+    const bgp: LabReport['bgp'] = [];
+    for (const ip of bgpVips) {
+      let after = await cluster.routerNexthops(ip);
+      const gone = await waitForAsync('the router to withdraw the dead node', 5_000, async () => {
+        after = await cluster.routerNexthops(ip);
+        return killed !== undefined && !after.includes(killed.ip4);
+      }).then(
+        () => true,
+        () => false,
+      );
+      bgp.push({
+        ip,
+        nexthopsBefore: nexthopsBefore.get(ip) ?? [],
+        nexthopsAfter: after,
+        withdrawnAfterMs:
+          gone && failover?.killedAt !== undefined ? Date.now() - failover.killedAt : undefined,
+      });
+    }
     await new Promise((r) => setTimeout(r, 300));
     const vipsAfterFailover = vipRows(cluster, allocations, new Set(failover ? [failover.killed] : []));
     await opts.beforeTeardown?.(cluster);
@@ -214,6 +288,7 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
       counters,
       failover,
       vipsAfterFailover,
+      bgp,
     };
   } finally {
     opts.progress('tearing the lab down');
@@ -256,6 +331,7 @@ async function measureFailover(cluster: LabCluster, rows: VipRow[]): Promise<Lab
       newOwner: first?.node,
       failoverMs: first ? first.t - killedAt : undefined,
       failedRequests: answers.filter((a) => a.t > killedAt && a.error !== undefined).length,
+      killedAt,
     };
   } finally {
     probe.kill('SIGKILL');
