@@ -212,10 +212,14 @@ export async function waitConverged(peers: Peer[], timeoutMs: number): Promise<v
   for (;;) {
     const lagging = peers.filter((p) => peers.some((q) => q !== p && p.lastView(q.name) !== 'alive'));
     if (lagging.length === 0) return;
-    if (Date.now() > deadline)
+    if (Date.now() > deadline) {
+      const p = lagging[0]!;
+      const q = peers.find((x) => x !== p && p.lastView(x.name) !== 'alive')!;
       throw new Error(
-        `membership did not converge within ${timeoutMs} ms: ${lagging.length} peers lag (e.g. ${lagging[0]?.name})`,
+        `membership did not converge within ${timeoutMs} ms: ${lagging.length} peers lag, ` +
+          `e.g. ${p.name} sees ${q.name} as ${p.lastView(q.name) ?? 'unknown'}`,
       );
+    }
     await sleep(50);
   }
 }

@@ -113,7 +113,7 @@ async function startCluster(impl: Impl, n: number, basePort: number, spawner: Sp
     await Promise.all(batch.map((p) => p.waitFor((e) => e.ev === 'ready', 30_000, 'ready')));
     peers.push(...batch);
   }
-  await waitConverged(peers, 60_000 + n * 1000);
+  await waitConverged(peers, 120_000 + n * 2000);
   return peers;
 }
 

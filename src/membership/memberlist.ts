@@ -54,6 +54,8 @@ export interface MembershipStats {
   refutations: number;
   userMessagesIn: number;
   userMessagesDropped: number;
+  /** Probe ticks that fired later than probeTimeout (event loop starved); each raises awareness. */
+  lateTicks: number;
   awareness: number;
   dropped: Record<DropReason, number>;
   droppedTotal: number;
@@ -93,6 +95,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private readonly watched = new Set<string>();
   private readonly watchProbing = new Set<string>();
   private inboundStreams = 0;
+  private lastProbeTick = Date.now();
   private seq = Math.floor(Math.random() * 0x7fffffff);
   private readonly acks = new Map<number, AckWaiter>();
   private readonly suspicions = new Map<string, Suspicion>();
@@ -118,6 +121,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     refutations: 0,
     userMessagesIn: 0,
     userMessagesDropped: 0,
+    lateTicks: 0,
   };
   private readonly drops = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
 
@@ -274,6 +278,15 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
 
   private probeTick(): void {
     if (this.stopped || this.leaving) return;
+    // Lifeguard, Node flavour: if our own timer fires late, this process is starved of CPU and its
+    // probe verdicts are unreliable, so raise our awareness score (stretching our timeouts).
+    const now = Date.now();
+    const late = now - this.lastProbeTick - this.config.probeIntervalMs;
+    this.lastProbeTick = now;
+    if (late > this.config.probeTimeoutMs) {
+      this.counters.lateTicks++;
+      this.awareness.apply(1);
+    }
     // Watched members get a probe of their own every round, on top of the round-robin.
     for (const name of this.watched) {
       const n = this.nodes.get(name);
@@ -317,7 +330,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     let settle: (ok: boolean) => void = () => undefined;
     const result = new Promise<boolean>((resolve) => (settle = resolve));
     this.acks.set(seq, { ack: () => settle(true), nack: () => nacks++ });
-    const deadline = setTimeout(() => settle(false), roundDeadline);
+    const deadline = afterDrain(roundDeadline, () => settle(false));
     try {
       const msgs = [encodeMessage(this.pingFor(seq, target.name))];
       // A suspected member learns it directly from the prober, so it can refute at once.
@@ -331,7 +344,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
           }),
         );
       this.sendCompound(target.addr, target.port, msgs);
-      if (await Promise.race([result, sleep(probeTimeout).then(() => false)])) {
+      if (await Promise.race([result, new Promise<false>((r) => afterDrain(probeTimeout, () => r(false)))])) {
         this.awareness.apply(-1);
         return;
       }
@@ -537,15 +550,15 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
 
   private relayProbe(m: IndirectPing): void {
     const seq = this.nextSeq();
-    const timer = setTimeout(() => {
-      this.acks.delete(seq);
+    const timer = afterDrain(this.config.probeTimeoutMs, () => {
+      if (!this.acks.delete(seq)) return;
       if (m.nack)
         this.sendCompound(m.sourceAddr, m.sourcePort, [encodeMessage({ kind: 'nack', seqNo: m.seqNo })]);
-    }, this.config.probeTimeoutMs);
+    });
     this.acks.set(seq, {
       ack: () => {
         clearTimeout(timer);
-        this.acks.delete(seq);
+        if (!this.acks.delete(seq)) return;
         this.sendCompound(m.sourceAddr, m.sourcePort, [
           encodeMessage({ kind: 'ack', seqNo: m.seqNo, payload: Buffer.alloc(0) }),
         ]);
@@ -636,12 +649,15 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.suspicions.get(s.node)?.cancel();
     this.suspicions.set(
       s.node,
-      new Suspicion(s.from, bounds, () => {
-        this.suspicions.delete(s.node);
-        const n = this.nodes.get(s.node);
-        if (!n || n.state !== 'suspect' || this.stopped) return;
-        this.onDead({ node: s.node, incarnation: n.incarnation, from: this.self.name });
-      }),
+      new Suspicion(s.from, bounds, () =>
+        // Read what already arrived (a refutation may be waiting in the socket) before the verdict.
+        setImmediate(() => {
+          const n = this.nodes.get(s.node);
+          if (!n || n.state !== 'suspect' || this.stopped) return;
+          this.suspicions.delete(s.node);
+          this.onDead({ node: s.node, incarnation: n.incarnation, from: this.self.name });
+        }),
+      ),
     );
   }
 
@@ -797,6 +813,15 @@ function shuffle<T>(xs: T[]): T[] {
     [xs[i], xs[j]] = [xs[j]!, xs[i]!];
   }
   return xs;
+}
+
+/**
+ * Runs fn once ms have passed and the packets that arrived meanwhile have been read: timers fire before
+ * the poll phase of Node's event loop, so a late process would otherwise time out on an ack that is
+ * already waiting in its socket.
+ */
+function afterDrain(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
+  return setTimeout(() => setImmediate(fn), ms);
 }
 
 function sleep(ms: number): Promise<void> {
