@@ -1,8 +1,8 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { StatusClient } from '../../../src/api/client.js';
@@ -18,6 +18,7 @@ import {
 } from '../../../src/api/source.js';
 import { projectRoot } from '../../../src/util/paths.js';
 import { missingPrerequisites } from '../../helpers/prereq.js';
+import { selfSignedCert } from '../metrics/tls-fixture.js';
 
 const execFileAsync = promisify(execFile);
 t.setTimeout(60_000);
@@ -71,6 +72,12 @@ const sessions: BgpSessionStatus[] = [
 
 /** What a full VipStatus looks like after the wire (optional fields filled with defaults). */
 const wireVips = vips.map((v) => ({ shares: [], utilization: 0, pool: '', interfaces: [], ...v }));
+
+/** Polls `done` every 10 ms for up to 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
 
 function fakeSource(): StatusSource & { fail: boolean } {
   const source = {
@@ -136,8 +143,7 @@ t.test('Watch streams an owner change (and honors the kind filter)', async (t) =
     reason: 'node-b dead',
     atUnixMs: 1_700_000_000_123,
   });
-  const deadline = Date.now() + 5000;
-  while (got.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await until(() => got.length >= 1);
   t.same(got, [
     {
       kind: 'owner',
@@ -149,8 +155,7 @@ t.test('Watch streams an owner change (and honors the kind filter)', async (t) =
     },
   ]);
   watch.cancel();
-  while (source.events.listenerCount() > 0 && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 10));
+  await until(() => source.events.listenerCount() === 0);
   t.equal(source.events.listenerCount(), 0, 'cancel unsubscribes on the server');
   const ended = new Promise<Error | undefined>((resolve) =>
     client.watch(() => undefined, { kinds: ['bogus' as 'owner'], onEnd: resolve }),
@@ -182,35 +187,10 @@ t.test('a stale socket file is replaced; a non-socket file is refused', async (t
 });
 
 t.test('TCP with TLS', { skip: missingPrerequisites({ commands: ['openssl'] }) }, async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-api-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const certFile = join(dir, 'cert.pem');
-  const keyFile = join(dir, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { certFile, keyFile, remove } = selfSignedCert();
+  t.teardown(remove);
   const server = await startStatusServer(fakeSource(), {
-    socketPath: join(dir, 'speaker.sock'),
+    socketPath: join(dirname(certFile), 'speaker.sock'),
     tcp: { address: '127.0.0.1:0', tls: { certFile, keyFile } },
   });
   t.teardown(() => server.close());
@@ -226,10 +206,19 @@ t.test('TCP with TLS', { skip: missingPrerequisites({ commands: ['openssl'] }) }
 t.test('CLI: herald status --json and herald top --once match the API', async (t) => {
   const { socketPath } = await setup(t);
   const cli = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
-  const json = JSON.parse(
-    (await execFileAsync('node', [cli, 'status', '--json', '--socket', socketPath])).stdout,
-  );
-  t.same(json, {
+  const herald = async (...args: string[]) => (await execFileAsync('node', [cli, ...args])).stdout;
+  // The CLI runs are independent: start them together (each is a Node start-up).
+  const [jsonOut, membersOut, text, top, topJsonOut, missing] = await Promise.all([
+    herald('status', '--json', '--socket', socketPath),
+    herald('status', 'members', '--json', '--socket', socketPath),
+    herald('status', '--socket', socketPath),
+    herald('top', '--once', '--socket', socketPath),
+    herald('top', '--once', '--json', '--socket', socketPath),
+    herald('status', '--socket', join(tmpdir(), 'hrl-h7-none.sock')).catch(
+      (e: { code: number; stderr: string }) => e,
+    ),
+  ]);
+  t.same(JSON.parse(jsonOut), {
     node: 'node-a',
     nodeUtilization: 0.42,
     clusterConcentration: 2.5,
@@ -238,11 +227,7 @@ t.test('CLI: herald status --json and herald top --once match the API', async (t
     members,
     bgpSessions: sessions,
   });
-  const onlyMembers = JSON.parse(
-    (await execFileAsync('node', [cli, 'status', 'members', '--json', '--socket', socketPath])).stdout,
-  );
-  t.same(onlyMembers, { node: 'node-a', members });
-  const text = (await execFileAsync('node', [cli, 'status', '--socket', socketPath])).stdout;
+  t.same(JSON.parse(membersOut), { node: 'node-a', members });
   t.match(text, /^VIP\s+SERVICES\s+MODE\s+OWNER/m);
   t.match(
     text,
@@ -251,19 +236,9 @@ t.test('CLI: herald status --json and herald top --once match the API', async (t
   t.match(text, /2001:db8::10 .*node-a:32\/64 node-b:32\/64/);
   t.match(text, /node-b\s+\[fd00::2\]:7946\s+suspect\s+9/);
   t.match(text, /10\.250\.0\.1\s+64512\s+established\s+up\s+1h2m\s+2\s+5\/1/);
-  const top = (await execFileAsync('node', [cli, 'top', '--once', '--socket', socketPath])).stdout;
   t.match(top, /^herald top - node node-a .* 2 VIPs, 1\.50 Gb\/s/);
   t.ok(top.indexOf('192.0.2.10') < top.indexOf('2001:db8::10'), 'busiest first');
-  const topJson = JSON.parse(
-    (await execFileAsync('node', [cli, 'top', '--once', '--json', '--socket', socketPath])).stdout,
-  );
-  t.same(topJson.vips, wireVips);
-  const missing = await execFileAsync('node', [
-    cli,
-    'status',
-    '--socket',
-    join(tmpdir(), 'hrl-h7-none.sock'),
-  ]).catch((e: { code: number; stderr: string }) => e);
+  t.same(JSON.parse(topJsonOut).vips, wireVips);
   t.equal((missing as { code: number }).code, 1, 'exit 1 when no speaker answers');
   t.match((missing as { stderr: string }).stderr, /herald: unix:.*hrl-h7-none\.sock ListVips/);
 });

@@ -1,11 +1,10 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { missingPrerequisites } from '../../helpers/prereq.js';
+import { selfSignedCert } from './tls-fixture.js';
 import { ClusterRateView, encodeRateReport } from '../../../src/metrics/gossip.js';
 import { escapeLabelValue, formatValue } from '../../../src/metrics/exposition.js';
 import { TrafficMonitor } from '../../../src/metrics/monitor.js';
@@ -196,33 +195,8 @@ t.test(
   'HTTPS with a certificate',
   { skip: missingPrerequisites({ commands: ['openssl', 'curl'] }) },
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-tls-'));
-    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-    const certFile = join(dir, 'cert.pem');
-    const keyFile = join(dir, 'key.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        keyFile,
-        '-out',
-        certFile,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { certFile, keyFile, remove } = selfSignedCert();
+    t.teardown(remove);
     const server = await startMetricsServer(sampleMetrics(), {
       address: '127.0.0.1:0',
       tls: { certFile, keyFile },
@@ -230,7 +204,7 @@ t.test(
     t.teardown(() => server.close());
     t.match(server.url, /^https:/);
     const body = await new Promise<string>((resolve, reject) => {
-      httpsGet(server.url, { ca: execFileSync('cat', [certFile]) }, (res) => {
+      httpsGet(server.url, { ca: readFileSync(certFile) }, (res) => {
         let data = '';
         res.on('data', (d: Buffer) => (data += d.toString()));
         res.on('end', () => resolve(data));
