@@ -74,6 +74,8 @@ export class XdpResponder {
   private readonly configMap: BpfMap;
   private readonly attached = new Map<string, { mode: XdpMode; ifindex: number; mac: Buffer }>();
   private livenessBoundNs: bigint;
+  /** `${ifname} ${mac}` of the solicited-node groups this instance joined (no repeated `ip` runs). */
+  private readonly joined = new Set<string>();
   private closed = false;
 
   private constructor(
@@ -170,7 +172,12 @@ export class XdpResponder {
     const key = addrKey(ip);
     this.vipMap.delete(key);
     this.counterMap.delete(key);
-    this.joinSolicitedNode(ip, 0, 'del');
+    const group = solicitedNodeMac(ip);
+    // Leave the group unless another answer VIP (same last 24 bits) still needs it.
+    const shared =
+      group &&
+      [...this.vips()].some(([other, e]) => e.action === 'answer' && solicitedNodeMac(other)?.equals(group));
+    if (group && !shared) this.joinSolicitedNode(ip, 0, 'del');
   }
 
   vips(): Map<string, VipEntry> {
@@ -232,6 +239,10 @@ export class XdpResponder {
     if (!mac) return;
     for (const [ifname, a] of this.attached) {
       if (ifindex && a.ifindex !== ifindex) continue;
+      const id = `${ifname} ${formatMac(mac)}`;
+      if ((op === 'add') === this.joined.has(id)) continue;
+      if (op === 'add') this.joined.add(id);
+      else this.joined.delete(id);
       try {
         execFileSync('ip', ['maddr', op, formatMac(mac), 'dev', ifname], { stdio: 'ignore' });
       } catch {
