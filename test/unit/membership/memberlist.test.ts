@@ -155,3 +155,28 @@ t.test('watch() adds a direct probe of the watched member every round; TCP flood
     'membership unaffected by the flood',
   );
 });
+
+t.test('a starved event loop raises awareness instead of accusing peers', async (t) => {
+  const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' as const };
+  const a = await Memberlist.create({ name: 'sa', ...opts });
+  const b = await Memberlist.create({ name: 'sb', ...opts });
+  t.teardown(async () => {
+    await a.shutdown();
+    await b.shutdown();
+  });
+  await b.join([`127.0.0.1:${a.address().port}`]);
+  await until(() => view(a, 'sb')?.state === 'alive', 3000, 'join');
+  const suspects: string[] = [];
+  a.on('suspect', (m) => suspects.push(m.name));
+  const spin = (ms: number): void => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      // burn CPU: neither member runs while this loop does
+    }
+  };
+  spin(300);
+  await new Promise((r) => setTimeout(r, 150));
+  t.ok(a.stats().lateTicks >= 1, `late tick noticed, awareness raised (${a.stats().lateTicks})`);
+  await new Promise((r) => setTimeout(r, 500));
+  t.same(suspects, [], 'no suspicion although acks were read late');
+});
