@@ -24,6 +24,9 @@ const { values: args } = parseArgs({
 const N = Number(args.prefixes);
 const RUNS = Number(args.runs);
 
+/** One eBGP speaker (AS 64513) towards the BIRD ToR (AS 64512). */
+const SPEAKER_ARGS = ['--asn', '64513', '--peer-asn', '64512', '--router-id', speaker4(1), '--peer', ROUTER4];
+
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function routeCount(birdc: (...a: string[]) => Promise<string>): Promise<number> {
@@ -37,14 +40,7 @@ async function convergence(run: number): Promise<{ ms: number; updates: number }
   try {
     const birdc = await lab.startBird(birdTorConfig());
     const sp = lab.startSpeaker(1, [
-      '--asn',
-      '64513',
-      '--peer-asn',
-      '64512',
-      '--router-id',
-      speaker4(1),
-      '--peer',
-      ROUTER4,
+      ...SPEAKER_ARGS,
       '--prefix-count',
       String(N),
       '--prefix-base',
@@ -71,14 +67,7 @@ async function withdraw(run: number, how: 'kill' | 'freeze', bfd: boolean): Prom
   try {
     await lab.startBird(birdTorConfig({ bfd }));
     const sp = lab.startSpeaker(1, [
-      '--asn',
-      '64513',
-      '--peer-asn',
-      '64512',
-      '--router-id',
-      speaker4(1),
-      '--peer',
-      ROUTER4,
+      ...SPEAKER_ARGS,
       '--prefix',
       '10.99.0.1',
       ...(bfd ? ['--bfd', '300:300:3'] : []),
