@@ -11,7 +11,8 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ECHO_PORT, LabCluster, type LabNode } from '../../src/lab/cluster.js';
+import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
+import { type FailoverMeasurement, measureFailover } from '../../src/lab/failover.js';
 import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
 import { labAllocations, labConfig } from '../../src/lab/scenario.js';
 import { projectRoot } from '../../src/util/paths.js';
@@ -32,7 +33,6 @@ interface Series {
   failed: number;
 }
 
-const probeScript = join(projectRoot(), 'dist', 'src', 'lab', 'http-probe.js');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function quantile(sorted: number[], q: number): number | undefined {
@@ -49,44 +49,8 @@ async function until(timeoutMs: number, check: () => boolean | Promise<boolean>)
   return false;
 }
 
-/** Watches `vip` from the client; resolves with the first answer from a node other than `killed`. */
-async function timeFailover(
-  cluster: LabCluster,
-  vip: string,
-  owner: LabNode,
-  fail: () => Promise<void>,
-): Promise<Trial> {
-  const client = cluster.clients[0] as LabNode | undefined;
-  if (!client) throw new Error('no client');
-  const probe: ChildProcess = cluster.lan.spawn(
-    client.ns,
-    process.execPath,
-    [probeScript, 'watch', vip, String(ECHO_PORT), '10', '20000'],
-    {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    },
-  );
-  const answers: Array<{ t: number; node?: string }> = [];
-  let buf = '';
-  probe.stdout?.on('data', (c: Buffer) => {
-    buf += c.toString();
-    const lines = buf.split('\n');
-    buf = lines.pop() ?? '';
-    for (const l of lines) if (l) answers.push(JSON.parse(l) as { t: number; node?: string });
-  });
-  try {
-    await until(5000, () => answers.some((a) => a.node === owner.name));
-    const killedAt = Date.now();
-    await fail();
-    let first: { t: number; node?: string } | undefined;
-    await until(15_000, () => {
-      first = answers.find((a) => a.t > killedAt && a.node && a.node !== owner.name);
-      return first !== undefined;
-    });
-    return { killed: owner.name, newOwner: first?.node, failoverMs: first ? first.t - killedAt : undefined };
-  } finally {
-    probe.kill('SIGKILL');
-  }
+function toTrial(m: FailoverMeasurement): Trial {
+  return { killed: m.killed, newOwner: m.newOwner, failoverMs: m.failoverMs };
 }
 
 function summarize(system: Series['system'], nodes: number, trials: Trial[]): Series {
@@ -126,7 +90,7 @@ async function heraldSeries(nodes: number, trials: number): Promise<Series> {
     for (let i = 0; i < trials; i++) {
       const current = cluster.nodes.find((n) => n.name === owner()[0]);
       if (!current) throw new Error('herald: no owner before a trial');
-      const trial = await timeFailover(cluster, vip, current, () => cluster.failNode(current));
+      const trial = toTrial(await measureFailover(cluster, vip, current, () => cluster.failNode(current)));
       results.push(trial);
       process.stderr.write(
         `herald n=${nodes} trial ${i + 1}: ${trial.failoverMs ?? 'none'} ms → ${trial.newOwner}\n`,
@@ -202,10 +166,12 @@ async function keepalivedSeries(nodes: number, trials: number): Promise<Series> 
       const name = (await master())[0];
       const node = cluster.nodes.find((n) => n.name === name);
       if (!node) throw new Error('keepalived: no master before a trial');
-      const trial = await timeFailover(cluster, vip, node, async () => {
-        await cluster.failNode(node);
-        procs.get(node.name)?.kill('SIGKILL');
-      });
+      const trial = toTrial(
+        await measureFailover(cluster, vip, node, async () => {
+          await cluster.failNode(node);
+          procs.get(node.name)?.kill('SIGKILL');
+        }),
+      );
       results.push(trial);
       process.stderr.write(
         `keepalived n=${nodes} trial ${i + 1}: ${trial.failoverMs ?? 'none'} ms → ${trial.newOwner}\n`,

@@ -1,4 +1,3 @@
-import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { allocateAll, isAllocated } from '../allocator/index.js';
 import { parseConfigTexts } from '../config/index.js';
@@ -8,6 +7,7 @@ import { ECHO_PORT, LAB_NET4, LAB_NET6, LAB_ROUTER_IP4, LabCluster, type LabNode
 export const LAB_BGP_NET4 = '10.78.0';
 export const LAB_ROUTER_ASN = 64512;
 export const LAB_NODE_ASN = 64513;
+import { type FailoverMeasurement, measureFailover } from './failover.js';
 import { answeringNodes, type NodeDataplane, readDataplane } from './observe.js';
 
 export interface LabOptions {
@@ -44,14 +44,7 @@ export interface LabReport {
     arpRequests: number;
     replies: number;
   }>;
-  failover?: {
-    ip: string;
-    killed: string;
-    newOwner: string | undefined;
-    failoverMs: number | undefined;
-    failedRequests: number;
-    killedAt: number;
-  };
+  failover?: FailoverMeasurement;
   vipsAfterFailover: VipRow[];
   /** BGP mode: the router's ECMP nexthops for each BGP VIP, before and after the failover. */
   bgp: Array<{
@@ -257,7 +250,7 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
     }
 
     opts.progress('killing the owner of lab/web and timing the failover');
-    const failover = await measureFailover(cluster, vipsBefore);
+    const failover = await failoverOfWeb(cluster, vipsBefore);
     const killed = cluster.nodes.find((n) => n.name === failover?.killed);
     const bgp: LabReport['bgp'] = [];
     for (const ip of bgpVips) {
@@ -296,46 +289,12 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
   }
 }
 
-async function measureFailover(cluster: LabCluster, rows: VipRow[]): Promise<LabReport['failover']> {
+/** Kills the owner of lab/web (speaker, backend, link) and times the failover as a client sees it. */
+async function failoverOfWeb(cluster: LabCluster, rows: VipRow[]): Promise<FailoverMeasurement | undefined> {
   const web = rows.find((r) => r.service === 'lab/web' && !r.ip.includes(':'));
-  const ownerName = web ? Object.keys(web.answering)[0] : undefined;
-  const owner = cluster.nodes.find((n) => n.name === ownerName);
-  const client = cluster.clients[0];
-  if (!web || !owner || !client) return undefined;
-  const probe: ChildProcess = cluster.lan.spawn(
-    client.ns,
-    process.execPath,
-    [probeScript(), 'watch', web.ip, String(ECHO_PORT), '10', '15000'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  const answers: Array<{ t: number; node?: string; error?: string }> = [];
-  let buffered = '';
-  probe.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) if (line) answers.push(JSON.parse(line) as { t: number; node?: string });
-  });
-  try {
-    await waitFor('the probe to reach the owner', 5_000, () => answers.some((a) => a.node === owner.name));
-    const killedAt = Date.now();
-    await cluster.failNode(owner);
-    let first: { t: number; node?: string } | undefined;
-    await waitFor('an answer through another node', 10_000, () => {
-      first = answers.find((a) => a.t > killedAt && a.node !== undefined && a.node !== owner.name);
-      return first !== undefined;
-    }).catch(() => undefined);
-    return {
-      ip: web.ip,
-      killed: owner.name,
-      newOwner: first?.node,
-      failoverMs: first ? first.t - killedAt : undefined,
-      failedRequests: answers.filter((a) => a.t > killedAt && a.error !== undefined).length,
-      killedAt,
-    };
-  } finally {
-    probe.kill('SIGKILL');
-  }
+  const owner = cluster.nodes.find((n) => n.name === Object.keys(web?.answering ?? {})[0]);
+  if (!web || !owner) return undefined;
+  return measureFailover(cluster, web.ip, owner, () => cluster.failNode(owner));
 }
 
 export type { LabNode };

@@ -1,0 +1,84 @@
+import type { ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { projectRoot } from '../util/paths.js';
+import { ECHO_PORT, type LabCluster, type LabNode } from './cluster.js';
+
+export interface FailoverMeasurement {
+  ip: string;
+  killed: string;
+  newOwner: string | undefined;
+  /** Kill → first HTTP answer through another node, as the client saw it. */
+  failoverMs: number | undefined;
+  /** Probe requests that timed out or failed after the kill. */
+  failedRequests: number;
+  killedAt: number;
+}
+
+interface ProbeAnswer {
+  t: number;
+  node?: string;
+  error?: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(timeoutMs: number, check: () => boolean): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
+/**
+ * Times a failover the way a client lives it: an HTTP probe every 10 ms from the first client namespace
+ * against `ip`; once it reaches `owner`, `fail()` runs; the result is the time until the first answer
+ * from any other node. Used by `herald lab` and bench/failover.
+ */
+export async function measureFailover(
+  cluster: LabCluster,
+  ip: string,
+  owner: LabNode,
+  fail: () => Promise<void>,
+): Promise<FailoverMeasurement> {
+  const client = cluster.clients[0];
+  if (!client) throw new Error('the lab has no client namespace');
+  const script = join(projectRoot(), 'dist', 'src', 'lab', 'http-probe.js');
+  const probe: ChildProcess = cluster.lan.spawn(
+    client.ns,
+    process.execPath,
+    [script, 'watch', ip, String(ECHO_PORT), '10', '20000'],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  const answers: ProbeAnswer[] = [];
+  let buffered = '';
+  probe.stdout?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) if (line) answers.push(JSON.parse(line) as ProbeAnswer);
+  });
+  try {
+    if (!(await until(5_000, () => answers.some((a) => a.node === owner.name)))) {
+      throw new Error(`the probe never reached ${owner.name} through ${ip}`);
+    }
+    const killedAt = Date.now();
+    await fail();
+    let first: ProbeAnswer | undefined;
+    await until(15_000, () => {
+      first = answers.find((a) => a.t > killedAt && a.node !== undefined && a.node !== owner.name);
+      return first !== undefined;
+    });
+    return {
+      ip,
+      killed: owner.name,
+      newOwner: first?.node,
+      failoverMs: first ? first.t - killedAt : undefined,
+      failedRequests: answers.filter((a) => a.t > killedAt && a.error !== undefined).length,
+      killedAt,
+    };
+  } finally {
+    probe.kill('SIGKILL');
+  }
+}
