@@ -45,9 +45,7 @@ static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *
 	if (!vip)
 		return XDP_PASS;
 	now = bpf_ktime_get_ns();
-	ctr = counters_of(&key);
-	if (ctr)
-		ctr->arp_requests++;
+	ctr = count_request(&key, 0);
 	__builtin_memcpy(&spa, arp->spa, 4);
 	if (spa != 0) { /* RFC 5227 probes (sender 0.0.0.0) have no address to learn */
 		addr_from_v4(&requester, arp->spa);
@@ -131,9 +129,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 	if (!vip)
 		return XDP_PASS;
 	now = bpf_ktime_get_ns();
-	ctr = counters_of(&key);
-	if (ctr)
-		ctr->ndp_requests++;
+	ctr = count_request(&key, 1);
 	__builtin_memcpy(req_mac, ((struct ethhdr *)data)->h_source, ETH_ALEN);
 	dad = v6_is_unspecified(ns.src);
 	if (!dad) {

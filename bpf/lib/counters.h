@@ -19,4 +19,18 @@ static __always_inline void count_rx(const struct herald_addr *dst, __u64 bytes)
 	}
 }
 
+/* Counts an ARP request (ndp = 0) or NS (ndp = 1) for vip; returns its counters, 0 when none exist. */
+static __always_inline struct herald_counters *count_request(const struct herald_addr *vip, int ndp)
+{
+	struct herald_counters *c = counters_of(vip);
+
+	if (c) {
+		if (ndp)
+			c->ndp_requests++;
+		else
+			c->arp_requests++;
+	}
+	return c;
+}
+
 #endif
