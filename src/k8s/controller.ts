@@ -12,6 +12,7 @@ import {
   type KubernetesObject,
   PatchStrategy,
   setHeaderOptions,
+  shareConnections,
 } from './client.js';
 import { EventRecorder } from './events.js';
 import { LeaderElector } from './leader.js';
@@ -42,6 +43,16 @@ export interface ControllerOptions {
   /** Delay before retrying a failed status write. */
   retryMs?: number;
   log?: Logger;
+}
+
+/** Status writes in flight at once (allocation itself is sequential). */
+const WRITE_CONCURRENCY = 16;
+
+interface StatusWrite {
+  key: string;
+  svc: Service;
+  update: NonNullable<ReturnType<typeof serviceStatusUpdate>>;
+  event: ReturnType<typeof serviceEvent>;
 }
 
 /** The pool kinds the controller reads, by API group/version. */
@@ -92,10 +103,12 @@ export class HeraldController extends EventEmitter {
   private stopped = false;
   private lastPoolProblems = '';
   private readonly poolStatusWritten = new Map<string, string>();
+  /** Parsed Services by key, valid for one resourceVersion. */
+  private readonly parsed = new Map<string, { rv: string; svc: Service | undefined }>();
 
   constructor(private readonly opts: ControllerOptions) {
     super();
-    const kc = opts.kubeConfig;
+    const kc = shareConnections(opts.kubeConfig);
     this.identity = opts.identity ?? `${hostname()}-${process.pid}`;
     this.log = opts.log ?? createLogger('herald-controller');
     this.core = kc.makeApiClient(CoreV1Api);
@@ -230,6 +243,16 @@ export class HeraldController extends EventEmitter {
   }
 
   private parseService(obj: KubernetesObject): Service | undefined {
+    const key = `${obj.metadata?.namespace ?? 'default'}/${obj.metadata?.name ?? ''}`;
+    const rv = obj.metadata?.resourceVersion ?? '';
+    const cached = this.parsed.get(key);
+    if (cached && cached.rv === rv) return cached.svc;
+    const svc = this.parseServiceUncached(obj);
+    this.parsed.set(key, { rv, svc });
+    return svc;
+  }
+
+  private parseServiceUncached(obj: KubernetesObject): Service | undefined {
     const r = ServiceSchema.safeParse(withKind(obj, 'v1', 'Service'));
     if (!r.success) {
       this.log.warn(
@@ -287,17 +310,22 @@ export class HeraldController extends EventEmitter {
         this.poolsDirty = false;
         this.applyPools(this.allocator);
       }
-      const keys = [...this.dirty].sort(
-        (a, b) => this.requestRank(a) - this.requestRank(b) || (a < b ? -1 : 1),
-      );
+      const rank = new Map([...this.dirty].map((k) => [k, this.requestRank(k)]));
+      const keys = [...this.dirty].sort((a, b) => rank.get(a)! - rank.get(b)! || (a < b ? -1 : 1));
       this.dirty.clear();
-      for (const key of keys) {
-        if (!this.leading || this.stopped) break;
-        if (!(await this.reconcileService(key))) {
-          this.dirty.add(key);
-          retry = true;
+      const writes = keys.map((k) => this.planService(k)).filter((w): w is StatusWrite => w !== undefined);
+      // Writes are independent once allocated: run a few at a time.
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < writes.length && this.leading && !this.stopped) {
+          const w = writes[next++]!;
+          if (!(await this.writeStatus(w))) {
+            this.dirty.add(w.key);
+            retry = true;
+          }
         }
-      }
+      };
+      await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, writes.length) }, worker));
       if (this.leading && !this.stopped) await this.writePoolStatuses();
     } catch (e) {
       this.log.error({ err: e }, 'reconcile failed');
@@ -320,17 +348,21 @@ export class HeraldController extends EventEmitter {
     return svc && serviceRequest(svc).requestedIps.length > 0 ? 0 : 1;
   }
 
-  /** Brings one service's status in line with its allocation; false when the write must be retried. */
-  private async reconcileService(key: string): Promise<boolean> {
+  /**
+   * Allocates for one service (synchronously, so allocation order is deterministic) and returns the
+   * status write it needs, if any.
+   */
+  private planService(key: string): StatusWrite | undefined {
     const alloc = this.allocator!;
     const [namespace, name] = key.split('/') as [string, string];
     const obj = this.services.get(name, namespace);
     if (!obj) {
+      this.parsed.delete(key);
       if (alloc.release(key)) this.log.info({ service: key }, 'service deleted; addresses released');
-      return true;
+      return undefined;
     }
     const svc = this.parseService(obj);
-    if (!svc) return true;
+    if (!svc) return undefined;
     let desired: ReturnType<typeof desiredServiceStatus> | undefined;
     if (this.ours(svc)) desired = desiredServiceStatus(alloc.assign(svc));
     else {
@@ -338,12 +370,19 @@ export class HeraldController extends EventEmitter {
       const hasOurCondition = (
         svc.status as { conditions?: Array<{ type: string }> } | undefined
       )?.conditions?.some((c) => c.type === ALLOCATED_CONDITION);
-      if (!released && !hasOurCondition) return true;
+      if (!released && !hasOurCondition) return undefined;
     }
     const current = svc.status as Parameters<typeof serviceStatusUpdate>[0];
     const update = serviceStatusUpdate(current, desired, new Date());
-    if (!update) return true;
-    const event = serviceEvent(current, desired);
+    if (!update) return undefined;
+    return { key, svc, update, event: serviceEvent(current, desired) };
+  }
+
+  /** Writes one planned status (merge patch with resourceVersion precondition); false = retry later. */
+  private async writeStatus(w: StatusWrite): Promise<boolean> {
+    const { svc, update, event } = w;
+    const name = svc.metadata.name;
+    const namespace = svc.metadata.namespace ?? 'default';
     try {
       await this.core.patchNamespacedServiceStatus(
         {
@@ -363,7 +402,7 @@ export class HeraldController extends EventEmitter {
     } catch (e) {
       const code = httpCode(e);
       if (code === 404) return true;
-      this.log.debug({ service: key, code }, 'status write failed; will retry');
+      this.log.debug({ service: w.key, code }, 'status write failed; will retry');
       return false;
     }
     if (event) {
@@ -373,7 +412,7 @@ export class HeraldController extends EventEmitter {
         event.reason,
         event.message,
       );
-      this.log.info({ service: key, reason: event.reason }, event.message);
+      this.log.info({ service: w.key, reason: event.reason }, event.message);
     }
     return true;
   }

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createLogger, type Logger } from '../util/log.js';
-import { CustomObjectsApi, type KubeConfig, PatchStrategy, setHeaderOptions } from './client.js';
+import {
+  CustomObjectsApi,
+  type KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  shareConnections,
+} from './client.js';
 import { EventRecorder } from './events.js';
 import { httpCode } from './api-util.js';
 
@@ -56,7 +62,7 @@ export class L2StatusWriter {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: L2StatusWriterOptions) {
-    this.api = opts.kubeConfig.makeApiClient(CustomObjectsApi);
+    this.api = shareConnections(opts.kubeConfig).makeApiClient(CustomObjectsApi);
     this.log = opts.log ?? createLogger('herald-l2-status');
     this.events = new EventRecorder(opts.kubeConfig, 'herald-speaker', opts.node, this.log);
   }

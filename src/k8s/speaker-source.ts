@@ -9,6 +9,7 @@ import {
   DiscoveryV1Api,
   type KubeConfig,
   type KubernetesObject,
+  shareConnections,
 } from './client.js';
 import { objectLocation, withKind } from './model.js';
 import { ResourceWatcher } from './watcher.js';
@@ -80,7 +81,7 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
 
   /** Starts the informers; resolves with the first model once every cache is synced. */
   async start(): Promise<HeraldModel> {
-    const kc = this.opts.kubeConfig;
+    const kc = shareConnections(this.opts.kubeConfig);
     const core = kc.makeApiClient(CoreV1Api);
     const discovery = kc.makeApiClient(DiscoveryV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);

@@ -1,0 +1,33 @@
+/**
+ * Child process of bench/k8s/run.ts: runs the speaker's KubernetesConfigSource against the bench's API
+ * server and prints one JSON line per model change with the value of the `bench` label of
+ * default/svc-0, so the parent can time how long a change takes to reach the speaker's model.
+ */
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '../../src/k8s/client.js';
+import { KubernetesConfigSource } from '../../src/k8s/speaker-source.js';
+import { createLogger } from '../../src/util/log.js';
+
+const kc = new KubeConfig();
+kc.loadFromString(readFileSync(process.argv[2]!, 'utf8'));
+const source = new KubernetesConfigSource({
+  kubeConfig: kc,
+  namespace: 'herald-system',
+  log: createLogger('bench-source', 'warn'),
+});
+const mark = (model: {
+  services: Array<{ metadata: { name: string; namespace?: string; labels?: Record<string, string> } }>;
+}): string =>
+  model.services.find((s) => s.metadata.name === 'svc-0' && s.metadata.namespace === 'default')?.metadata
+    .labels?.bench ?? '';
+source.on('change', (m) =>
+  process.stdout.write(`${JSON.stringify({ bench: mark(m), services: m.services.length })}\n`),
+);
+const first = await source.start();
+process.stdout.write(
+  `${JSON.stringify({ ready: true, bench: mark(first), services: first.services.length })}\n`,
+);
+process.on('SIGTERM', () => {
+  source.stop();
+  process.exit(0);
+});
