@@ -28,7 +28,7 @@ export function formatValue(v: number): string {
 const HELP = {
   packets: 'Packets received for the VIP on this node, counted by XDP.',
   bytes: 'Bytes (whole frames) received for the VIP on this node, counted by XDP.',
-  bits: 'VIP ingress on this node over the rate window, bits/s.',
+  bits: 'VIP ingress on this node over the rate window, bits/s (whole bits).',
   requests: 'ARP requests and IPv6 neighbor solicitations received for the VIP on this node.',
   responses: 'ARP replies and neighbor advertisements sent for the VIP by this node (XDP responder).',
   gratuitous: 'Gratuitous ARP / unsolicited NA sent for the VIP by this node.',
@@ -75,7 +75,9 @@ export class VipFamilyRenderer {
       const rate = rates.get(ip);
       packets.push(`herald_vip_rx_packets_total${label}${c.rxPackets}\n`);
       bytes.push(`herald_vip_rx_bytes_total${label}${c.rxBytes}\n`);
-      bits.push(`herald_vip_rx_bits_per_second${label}${rate ? formatValue(rate.bitsPerSecond) : '0'}\n`);
+      bits.push(
+        `herald_vip_rx_bits_per_second${label}${rate ? formatValue(Math.round(rate.bitsPerSecond)) : '0'}\n`,
+      );
       requests.push(`herald_layer2_requests_received_total${label}${c.arpRequests + c.ndpRequests}\n`);
       responses.push(`herald_layer2_responses_sent_total${label}${c.replies}\n`);
     }

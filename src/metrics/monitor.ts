@@ -19,6 +19,8 @@ export class TrafficMonitor {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   lastError: Error | undefined;
+  /** Failed reads since start. */
+  errors = 0;
 
   constructor(
     private readonly source: TrafficSource,
@@ -36,6 +38,7 @@ export class TrafficMonitor {
       this.lastError = undefined;
     } catch (error) {
       this.lastError = error instanceof Error ? error : new Error(String(error));
+      this.errors++;
     }
     return this.tracker.latest();
   }

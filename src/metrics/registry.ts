@@ -33,12 +33,14 @@ export class HeraldMetrics {
   readonly linkSpeedBits: Gauge<'interface'>;
   readonly clusterNodeRxBits: Gauge<'node'>;
   readonly clusterBusiestNode: Gauge<'node'>;
+  readonly trafficReadErrors: Counter;
 
   private traffic: TrafficMonitor | undefined;
   private cluster: ClusterAttachment | undefined;
   private readonly capacities = new Map<string, number>();
   private readonly vipFamilies = new VipFamilyRenderer();
   private lastConcentration: Concentration | undefined;
+  private trafficErrorsSeen = 0;
 
   constructor(readonly registry: Registry) {
     const registers = [registry];
@@ -104,6 +106,17 @@ export class HeraldMetrics {
       registers,
       collect: () => this.collectCluster(),
     });
+    this.trafficReadErrors = new Counter({
+      name: 'herald_vip_counters_read_errors_total',
+      help: 'Failed reads of the per-VIP datapath counters (the last good values keep being served).',
+      registers,
+      collect: () => {
+        const errors = this.traffic?.errors ?? 0;
+        const seen = this.trafficErrorsSeen;
+        if (errors > seen) this.trafficReadErrors.inc(errors - seen);
+        this.trafficErrorsSeen = errors;
+      },
+    });
     this.clusterBusiestNode = new Gauge({
       name: 'herald_cluster_busiest_node',
       help: 'The node carrying the most VIP ingress (1; absent without traffic).',
@@ -112,9 +125,10 @@ export class HeraldMetrics {
     });
   }
 
-  /** Per-VIP traffic from this monitor; each scrape samples it once. */
+  /** Per-VIP traffic from this monitor; each scrape samples it once (before the registry is collected). */
   attachTraffic(monitor: TrafficMonitor): void {
     this.traffic = monitor;
+    this.trafficErrorsSeen = monitor.errors;
   }
 
   attachCluster(cluster: ClusterAttachment): void {

@@ -152,6 +152,24 @@ t.test(
   },
 );
 
+t.test('a failing counter read is counted and the last good values are served', async (t) => {
+  let fail = false;
+  const metrics = createHeraldMetrics();
+  metrics.attachTraffic(
+    new TrafficMonitor(() => {
+      if (fail) throw new Error('EPERM');
+      return new Map([
+        ['10.0.0.9', { rxPackets: 1n, rxBytes: 64n, arpRequests: 0n, ndpRequests: 0n, replies: 0n }],
+      ]);
+    }),
+  );
+  t.match(await metrics.render(), /^herald_vip_counters_read_errors_total 0$/m);
+  fail = true;
+  const text = await metrics.render();
+  t.match(text, /^herald_vip_counters_read_errors_total 1$/m);
+  t.match(text, /^herald_vip_rx_bytes_total\{ip="10\.0\.0\.9"\} 64$/m);
+});
+
 t.test('text format helpers', async (t) => {
   t.equal(escapeLabelValue('a\\b"c\nd'), 'a\\\\b\\"c\\nd');
   t.equal(formatValue(NaN), 'NaN');
