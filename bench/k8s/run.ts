@@ -73,6 +73,7 @@ const t0 = performance.now();
 const controller = spawn(
   process.execPath,
   [
+    ...(process.env.HERALD_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
     join(root, 'dist/src/cli/main.js'),
     'controller',
     '--kubeconfig',
