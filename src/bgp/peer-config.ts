@@ -29,7 +29,10 @@ export interface PeerConfig {
   password?: string;
   /** eBGP multihop: TTL 255 instead of 1 on eBGP sessions. */
   ebgpMultihop: boolean;
-  /** GTSM (RFC 5082): require this minimum TTL on received packets. */
+  /**
+   * GTSM (RFC 5082): require this minimum TTL on received segments (and send with TTL 255). Not derived
+   * from BFDProfile.minimumTtl, which is about multihop BFD packets, not the BGP TCP session.
+   */
   minTtl?: number;
   gracefulRestart: boolean;
   /** Restart time announced in the graceful restart capability (s). */
@@ -65,7 +68,6 @@ export function peerConfigFromBgpPeer(
   const seconds = (d: string | undefined, dflt: number) =>
     d === undefined ? dflt : (parseDuration(d) ?? dflt * 1000) / 1000;
   const bfd = bfdSettings(profiles.find((p) => p.metadata.name === s.bfdProfile));
-  const minTtl = profiles.find((p) => p.metadata.name === s.bfdProfile)?.spec.minimumTtl;
   return {
     name: peer.metadata.name,
     localAsn: s.myASN,
@@ -80,7 +82,6 @@ export function peerConfigFromBgpPeer(
     passive: false,
     ...(s.password !== undefined ? { password: s.password } : {}),
     ebgpMultihop: s.ebgpMultiHop ?? false,
-    ...(minTtl !== undefined ? { minTtl } : {}),
     gracefulRestart: s.enableGracefulRestart ?? false,
     restartTimeSec: PEER_DEFAULTS.restartTimeSec,
     ...(bfd ? { bfd } : {}),
