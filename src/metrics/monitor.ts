@@ -9,15 +9,18 @@ export interface TrafficMonitorOptions {
 }
 
 /**
- * Reads a TrafficSource (one batch read per call) and keeps per-VIP rates over a window. `sample()` is
- * called on each scrape and, with `start(intervalMs)`, on a timer so rates stay fresh between scrapes
- * (for gossip and `herald top`). A throwing source keeps the previous sample and reports the error.
+ * Reads a TrafficSource (one batch read per call) and keeps per-VIP rates over a window. With
+ * `start(intervalMs)` it samples on a timer (rates stay fresh for gossip and `herald top`) and a scrape
+ * reuses that sample while it is younger than the interval: one batch read per window, not per scrape
+ * plus per window. Without the timer, every scrape reads once. A throwing source keeps the previous
+ * sample and counts the error.
  */
 export class TrafficMonitor {
   readonly windowMs: number;
   private readonly tracker: RateTracker;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
+  private intervalMs: number | undefined;
   lastError: Error | undefined;
   /** Failed reads since start. */
   errors = 0;
@@ -47,6 +50,20 @@ export class TrafficMonitor {
     return this.tracker.latest();
   }
 
+  /** What a scrape uses: the timer's sample while younger than its interval, else a fresh read. */
+  forScrape(): CounterSample | undefined {
+    const latest = this.tracker.latest();
+    if (
+      this.intervalMs !== undefined &&
+      latest &&
+      this.now() - latest.atMs < this.intervalMs &&
+      !this.lastError
+    ) {
+      return latest;
+    }
+    return this.sample();
+  }
+
   rates(): ReadonlyMap<string, VipRate> {
     return this.tracker.rates();
   }
@@ -54,6 +71,7 @@ export class TrafficMonitor {
   /** Samples every `intervalMs` (unref'd timer) and calls `onSample` after each (e.g. to gossip). */
   start(intervalMs: number, onSample?: () => void): void {
     this.stop();
+    this.intervalMs = intervalMs;
     this.timer = setInterval(() => {
       this.sample();
       onSample?.();
@@ -64,5 +82,6 @@ export class TrafficMonitor {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    this.intervalMs = undefined;
   }
 }

@@ -125,7 +125,7 @@ export class HeraldMetrics {
     });
   }
 
-  /** Per-VIP traffic from this monitor; each scrape samples it once (before the registry is collected). */
+  /** Per-VIP traffic from this monitor (see TrafficMonitor.forScrape for when a scrape reads the source). */
   attachTraffic(monitor: TrafficMonitor): void {
     this.traffic = monitor;
     this.trafficErrorsSeen = monitor.errors;
@@ -256,7 +256,7 @@ export class HeraldMetrics {
 
   /** The whole exposition: prom-client metrics (incl. process metrics) + the per-VIP families. */
   async render(): Promise<string> {
-    const sample = this.traffic?.sample();
+    const sample = this.traffic?.forScrape();
     const base = await this.registry.metrics();
     return (
       base +
