@@ -14,6 +14,8 @@ export interface FsmConfig {
   localAsn: number;
   /** Expected peer ASN; undefined accepts any (the peer's ASN is then whatever its OPEN says). */
   peerAsn?: number;
+  /** With no fixed peerAsn: 'external' refuses a peer in our own AS. */
+  dynamicAsn?: 'internal' | 'external';
   holdTimeSec: number;
   connectRetrySec: number;
   /** Never open connections, only accept them. */
@@ -85,6 +87,12 @@ export function negotiate(open: OpenMessage, cfg: FsmConfig): Negotiated {
   const peerAsn = openAsn(open);
   if (cfg.peerAsn !== undefined && peerAsn !== cfg.peerAsn)
     throw new BgpError(ErrorCode.OPEN_MESSAGE, 2, `OPEN: peer AS ${peerAsn}, expected ${cfg.peerAsn}`);
+  if (cfg.peerAsn === undefined && cfg.dynamicAsn === 'external' && peerAsn === cfg.localAsn)
+    throw new BgpError(
+      ErrorCode.OPEN_MESSAGE,
+      2,
+      `OPEN: peer AS ${peerAsn} is our own AS, expected an external peer`,
+    );
   const holdTimeSec = Math.min(open.holdTime, cfg.holdTimeSec);
   return { holdTimeSec, keepaliveSec: Math.floor(holdTimeSec / 3), peerAsn, peerOpen: open };
 }

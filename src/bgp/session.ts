@@ -348,6 +348,7 @@ export class BgpSession extends EventEmitter {
     return {
       localAsn: this.cfg.localAsn,
       ...(peerAsn !== undefined ? { peerAsn } : {}),
+      ...(this.cfg.dynamicAsn ? { dynamicAsn: this.cfg.dynamicAsn } : {}),
       holdTimeSec: this.cfg.holdTimeSec,
       connectRetrySec: this.cfg.connectRetrySec,
       passive: this.cfg.passive,
