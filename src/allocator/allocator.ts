@@ -49,6 +49,11 @@ export interface AssignOptions {
 }
 
 const FAMILY_NAME = (f: Family): string => `IPv${f}`;
+const ONLY_V4: readonly Family[] = [4];
+const ONLY_V6: readonly Family[] = [6];
+const V4_V6: readonly Family[] = [4, 6];
+const V6_V4: readonly Family[] = [6, 4];
+const NONE: readonly string[] = [];
 
 export class Allocator {
   private pools = new Map<string, PoolState>();
@@ -195,12 +200,13 @@ export class Allocator {
         (req.requestedIps.length === 0 && !req.requestedPool && !this.poolRefusal(prevPool, req, true)));
     const ordered = prevUsable ? [prevPool, ...candidates.filter((p) => p !== prevPool)] : candidates;
     if (ordered.length === 0 && 'error' in found) return found;
-    const reasons: string[] = [];
+    let reasons: string[] | undefined;
     for (const pool of ordered) {
-      const r = this.allocateIn(pool, req, pool === prevPool ? previous : []);
+      const r = this.allocateIn(pool, req, pool === prevPool ? previous : NONE);
       if (typeof r !== 'string') return r;
-      reasons.push(r);
+      (reasons ??= []).push(r);
     }
+    reasons ??= [];
     return {
       error: reasons.length === 1 ? (reasons[0] as string) : `no pool could serve it: ${reasons.join('; ')}`,
     };
@@ -312,8 +318,8 @@ export class Allocator {
     return answer;
   }
 
-  /** The families a request needs from a given pool, or a reason it cannot be served there. */
-  private familiesFor(pool: PoolState, req: ServiceRequest): Family[] | string {
+  /** The families a request needs from a given pool (in preference order), or why it cannot be served there. */
+  private familiesFor(pool: PoolState, req: ServiceRequest): readonly Family[] | string {
     if (req.requestedIps.length > 0) {
       const fams = req.requestedIps.map((r) => r.family);
       if (req.familyPolicy === 'RequireDualStack' && fams.length < 2) {
@@ -321,22 +327,23 @@ export class Allocator {
       }
       return fams;
     }
-    const order: Family[] = req.families.length > 0 ? [...req.families] : [4, 6];
+    const has4 = pool.families.has(4);
+    const has6 = pool.families.has(6);
     if (req.familyPolicy === 'SingleStack') {
-      const f = req.families[0] ?? (pool.families.has(4) ? 4 : 6);
-      return pool.families.has(f) ? [f] : `pool "${pool.name}" has no ${FAMILY_NAME(f)} addresses`;
+      const f = req.families[0] ?? (has4 ? 4 : 6);
+      if (f === 4 ? has4 : has6) return f === 4 ? ONLY_V4 : ONLY_V6;
+      return `pool "${pool.name}" has no ${FAMILY_NAME(f)} addresses`;
     }
+    const both = req.families[0] === 6 ? V6_V4 : V4_V6;
     if (req.familyPolicy === 'RequireDualStack') {
-      for (const f of [4, 6] as const) {
-        if (!pool.families.has(f))
-          return `pool "${pool.name}" has no ${FAMILY_NAME(f)} addresses (RequireDualStack)`;
+      if (!has4 || !has6) {
+        return `pool "${pool.name}" has no ${FAMILY_NAME(has4 ? 6 : 4)} addresses (RequireDualStack)`;
       }
-      return order.length === 2 ? order : [4, 6];
+      return both;
     }
-    const fams = [...order, ...([4, 6] as const).filter((f) => !order.includes(f))].filter((f) =>
-      pool.families.has(f),
-    );
-    return fams.length > 0 ? fams : `pool "${pool.name}" has no addresses`;
+    if (has4 && has6) return both;
+    if (has4 || has6) return has4 ? ONLY_V4 : ONLY_V6;
+    return `pool "${pool.name}" has no addresses`;
   }
 
   /** A request carries everything the sharing rules look at. */
@@ -434,5 +441,7 @@ export class Allocator {
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Addresses a Service already shows in `status.loadBalancer.ingress`. */
-export const ingressIps = (svc: Service): string[] =>
-  (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip ? [i.ip] : []));
+export const ingressIps = (svc: Service): readonly string[] => {
+  const ingress = svc.status?.loadBalancer?.ingress;
+  return ingress && ingress.length > 0 ? ingress.flatMap((i) => (i.ip ? [i.ip] : [])) : NONE;
+};

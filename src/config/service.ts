@@ -63,6 +63,8 @@ export function serviceAnnotation(svc: Service, name: string): { key: string; va
   return undefined;
 }
 
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 const annPath = (key: string): string => `metadata.annotations["${key}"]`;
 
 export function serviceRequest(svc: Service): ServiceRequest {
@@ -155,7 +157,7 @@ export function serviceRequest(svc: Service): ServiceRequest {
     key: serviceKey(svc),
     namespace: svc.metadata.namespace ?? 'default',
     name: svc.metadata.name,
-    labels: svc.metadata.labels ?? {},
+    labels: svc.metadata.labels ?? NO_LABELS,
     requestedIps,
     requestedPool,
     sharingKey,
