@@ -23,7 +23,8 @@ import {
   serviceEvent,
   serviceStatusUpdate,
 } from './service-status.js';
-import { ResourceWatcher } from './watcher.js';
+import { RawKubeApi } from './raw.js';
+import { type ListResult, ResourceWatcher } from './watcher.js';
 import { httpCode, poolApiServed } from './api-util.js';
 
 export interface ControllerOptions {
@@ -80,6 +81,7 @@ export class HeraldController extends EventEmitter {
   readonly identity: string;
   private readonly log: Logger;
   private readonly core: CoreV1Api;
+  private readonly raw: RawKubeApi;
   private readonly custom: CustomObjectsApi;
   private readonly events: EventRecorder;
   private readonly services: ResourceWatcher;
@@ -114,9 +116,10 @@ export class HeraldController extends EventEmitter {
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
     this.events = new EventRecorder(kc, 'herald-controller', this.identity, this.log);
+    this.raw = new RawKubeApi(kc);
     this.services = new ResourceWatcher(kc, {
       path: '/api/v1/services',
-      list: () => this.core.listServiceForAllNamespaces(),
+      list: () => this.raw.get<ListResult>('/api/v1/services'),
     });
     this.services.on('change', (_type: string, obj: KubernetesObject) => this.markService(obj));
     this.services.on('synced', () => this.markAllServices());
@@ -384,20 +387,18 @@ export class HeraldController extends EventEmitter {
     const name = svc.metadata.name;
     const namespace = svc.metadata.namespace ?? 'default';
     try {
-      await this.core.patchNamespacedServiceStatus(
+      await this.raw.request(
+        'PATCH',
+        `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(name)}/status`,
         {
-          name,
-          namespace,
-          body: {
-            metadata: { resourceVersion: svc.metadata.resourceVersion },
-            status: {
-              ...update,
-              loadBalancer: update.loadBalancer?.ingress ? update.loadBalancer : { ingress: null },
-              conditions: update.conditions,
-            },
+          metadata: { resourceVersion: svc.metadata.resourceVersion },
+          status: {
+            ...update,
+            loadBalancer: update.loadBalancer?.ingress ? update.loadBalancer : { ingress: null },
+            conditions: update.conditions,
           },
         },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        'application/merge-patch+json',
       );
     } catch (e) {
       const code = httpCode(e);

@@ -1,5 +1,6 @@
 import type { Logger } from '../util/log.js';
-import { CoreV1Api, type KubeConfig } from './client.js';
+import type { KubeConfig } from './client.js';
+import { RawKubeApi } from './raw.js';
 
 export interface InvolvedObject {
   apiVersion: string;
@@ -14,7 +15,7 @@ export interface InvolvedObject {
  * spam is a known complaint); a failed write is logged, never retried or thrown.
  */
 export class EventRecorder {
-  private readonly api: CoreV1Api;
+  private readonly api: RawKubeApi;
 
   constructor(
     kc: KubeConfig,
@@ -22,7 +23,7 @@ export class EventRecorder {
     private readonly instance: string,
     private readonly log?: Logger,
   ) {
-    this.api = kc.makeApiClient(CoreV1Api);
+    this.api = new RawKubeApi(kc);
   }
 
   async record(
@@ -32,29 +33,28 @@ export class EventRecorder {
     message: string,
   ): Promise<void> {
     const namespace = obj.namespace ?? 'default';
-    const now = new Date();
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     try {
-      await this.api.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { generateName: `${obj.name}.`, namespace },
-          involvedObject: {
-            apiVersion: obj.apiVersion,
-            kind: obj.kind,
-            name: obj.name,
-            namespace: obj.namespace,
-            uid: obj.uid,
-          },
-          type,
-          reason,
-          message,
-          count: 1,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          source: { component: this.component },
-          reportingComponent: this.component,
-          reportingInstance: this.instance,
+      await this.api.request('POST', `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { generateName: `${obj.name}.`, namespace },
+        involvedObject: {
+          apiVersion: obj.apiVersion,
+          kind: obj.kind,
+          name: obj.name,
+          namespace: obj.namespace,
+          uid: obj.uid,
         },
+        type,
+        reason,
+        message,
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        source: { component: this.component },
+        reportingComponent: this.component,
+        reportingInstance: this.instance,
       });
     } catch (e) {
       this.log?.warn({ err: e, reason, object: `${namespace}/${obj.name}` }, 'could not record event');

@@ -6,13 +6,13 @@ import { createLogger, type Logger } from '../util/log.js';
 import {
   CoreV1Api,
   CustomObjectsApi,
-  DiscoveryV1Api,
   type KubeConfig,
   type KubernetesObject,
   shareConnections,
 } from './client.js';
 import { objectLocation, withKind } from './model.js';
-import { ResourceWatcher } from './watcher.js';
+import { RawKubeApi } from './raw.js';
+import { type ListResult, ResourceWatcher } from './watcher.js';
 import { poolApiServed } from './api-util.js';
 
 /** Same events as the standalone FileConfigSource, so the speaker takes either. */
@@ -83,19 +83,17 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
   async start(): Promise<HeraldModel> {
     const kc = shareConnections(this.opts.kubeConfig);
     const core = kc.makeApiClient(CoreV1Api);
-    const discovery = kc.makeApiClient(DiscoveryV1Api);
     const custom = kc.makeApiClient(CustomObjectsApi);
     const ns = this.opts.namespace;
-    const add = (apiVersion: string, kind: string, path: string, list: () => Promise<unknown>): void => {
-      const watcher = new ResourceWatcher(kc, { path, list: list as never });
+    const raw = new RawKubeApi(kc);
+    const add = (apiVersion: string, kind: string, path: string): void => {
+      const watcher = new ResourceWatcher(kc, { path, list: () => raw.get<ListResult>(path) });
       this.sources.push({ watcher, apiVersion, kind });
     };
-    add('v1', 'Service', '/api/v1/services', () => core.listServiceForAllNamespaces());
-    add('discovery.k8s.io/v1', 'EndpointSlice', '/apis/discovery.k8s.io/v1/endpointslices', () =>
-      discovery.listEndpointSliceForAllNamespaces(),
-    );
-    add('v1', 'Node', '/api/v1/nodes', () => core.listNode());
-    add('v1', 'Namespace', '/api/v1/namespaces', () => core.listNamespace());
+    add('v1', 'Service', '/api/v1/services');
+    add('discovery.k8s.io/v1', 'EndpointSlice', '/apis/discovery.k8s.io/v1/endpointslices');
+    add('v1', 'Node', '/api/v1/nodes');
+    add('v1', 'Namespace', '/api/v1/namespaces');
     const groups: Array<[group: string, version: (kind: string) => string]> = [
       ['herald.dev', () => 'v1beta1'],
     ];
@@ -104,9 +102,7 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     for (const [group, versionOf] of groups) {
       for (const [kind, plural] of heraldKinds) {
         const version = versionOf(kind);
-        add(`${group}/${version}`, kind, `/apis/${group}/${version}/namespaces/${ns}/${plural}`, () =>
-          custom.listNamespacedCustomObject({ group, version, namespace: ns, plural }),
-        );
+        add(`${group}/${version}`, kind, `/apis/${group}/${version}/namespaces/${ns}/${plural}`);
       }
     }
     const selector =

@@ -21,6 +21,7 @@ export type ChangeType = 'add' | 'update' | 'delete';
 
 /** Plain JSON copy of an object (client-node lists return class instances with Date fields; watches do not). */
 export function toPlain<T>(obj: T): T {
+  if (typeof obj === 'object' && obj !== null && Object.getPrototypeOf(obj) === Object.prototype) return obj;
   return JSON.parse(JSON.stringify(obj)) as T;
 }
 
