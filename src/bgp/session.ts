@@ -295,6 +295,7 @@ export class BgpSession extends EventEmitter {
         if (m.problems.length)
           this.log('debug', `UPDATE problems: ${m.problems.map((p) => p.message).join('; ')}`);
         this.fire(c, { type: 'update' });
+        this.emit('change', this.info());
         return;
       case 'route-refresh':
         this.fire(c, { type: 'route-refresh' });

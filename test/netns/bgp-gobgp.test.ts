@@ -83,7 +83,7 @@ ${neighbor(speaker4(1), 'ipv4-unicast')}${neighbor(speaker6(1), 'ipv6-unicast')}
       '50',
     ];
     // Speaker 1 both dials and listens: GoBGP dials too, so connection collisions get resolved for real.
-    lab.startSpeaker(1, [...args(1), '--peer', ROUTER4, '--peer', ROUTER6, '--listen', '179']);
+    const s1 = lab.startSpeaker(1, [...args(1), '--peer', ROUTER4, '--peer', ROUTER6, '--listen', '179']);
     lab.startSpeaker(2, [...args(2), '--peer', ROUTER4]);
 
     await waitFor('3 sessions established at GoBGP', async () => {
@@ -120,5 +120,17 @@ ${neighbor(speaker4(1), 'ipv4-unicast')}${neighbor(speaker6(1), 'ipv6-unicast')}
     await new Promise((r) => setTimeout(r, 500));
     const after = JSON.parse(await gobgp('global', 'rib', '-a', 'ipv4', '-j')) as Record<string, GobgpPath[]>;
     t.equal(after['10.97.0.1/32']?.length, 2, 'routes intact after a route refresh');
+    // Inbound routes: GoBGP announces one to us; it is counted, never installed, and nothing breaks.
+    await gobgp('global', 'rib', 'add', '198.18.0.0/24', '-a', 'ipv4');
+    await waitFor(
+      'the inbound route counted by speaker 1',
+      () => s1.lines.some((l) => l.peer === ROUTER4 && Number(l.prefixesReceived) >= 1) || undefined,
+    );
+    t.equal(await lab.lan.ip(s1.ns, 'route', 'show', '198.18.0.0/24'), '', 'inbound route not installed');
+    t.match(
+      await gobgp('neighbor'),
+      new RegExp(`${speaker4(1).replace(/\./g, '\\.')}.*Establ`),
+      'session still up',
+    );
   },
 );
