@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { parseHostPort } from './address.js';
 
 /** Where `--metrics` binds when only a port or nothing is given: loopback, never all interfaces. */
-export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:7472';
+export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:7473';
 
 export interface MetricsServerOptions {
   /** "ADDR:PORT" (`--metrics`); ":PORT" binds loopback. */
