@@ -10,7 +10,7 @@ t.test(
   async (t) => {
     const lab = await BgpLab.create('h5b', 3);
     t.teardown(() => lab.destroy());
-    const birdc = await lab.startBird(birdTorConfig());
+    const birdc = await lab.startBird(birdTorConfig({ bfd: true }));
     const speakers = [1, 2, 3].map((i) =>
       lab.startSpeaker(i, [
         '--asn',
@@ -31,6 +31,8 @@ t.test(
         '64513:100',
         '--community',
         'large:64513:1:2',
+        '--bfd',
+        '300:300:3',
       ]),
     );
     await waitFor(
@@ -46,6 +48,11 @@ t.test(
     const detail = await birdc('show', 'route', '10.99.0.1/32', 'all');
     t.match(detail, /BGP\.community: \(64513,100\)/, 'community visible in BIRD');
     t.match(detail, /BGP\.large_community: \(64513, 1, 2\)/, 'large community visible in BIRD');
+    await waitFor('3 IPv4 BFD sessions Up in BIRD', async () => {
+      const out = await birdc('show', 'bfd', 'sessions');
+      return (out.match(/10\.250\.0\.\d+\s+br0\s+Up/g) ?? []).length === 3 || undefined;
+    });
+    t.pass('BFD with BIRD: 3 sessions Up');
     t.match(detail, /BGP\.as_path: 64513/);
     const v6 = await birdc('show', 'route', 'fd00:99::1/128', 'all');
     t.match(v6, /BGP\.next_hop: fd00:250::11 fe80:/, 'IPv6 next hop global + link-local');
