@@ -75,7 +75,9 @@ t.test('concentration from gossiped rate reports', { timeout: 60_000 }, async (t
     n.ml.broadcast(buf, { key: RATE_REPORT_GOSSIP_KEY });
   }
   const deadline = Date.now() + 30_000;
-  while (nodes.some((n) => n.view.nodeRates().length < 2) && Date.now() < deadline) {
+  const settled = (n: (typeof nodes)[number]) =>
+    n.view.nodeRates().length === 2 && n.ml.members().filter((m) => m.state === 'alive').length === 3;
+  while (!nodes.every(settled) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
   }
   for (const n of nodes) {
