@@ -105,6 +105,9 @@ const addresses = allocated.reduce((n, a) => n + a.ips.length, 0);
 const distinct = new Set(allocated.flatMap((a) => a.ips)).size;
 const heapAfterAll = heapMB();
 
+// 1b. the same again in the same process (JIT-compiled code: what a long-running speaker sees)
+const [, warmMs] = time('allocateAllWarm', () => allocateAll(model));
+
 // 2. restart: allocateAll with the previous result (every assignment kept)
 const [again, restartMs] = time('restart', () => allocateAll(model, result));
 let moved = 0;
@@ -138,6 +141,7 @@ const out = {
   pools: P,
   churn: churnCount,
   allocateAllMs: Math.round(allocateAllMs),
+  allocateAllWarmMs: Math.round(warmMs),
   restartWithPreviousMs: Math.round(restartMs),
   restartMoved: moved,
   statefulAssignMs: Math.round(assignMs),
@@ -168,8 +172,9 @@ on ${cpus().length} cores, so on a loaded machine the CPU time is the fairer num
 
 | measure | value | target |
 | --- | --- | --- |
-| allocateAll, ${N.toLocaleString('en-US')} services (cold) | ${out.allocateAllMs} ms (CPU ${cpuMs.allocateAll} ms) | ≤ 1000 ms |
-| allocateAll again with previous result (restart) | ${out.restartWithPreviousMs} ms (CPU ${cpuMs.restart} ms), ${moved} moved | 0 moved |
+| allocateAll, ${N.toLocaleString('en-US')} services (first call in the process) | ${out.allocateAllMs} ms (CPU ${cpuMs.allocateAll} ms) | ≤ 1000 ms |
+| allocateAll again, same process (warm) | ${out.allocateAllWarmMs} ms (CPU ${cpuMs.allocateAllWarm} ms) | ≤ 1000 ms |
+| allocateAll with the previous result (restart) | ${out.restartWithPreviousMs} ms (CPU ${cpuMs.restart} ms), ${moved} moved | 0 moved |
 | stateful Allocator, ${N.toLocaleString('en-US')} × assign() | ${out.statefulAssignMs} ms (CPU ${cpuMs.assign} ms) | |
 | churn: ${churnCount.toLocaleString('en-US')} release + ${churnCount.toLocaleString('en-US')} assign | ${out.churnMs} ms (CPU ${cpuMs.churn} ms) | |
 | allocated / refused | ${out.allocated} / ${failed} | |

@@ -1,4 +1,4 @@
-import { formatIp, parseIp, type Family } from '../config/addresses.js';
+import { formatIp, parseIp, type Family, type ParsedIp } from '../config/addresses.js';
 import { matchesAnySelector } from '../config/selectors.js';
 import { serviceRequest, type ServiceRequest } from '../config/service.js';
 import type { IPAddressPool, Namespace, Service } from '../config/types.js';
@@ -36,6 +36,13 @@ export interface PoolStats {
   ipv6: { total: bigint; inUse: number };
 }
 
+interface RangeRef {
+  start: bigint;
+  end: bigint;
+  family: Family;
+  pool: PoolState;
+}
+
 interface Held {
   pool: PoolState;
   ips: Array<{ ip: string; family: Family; value: bigint }>;
@@ -61,6 +68,8 @@ export class Allocator {
   private byPriority: PoolState[] = [];
   private readonly autoCache = new Map<string, readonly PoolState[] | { error: string }>();
   private readonly held = new Map<string, Held>();
+  private index4: RangeRef[] = [];
+  private index6: RangeRef[] = [];
   private nsLabels = new Map<string, Record<string, string>>();
 
   constructor(opts: { pools?: readonly IPAddressPool[]; namespaces?: readonly Namespace[] } = {}) {
@@ -89,6 +98,11 @@ export class Allocator {
     const prio = (p: PoolState): number =>
       p.pool.spec.serviceAllocation?.priority ?? Number.POSITIVE_INFINITY;
     this.byPriority = [...this.pools.values()].sort((a, b) => prio(a) - prio(b) || cmp(a.name, b.name));
+    const refs = [...this.pools.values()].flatMap((p) => p.ranges.map((r) => ({ ...r, pool: p })));
+    const byStart = (a: RangeRef, b: RangeRef): number =>
+      a.start < b.start ? -1 : a.start > b.start ? 1 : 0;
+    this.index4 = refs.filter((r) => r.family === 4).sort(byStart);
+    this.index6 = refs.filter((r) => r.family === 6).sort(byStart);
     this.autoCache.clear();
     return this.revalidate();
   }
@@ -101,13 +115,7 @@ export class Allocator {
     for (const [key, h] of old) {
       const pool = this.pools.get(h.pool.name);
       const ok = pool !== undefined && this.poolRefusal(pool, h.req, true) === undefined;
-      const kept = ok
-        ? this.claimIn(
-            pool,
-            h.req,
-            h.ips.map((i) => i.ip),
-          )
-        : undefined;
+      const kept = ok ? this.claimIn(pool, h.req, h.ips) : undefined;
       // A partly valid assignment stays held (so `assign` keeps that part) but is reported as displaced.
       if (!kept || kept.ips.length !== h.ips.length) displaced.push(key);
     }
@@ -160,10 +168,12 @@ export class Allocator {
 
   claimRequest(req: ServiceRequest, previous: readonly string[]): Allocation | undefined {
     if (req.problems.length > 0 || previous.length === 0) return undefined;
-    this.release(req.key);
-    const pool = this.poolContaining(previous);
+    if (this.held.has(req.key)) this.release(req.key);
+    const parsed = parseAll(previous);
+    const first = parsed[0];
+    const pool = first ? this.poolAt(first.family, first.value) : undefined;
     if (!pool || this.poolRefusal(pool, req, true)) return undefined;
-    const h = this.claimIn(pool, req, previous);
+    const h = this.claimIn(pool, req, parsed);
     return h ? { ips: h.ips.map((i) => i.ip), pool: h.pool.name } : undefined;
   }
 
@@ -247,8 +257,27 @@ export class Allocator {
 
   private poolContaining(ips: readonly string[]): PoolState | undefined {
     const first = parseIp(ips[0] ?? '');
-    if (!first) return undefined;
-    for (const p of this.pools.values()) if (p.inRanges(first.family, first.value)) return p;
+    return first ? this.poolAt(first.family, first.value) : undefined;
+  }
+
+  /** The pool whose ranges hold an address: binary search over every range, sorted by start. */
+  private poolAt(family: Family, value: bigint): PoolState | undefined {
+    const list = family === 4 ? this.index4 : this.index6;
+    let lo = 0;
+    let hi = list.length - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((list[mid] as RangeRef).start <= value) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    // overlapping pools (a validation problem) are searched backwards so one that holds it is still found
+    for (let i = found; i >= 0; i--) {
+      const r = list[i] as RangeRef;
+      if (value <= r.end) return r.pool;
+    }
     return undefined;
   }
 
@@ -357,14 +386,13 @@ export class Allocator {
   }
 
   /** Re-holds the still-valid part of `ips` in `pool` (no new addresses). Returns what was kept, if anything. */
-  private claimIn(pool: PoolState, req: ServiceRequest, ips: readonly string[]): Held | undefined {
+  private claimIn(pool: PoolState, req: ServiceRequest, ips: readonly ParsedIp[]): Held | undefined {
     const fams = this.familiesFor(pool, req);
     if (typeof fams === 'string') return undefined;
     const info = this.shareInfo(req);
     const kept: Held['ips'] = [];
-    for (const text of ips) {
-      const p = parseIp(text);
-      if (!p || !fams.includes(p.family) || kept.some((k) => k.family === p.family)) continue;
+    for (const p of ips) {
+      if (!fams.includes(p.family) || kept.some((k) => k.family === p.family)) continue;
       if (!pool.contains(p.family, p.value) || this.conflictAt(pool, p.family, p.value, info)) continue;
       if (
         req.requestedIps.length > 0 &&
@@ -437,6 +465,13 @@ export class Allocator {
     return pool.lowestFree(family);
   }
 }
+
+/** Parses address texts, dropping what is not an address. */
+const parseAll = (texts: readonly string[]): ParsedIp[] =>
+  texts.flatMap((t) => {
+    const p = parseIp(t);
+    return p ? [p] : [];
+  });
 
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
