@@ -66,7 +66,6 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
   private readonly sources: Source[] = [];
   private pods?: ResourceWatcher;
   private model?: HeraldModel;
-  private lastText = '';
   private lastProblems = '';
   private problemList: Problem[] = [];
   private timer?: NodeJS.Timeout;
@@ -186,14 +185,17 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     const problems: Problem[] = [];
     const locations = new Map<object, { file: string; doc: number; path: string }>();
     const seen = new Set<string>();
+    // Objects are parsed once per resourceVersion; the model changed iff something was (re)parsed or removed.
+    let changed = this.model === undefined;
     for (const s of this.sources) {
       for (const raw of s.watcher.list()) {
-        const obj = withKind(raw, s.apiVersion, s.kind);
-        const key = `${obj.apiVersion}/${obj.kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+        const key = `${s.apiVersion}/${s.kind}/${raw.metadata?.namespace ?? ''}/${raw.metadata?.name ?? ''}`;
         seen.add(key);
-        const rv = obj.metadata?.resourceVersion ?? '';
+        const rv = raw.metadata?.resourceVersion ?? '';
         let entry = this.parsed.get(key);
         if (!entry || entry.rv !== rv) {
+          changed = true;
+          const obj = withKind(raw, s.apiVersion, s.kind);
           const out = newParsed();
           addObject(obj as KubernetesObject & Record<string, unknown>, objectLocation(obj), out);
           entry = { rv, out };
@@ -205,7 +207,12 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
         for (const [o, loc] of entry.out.locations) locations.set(o, loc);
       }
     }
-    for (const k of this.parsed.keys()) if (!seen.has(k)) this.parsed.delete(k);
+    for (const k of this.parsed.keys()) {
+      if (seen.has(k)) continue;
+      this.parsed.delete(k);
+      changed = true;
+    }
+    if (!changed) return;
     problems.push(...validateModel(model, (o) => locations.get(o)));
     this.problemList = problems;
     const problemText = JSON.stringify(problems);
@@ -219,9 +226,6 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
         if (emit) this.emit('rejected', problems);
       }
     }
-    const text = JSON.stringify(model);
-    if (text === this.lastText) return;
-    this.lastText = text;
     this.model = model;
     if (emit) this.emit('change', model);
   }
