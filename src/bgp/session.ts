@@ -119,6 +119,8 @@ export class BgpSession extends EventEmitter {
   private stats = { prefixesReceived: 0, updatesSent: 0, updatesReceived: 0 };
   private lastError?: string;
   private bfd: BfdState = 'disabled';
+  /** Both sides announced enhanced route refresh (RFC 7313). */
+  private enhancedRefresh = false;
 
   constructor(
     readonly cfg: PeerConfig,
@@ -299,12 +301,23 @@ export class BgpSession extends EventEmitter {
         return;
       case 'route-refresh':
         this.fire(c, { type: 'route-refresh' });
-        if (c === this.established && this.routeCtx) {
+        // Subtypes 1/2 (BoRR/EoRR, RFC 7313) frame the peer's own re-advertisement to us: nothing to do.
+        if (m.subtype === 0 && c === this.established && this.routeCtx) {
           const fam = FAMILIES.find((f) => f.afi === m.afi && f.safi === m.safi);
-          if (fam) {
-            this.send(c, this.ribOut.diff(this.routes, this.routeCtx, true));
-            this.send(c, [endOfRib(fam.afi, fam.safi)]);
-          }
+          if (!fam || !this.routeCtx.families.has(fam.family)) return;
+          const updates = this.ribOut.diff(this.routes, this.routeCtx, true);
+          const marker = (subtype: number) => ({
+            type: 'route-refresh' as const,
+            afi: m.afi,
+            subtype,
+            safi: m.safi,
+          });
+          this.send(
+            c,
+            this.enhancedRefresh
+              ? [marker(1), ...updates, marker(2)]
+              : [...updates, endOfRib(fam.afi, fam.safi)],
+          );
         }
         return;
     }
@@ -439,6 +452,7 @@ export class BgpSession extends EventEmitter {
       asn: this.cfg.localAsn,
       holdTime: this.cfg.holdTimeSec,
       routerId: this.cfg.routerId,
+      enhancedRouteRefresh: true,
       ...(this.cfg.gracefulRestart
         ? {
             gracefulRestart: {
@@ -461,6 +475,7 @@ export class BgpSession extends EventEmitter {
     this.established = c;
     this.establishedAt = Date.now();
     const caps = n.peerOpen.capabilities;
+    this.enhancedRefresh = caps.enhancedRouteRefresh;
     const fourOctetAs = caps.fourOctetAsn !== undefined;
     const ibgp = n.peerAsn === this.cfg.localAsn;
     c.codec = { fourOctetAs, ibgp };

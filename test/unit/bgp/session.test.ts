@@ -141,3 +141,40 @@ t.test('connection collision: both sides dial and listen, exactly one session su
   t.equal(byName(a, 'b')?.state, 'established', 'still established after the collision settled');
   t.equal(byName(b, 'a')?.state, 'established');
 });
+
+t.test('route refresh: plain → routes + End-of-RIB; enhanced (RFC 7313) → BoRR, routes, EoRR', async (t) => {
+  const a = new BgpSpeaker({
+    listen: { host: '127.0.0.1', port: 0 },
+    peers: [peer({ name: 'x', localAsn: 65000, peerAsn: 65009, passive: true })],
+  });
+  a.setRoutes(new Map([['x', [{ prefix: '192.0.2.1/32', communities: [], largeCommunities: [] }]]]));
+  await a.start();
+  t.teardown(() => a.stop({ graceful: false }));
+  for (const enhanced of [false, true]) {
+    const sock = connect({ host: '127.0.0.1', port: a.listenPort()! });
+    await once(sock, 'connect');
+    const framer = new MessageFramer();
+    const got: string[] = [];
+    sock.on('data', (chunk: Buffer) => {
+      for (const raw of framer.push(chunk)) {
+        const m = decodeMessage(raw);
+        if (m.type === 'update') got.push(m.nlri.length ? `update ${m.nlri.join(',')}` : 'eor');
+        if (m.type === 'route-refresh') got.push(`rr${m.subtype}`);
+      }
+    });
+    sock.write(
+      encodeMessage(
+        makeOpen({ asn: 65009, holdTime: 9, routerId: '9.9.9.9', enhancedRouteRefresh: enhanced }),
+      ),
+    );
+    sock.write(encodeMessage({ type: 'keepalive' }));
+    await until('initial routes and EoR', () => got.length >= 3);
+    got.length = 0;
+    sock.write(encodeMessage({ type: 'route-refresh', afi: 1, subtype: 2, safi: 1 }));
+    sock.write(encodeMessage({ type: 'route-refresh', afi: 1, subtype: 0, safi: 1 }));
+    await until('refresh answered', () => got.length >= (enhanced ? 3 : 2));
+    t.same(got, enhanced ? ['rr1', 'update 192.0.2.1/32', 'rr2'] : ['update 192.0.2.1/32', 'eor']);
+    sock.destroy();
+    await until('session reset', () => byName(a, 'x')?.state !== 'established');
+  }
+});
