@@ -329,7 +329,7 @@ export class HeraldController extends EventEmitter {
         }
       };
       await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, writes.length) }, worker));
-      if (this.leading && !this.stopped) await this.writePoolStatuses();
+      if (this.leading && !this.stopped && this.allocator) await this.writePoolStatuses(this.allocator);
     } catch (e) {
       this.log.error({ err: e }, 'reconcile failed');
       retry = true;
@@ -419,8 +419,8 @@ export class HeraldController extends EventEmitter {
   }
 
   /** IPAddressPool status: assigned/available addresses per family (MetalLB's field names). */
-  private async writePoolStatuses(): Promise<void> {
-    const stats = new Map(this.allocator!.poolStats().map((s) => [s.pool, s]));
+  private async writePoolStatuses(alloc: Allocator): Promise<void> {
+    const stats = new Map(alloc.poolStats().map((s) => [s.pool, s]));
     for (const p of this.pools) {
       if (p.group !== 'herald.dev') continue;
       for (const obj of p.watcher.list()) {

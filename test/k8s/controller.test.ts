@@ -1,5 +1,7 @@
 import t from 'tap';
 import { HeraldController } from '../../src/k8s/controller.js';
+import { leaseExpired, microTime } from '../../src/k8s/leader.js';
+import { desiredServiceStatus, serviceEvent, serviceStatusUpdate } from '../../src/k8s/service-status.js';
 import { createLogger } from '../../src/util/log.js';
 import { TestApiServer } from './apiserver/server.js';
 import { eventsFor, HERALD_NS, ingressOf, installHerald, lbService, pool } from './helpers/cluster.js';
@@ -222,4 +224,48 @@ t.test('two replicas with Lease leader election', async (t) => {
     'takeover moves nothing',
   );
   t.notOk(before.includes(ingressOf(server, 's3')[0]), 'takeover does not double-allocate');
+});
+
+t.test('pure status and lease decisions', async (t) => {
+  const now = new Date('2026-01-01T00:00:00Z');
+  const ok = desiredServiceStatus({ ips: ['10.0.0.1'], pool: 'p' });
+  const first = serviceStatusUpdate(undefined, ok, now)!;
+  t.same(first.loadBalancer, { ingress: [{ ip: '10.0.0.1', ipMode: 'VIP' }] });
+  t.equal(first.conditions![0]!.lastTransitionTime, '2026-01-01T00:00:00Z');
+  t.equal(
+    serviceStatusUpdate(first, ok, new Date()),
+    undefined,
+    'nothing to write when status already says it',
+  );
+  t.same(serviceEvent(undefined, ok)?.reason, 'AddressAllocated');
+  t.equal(serviceEvent(first, ok), undefined, 'no event without a change');
+  const other = { type: 'example.com/Ready', status: 'True' as const, reason: 'X', message: 'y' };
+  const withOther = { ...first, conditions: [other, ...first.conditions!] };
+  const failed = desiredServiceStatus({ error: 'pool "p" has no free IPv4 address' });
+  const upd = serviceStatusUpdate(withOther, failed, new Date('2026-01-02T00:00:00Z'))!;
+  t.same(upd.loadBalancer, {}, 'failure clears the ingress');
+  t.same(upd.conditions![0], other, "other controllers' conditions are kept");
+  t.equal(
+    upd.conditions![1]!.lastTransitionTime,
+    '2026-01-02T00:00:00Z',
+    'status flip moves the transition time',
+  );
+  t.equal(serviceEvent(withOther, failed)?.type, 'Warning');
+  t.equal(serviceEvent(upd, failed), undefined, 'the same failure again records nothing');
+  t.same(
+    serviceStatusUpdate(first, undefined, now),
+    { loadBalancer: {}, conditions: [] },
+    'release clears ours',
+  );
+  t.equal(serviceStatusUpdate({}, undefined, now), undefined);
+
+  t.ok(leaseExpired({}, Date.now()), 'no holder: free');
+  t.notOk(leaseExpired({ holderIdentity: 'a', renewTime: new Date(), leaseDurationSeconds: 15 }, Date.now()));
+  t.ok(
+    leaseExpired(
+      { holderIdentity: 'a', renewTime: new Date(Date.now() - 16_000), leaseDurationSeconds: 15 },
+      Date.now(),
+    ),
+  );
+  t.equal(microTime(new Date('2026-01-01T00:00:00.123Z')), '2026-01-01T00:00:00.123000Z');
 });
