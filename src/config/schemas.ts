@@ -7,8 +7,9 @@ import { DURATION_PATTERN } from './duration.js';
  * them (`src/config/json-schema.ts`). Field names mirror MetalLB's `metallb.io/v1beta1` (`BGPPeer`:
  * `v1beta2`) field for field; Herald additions are optional and marked "Herald:" in their description.
  *
- * Specs are strict (an unknown field is a problem: it catches typos like `autoassign`); object envelopes
- * and `metadata` are loose so objects read back from Kubernetes (uid, resourceVersion, status) pass.
+ * Herald objects are strict (an unknown field is a problem: it catches typos like `autoassign`), except
+ * `metadata`, which is loose so objects read back from Kubernetes (uid, resourceVersion, ...) pass.
+ * Kubernetes core objects (Service, Node, ...) are loose: Herald reads only the fields it needs.
  */
 
 export const HERALD_GROUP = 'herald.dev';
@@ -173,8 +174,9 @@ export const CommunitySpecSchema = z.strictObject({
 
 // ---- object envelopes -------------------------------------------------------------------------------
 
+// Strict envelope: a misspelt top-level key (`sepc:`) is reported rather than silently ignored.
 const objectOf = <K extends string, S extends z.ZodType>(kind: K, spec: S) =>
-  z.looseObject({
+  z.strictObject({
     apiVersion: z.string(),
     kind: z.literal(kind),
     metadata: ObjectMetaSchema,

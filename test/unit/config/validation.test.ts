@@ -55,6 +55,11 @@ const cases: Array<{ name: string; yaml: string; expect: string[] }> = [
     expect: ['1:spec.autoassign: unknown field'],
   },
   {
+    name: 'misspelt spec',
+    yaml: 'apiVersion: herald.dev/v1beta1\nkind: L2Advertisement\nmetadata: {name: a}\nsepc: {interfaces: [eth0]}',
+    expect: ['1:sepc: unknown field'],
+  },
+  {
     name: 'unknown kind',
     yaml: 'apiVersion: herald.dev/v1beta1\nkind: Pool\nmetadata: {name: a}',
     expect: ['1:kind: unknown kind "Pool"'],
