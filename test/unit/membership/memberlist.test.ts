@@ -20,6 +20,26 @@ function until(cond: () => boolean, timeoutMs: number, what: string): Promise<vo
 
 const view = (m: Memberlist, name: string): Member | undefined => m.members().find((x) => x.name === name);
 
+type Tap = { teardown(fn: () => unknown): void };
+
+/** Members named `names` on loopback (or `host`), all joined through the first; shut down at teardown. */
+async function cluster(t: Tap, names: string[], host = '127.0.0.1'): Promise<Memberlist[]> {
+  const ms: Memberlist[] = [];
+  t.teardown(async () => {
+    for (const m of ms) await m.shutdown();
+  });
+  for (const name of names)
+    ms.push(await Memberlist.create({ name, bindAddr: host, bindPort: 0, profile: 'local' }));
+  const seed = host.includes(':') ? `[${host}]:${ms[0]!.address().port}` : `${host}:${ms[0]!.address().port}`;
+  for (const m of ms.slice(1)) await m.join([seed]);
+  await until(
+    () => ms.every((m) => m.members().filter((x) => x.state === 'alive').length === ms.length),
+    5000,
+    'convergence',
+  );
+  return ms;
+}
+
 t.test('create validates config and binds; join errors name the seed', async (t) => {
   await t.rejects(Memberlist.create({ name: 'x y' }), /name: must not contain whitespace/);
   const a = await Memberlist.create({ name: 'solo', bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' });
@@ -104,15 +124,7 @@ t.test('three members: join, metadata, keyed broadcasts, key rotation, leave', a
 });
 
 t.test('IPv6: two members on ::1 find each other and detect a shutdown', async (t) => {
-  const opts = { bindAddr: '::1', bindPort: 0, profile: 'local' as const };
-  const a = await Memberlist.create({ name: 'v6a', ...opts });
-  const b = await Memberlist.create({ name: 'v6b', ...opts });
-  t.teardown(async () => {
-    await a.shutdown();
-    await b.shutdown();
-  });
-  await b.join([`[::1]:${a.address().port}`]);
-  await until(() => view(a, 'v6b')?.state === 'alive', 3000, 'join over IPv6');
+  const [a, b] = (await cluster(t, ['v6a', 'v6b'], '::1')) as [Memberlist, Memberlist];
   t.equal(view(a, 'v6b')?.address, '::1');
   await b.shutdown();
   await until(() => view(a, 'v6b')?.state === 'dead', 5000, 'death over IPv6');
@@ -120,16 +132,7 @@ t.test('IPv6: two members on ::1 find each other and detect a shutdown', async (
 });
 
 t.test('watch() adds a direct probe of the watched member every round; TCP floods are capped', async (t) => {
-  const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' as const };
-  const a = await Memberlist.create({ name: 'wa', ...opts });
-  const b = await Memberlist.create({ name: 'wb', ...opts });
-  const c = await Memberlist.create({ name: 'wc', ...opts });
-  t.teardown(async () => {
-    for (const m of [a, b, c]) await m.shutdown();
-  });
-  await b.join([`127.0.0.1:${a.address().port}`]);
-  await c.join([`127.0.0.1:${a.address().port}`]);
-  await until(() => a.members().filter((m) => m.state === 'alive').length === 3, 3000, 'convergence');
+  const [a] = (await cluster(t, ['wa', 'wb', 'wc'])) as [Memberlist];
   const rate = async (): Promise<number> => {
     const p0 = a.stats().probes;
     await new Promise((r) => setTimeout(r, 2000));
@@ -157,15 +160,7 @@ t.test('watch() adds a direct probe of the watched member every round; TCP flood
 });
 
 t.test('a starved event loop raises awareness instead of accusing peers', async (t) => {
-  const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' as const };
-  const a = await Memberlist.create({ name: 'sa', ...opts });
-  const b = await Memberlist.create({ name: 'sb', ...opts });
-  t.teardown(async () => {
-    await a.shutdown();
-    await b.shutdown();
-  });
-  await b.join([`127.0.0.1:${a.address().port}`]);
-  await until(() => view(a, 'sb')?.state === 'alive', 3000, 'join');
+  const [a] = (await cluster(t, ['sa', 'sb'])) as [Memberlist];
   const suspects: string[] = [];
   a.on('suspect', (m) => suspects.push(m.name));
   const spin = (ms: number): void => {
