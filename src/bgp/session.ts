@@ -173,13 +173,7 @@ export class BgpSession extends EventEmitter {
       socket.destroy();
       return;
     }
-    if (this.established) {
-      // RFC 4271 §6.8: an Established session wins over any new connection.
-      const c = new Connection('in', socket, 'active');
-      this.attach(c);
-      this.fire(c, { type: 'tcp-connected' });
-      return;
-    }
+    // Its own FSM; collision resolution (or an Established session, which always wins) decides later.
     const c = new Connection('in', socket, 'active');
     this.attach(c);
     this.fire(c, { type: 'tcp-connected' });
