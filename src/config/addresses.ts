@@ -46,13 +46,13 @@ function parseIpv6(text: string): ParsedIp | undefined {
   if (!text.includes(':') || text.length > 45) return undefined;
   const halves = text.split('::');
   if (halves.length > 2) return undefined;
-  const groups = (part: string): number[] | undefined => {
+  const groups = (part: string, last: boolean): number[] | undefined => {
     if (part === '') return [];
     const out: number[] = [];
     const items = part.split(':');
     for (let i = 0; i < items.length; i++) {
       const g = items[i] as string;
-      if (i === items.length - 1 && g.includes('.')) {
+      if (last && i === items.length - 1 && g.includes('.')) {
         const v4 = parseIp(g);
         if (!v4 || v4.family !== 4) return undefined;
         const n = Number(v4.value);
@@ -62,8 +62,8 @@ function parseIpv6(text: string): ParsedIp | undefined {
     }
     return out;
   };
-  const head = groups(halves[0] as string);
-  const tail = halves.length === 2 ? groups(halves[1] as string) : [];
+  const head = groups(halves[0] as string, halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1] as string, true) : [];
   if (!head || !tail) return undefined;
   const missing = 8 - head.length - tail.length;
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
