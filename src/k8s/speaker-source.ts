@@ -117,6 +117,7 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
         this.setConnected();
         this.schedule();
       });
+      s.watcher.on('connected', () => this.setConnected());
       s.watcher.on('error', (e: Error) => {
         this.log.debug({ path: s.watcher.path, err: e.message }, 'watch interrupted');
         this.setConnected();

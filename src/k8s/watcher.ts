@@ -19,6 +19,27 @@ export interface WatcherOptions {
 
 export type ChangeType = 'add' | 'update' | 'delete';
 
+/** A Watch that reports when a watch request was accepted (so a resumed watch counts as connected). */
+class TrackingWatch extends Watch {
+  constructor(
+    kc: KubeConfig,
+    private readonly onConnected: () => void,
+  ) {
+    super(kc);
+  }
+
+  override async watch(...args: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    const [path, params, callback, done] = args;
+    let failed = false;
+    const ctl = await super.watch(path, params, callback, (err: unknown) => {
+      if (err) failed = true;
+      done(err);
+    });
+    if (!failed) this.onConnected();
+    return ctl;
+  }
+}
+
 /** Plain JSON copy of an object (client-node lists return class instances with Date fields; watches do not). */
 export function toPlain<T>(obj: T): T {
   if (typeof obj === 'object' && obj !== null && Object.getPrototypeOf(obj) === Object.prototype) return obj;
@@ -51,7 +72,8 @@ export class ResourceWatcher extends EventEmitter {
       setImmediate(() => this.markSynced());
       return { metadata: r.metadata, items: r.items.map((i) => toPlain(i)) };
     };
-    this.lw = new ListWatch(opts.path, new Watch(kc), list as never, false, opts.labelSelector);
+    const watch = new TrackingWatch(kc, () => this.markConnected());
+    this.lw = new ListWatch(opts.path, watch, list as never, false, opts.labelSelector);
     for (const type of ['add', 'update', 'delete'] as const) {
       this.lw.on(type, (obj: KubernetesObject) => this.emit('change', type, toPlain(obj)));
     }
@@ -92,9 +114,15 @@ export class ResourceWatcher extends EventEmitter {
     return this.lw.get(name, namespace);
   }
 
-  private markSynced(): void {
-    this.connected = true;
+  private markConnected(): void {
     this.retryMs = this.opts.retryMs ?? 200;
+    if (this.connected) return;
+    this.connected = true;
+    this.emit('connected');
+  }
+
+  private markSynced(): void {
+    this.markConnected();
     this.syncedOnce = true;
     const waiters = this.syncWaiters;
     this.syncWaiters = [];

@@ -163,6 +163,15 @@ t.test('speaker source: model from the API, ETP Local ownership, node exclusion,
     () => connection.at(-1) === true && source.current()!.services.some((s) => s.metadata.name === 'late'),
     8000,
   );
+  // A short outage without compaction: the watches resume (no relist) and the source says so.
+  await server.stop();
+  await eventually('second outage noticed', () => connection.at(-1) === false, 5000);
+  await server.restart();
+  await eventually(
+    'resumed watches count as reachable',
+    () => connection.at(-1) === true && source.apiReachable,
+    8000,
+  );
   t.ok(source.speakerPeers(7946).length === 0, 'no speaker pods yet');
   server.createObject({
     apiVersion: 'v1',
