@@ -74,7 +74,13 @@ export class LabCluster {
     this.workDir = mkdtempSync(join(tmpdir(), `herald-${options.tag}-`));
     this.configPath = join(this.workDir, 'herald.yaml');
     writeFileSync(this.configPath, options.config);
+    // Pinned maps live in the global bpffs, not in the namespaces: remove them even on a crash.
+    process.once('exit', this.removePins);
   }
+
+  private readonly removePins = () => {
+    for (const node of this.nodes) rmSync(node.pinDir, { recursive: true, force: true });
+  };
 
   static async create(options: LabClusterOptions): Promise<LabCluster> {
     const cluster = new LabCluster(options);
@@ -256,6 +262,8 @@ export class LabCluster {
         .catch(() => rmSync(node.pinDir, { recursive: true, force: true }));
     }
     await this.lan.destroy();
+    this.removePins();
+    process.removeListener('exit', this.removePins);
     rmSync(this.workDir, { recursive: true, force: true });
   }
 }

@@ -25,6 +25,7 @@ export function bgpEligibleVips(
 export class SpeakerBgp {
   private speaker: BgpSpeaker | undefined;
   private lastProblems = '';
+  private advertisedIps = new Set<string>();
 
   constructor(
     private readonly node: string,
@@ -68,6 +69,14 @@ export class SpeakerBgp {
     if (text && text !== this.lastProblems) this.log.warn(`BGP advertisement problems: ${text}`);
     this.lastProblems = text;
     this.speaker.setRoutes(routes);
+    this.advertisedIps = new Set(
+      [...routes.values()].flatMap((list) => list.map((r) => r.prefix.split('/')[0] ?? '')).filter(Boolean),
+    );
+  }
+
+  /** Prefix addresses advertised to at least one peer (for /32 and /128 routes: the VIPs). */
+  advertised(): ReadonlySet<string> {
+    return this.advertisedIps;
   }
 
   sessions(): SessionInfo[] {

@@ -49,7 +49,7 @@ export interface SpeakerEvents {
  */
 export class Speaker extends EventEmitter<SpeakerEvents> {
   private lastDecisions: VipDecision[] = [];
-  private allocations = new Map<string, ServiceAllocation>();
+  private allocations_ = new Map<string, ServiceAllocation>();
   private allocationErrors = new Map<string, string>();
   private ready = false;
   private pending: NodeJS.Immediate | undefined;
@@ -123,6 +123,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   decisions(): readonly VipDecision[] {
     return this.lastDecisions;
+  }
+
+  allocations(): ReadonlyMap<string, ServiceAllocation> {
+    return this.allocations_;
+  }
+
+  model(): HeraldModel | undefined {
+    return this.source.current();
   }
 
   allocationProblems(): ReadonlyMap<string, string> {
@@ -220,10 +228,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private reallocate(model: HeraldModel): void {
     // Pure function of the file (no history), so every speaker computes the same VIPs.
     const result = allocateAll(model);
-    this.allocations = new Map();
+    this.allocations_ = new Map();
     const errors = new Map<string, string>();
     for (const [key, alloc] of result) {
-      if (isAllocated(alloc)) this.allocations.set(key, alloc);
+      if (isAllocated(alloc)) this.allocations_.set(key, alloc);
       else errors.set(key, alloc.error);
     }
     for (const [key, error] of errors) {
@@ -252,7 +260,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       alive: m.state === 'alive' || m.state === 'suspect',
       ...(decodeNodeMeta(m.meta) ? { meta: decodeNodeMeta(m.meta) } : {}),
     }));
-    const { vips, nodes } = buildL2Inputs(model, this.allocations, views);
+    const { vips, nodes } = buildL2Inputs(model, this.allocations_, views);
     const decisions = decideL2(vips, nodes);
     const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
     const plan = this.reconciler.apply(nodeActions(decisions, this.options.node), spread);
@@ -280,7 +288,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     void this.bgp
       .update(
         model,
-        groupVips(model, this.allocations),
+        groupVips(model, this.allocations_),
         selfLabels,
         isExcluded(selfLabels, selfObject?.status),
       )
