@@ -269,3 +269,30 @@ t.test('pure status and lease decisions', async (t) => {
   );
   t.equal(microTime(new Date('2026-01-01T00:00:00.123Z')), '2026-01-01T00:00:00.123000Z');
 });
+
+t.test('a crashed leader (lease not released) is replaced after the lease expires', async (t) => {
+  const { server, start } = await setup(t, { leaderElection: true });
+  const now = new Date();
+  server.createObject({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'herald-controller', namespace: HERALD_NS },
+    spec: {
+      holderIdentity: 'ghost',
+      leaseDurationSeconds: 1,
+      renewTime: microTime(now),
+      acquireTime: microTime(now),
+      leaseTransitions: 3,
+    },
+  });
+  server.createObject(pool('p', ['10.8.0.0/30']));
+  server.createObject(lbService('s'));
+  const c = await start('r1');
+  await new Promise((r) => setTimeout(r, 400));
+  t.notOk(c.isLeader, 'waits while the old lease is valid');
+  t.same(ingressOf(server, 's'), [], 'and allocates nothing meanwhile');
+  await eventually('takes over after expiry', () => c.isLeader, 4000);
+  const lease = server.get('coordination.k8s.io/v1', 'Lease', 'herald-controller', HERALD_NS)!;
+  t.match(lease.spec, { holderIdentity: 'r1', leaseTransitions: 4 });
+  await eventually('then allocates', () => ingressOf(server, 's').length === 1);
+});
