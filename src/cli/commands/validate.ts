@@ -34,6 +34,17 @@ export function validateReport(parsed: ParsedConfig, fileCount: number): Validat
       });
     }
   }
+  // In a file, a Service without a type is almost surely a mistake (Kubernetes would make it ClusterIP).
+  for (const svc of model.services) {
+    const loc = parsed.locations.get(svc);
+    if (svc.spec.type === undefined && loc) {
+      problems.push({
+        ...loc,
+        path: loc.path ? `${loc.path}.spec.type` : 'spec.type',
+        message: 'not set: Kubernetes defaults to ClusterIP, which Herald ignores; set type: LoadBalancer',
+      });
+    }
+  }
   const stats = new Allocator({ pools: model.pools }).poolStats();
   const addresses = stats.reduce((n, s) => n + s.addressesTotal, 0);
   const handled = model.services.filter(isHeraldService).length;
@@ -42,7 +53,16 @@ export function validateReport(parsed: ParsedConfig, fileCount: number): Validat
     `${fileCount} file${fileCount === 1 ? '' : 's'} valid: ${model.pools.length} pool${model.pools.length === 1 ? '' : 's'} (${fmtCount(addresses)} addresses), ` +
     `${model.l2Advertisements.length} L2 and ${model.bgpAdvertisements.length} BGP advertisements, ` +
     `${model.bgpPeers.length} BGP peers, ${handled} services (${allocated} allocated)`;
-  return { valid: problems.length === 0, problems, summary, allocations };
+  const fileOrder = new Map<string, number>();
+  for (const p of problems) if (!fileOrder.has(p.file)) fileOrder.set(p.file, fileOrder.size);
+  const sorted = problems
+    .map((p, i) => ({ p, i }))
+    .sort(
+      (a, b) =>
+        (fileOrder.get(a.p.file) ?? 0) - (fileOrder.get(b.p.file) ?? 0) || a.p.doc - b.p.doc || a.i - b.i,
+    )
+    .map((x) => x.p);
+  return { valid: sorted.length === 0, problems: sorted, summary, allocations };
 }
 
 const fmtCount = (n: number): string => (n >= 1e15 ? n.toExponential(2) : n.toLocaleString('en-US'));

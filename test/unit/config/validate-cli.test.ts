@@ -37,6 +37,7 @@ t.test('invalid file: exit 1, one line per problem', async (t) => {
       'apiVersion: herald.dev/v1beta1\nkind: BGPPeer\nmetadata: {name: p}\nspec: {myASN: 1, peerASN: 2, peerAddress: 10.0.0.1, holdTime: 1s}',
       'apiVersion: v1\nkind: Service\nmetadata: {name: s, annotations: {herald.dev/loadBalancerIPs: 10.0.0.1}}\nspec: {type: LoadBalancer, ports: [{port: 80}]}',
       'apiVersion: v1\nkind: Service\nmetadata: {name: t, annotations: {herald.dev/loadBalancerIPs: 10.0.0.1}}\nspec: {type: LoadBalancer, ports: [{port: 80}]}',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: u}\nspec: {ports: [{port: 80}]}',
     ].join('\n---\n'),
   );
   const r = await validate(bad);
@@ -45,8 +46,9 @@ t.test('invalid file: exit 1, one line per problem', async (t) => {
     `${bad}:2:spec.addresses[0]: "10.0.0.5-10.0.0.1" is not a valid range: start 10.0.0.5 is after end 10.0.0.1`,
     `${bad}:3:spec.holdTime: hold time 1s is below 3s; use 0 (no keepalives) or at least 3s (RFC 4271)`,
     `${bad}:5:spec: cannot allocate: IP 10.0.0.1 is in use by service default/s`,
+    `${bad}:6:spec.type: not set: Kubernetes defaults to ClusterIP, which Herald ignores; set type: LoadBalancer`,
   ]);
-  t.match(r.stderr, /3 problems/);
+  t.match(r.stderr, /4 problems/);
 });
 
 t.test('valid files: summary and allocations (in process); unreadable file', async (t) => {
