@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { inflateRawSync } from 'node:zlib';
 import { projectRoot } from '../../../src/util/paths.js';
 
-const execFileAsync = promisify(execFile);
 
 /** Where the real kubectl 1.32 and helm 3.17 binaries from the npm layer package are unpacked. */
 export function kubeToolsDir(): string {
@@ -106,4 +104,3 @@ export async function runTool(
   });
 }
 
-export { execFileAsync };
