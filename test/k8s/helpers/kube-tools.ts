@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { projectRoot } from '../../../src/util/paths.js';
 
-
 /** Where the real kubectl 1.32 and helm 3.17 binaries from the npm layer package are unpacked. */
 export function kubeToolsDir(): string {
   return join(projectRoot(), 'node_modules', '.cache', 'herald-kube');
@@ -103,4 +102,3 @@ export async function runTool(
     if (opts.input !== undefined) child.stdin?.end(opts.input);
   });
 }
-
