@@ -9,7 +9,7 @@ import {
   ServiceSchema,
   type HeraldKind,
 } from './schemas.js';
-import { emptyModel, type HeraldModel, type Problem } from './types.js';
+import { emptyModel, sortProblems, type HeraldModel, type Problem } from './types.js';
 import { formatProblems } from './formats.js';
 import { validateModel, type ObjectLocation } from './validate.js';
 
@@ -248,15 +248,7 @@ export function finishParsed(out: ParsedObjects): ParsedConfig {
     (all[k] as object[]) = [...out.model[k], ...out.checkedOnly[k]];
   }
   out.problems.push(...validateModel(all, (o) => out.locations.get(o)));
-  const order = new Map<string, number>();
-  for (const p of out.problems) if (!order.has(p.file)) order.set(p.file, order.size);
-  const problems = out.problems
-    .map((p, i) => ({ p, i }))
-    .sort(
-      (a, b) =>
-        (order.get(a.p.file) as number) - (order.get(b.p.file) as number) || a.p.doc - b.p.doc || a.i - b.i,
-    )
-    .map((x) => x.p);
+  const problems = sortProblems(out.problems);
   return { model: out.model, problems, locations: out.locations };
 }
 

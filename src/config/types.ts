@@ -79,3 +79,13 @@ export const emptyModel = (): HeraldModel => ({
 });
 
 export const formatProblem = (p: Problem): string => `${p.file}:${p.doc}:${p.path || '-'}: ${p.message}`;
+
+/** Problems by file (in order of first appearance) and document, stable within a document. */
+export function sortProblems(problems: readonly Problem[]): Problem[] {
+  const order = new Map<string, number>();
+  for (const p of problems) if (!order.has(p.file)) order.set(p.file, order.size);
+  return problems
+    .map((p, i) => ({ p, i }))
+    .sort((a, b) => (order.get(a.p.file) ?? 0) - (order.get(b.p.file) ?? 0) || a.p.doc - b.p.doc || a.i - b.i)
+    .map((x) => x.p);
+}

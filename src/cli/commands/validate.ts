@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { allocateAll } from '../../allocator/allocate-all.js';
 import { loadConfigFiles } from '../../config/load.js';
 import { isHeraldService, serviceKey } from '../../config/service.js';
-import { formatProblem, type Problem } from '../../config/types.js';
+import { formatProblem, sortProblems, type Problem } from '../../config/types.js';
 import type { ParsedConfig } from '../../config/parse.js';
 import { Allocator } from '../../allocator/allocator.js';
 
@@ -53,15 +53,7 @@ export function validateReport(parsed: ParsedConfig, fileCount: number): Validat
     `${fileCount} file${fileCount === 1 ? '' : 's'} valid: ${model.pools.length} pool${model.pools.length === 1 ? '' : 's'} (${fmtCount(addresses)} addresses), ` +
     `${model.l2Advertisements.length} L2 and ${model.bgpAdvertisements.length} BGP advertisements, ` +
     `${model.bgpPeers.length} BGP peers, ${handled} services (${allocated} allocated)`;
-  const fileOrder = new Map<string, number>();
-  for (const p of problems) if (!fileOrder.has(p.file)) fileOrder.set(p.file, fileOrder.size);
-  const sorted = problems
-    .map((p, i) => ({ p, i }))
-    .sort(
-      (a, b) =>
-        (fileOrder.get(a.p.file) ?? 0) - (fileOrder.get(b.p.file) ?? 0) || a.p.doc - b.p.doc || a.i - b.i,
-    )
-    .map((x) => x.p);
+  const sorted = sortProblems(problems);
   return { valid: sorted.length === 0, problems: sorted, summary, allocations };
 }
 
