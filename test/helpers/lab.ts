@@ -1,6 +1,6 @@
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
 import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
-import { labAllocations, labConfig } from '../../src/lab/scenario.js';
+import { LAB_BGP_NET4, labAllocations, labConfig } from '../../src/lab/scenario.js';
 import { waitUntil } from './probes.js';
 
 export interface StartedLab {
@@ -30,7 +30,8 @@ export async function startLab(
       return ip;
     },
   };
-  const expectAnswered = vips.filter((ip) => ip !== undefined);
+  // BGP-mode VIPs have no L2 owner (and startLab runs no router).
+  const expectAnswered = vips.filter((ip) => !ip.startsWith(`${LAB_BGP_NET4}.`));
   await waitUntil('every VIP answered', 20_000, () =>
     expectAnswered.every((ip) => answering(cluster, ip).size > 0),
   ).catch(async (error: unknown) => {

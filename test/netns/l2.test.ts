@@ -1,7 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import { readDataplane } from '../../src/lab/observe.js';
 import { labConfig } from '../../src/lab/scenario.js';
+import { projectRoot } from '../../src/util/paths.js';
 import { answering, nodeByName, startLab } from '../helpers/lab.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 import { arping, arpingStream, interfaceMacIn, ndisc, neighborMac, waitUntil } from '../helpers/probes.js';
@@ -38,6 +41,25 @@ t.test('L2 announcement with 3 real speakers', async (t) => {
     const macs = await ndisc(cluster.lan, client.ns, ip);
     t.ok(macs.length >= 1, 'an advertisement came back');
     t.same(new Set(macs), new Set([macOf.get(owners[0]!)]), 'from the owner only');
+  });
+
+  await t.test('the status API (herald status --json) reports the owners the XDP maps hold', async (t) => {
+    const out = execFileSync(process.execPath, [
+      join(projectRoot(), 'dist', 'src', 'cli', 'main.js'),
+      'status',
+      'vips',
+      '--json',
+      '--socket',
+      cluster.nodes[0]!.apiSocket,
+    ]).toString();
+    const parsed = JSON.parse(out) as { vips?: Array<{ ip: string; owner: string; reason: string }> };
+    const vips = parsed.vips ?? [];
+    for (const service of ['lab/web', 'lab/api', 'lab/local-app']) {
+      const ip = lab.vip(service);
+      const row = vips.find((v) => v.ip === ip);
+      t.equal(row?.owner, [...answering(cluster, ip).keys()][0], `${service}: same owner as the data plane`);
+      t.match(row?.reason ?? '', /eligible/, `${service}: a reason is given`);
+    }
   });
 
   await t.test('externalTrafficPolicy Local: the owner is the node with the ready endpoint', async (t) => {
