@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { projectRoot } from '../../src/util/paths.js';
 import { TestApiServer } from './apiserver/server.js';
 import { Kubectl } from './helpers/kube.js';
 import { runTool } from './helpers/kube-tools.js';
+import { missingPrerequisites } from '../helpers/prereq.js';
 
 const chart = join(projectRoot(), 'charts', 'herald');
 const ns = 'herald-system';
@@ -36,6 +38,8 @@ const nonDefault = [
   'metrics.serviceMonitor.enabled=true',
   '--set',
   'metrics.prometheusRule.enabled=true',
+  '--set',
+  'metrics.grafanaDashboard.enabled=true',
   '--set',
   'image.tag=dev',
 ];
@@ -156,10 +160,34 @@ t.test('rendered workloads: replicas, capabilities, host network, bpffs, preStop
     'existing gossip Secret used',
   );
   t.match(custom.text, /image: ghcr\.io\/herald-lb\/herald:dev/);
-  t.ok(
-    custom.objects.some((o) => o.kind === 'ServiceMonitor') &&
-      custom.objects.some((o) => o.kind === 'PrometheusRule'),
+  t.ok(custom.objects.some((o) => o.kind === 'ServiceMonitor'));
+  const rule = find(custom.objects, 'PrometheusRule') as unknown as {
+    spec: { groups: Array<{ name: string }> };
+  };
+  t.same(
+    rule.spec.groups.map((g) => g.name).sort(),
+    ['herald.announcements', 'herald.controller', 'herald.traffic'],
+    "speaker alerts (files/alerts.yaml) plus the controller's",
   );
+  const dashboard = custom.objects.find((o) => o.kind === 'ConfigMap') as unknown as
+    { data: Record<string, string> } | undefined;
+  t.equal(
+    (JSON.parse(dashboard?.data['herald.json'] ?? '{}') as { title?: string }).title,
+    'Herald',
+    'Grafana dashboard ConfigMap',
+  );
+  const skip = missingPrerequisites({ commands: ['promtool'] });
+  if (skip) t.comment(`promtool check skipped: ${skip}`);
+  else {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-rules-'));
+    try {
+      writeFileSync(join(dir, 'rules.yaml'), JSON.stringify({ groups: rule.spec.groups }));
+      const r = spawnSync('promtool', ['check', 'rules', join(dir, 'rules.yaml')], { encoding: 'utf8' });
+      t.equal(r.status, 0, `promtool check rules on the rendered PrometheusRule: ${r.stdout}${r.stderr}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
 });
 
 t.test('committed CRDs are the ones generated from the zod schemas', async (t) => {
