@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import t from 'tap';
 import { renderLabReport } from '../../src/lab/report.js';
 import { runLab } from '../../src/lab/scenario.js';
@@ -42,4 +43,8 @@ t.test('herald lab runs end to end and leaves nothing behind', async (t) => {
   t.match(renderLabReport(report), /Failover: killed n\d/);
   const left = execFileSync('ip', ['netns', 'list']).toString();
   t.notMatch(left, /hrl-labt-/, 'all lab namespaces removed');
+  t.notOk(
+    readdirSync('/sys/fs/bpf').some((d) => d.startsWith('hrl-labt-')),
+    'speaker --cleanup removed every pinned map',
+  );
 });
