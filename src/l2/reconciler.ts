@@ -129,7 +129,9 @@ export class L2Reconciler {
       const family = ip.includes(':') ? 6 : 4;
       // Right after a change only the clients of the gained buckets need to hear it; the periodic
       // refresh covers every client of this node's buckets.
-      const buckets = phase === 'burst' ? (this.gainedBuckets.get(ip) ?? entry.buckets) : entry.buckets;
+      // Never point a client at this node for a bucket it has lost since the burst started.
+      const buckets =
+        (phase === 'burst' ? (this.gainedBuckets.get(ip) ?? entry.buckets) : entry.buckets) & entry.buckets;
       for (const client of this.options.datapath.learnedClients()) {
         if ((client.ip.includes(':') ? 6 : 4) !== family) continue;
         if (!hasBucket(buckets, clientBucket(client.ip))) continue;

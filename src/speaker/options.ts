@@ -3,7 +3,6 @@ import type { ProfileName } from '../membership/config.js';
 
 export interface SpeakerOptions {
   node: string;
-  configFile: string;
   /** Interfaces to attach to and announce on; empty = every interface with an address but lo. */
   interfaces: string[];
   bind: { host: string; port: number };
@@ -24,6 +23,10 @@ export interface SpeakerOptions {
   resyncMs: number;
   metrics?: string;
   apiSocket?: string;
+  /** compute: allocate from the pools (standalone); status: announce the controller's Service status. */
+  allocation: 'compute' | 'status';
+  /** More gossip seeds found at start (Kubernetes: the speaker pods). */
+  discoverSeeds?: () => string[];
 }
 
 export const SPEAKER_DEFAULTS = {

@@ -9,7 +9,7 @@ import { type AnnouncingInterface, L2Reconciler } from '../l2/reconciler.js';
 import { Memberlist } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
 import type { Logger } from '../util/log.js';
-import type { FileConfigSource } from './config-source.js';
+import { allocationsFromStatus, type ModelSource } from './model-source.js';
 import { SpeakerBgp } from './bgp-part.js';
 import {
   buildL2Inputs,
@@ -59,7 +59,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private constructor(
     readonly options: SpeakerOptions,
     private readonly log: Logger,
-    private readonly source: FileConfigSource,
+    private readonly source: ModelSource,
     readonly responder: XdpResponder,
     readonly attached: ReadonlyMap<string, XdpMode>,
     private readonly reconciler: L2Reconciler,
@@ -69,7 +69,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     super();
   }
 
-  static async start(options: SpeakerOptions, source: FileConfigSource, log: Logger): Promise<Speaker> {
+  static async start(options: SpeakerOptions, source: ModelSource, log: Logger): Promise<Speaker> {
     const model = await source.start();
     const ifaces = localInterfaces(options.interfaces);
     if (ifaces.length === 0) throw new Error('no interface with an address to announce on (use --interface)');
@@ -196,7 +196,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       `${self.address}:${self.port}`,
       `${this.options.bind.host}:${this.options.bind.port}`,
     ]);
-    const seeds = this.options.join.filter((s) => !selfNames.has(s));
+    const seeds = [...new Set([...this.options.join, ...(this.options.discoverSeeds?.() ?? [])])].filter(
+      (s) => !selfNames.has(s),
+    );
     // Every seed at once; the first full state exchange is enough to decide with the cluster's view.
     const attempt = async (seed: string): Promise<void> => {
       const deadline = Date.now() + this.options.startupGraceMs;
@@ -226,6 +228,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   private reallocate(model: HeraldModel): void {
+    if (this.options.allocation === 'status') {
+      this.allocations_ = allocationsFromStatus(model);
+      return;
+    }
     // Pure function of the file (no history), so every speaker computes the same VIPs.
     const result = allocateAll(model);
     this.allocations_ = new Map();

@@ -34,12 +34,16 @@ interface SpeakerFlags {
   label: string[];
   startupGraceMs: string;
   cleanup?: boolean;
+  kubeconfig?: string;
+  namespace: string;
 }
 
 export function registerSpeaker(program: Command): void {
   program
     .command('speaker')
-    .description('run a speaker on this node (standalone with --config, announcing VIPs at layer 2 via XDP)')
+    .description(
+      'run a speaker on this node: standalone with --config FILE, else from the Kubernetes API (in-cluster or --kubeconfig)',
+    )
     .option('--node <name>', "this node's name (unique in the cluster)", hostname())
     .option('--config <file>', 'standalone mode: YAML file with pools, advertisements, services')
     .option(
@@ -89,13 +93,25 @@ export function registerSpeaker(program: Command): void {
         cleanup(flags);
         return;
       }
-      if (!flags.config) {
-        throw new Error('--config FILE is required (Kubernetes mode: run the speaker from the Helm chart)');
-      }
       const log = createLogger('speaker');
-      const options = toOptions(flags, flags.config);
-      const source = new FileConfigSource(flags.config);
-      const speaker = await Speaker.start(options, source, log);
+      let speaker: Speaker;
+      let options: SpeakerOptions;
+      if (flags.config) {
+        options = toOptions(flags, 'compute');
+        speaker = await Speaker.start(options, new FileConfigSource(flags.config), log);
+      } else {
+        const { kubernetesMode } = await import('../../speaker/kubernetes-mode.js');
+        const k8s = kubernetesMode({
+          kubeconfig: flags.kubeconfig,
+          namespace: flags.namespace,
+          node: flags.node,
+          log,
+        });
+        const port = parseHostPort(flags.bind, '0.0.0.0').port;
+        options = { ...toOptions(flags, 'status'), discoverSeeds: () => k8s.source.speakerPeers(port) };
+        speaker = await Speaker.start(options, k8s.source, log);
+        k8s.attach(speaker);
+      }
       const services = await startSpeakerServices(speaker, options, log);
       const shutdown = async (signal: string) => {
         log.info({ signal }, 'stopping (XDP program and maps stay for the next speaker)');
@@ -108,7 +124,7 @@ export function registerSpeaker(program: Command): void {
     });
 }
 
-function toOptions(flags: SpeakerFlags, configFile: string): SpeakerOptions {
+function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']): SpeakerOptions {
   const number = (name: string, text: string) => {
     const n = Number(text);
     if (!Number.isFinite(n) || n <= 0)
@@ -131,7 +147,6 @@ function toOptions(flags: SpeakerFlags, configFile: string): SpeakerOptions {
     : [];
   return {
     node: flags.node,
-    configFile,
     interfaces: flags.interface,
     bind: parseHostPort(flags.bind, '0.0.0.0'),
     ...(flags.advertise ? { advertise: flags.advertise } : {}),
@@ -147,6 +162,7 @@ function toOptions(flags: SpeakerFlags, configFile: string): SpeakerOptions {
     resyncMs: SPEAKER_DEFAULTS.resyncMs,
     ...(flags.metrics ? { metrics: flags.metrics } : {}),
     apiSocket: flags.apiSocket,
+    allocation,
   };
 }
 

@@ -1,0 +1,42 @@
+import { ingressIps } from '../allocator/index.js';
+import {
+  type HeraldModel,
+  isHeraldService,
+  parseIp,
+  poolRanges,
+  type Problem,
+  serviceKey,
+} from '../config/index.js';
+import type { ServiceAllocation } from './l2-inputs.js';
+
+/**
+ * Where a speaker's configuration comes from: a YAML file (standalone) or the Kubernetes API. Both give
+ * the same model and the same two events; everything below the source is shared.
+ */
+export interface ModelSource {
+  start(): Promise<HeraldModel>;
+  current(): HeraldModel | undefined;
+  stop(): void;
+  on(event: 'change', listener: (model: HeraldModel) => void): unknown;
+  on(event: 'rejected', listener: (problems: Problem[]) => void): unknown;
+}
+
+/**
+ * Kubernetes mode: the controller allocates and writes `status.loadBalancer.ingress`; speakers announce
+ * exactly those IPs (never a guess of their own), each attributed to the pool that contains it.
+ */
+export function allocationsFromStatus(model: HeraldModel): Map<string, ServiceAllocation> {
+  const ranges = model.pools.flatMap((p) => poolRanges(p).map((r) => ({ pool: p.metadata.name, r })));
+  const out = new Map<string, ServiceAllocation>();
+  for (const svc of model.services) {
+    if (!isHeraldService(svc)) continue;
+    const ips = [...ingressIps(svc)];
+    const first = ips[0] ? parseIp(ips[0]) : undefined;
+    const pool = first
+      ? ranges.find(({ r }) => r.family === first.family && first.value >= r.start && first.value <= r.end)
+          ?.pool
+      : undefined;
+    if (pool) out.set(serviceKey(svc), { ips, pool });
+  }
+  return out;
+}
