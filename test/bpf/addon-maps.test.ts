@@ -5,9 +5,9 @@ import t from 'tap';
 import { BpfError, BpfMap, BpfObject, numPossibleCpus, unpinDir } from '../../src/datapath/bpf.js';
 import { datapathNative } from '../../src/datapath/native.js';
 import { nativeBuildDir } from '../../src/util/paths.js';
-import { missingPrerequisites } from '../helpers/prereq.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 
-const skip = missingPrerequisites({ root: true, commands: ['bpftool'] });
+requirePrerequisites({ root: true, commands: ['bpftool'] });
 const fixture = join(nativeBuildDir(), 'test_fixtures.bpf.o');
 const bad = join(nativeBuildDir(), 'test_bad.bpf.o');
 const pinDir = `/sys/fs/bpf/hrl-h1-maps-${process.pid}`;
@@ -25,7 +25,7 @@ const u64 = (n: bigint): Buffer => {
 const hex = (pairs: Array<[Buffer, Buffer]>): string[] =>
   pairs.map(([k, v]) => `${k.toString('hex')}=${v.toString('hex')}`).sort();
 
-t.test('addon maps, pinning, test runs and errors', { skip }, async (t) => {
+t.test('addon maps, pinning, test runs and errors', async (t) => {
   t.teardown(() => unpinDir(pinDir));
 
   t.test('load with pinning pins only non-internal maps; values survive a reload', async (t) => {

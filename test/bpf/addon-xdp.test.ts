@@ -5,10 +5,10 @@ import t from 'tap';
 import { BpfMap, unpinDir } from '../../src/datapath/bpf.js';
 import { nativeBuildDir } from '../../src/util/paths.js';
 import { TestLan } from '../helpers/netns.js';
-import { missingPrerequisites } from '../helpers/prereq.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 import type { Step, StepResult } from './fixtures/ns-runner.js';
 
-const skip = missingPrerequisites({ root: true, commands: ['ip', 'nsenter', 'tcpdump'] });
+requirePrerequisites({ root: true, commands: ['ip', 'nsenter', 'tcpdump'] });
 const fixture = join(nativeBuildDir(), 'test_fixtures.bpf.o');
 const runner = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ns-runner.js');
 const pinDir = `/sys/fs/bpf/hrl-h1-xdp-${process.pid}`;
@@ -55,7 +55,7 @@ function firstPcapPacket(pcap: Buffer): Buffer {
   return pcap.subarray(40, 40 + len);
 }
 
-t.test('XDP attach/query/replace/detach and raw frames inside namespaces', { skip }, async (t) => {
+t.test('XDP attach/query/replace/detach and raw frames inside namespaces', async (t) => {
   const lan = new TestLan('h1');
   t.teardown(async () => {
     await lan.destroy();

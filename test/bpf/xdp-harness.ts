@@ -1,7 +1,7 @@
 /** Opens the real XDP program with its maps pinned under a test-private bpffs directory. */
 import type { Test } from 'tap';
 import { XdpResponder } from '../../src/datapath/responder.js';
-import { missingPrerequisites } from '../helpers/prereq.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 import { VIP_MAC } from './xdp-frames.js';
 
 export const XDP_DROP = 1;
@@ -17,11 +17,7 @@ export const CLIENT6 = '2001:db8::9';
 
 /** Skips (locally) or fails (CI) without root; otherwise a responder with the standard VIPs, live. */
 export function openResponder(t: Test, name: string): XdpResponder | undefined {
-  const missing = missingPrerequisites({ root: true });
-  if (missing) {
-    t.plan(0, missing);
-    return undefined;
-  }
+  requirePrerequisites({ root: true });
   const pinDir = `/sys/fs/bpf/hrl-h2b-${process.pid}-${name}`;
   XdpResponder.cleanup(pinDir);
   const removePins = () => XdpResponder.cleanup(pinDir);

@@ -18,6 +18,3 @@ export function requirePrerequisites(opts: { root?: boolean; commands?: string[]
   if (problems.length > 0) throw new Error(`test prerequisite missing: ${problems.join('; ')}`);
   return undefined;
 }
-
-/** Former name, kept for the tests that still use it; never skips, throws like requirePrerequisites. */
-export const missingPrerequisites = requirePrerequisites;

@@ -9,7 +9,7 @@ import { projectRoot } from '../../src/util/paths.js';
 import { TestApiServer } from './apiserver/server.js';
 import { Kubectl } from './helpers/kube.js';
 import { runTool } from './helpers/kube-tools.js';
-import { missingPrerequisites } from '../helpers/prereq.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 
 const chart = join(projectRoot(), 'charts', 'herald');
 const ns = 'herald-system';
@@ -176,17 +176,14 @@ t.test('rendered workloads: replicas, capabilities, host network, bpffs, preStop
     'Herald',
     'Grafana dashboard ConfigMap',
   );
-  const skip = missingPrerequisites({ commands: ['promtool'] });
-  if (skip) t.comment(`promtool check skipped: ${skip}`);
-  else {
-    const dir = mkdtempSync(join(tmpdir(), 'herald-rules-'));
-    try {
-      writeFileSync(join(dir, 'rules.yaml'), JSON.stringify({ groups: rule.spec.groups }));
-      const r = spawnSync('promtool', ['check', 'rules', join(dir, 'rules.yaml')], { encoding: 'utf8' });
-      t.equal(r.status, 0, `promtool check rules on the rendered PrometheusRule: ${r.stdout}${r.stderr}`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+  requirePrerequisites({ commands: ['promtool'] });
+  const dir = mkdtempSync(join(tmpdir(), 'herald-rules-'));
+  try {
+    writeFileSync(join(dir, 'rules.yaml'), JSON.stringify({ groups: rule.spec.groups }));
+    const r = spawnSync('promtool', ['check', 'rules', join(dir, 'rules.yaml')], { encoding: 'utf8' });
+    t.equal(r.status, 0, `promtool check rules on the rendered PrometheusRule: ${r.stdout}${r.stderr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

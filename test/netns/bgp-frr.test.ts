@@ -1,10 +1,10 @@
 import { chownSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { missingPrerequisites } from '../helpers/prereq.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 import { BgpLab, ROUTER4, speaker4, waitFor } from './bgp-fixture.js';
 
-const missing = missingPrerequisites({
+requirePrerequisites({
   root: true,
   commands: ['vtysh', 'ip', 'nsenter', '/usr/lib/frr/bgpd'],
 });
@@ -43,7 +43,6 @@ exit
 
 t.test(
   'FRR 8 ToR: BFD tears down a frozen speaker, BFD down resets our side, graceful restart keeps routes',
-  { skip: missing },
   async (t) => {
     // s1, s2 peer with BFD (10.250.0.11-12); s3 (10.250.0.13) runs graceful restart without BFD.
     const started = Date.now();

@@ -7,9 +7,9 @@ import t from 'tap';
 import { XdpResponder } from '../../src/datapath/responder.js';
 import { parseMac } from '../../src/datapath/xdp-layout.js';
 import { TestLan } from '../helpers/netns.js';
-import { missingPrerequisites } from '../helpers/prereq.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 
-const skip = missingPrerequisites({ root: true, commands: ['arping', 'ndisc6', 'nsenter', 'tcpdump'] });
+requirePrerequisites({ root: true, commands: ['arping', 'ndisc6', 'nsenter', 'tcpdump'] });
 const agent = fileURLToPath(new URL('./datapath-agent.js', import.meta.url));
 const streamer = fileURLToPath(new URL('./datapath-stream.js', import.meta.url));
 
@@ -42,7 +42,7 @@ function ndiscReplies(stdout: string): string[] {
   );
 }
 
-t.test('XDP ARP/NDP responder between namespaces', { skip }, async (t) => {
+t.test('XDP ARP/NDP responder between namespaces', async (t) => {
   const lan = new TestLan('h2');
   const pinOwner = `/sys/fs/bpf/hrl-h2-${process.pid}-owner`;
   const pinSup = `/sys/fs/bpf/hrl-h2-${process.pid}-sup`;

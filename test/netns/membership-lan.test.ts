@@ -5,14 +5,14 @@
 import t from 'tap';
 import { type Peer, sleep, spawnHerald, waitConverged } from '../../bench/membership/cluster.js';
 import { TestLan } from '../helpers/netns.js';
-import { missingPrerequisites } from '../helpers/prereq.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 
-const missing = missingPrerequisites({ root: true, commands: ['ip', 'nft', 'nsenter'] });
+requirePrerequisites({ root: true, commands: ['ip', 'nft', 'nsenter'] });
 const KEY = 'ab'.repeat(32);
 const LOSS_PERCENT = 5;
 const LOSS_SECONDS = 15;
 
-t.test('membership on a namespace LAN', { skip: missing ?? false }, async (t) => {
+t.test('membership on a namespace LAN', async (t) => {
   const lan = new TestLan('h4');
   const peers: Peer[] = [];
   t.teardown(async () => {

@@ -20,17 +20,11 @@ import { createHeraldMetrics } from '../../src/metrics/registry.js';
 import { startMetricsServer } from '../../src/metrics/server.js';
 import { nativeBuildDir, projectRoot } from '../../src/util/paths.js';
 import { TestLan } from '../helpers/netns.js';
-import { missingPrerequisites } from '../helpers/prereq.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 
-const skip =
-  missingPrerequisites({ root: true, commands: ['prometheus', 'nsenter', 'ip'] }) ?? objectMissing();
-
-/** The BPF object is a build product: skip locally when it is missing, fail under CI (like prereq.ts). */
-function objectMissing(): string | undefined {
-  if (existsSync(join(nativeBuildDir(), 'herald_xdp.bpf.o'))) return undefined;
-  const message = 'herald_xdp.bpf.o not built (npx node-gyp build)';
-  if (process.env.CI === 'true') throw new Error(`test prerequisite missing under CI: ${message}`);
-  return message;
+requirePrerequisites({ root: true, commands: ['prometheus', 'nsenter', 'ip'] });
+if (!existsSync(join(nativeBuildDir(), 'herald_xdp.bpf.o'))) {
+  throw new Error('test prerequisite missing: herald_xdp.bpf.o not built (npx node-gyp build)');
 }
 
 const VIP4 = '10.97.0.100';
@@ -103,7 +97,7 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
 
 const scalar = (r: PromResult[]) => (r[0] ? Number(r[0].value[1]) : undefined);
 
-t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { skip, timeout: 90_000 }, async (t) => {
+t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { timeout: 90_000 }, async (t) => {
   const lan = new TestLan('h7');
   const pinDir = `/sys/fs/bpf/hrl-h7-${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-prom-'));

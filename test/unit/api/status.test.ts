@@ -17,8 +17,10 @@ import {
   type VipStatus,
 } from '../../../src/api/source.js';
 import { projectRoot } from '../../../src/util/paths.js';
-import { missingPrerequisites } from '../../helpers/prereq.js';
+import { requirePrerequisites } from '../../helpers/prereq.js';
 import { selfSignedCert } from '../metrics/tls-fixture.js';
+
+requirePrerequisites({ commands: ['openssl'] });
 
 const execFileAsync = promisify(execFile);
 t.setTimeout(60_000);
@@ -178,7 +180,7 @@ t.test('a stale socket file is replaced; a non-socket file is refused', async (t
   );
 });
 
-t.test('TCP with TLS', { skip: missingPrerequisites({ commands: ['openssl'] }) }, async (t) => {
+t.test('TCP with TLS', async (t) => {
   const { certFile, keyFile, remove } = selfSignedCert();
   t.teardown(remove);
   const server = await startStatusServer(fakeSource(), {

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import t from 'tap';
-import { missingPrerequisites } from '../../helpers/prereq.js';
+import { requirePrerequisites } from '../../helpers/prereq.js';
 import { selfSignedCert } from './tls-fixture.js';
 import { ClusterRateView, encodeRateReport } from '../../../src/metrics/gossip.js';
 import { escapeLabelValue, formatValue } from '../../../src/metrics/exposition.js';
@@ -10,6 +10,9 @@ import { TrafficMonitor } from '../../../src/metrics/monitor.js';
 import { createHeraldMetrics } from '../../../src/metrics/registry.js';
 import { startMetricsServer } from '../../../src/metrics/server.js';
 import type { TrafficCounters } from '../../../src/metrics/traffic.js';
+
+requirePrerequisites({ commands: ['promtool'] });
+requirePrerequisites({ commands: ['openssl'] });
 
 /**
  * promtool's lint findings that follow from names fixed in DESIGN.md (MetalLB compatibility: gauges named
@@ -134,23 +137,19 @@ t.test('every DESIGN.md metric is exported with the right values', async (t) => 
   );
 });
 
-t.test(
-  'promtool check metrics accepts the exposition',
-  { skip: missingPrerequisites({ commands: ['promtool'] }) },
-  async (t) => {
-    const { code, findings } = await promtoolCheck(await sampleMetrics().render());
-    t.ok(code === 0 || code === 3, `promtool exit ${code} (3 = lint findings only)`);
-    t.same(
-      findings.filter((f) => !ACCEPTED_LINT.has(f)),
-      [],
-      'no findings beyond the accepted, name-mandated ones',
-    );
-    const broken = await promtoolCheck(
-      '# TYPE herald_vip_rx_bytes_total counter\nherald_vip_rx_bytes_total{ip="x"} nope\n',
-    );
-    t.equal(broken.code, 1, 'promtool does reject broken output (the check can fail)');
-  },
-);
+t.test('promtool check metrics accepts the exposition', async (t) => {
+  const { code, findings } = await promtoolCheck(await sampleMetrics().render());
+  t.ok(code === 0 || code === 3, `promtool exit ${code} (3 = lint findings only)`);
+  t.same(
+    findings.filter((f) => !ACCEPTED_LINT.has(f)),
+    [],
+    'no findings beyond the accepted, name-mandated ones',
+  );
+  const broken = await promtoolCheck(
+    '# TYPE herald_vip_rx_bytes_total counter\nherald_vip_rx_bytes_total{ip="x"} nope\n',
+  );
+  t.equal(broken.code, 1, 'promtool does reject broken output (the check can fail)');
+});
 
 t.test('a failing counter read is counted and the last good values are served', async (t) => {
   let fail = false;
@@ -206,7 +205,7 @@ t.test('HTTP server: /metrics, /healthz, 404, 500 on a failing render, loopback 
   );
 });
 
-t.test('HTTPS with a certificate', { skip: missingPrerequisites({ commands: ['openssl'] }) }, async (t) => {
+t.test('HTTPS with a certificate', async (t) => {
   const { certFile, keyFile, remove } = selfSignedCert();
   t.teardown(remove);
   const server = await startMetricsServer(sampleMetrics(), {
