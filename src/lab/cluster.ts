@@ -36,6 +36,8 @@ export interface LabClusterOptions {
   vips: string[];
   xdpMode?: 'auto' | 'native' | 'generic';
   extraSpeakerArgs?: string[];
+  /** Kubernetes mode: speakers read the API server (no --config) with this kubeconfig and namespace. */
+  kubernetes?: { kubeconfig: string; namespace: string };
   /** Adds a router namespace running BIRD as the BGP peer of every node (ECMP into its kernel). */
   router?: { asn: number; nodeAsn: number; routedPrefixes: string[] };
 }
@@ -191,8 +193,14 @@ export class LabCluster {
       'speaker',
       '--node',
       node.name,
-      '--config',
-      this.configPath,
+      ...(this.options.kubernetes
+        ? [
+            '--kubeconfig',
+            this.options.kubernetes.kubeconfig,
+            '--namespace',
+            this.options.kubernetes.namespace,
+          ]
+        : ['--config', this.configPath]),
       '--interface',
       'eth0',
       '--bind',

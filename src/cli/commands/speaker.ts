@@ -84,6 +84,12 @@ export function registerSpeaker(program: Command): void {
       'wait this long for a join before deciding alone',
       String(SPEAKER_DEFAULTS.startupGraceMs),
     )
+    .option('--kubeconfig <file>', 'Kubernetes mode (no --config): kubeconfig file (default in-cluster)')
+    .option(
+      '--namespace <ns>',
+      "Kubernetes mode: namespace of Herald's objects and speaker pods",
+      process.env.POD_NAMESPACE ?? 'herald-system',
+    )
     .option(
       '--cleanup',
       "uninstall: detach Herald's XDP program from the interfaces and remove the pinned maps",
