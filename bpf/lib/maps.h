@@ -6,7 +6,8 @@
 #include <bpf/bpf_helpers.h>
 #include "types.h"
 
-#define HERALD_MAX_VIPS 4096
+/* Every VIP a node holds an entry for (answer or suppress): sized for clusters with 10,000+ VIPs. */
+#define HERALD_MAX_VIPS 16384
 #define HERALD_MAX_CLIENTS 65536
 
 struct {
