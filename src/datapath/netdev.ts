@@ -25,16 +25,5 @@ export function sendRawFrame(ifname: string, frame: Buffer): number {
   return callNative(`interface ${ifname}`, () => datapathNative().packetSend(ifindex, frame));
 }
 
-/** 'aa:bb:cc:dd:ee:ff' → 6 bytes. */
-export function parseMac(text: string): Buffer {
-  const parts = text.split(/[:-]/);
-  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p)))
-    throw new Error(`malformed MAC address: ${JSON.stringify(text)}`);
-  return Buffer.from(parts.map((p) => parseInt(p, 16)));
-}
-
-/** 6 bytes → 'aa:bb:cc:dd:ee:ff'. */
-export function formatMac(mac: Buffer): string {
-  if (mac.length !== 6) throw new Error(`a MAC address has 6 bytes, got ${mac.length}`);
-  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
+/** MAC text helpers live with the other pure encoders. */
+export { formatMac, parseMac } from './xdp-layout.js';

@@ -176,11 +176,13 @@ export function decodeConfig(buf: Buffer): DatapathConfig {
 export function parseMac(text: string): Buffer {
   const parts = text.split(/[:-]/);
   if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p)))
-    throw new Error(`not a MAC address: ${JSON.stringify(text)}`);
+    throw new Error(`malformed MAC address: ${JSON.stringify(text)}`);
   return Buffer.from(parts.map((p) => parseInt(p, 16)));
 }
 
+/** 6 bytes → "aa:bb:cc:dd:ee:ff". */
 export function formatMac(mac: Buffer): string {
+  if (mac.length !== 6) throw new Error(`a MAC address has 6 bytes, got ${mac.length}`);
   return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 

@@ -6,16 +6,6 @@ const BROADCAST = Buffer.from('ffffffffffff', 'hex');
 const ETH_P_ARP = 0x0806;
 const ETH_P_IPV6 = 0x86dd;
 
-export function macToBuffer(mac: string): Buffer {
-  const hex = mac.replace(/[:-]/g, '');
-  if (!/^[0-9a-fA-F]{12}$/.test(hex)) throw new Error(`invalid MAC address: ${mac}`);
-  return Buffer.from(hex, 'hex');
-}
-
-export function macToString(mac: Buffer): string {
-  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
 function ethernet(dst: Buffer, src: Buffer, type: number, payload: Buffer): Buffer {
   const header = Buffer.alloc(14);
   dst.copy(header, 0);
