@@ -25,7 +25,7 @@ RUN npx tsc -p tsconfig.json --outDir dist \
 # ---- runtime: node + the shared libraries the addon links (libbpf, libelf, zlib) ---------------------
 FROM node:20-bookworm-slim AS runtime
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libbpf1 libelf1 zlib1g \
+ && apt-get install -y --no-install-recommends libbpf1 libelf1 zlib1g iproute2 \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /opt/herald
 COPY --from=build /src/package.json ./
