@@ -261,11 +261,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   private reconcile(): void {
     const model = this.source.current();
     if (!model) return;
-    const views: MemberView[] = this.memberlist.members().map((m) => ({
-      name: m.name,
-      alive: m.state === 'alive' || m.state === 'suspect',
-      ...(decodeNodeMeta(m.meta) ? { meta: decodeNodeMeta(m.meta) } : {}),
-    }));
+    const views: MemberView[] = this.memberlist.members().map((m) => {
+      const meta = decodeNodeMeta(m.meta);
+      return { name: m.name, alive: m.state === 'alive' || m.state === 'suspect', ...(meta ? { meta } : {}) };
+    });
     const { vips, nodes } = buildL2Inputs(model, this.allocations_, views);
     const decisions = decideL2(vips, nodes);
     const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
