@@ -9,7 +9,7 @@ debian_packages=(
   # build: BPF objects and the libbpf addon
   clang llvm libbpf-dev libelf-dev zlib1g-dev make g++ python3
   # data plane tools and tests
-  bpftool iproute2 iputils-arping ndisc6 tcpdump nftables ethtool procps psmisc openssl curl
+  bpftool iproute2 iputils-arping ndisc6 tcpdump nftables ethtool procps psmisc iputils-ping openssl curl
   # real peers for interop tests and benchmarks
   bird2 frr gobgpd keepalived prometheus
   golang-go golang-github-hashicorp-memberlist-dev
