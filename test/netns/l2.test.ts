@@ -195,4 +195,14 @@ t.test('failover: SIGKILLed speaker, then a node whose link goes down', async (t
     `${third.name} answers after ${second.name}'s link went down`,
   );
   t.comment(`link down → takeover: ${moveMs} ms (${Date.now() - downAt} ms until verified)`);
+  // The survivor now holds every VIP, the IPv6 one included, and answers NDP for it alone.
+  const ip6 = lab.vip('lab/api', 6);
+  await waitUntil(`${third.name} to own ${ip6}`, 10_000, () =>
+    answering(cluster, ip6, [first, second]).has(third.name),
+  );
+  t.same(
+    new Set(await ndisc(cluster.lan, client.ns, ip6)),
+    new Set([thirdMac]),
+    `${third.name} answers NDP for ${ip6}`,
+  );
 });
