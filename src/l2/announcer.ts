@@ -47,11 +47,24 @@ export class Announcer {
     }
   }
 
+  /** Only the periodic refresh, no burst (for state adopted from a previous process). */
+  refreshOnly(ip: string, interfaces: readonly string[]): void {
+    this.cancel(ip);
+    if (this.options.refreshMs <= 0) return;
+    const schedule: Schedule = { interfaces, timers: [] };
+    this.schedules.set(ip, schedule);
+    schedule.timers.push(setInterval(() => this.fire(ip, 'refresh'), this.options.refreshMs).unref());
+  }
+
   cancel(ip: string): void {
     const schedule = this.schedules.get(ip);
     if (!schedule) return;
     for (const timer of schedule.timers) clearTimeout(timer);
     this.schedules.delete(ip);
+  }
+
+  has(ip: string): boolean {
+    return this.schedules.has(ip);
   }
 
   announcing(): string[] {

@@ -25,10 +25,23 @@ export function interfacesForVip(
   let best: { name: string; bits: number } | undefined;
   for (const iface of nodeInterfaces) {
     for (const cidr of iface.cidrs) {
-      const [net, bits] = ipaddr.parseCIDR(cidr);
-      if (net.kind() !== address.kind() || bits === 0) continue;
+      const parsed = parseCidr(cidr);
+      if (!parsed) continue;
+      const [net, bits] = parsed;
+      // A host prefix is an address, not a LAN the VIP could be reached on.
+      if (net.kind() !== address.kind() || bits === 0 || bits === (net.kind() === 'ipv4' ? 32 : 128))
+        continue;
       if (address.match(net, bits) && (!best || bits > best.bits)) best = { name: iface.name, bits };
     }
   }
   return best ? [best.name] : [];
+}
+
+/** A gossiped prefix from another node; undefined for one that does not parse (it is ignored). */
+function parseCidr(cidr: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
+  try {
+    return ipaddr.parseCIDR(cidr);
+  } catch {
+    return undefined;
+  }
 }

@@ -85,12 +85,20 @@ export class L2Reconciler {
     for (const ip of plan.remove) this.options.datapath.deleteVip(ip);
     this.spreadIps.clear();
     for (const ip of spreadIps) this.spreadIps.add(ip);
+    // The new state must be in place before the first frame goes out: announce() reads it.
+    this.applied = desired;
     for (const { ip, interfaces } of plan.takeovers) this.announcer.announce(ip, interfaces);
     for (const { ip, interfaces, buckets } of plan.gained) {
       this.gainedBuckets.set(ip, buckets);
       this.announcer.announce(ip, interfaces);
     }
-    this.applied = desired;
+    // Entries adopted from a previous process (or otherwise without a schedule) get the periodic refresh
+    // only: re-announcing what did not change would pull clients for nothing.
+    for (const [ip, want] of desired) {
+      if (want.action === 'answer' && !this.announcer.has(ip)) {
+        this.announcer.refreshOnly(ip, want.interfaces);
+      }
+    }
     return plan;
   }
 
@@ -102,7 +110,10 @@ export class L2Reconciler {
     this.announcer.stop();
   }
 
-  /** Rebuilds the applied state from the map a previous process left behind. */
+  /**
+   * Rebuilds the applied state from the map a previous process left behind. Announces nothing: the
+   * speaker has not joined yet, and ownership may have moved while it was away.
+   */
   private adopt(): Map<string, AppliedVip> {
     const adopted = new Map<string, AppliedVip>();
     for (const [ip, entry] of this.options.datapath.vips()) {
@@ -114,7 +125,6 @@ export class L2Reconciler {
           interfaces: iface ? [iface.name] : [],
           spread: entry.buckets !== ALL_BUCKETS,
         });
-        if (entry.buckets === ALL_BUCKETS && iface) this.announcer.announce(ip, [iface.name]);
       } else {
         adopted.set(ip, { action: 'suppress', spread: false });
       }
@@ -137,19 +147,26 @@ export class L2Reconciler {
         if (!hasBucket(buckets, clientBucket(client.ip))) continue;
         const iface = this.byIndex.get(client.ifindex);
         if (!iface || !ifnames.includes(iface.name)) continue;
-        this.options.sendFrame(iface.name, clientRedirectFrame(ip, iface.mac, client.ip, client.mac));
-        frames++;
+        if (this.send(ip, iface.name, clientRedirectFrame(ip, iface.mac, client.ip, client.mac))) frames++;
       }
     } else {
       for (const name of ifnames) {
         const iface = this.byName.get(name);
         if (!iface) continue;
-        for (const frame of announcementFrames(ip, iface.mac)) {
-          this.options.sendFrame(name, frame);
-          frames++;
-        }
+        for (const frame of announcementFrames(ip, iface.mac)) if (this.send(ip, name, frame)) frames++;
       }
     }
     if (frames > 0) this.options.onAnnounced?.(ip, frames);
+  }
+
+  /** One frame; a failure is reported and does not stop the frames to other clients or interfaces. */
+  private send(ip: string, ifname: string, frame: Buffer): boolean {
+    try {
+      this.options.sendFrame(ifname, frame);
+      return true;
+    } catch (error) {
+      this.options.onError?.(`announce ${ip} on ${ifname}`, error);
+      return false;
+    }
   }
 }

@@ -19,6 +19,8 @@ export function assignSpreadBuckets(ip: string, nodes: readonly string[]): Map<s
     const chosen = rendezvousOrder(`${ip}/${bucket}`, unique)[0] as string;
     result.set(chosen, (result.get(chosen) ?? 0n) | (1n << BigInt(bucket)));
   }
+  // A node that won no bucket does not answer for this VIP at all.
+  for (const [node, bits] of result) if (bits === 0n) result.delete(node);
   return result;
 }
 

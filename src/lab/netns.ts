@@ -7,14 +7,25 @@ let vethCounter = 0;
 /** Live LANs, torn down on SIGINT/SIGTERM too (Node's default handling of those skips 'exit' hooks). */
 const liveLans = new Set<VirtualLan>();
 let signalsHooked = false;
+const selfHandled = new Set<NodeJS.Signals>();
+
+/** The caller handles `signal` itself and tears its LANs down (herald lab --keep waits for Ctrl-C). */
+export function handleSignalYourself(signal: NodeJS.Signals): void {
+  selfHandled.add(signal);
+}
 function hookSignals(): void {
   if (signalsHooked) return;
   signalsHooked = true;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    const handler = () => {
+      if (selfHandled.has(signal)) {
+        process.once(signal, handler);
+        return;
+      }
       for (const lan of liveLans) lan.destroyNow();
       process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
-    });
+    };
+    process.once(signal, handler);
   }
 }
 

@@ -18,6 +18,7 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
   private lastText = '';
+  private reloading: Promise<unknown> = Promise.resolve();
   private readonly onHup = () => void this.reload();
 
   constructor(readonly path: string) {
@@ -35,7 +36,8 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
     process.on('SIGHUP', this.onHup);
     // Watch the directory: editors replace files by rename, which a file watch would lose.
     this.watcher = watch(dirname(this.path), (_event, name) => {
-      if (name !== null && name !== basename(this.path)) return;
+      // A Kubernetes ConfigMap volume swaps a `..data` symlink instead of touching the file.
+      if (name !== null && name !== basename(this.path) && name !== '..data') return;
       clearTimeout(this.debounce);
       this.debounce = setTimeout(() => void this.reload(), 100);
     });
@@ -47,7 +49,14 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
     return this.model;
   }
 
-  async reload(): Promise<boolean> {
+  /** Reloads one at a time, so an older read can never finish last and win. */
+  reload(): Promise<boolean> {
+    const run = this.reloading.then(() => this.reloadNow());
+    this.reloading = run.catch(() => false);
+    return run;
+  }
+
+  private async reloadNow(): Promise<boolean> {
     const { model, problems } = await loadConfigFile(this.path);
     if (problems.length > 0) {
       this.emit('rejected', problems);

@@ -1,4 +1,5 @@
 import {
+  canonicalIp,
   ENDPOINTSLICE_SERVICE_LABEL,
   type HeraldModel,
   isHeraldService,
@@ -96,7 +97,9 @@ export function groupVips(
     if (!isHeraldService(svc)) continue;
     const alloc = allocations.get(serviceKey(svc));
     if (!alloc) continue;
-    for (const ip of alloc.ips) {
+    for (const text of alloc.ips) {
+      // One spelling per address: the XDP map (and a restarted speaker reading it) uses canonical text.
+      const ip = canonicalIp(text) ?? text;
       const entry = byIp.get(ip) ?? { services: [], pool: alloc.pool };
       entry.services.push(svc);
       byIp.set(ip, entry);

@@ -4,7 +4,7 @@ import type { NodeInterface } from '../l2/interfaces.js';
 /**
  * The interfaces of this host (its network namespace) that Herald may announce on, with their
  * addresses: the ones named with --interface, or every interface with an address except loopback.
- * Link-local IPv6 addresses are left out: VIPs never live in fe80::/10.
+ * Link-local IPv6 addresses are left out: VIPs never live in fe80::/10; so are host prefixes.
  */
 export function localInterfaces(only: readonly string[] = []): NodeInterface[] {
   const wanted = new Set(only);
@@ -12,12 +12,20 @@ export function localInterfaces(only: readonly string[] = []): NodeInterface[] {
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
     if (!addrs || name === 'lo') continue;
     if (wanted.size > 0 && !wanted.has(name)) continue;
-    const cidrs = addrs.filter((a) => !a.internal && !a.address.startsWith('fe80:')).map((a) => a.cidr ?? '');
-    if (cidrs.length > 0) result.push({ name, cidrs: cidrs.filter(Boolean) });
+    // Host routes (/32, /128) are not LANs: kube-proxy in IPVS mode puts every ClusterIP and VIP on
+    // kube-ipvs0 as one, and such an interface must neither win the VIP's subnet nor bloat the metadata.
+    const cidrs = addrs
+      .filter((a) => !a.internal && !a.address.startsWith('fe80:') && a.cidr && !isHostPrefix(a.cidr))
+      .map((a) => a.cidr as string);
+    if (cidrs.length > 0) result.push({ name, cidrs });
   }
   const missing = [...wanted].filter((n) => !result.some((r) => r.name === n));
   if (missing.length > 0) {
     throw new Error(`interface(s) not found or without an address: ${missing.join(', ')}`);
   }
   return result.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function isHostPrefix(cidr: string): boolean {
+  return cidr.endsWith(cidr.includes(':') ? '/128' : '/32');
 }

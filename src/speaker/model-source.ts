@@ -1,5 +1,6 @@
 import { ingressIps } from '../allocator/index.js';
 import {
+  canonicalIp,
   type HeraldModel,
   isHeraldService,
   parseIp,
@@ -30,7 +31,7 @@ export function allocationsFromStatus(model: HeraldModel): Map<string, ServiceAl
   const out = new Map<string, ServiceAllocation>();
   for (const svc of model.services) {
     if (!isHeraldService(svc)) continue;
-    const ips = [...ingressIps(svc)];
+    const ips = ingressIps(svc).map((ip) => canonicalIp(ip) ?? ip);
     const first = ips[0] ? parseIp(ips[0]) : undefined;
     const pool = first
       ? ranges.find(({ r }) => r.family === first.family && first.value >= r.start && first.value <= r.end)

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 import type { NodeInterface } from '../l2/interfaces.js';
 
@@ -49,7 +50,17 @@ export function decodeNodeMeta(buf: Buffer): NodeMeta | undefined {
   const parsed = NodeMetaSchema.safeParse(raw);
   if (!parsed.success) return undefined;
   return {
-    interfaces: parsed.data.ifs.map((i) => ({ name: i.n, cidrs: i.a })),
+    // Prefixes that do not parse are dropped here, so one bad peer cannot break every decision.
+    interfaces: parsed.data.ifs.map((i) => ({ name: i.n, cidrs: i.a.filter(isCidr) })),
     labels: parsed.data.labels ?? {},
   };
+}
+
+function isCidr(text: string): boolean {
+  try {
+    ipaddr.parseCIDR(text);
+    return true;
+  } catch {
+    return false;
+  }
 }

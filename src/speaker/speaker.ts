@@ -196,9 +196,11 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       `${self.address}:${self.port}`,
       `${this.options.bind.host}:${this.options.bind.port}`,
     ]);
-    const seeds = [...new Set([...this.options.join, ...(this.options.discoverSeeds?.() ?? [])])].filter(
-      (s) => !selfNames.has(s),
-    );
+    const seedList = () =>
+      [...new Set([...this.options.join, ...(this.options.discoverSeeds?.() ?? [])])].filter(
+        (s) => !selfNames.has(s),
+      );
+    const seeds = seedList();
     // Every seed at once; the first full state exchange is enough to decide with the cluster's view.
     const attempt = async (seed: string): Promise<void> => {
       const deadline = Date.now() + this.options.startupGraceMs;
@@ -225,6 +227,26 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       this.log.warn({ seeds }, 'no seed answered within the startup grace; deciding with what is known');
     this.ready = true;
     this.schedule();
+    if (!joined) void this.keepJoining(seedList);
+  }
+
+  /**
+   * A speaker that started alone keeps knocking on its seeds (backing off to 10 s) until it knows another
+   * member; otherwise a node whose link came up late would stay a cluster of one and answer for everything.
+   */
+  private async keepJoining(seedList: () => string[]): Promise<void> {
+    let delay = 500;
+    while (!this.stopped && this.memberlist.members().filter((m) => m.state === 'alive').length <= 1) {
+      await new Promise((r) => setTimeout(r, delay).unref());
+      const seeds = seedList();
+      if (this.stopped || seeds.length === 0) continue;
+      if ((await this.memberlist.join(seeds).catch(() => 0)) > 0) {
+        this.log.info({ seeds }, 'joined the cluster after starting alone');
+        this.schedule();
+        return;
+      }
+      delay = Math.min(delay * 2, 10_000);
+    }
   }
 
   private reallocate(model: HeraldModel): void {
@@ -269,25 +291,6 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
     const decisions = decideL2(vips, nodes);
     const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
     const plan = this.reconciler.apply(nodeActions(decisions, this.options.node), spread);
-    const now = Date.now();
-    for (const { ip } of plan.takeovers) {
-      this.log.info({ ip }, 'took over VIP');
-      this.emit('takeover', { ip, at: now });
-    }
-    for (const ip of plan.released) {
-      this.log.info({ ip }, 'released VIP');
-      this.emit('released', { ip, at: now });
-    }
-    const before = new Map(this.lastDecisions.map((d) => [d.ip, d]));
-    for (const d of decisions) {
-      const prev = before.get(d.ip);
-      const holders = (x: VipDecision | undefined) => [...(x?.shares.keys() ?? [])].sort().join(',');
-      if (!prev || holders(prev) !== holders(d)) {
-        this.emit('owner', { ip: d.ip, services: d.services, from: prev?.owner, to: d.owner, mode: d.mode });
-      }
-    }
-    this.lastDecisions = decisions;
-    this.emit('decisions', decisions);
     const selfLabels = nodeLabels(model, this.options.node, this.options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.options.node);
     void this.bgp
@@ -298,5 +301,40 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
         isExcluded(selfLabels, selfObject?.status),
       )
       .catch((error: unknown) => this.log.error({ err: error }, 'BGP update failed'));
+    const previous = this.lastDecisions;
+    this.lastDecisions = decisions;
+    // Observers (metrics, status API, Kubernetes status writer) must not break the control loop.
+    const now = Date.now();
+    for (const { ip } of plan.takeovers) {
+      this.log.info({ ip }, 'took over VIP');
+      this.notify('takeover', { ip, at: now });
+    }
+    for (const ip of plan.released) {
+      this.log.info({ ip }, 'released VIP');
+      this.notify('released', { ip, at: now });
+    }
+    const before = new Map(previous.map((d) => [d.ip, d]));
+    const holders = (x: VipDecision | undefined) => [...(x?.shares.keys() ?? [])].sort().join(',');
+    for (const d of decisions) {
+      const prev = before.get(d.ip);
+      if (!prev || holders(prev) !== holders(d)) {
+        this.notify('owner', {
+          ip: d.ip,
+          services: d.services,
+          from: prev?.owner,
+          to: d.owner,
+          mode: d.mode,
+        });
+      }
+    }
+    this.notify('decisions', decisions);
+  }
+
+  private notify<K extends keyof SpeakerEvents>(event: K, ...args: SpeakerEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: SpeakerEvents[K]) => boolean)(event, ...args);
+    } catch (error) {
+      this.log.error({ err: error, event }, 'a speaker event listener failed');
+    }
   }
 }

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { handleSignalYourself } from '../../lab/netns.js';
 import { renderLabReport } from '../../lab/report.js';
 import { runLab } from '../../lab/scenario.js';
 
@@ -53,6 +54,7 @@ export function registerLab(program: Command): void {
                     `try: nsenter --net=/run/netns/${cluster.clients[0]?.ns} arping -c1 -I eth0 10.77.0.200\n` +
                     'press Ctrl-C to tear it down\n',
                 );
+                handleSignalYourself('SIGINT');
                 await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
               },
             }

@@ -39,3 +39,19 @@ t.test('a failing send is reported and does not stop the schedule', async (t) =>
   t.equal(errors.length, 2);
   a.stop();
 });
+
+t.test('refreshOnly: no burst, periodic frames, cancelled like any schedule', async (t) => {
+  const phases: string[] = [];
+  const a = new Announcer({
+    burstMs: [0, 10],
+    refreshMs: 30,
+    send: (_ip, _ifs, phase) => phases.push(phase),
+  });
+  a.refreshOnly('10.0.0.1', ['eth0']);
+  t.same(phases, [], 'nothing sent at once');
+  t.ok(a.has('10.0.0.1'));
+  await new Promise((r) => setTimeout(r, 100));
+  t.ok(phases.length >= 2 && phases.every((p) => p === 'refresh'), `refreshes only (${phases.join(',')})`);
+  a.stop();
+  t.notOk(a.has('10.0.0.1'));
+});

@@ -170,6 +170,14 @@ t.test('spread mode decision', async (t) => {
     const action = nodeActions([d!], n).get('10.0.0.200');
     t.equal(action?.action, 'answer', `${n} answers its buckets`);
   }
+  const lopsided = assignSpreadBuckets(
+    '10.0.0.200',
+    Array.from({ length: 200 }, (_, i) => `n${i}`),
+  );
+  t.ok(
+    [...lopsided.values()].every((b) => b !== 0n),
+    'nodes without a bucket are not listed as answering',
+  );
   const [single] = decideL2(
     [vip('10.0.0.200', { advertisements: [{ name: 's', interfaces: [], spread: true }] })],
     [node('a')],
@@ -187,4 +195,11 @@ t.test('interface selection', async (t) => {
   t.same(interfacesForVip('fd00:1::99', ifaces, []), ['eth1']);
   t.same(interfacesForVip('172.16.0.1', ifaces, []), []);
   t.same(interfacesForVip('172.16.0.1', ifaces, ['eth0', 'bond0']), ['eth0'], 'explicit names win');
+  const ipvs = [...ifaces, { name: 'kube-ipvs0', cidrs: ['10.0.5.7/32', 'not-a-prefix', 'fd00:1::99/128'] }];
+  t.same(
+    interfacesForVip('10.0.5.7', ipvs, []),
+    ['eth1'],
+    'a host prefix (kube-ipvs0) never wins the subnet',
+  );
+  t.same(interfacesForVip('fd00:1::99', ipvs, []), ['eth1'], 'same for IPv6; a bad prefix is ignored');
 });

@@ -10,6 +10,8 @@ t.test('node metadata round-trips and rejects junk', async (t) => {
   t.same(decodeNodeMeta(encodeNodeMeta(meta)), meta);
   t.same(decodeNodeMeta(encodeNodeMeta({ ...meta, labels: {} })), { ...meta, labels: {} });
   t.equal(decodeNodeMeta(Buffer.alloc(0)), undefined);
+  const bad = Buffer.from('{"v":1,"ifs":[{"n":"eth0","a":["10.0.0.1/24","garbage","10.0.0.300/24"]}]}');
+  t.same(decodeNodeMeta(bad)?.interfaces, [{ name: 'eth0', cidrs: ['10.0.0.1/24'] }], 'bad prefixes dropped');
   t.equal(decodeNodeMeta(Buffer.from('{not json')), undefined);
   t.equal(decodeNodeMeta(Buffer.from('{"v":1,"ifs":[{"n":""}]}')), undefined);
   const newer = Buffer.from('{"v":2,"ifs":[{"n":"eth0","a":[],"speed":10}],"extra":true}');
