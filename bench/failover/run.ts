@@ -16,6 +16,7 @@ import { type FailoverMeasurement, measureFailover } from '../../src/lab/failove
 import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
 import { labAllocations, labConfig } from '../../src/lab/scenario.js';
 import { projectRoot } from '../../src/util/paths.js';
+import { pollUntil, sleep } from '../../src/util/wait.js';
 
 interface Trial {
   killed: string;
@@ -33,20 +34,9 @@ interface Series {
   failed: number;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function quantile(sorted: number[], q: number): number | undefined {
   if (sorted.length === 0) return undefined;
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
-
-async function until(timeoutMs: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await sleep(50);
-  }
-  return false;
 }
 
 function toTrial(m: FailoverMeasurement): Trial {
@@ -85,7 +75,8 @@ async function heraldSeries(nodes: number, trials: number): Promise<Series> {
   const results: Trial[] = [];
   try {
     await cluster.startAll();
-    if (!(await until(20_000, () => owner().length === 1))) throw new Error('herald: VIP never got an owner');
+    if ((await pollUntil(20_000, () => owner().length === 1)) === undefined)
+      throw new Error('herald: VIP never got an owner');
     await sleep(1000);
     for (let i = 0; i < trials; i++) {
       const current = cluster.nodes.find((n) => n.name === owner()[0]);
@@ -97,7 +88,7 @@ async function heraldSeries(nodes: number, trials: number): Promise<Series> {
       );
       await cluster.restoreNode(current);
       cluster.startSpeaker(current);
-      await until(10_000, () => owner().length === 1 && owner()[0] === current.name);
+      await pollUntil(10_000, () => owner().length === 1 && owner()[0] === current.name);
       await sleep(1500);
     }
   } finally {
@@ -159,7 +150,7 @@ async function keepalivedSeries(nodes: number, trials: number): Promise<Series> 
   const results: Trial[] = [];
   try {
     cluster.nodes.forEach((n, i) => start(n, i));
-    if (!(await until(20_000, async () => (await master()).length === 1)))
+    if ((await pollUntil(20_000, async () => (await master()).length === 1)) === undefined)
       throw new Error('keepalived: no master');
     await sleep(2000);
     for (let i = 0; i < trials; i++) {
@@ -179,7 +170,7 @@ async function keepalivedSeries(nodes: number, trials: number): Promise<Series> 
       await cluster.restoreNode(node);
       await cluster.lan.ip(node.ns, 'addr', 'del', `${vip}/24`, 'dev', 'eth0').catch(() => undefined);
       start(node, cluster.nodes.indexOf(node));
-      await until(15_000, async () => (await master()).join() === node.name);
+      await pollUntil(15_000, async () => (await master()).join() === node.name);
       await sleep(2000);
     }
   } finally {

@@ -9,7 +9,7 @@ import {
 } from '@grpc/grpc-js';
 import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { parseHostPort } from '../metrics/address.js';
+import { parseHostPort } from '../util/host-port.js';
 import { type Message, speakerService } from './service.js';
 import { DEFAULT_API_SOCKET, STATUS_EVENT_KINDS, type StatusEventKind, type StatusSource } from './source.js';
 

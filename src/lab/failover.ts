@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../util/paths.js';
+import { pollUntil } from '../util/wait.js';
 import { ECHO_PORT, type LabCluster, type LabNode } from './cluster.js';
 
 export interface FailoverMeasurement {
@@ -18,17 +19,6 @@ interface ProbeAnswer {
   t: number;
   node?: string;
   error?: string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(timeoutMs: number, check: () => boolean): Promise<boolean> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await sleep(20);
-  }
-  return false;
 }
 
 /**
@@ -60,16 +50,20 @@ export async function measureFailover(
     for (const line of lines) if (line) answers.push(JSON.parse(line) as ProbeAnswer);
   });
   try {
-    if (!(await until(5_000, () => answers.some((a) => a.node === owner.name)))) {
+    if ((await pollUntil(5_000, () => answers.some((a) => a.node === owner.name), 20)) === undefined) {
       throw new Error(`the probe never reached ${owner.name} through ${ip}`);
     }
     const killedAt = Date.now();
     await fail();
     let first: ProbeAnswer | undefined;
-    await until(15_000, () => {
-      first = answers.find((a) => a.t > killedAt && a.node !== undefined && a.node !== owner.name);
-      return first !== undefined;
-    });
+    await pollUntil(
+      15_000,
+      () => {
+        first = answers.find((a) => a.t > killedAt && a.node !== undefined && a.node !== owner.name);
+        return first !== undefined;
+      },
+      20,
+    );
     return {
       ip,
       killed: owner.name,

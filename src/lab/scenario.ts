@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { allocateAll, isAllocated } from '../allocator/index.js';
 import { parseConfigTexts } from '../config/index.js';
 import { projectRoot } from '../util/paths.js';
+import { waitFor } from '../util/wait.js';
 import { ECHO_PORT, LAB_NET4, LAB_NET6, LAB_ROUTER_IP4, LabCluster, type LabNode } from './cluster.js';
 
 export const LAB_BGP_NET4 = '10.78.0';
@@ -163,24 +164,6 @@ function vipRows(
   return rows;
 }
 
-async function waitForAsync(what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
-async function waitFor(what: string, timeoutMs: number, check: () => boolean): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
-
 const probeScript = () => join(projectRoot(), 'dist', 'src', 'lab', 'http-probe.js');
 
 /** Runs the whole lab: LAN, speakers, traffic, failover; always tears down. */
@@ -211,7 +194,7 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
     opts.progress('waiting for the BGP sessions and the ECMP routes on the router');
     const nexthopsBefore = new Map<string, string[]>();
     for (const ip of bgpVips) {
-      await waitForAsync(`${opts.nodes} ECMP nexthops for ${ip}`, 30_000, async () => {
+      await waitFor(`${opts.nodes} ECMP nexthops for ${ip}`, 30_000, async () => {
         nexthopsBefore.set(ip, await cluster.routerNexthops(ip));
         return (nexthopsBefore.get(ip)?.length ?? 0) === opts.nodes;
       }).catch(() => undefined);
@@ -255,7 +238,7 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
     const bgp: LabReport['bgp'] = [];
     for (const ip of bgpVips) {
       let after = await cluster.routerNexthops(ip);
-      const gone = await waitForAsync('the router to withdraw the dead node', 5_000, async () => {
+      const gone = await waitFor('the router to withdraw the dead node', 5_000, async () => {
         after = await cluster.routerNexthops(ip);
         return killed !== undefined && !after.includes(killed.ip4);
       }).then(

@@ -1,4 +1,5 @@
 /** Pure helpers for the periodic full-state exchange (push-pull) and for seed addresses. */
+import { splitHostPort } from '../util/host-port.js';
 import { isIP } from 'node:net';
 import type { NodeState } from './codec.js';
 import type { NodeRecord } from './rules.js';
@@ -26,9 +27,9 @@ export function toNodeState(r: NodeRecord): NodeState {
 
 /** Parses `host:port` or `[v6]:port` (port ≥ minPort; 0 allowed when minPort is 0); throws with the text. */
 export function parseHostPort(text: string, defaultPort = 7946, minPort = 1): { host: string; port: number } {
-  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(text) ?? /^([^:]+)(?::(\d+))?$/.exec(text);
-  const host = m?.[1];
-  const port = m?.[2] === undefined ? defaultPort : Number(m[2]);
+  const parts = splitHostPort(text);
+  const host = parts?.host;
+  const port = parts?.port === undefined ? defaultPort : Number(parts.port);
   if (!host || isIP(host) === 0 || !Number.isInteger(port) || port < minPort || port > 65535)
     throw new Error(`membership: bad address ${JSON.stringify(text)} (want IP:port or [IPv6]:port)`);
   return { host, port };

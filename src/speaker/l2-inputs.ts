@@ -34,6 +34,8 @@ export function buildL2Inputs(
   model: HeraldModel,
   allocations: ReadonlyMap<string, ServiceAllocation>,
   members: readonly MemberView[],
+  /** The VIP groups, when the caller already has them (the speaker also needs them for BGP). */
+  groups: readonly VipGroup[] = groupVips(model, allocations),
 ): { vips: L2VipInput[]; nodes: L2NodeInput[] } {
   const nodeObjects = new Map(model.nodes.map((n) => [n.metadata.name, n]));
   const labelsOf = (m: MemberView) => nodeLabels(model, m.name, m.meta?.labels);
@@ -65,7 +67,7 @@ export function buildL2Inputs(
     for (const pool of pools) adsByPool.set(pool, [...(adsByPool.get(pool) ?? []), view]);
   }
 
-  const vips: L2VipInput[] = groupVips(model, allocations).map((v) => ({
+  const vips: L2VipInput[] = groups.map((v) => ({
     ip: v.ip,
     services: v.services,
     externalTrafficPolicy: v.externalTrafficPolicy,

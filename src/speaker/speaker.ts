@@ -49,7 +49,7 @@ export interface SpeakerEvents {
  */
 export class Speaker extends EventEmitter<SpeakerEvents> {
   private lastDecisions: VipDecision[] = [];
-  private allocations_ = new Map<string, ServiceAllocation>();
+  private currentAllocations = new Map<string, ServiceAllocation>();
   private allocationErrors = new Map<string, string>();
   private ready = false;
   private pending: NodeJS.Immediate | undefined;
@@ -126,7 +126,7 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
   }
 
   allocations(): ReadonlyMap<string, ServiceAllocation> {
-    return this.allocations_;
+    return this.currentAllocations;
   }
 
   model(): HeraldModel | undefined {
@@ -251,15 +251,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
 
   private reallocate(model: HeraldModel): void {
     if (this.options.allocation === 'status') {
-      this.allocations_ = allocationsFromStatus(model);
+      this.currentAllocations = allocationsFromStatus(model);
       return;
     }
     // Pure function of the file (no history), so every speaker computes the same VIPs.
     const result = allocateAll(model);
-    this.allocations_ = new Map();
+    this.currentAllocations = new Map();
     const errors = new Map<string, string>();
     for (const [key, alloc] of result) {
-      if (isAllocated(alloc)) this.allocations_.set(key, alloc);
+      if (isAllocated(alloc)) this.currentAllocations.set(key, alloc);
       else errors.set(key, alloc.error);
     }
     for (const [key, error] of errors) {
@@ -287,19 +287,15 @@ export class Speaker extends EventEmitter<SpeakerEvents> {
       const meta = decodeNodeMeta(m.meta);
       return { name: m.name, alive: m.state === 'alive' || m.state === 'suspect', ...(meta ? { meta } : {}) };
     });
-    const { vips, nodes } = buildL2Inputs(model, this.allocations_, views);
+    const groups = groupVips(model, this.currentAllocations);
+    const { vips, nodes } = buildL2Inputs(model, this.currentAllocations, views, groups);
     const decisions = decideL2(vips, nodes);
     const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
     const plan = this.reconciler.apply(nodeActions(decisions, this.options.node), spread);
     const selfLabels = nodeLabels(model, this.options.node, this.options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.options.node);
     void this.bgp
-      .update(
-        model,
-        groupVips(model, this.allocations_),
-        selfLabels,
-        isExcluded(selfLabels, selfObject?.status),
-      )
+      .update(model, groups, selfLabels, isExcluded(selfLabels, selfObject?.status))
       .catch((error: unknown) => this.log.error({ err: error }, 'BGP update failed'));
     const previous = this.lastDecisions;
     this.lastDecisions = decisions;

@@ -69,15 +69,5 @@ export async function interfaceMacIn(lan: VirtualLan, ns: string, ifname = 'eth0
   return parsed[0]?.address ?? '';
 }
 
-export async function waitUntil(
-  what: string,
-  timeoutMs: number,
-  check: () => Promise<boolean> | boolean,
-): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+/** Waits for `check` (polling every 50 ms); resolves with the ms it took, throws on timeout. */
+export { waitFor as waitUntil } from '../../src/util/wait.js';

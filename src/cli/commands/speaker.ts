@@ -6,7 +6,7 @@ import { PROGRAM_NAME } from '../../datapath/xdp-layout.js';
 import { XdpResponder } from '../../datapath/responder.js';
 import { parseKey } from '../../membership/keyring.js';
 import { PROFILES, type ProfileName } from '../../membership/config.js';
-import { parseHostPort } from '../../metrics/address.js';
+import { parseHostPort } from '../../util/host-port.js';
 import { FileConfigSource } from '../../speaker/config-source.js';
 import { localInterfaces } from '../../speaker/local-interfaces.js';
 import { SPEAKER_DEFAULTS, type SpeakerOptions } from '../../speaker/options.js';
