@@ -139,15 +139,6 @@ Napi::Value TcpListen(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// socketClose(fd)
-Napi::Value CloseFd(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  int32_t fd;
-  if (!ArgI32(info, 0, "fd", &fd)) return env.Undefined();
-  close(fd);
-  return env.Undefined();
-}
-
 // Completes a non-blocking connect on a worker thread so the JS thread never blocks.
 class ConnectWorker : public Napi::AsyncWorker {
  public:
@@ -228,7 +219,6 @@ void InitSockets(Napi::Env env, Napi::Object exports) {
   exports.Set("tcpConnect", Napi::Function::New(env, TcpConnect, "tcpConnect"));
   exports.Set("setTtl", Napi::Function::New(env, SetTtl, "setTtl"));
   exports.Set("setMinTtl", Napi::Function::New(env, SetMinTtl, "setMinTtl"));
-  exports.Set("socketClose", Napi::Function::New(env, CloseFd, "socketClose"));
   InitUdpTtlSocket(env, exports);
 }
 

@@ -28,7 +28,8 @@ export interface SocketsNative {
   tcpConnect(fd: number, address: string, port: number, timeoutMs: number): Promise<void>;
   setTtl(fd: number, ttl: number): void;
   setMinTtl(fd: number, minTtl: number): void;
-  socketClose(fd: number): void;
+  /** bpf_map.cc's closeFd: one close for every fd the addon hands out. */
+  closeFd(fd: number): void;
   UdpTtlSocket: UdpTtlSocketCtor;
 }
 
@@ -40,7 +41,7 @@ const names: ReadonlyArray<keyof SocketsNative> = [
   'tcpConnect',
   'setTtl',
   'setMinTtl',
-  'socketClose',
+  'closeFd',
   'UdpTtlSocket',
 ];
 
@@ -88,7 +89,7 @@ export async function connectTcp(
     if (opts.minTtl !== undefined) n.setMinTtl(fd, opts.minTtl);
     await n.tcpConnect(fd, address, port, timeoutMs);
   } catch (e) {
-    n.socketClose(fd);
+    n.closeFd(fd);
     throw e;
   }
   return new Socket({ fd, readable: true, writable: true });
@@ -112,7 +113,7 @@ export function listenTcp(
     if (opts.minTtl !== undefined) n.setMinTtl(fd, opts.minTtl);
     n.tcpListen(fd, 64);
   } catch (e) {
-    n.socketClose(fd);
+    n.closeFd(fd);
     throw e;
   }
   return fd;
