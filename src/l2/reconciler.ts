@@ -17,6 +17,8 @@ export interface L2Datapath {
   learnedClients(): LearnedClient[];
 }
 
+const CLIENTS_CACHE_MS = 50;
+
 export interface AnnouncingInterface {
   name: string;
   ifindex: number;
@@ -45,6 +47,7 @@ export class L2Reconciler {
   private readonly spreadIps = new Set<string>();
   /** Buckets a spread VIP gained in the last change: the burst tells only their clients. */
   private readonly gainedBuckets = new Map<string, bigint>();
+  private clientsCache: { at: number; clients: LearnedClient[] } | undefined;
   private readonly announcer: Announcer;
   private readonly byName: Map<string, AnnouncingInterface>;
   private readonly byIndex: Map<number, AnnouncingInterface>;
@@ -142,7 +145,7 @@ export class L2Reconciler {
       // Never point a client at this node for a bucket it has lost since the burst started.
       const buckets =
         (phase === 'burst' ? (this.gainedBuckets.get(ip) ?? entry.buckets) : entry.buckets) & entry.buckets;
-      for (const client of this.options.datapath.learnedClients()) {
+      for (const client of this.learnedClients()) {
         if ((client.ip.includes(':') ? 6 : 4) !== family) continue;
         if (!hasBucket(buckets, clientBucket(client.ip))) continue;
         const iface = this.byIndex.get(client.ifindex);
@@ -157,6 +160,18 @@ export class L2Reconciler {
       }
     }
     if (frames > 0) this.options.onAnnounced?.(ip, frames);
+  }
+
+  /**
+   * The learned-client map is one LRU dump of up to 65,536 entries; the bursts of several spread VIPs
+   * fire at the same instants, so one dump serves them all for a moment.
+   */
+  private learnedClients(): LearnedClient[] {
+    const now = Date.now();
+    if (!this.clientsCache || now - this.clientsCache.at > CLIENTS_CACHE_MS) {
+      this.clientsCache = { at: now, clients: this.options.datapath.learnedClients() };
+    }
+    return this.clientsCache.clients;
   }
 
   /** One frame; a failure is reported and does not stop the frames to other clients or interfaces. */
