@@ -48,7 +48,7 @@ export class VirtualLan {
   }
 
   nsName(short: string): string {
-    return `hrl-${this.tag}-${short}`;
+    return `${namespacePrefix()}${this.tag}-${short}`;
   }
 
   /** Creates namespace hrl-<tag>-<short> with loopback up; removes a stale one of the same name first. */
@@ -181,6 +181,16 @@ export class VirtualLan {
       }
     }
   }
+}
+
+/**
+ * `hrl-` plus HERALD_NS_PREFIX when set: lets several checkouts run the same namespace tests at once on one
+ * machine without deleting each other's namespaces (every name still starts with `hrl-`).
+ */
+export function namespacePrefix(): string {
+  const extra = process.env.HERALD_NS_PREFIX ?? '';
+  if (!/^[a-z0-9]{0,3}$/.test(extra)) throw new Error(`HERALD_NS_PREFIX must be 0-3 [a-z0-9], got ${extra}`);
+  return `hrl-${extra}`;
 }
 
 function nodad(addr: string): string[] {

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import t from 'tap';
+import { namespacePrefix } from '../../src/lab/netns.js';
 import { renderLabReport } from '../../src/lab/report.js';
 import { runLab } from '../../src/lab/scenario.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
@@ -42,9 +43,10 @@ t.test('herald lab runs end to end and leaves nothing behind', async (t) => {
   t.equal(bgp?.nexthopsAfter.length, 2, 'and 2 after the node died');
   t.match(renderLabReport(report), /Failover: killed n\d/);
   const left = execFileSync('ip', ['netns', 'list']).toString();
-  t.notMatch(left, /hrl-labt-/, 'all lab namespaces removed');
+  const labPrefix = `${namespacePrefix()}labt-`;
+  t.notOk(left.includes(labPrefix), 'all lab namespaces removed');
   t.notOk(
-    readdirSync('/sys/fs/bpf').some((d) => d.startsWith('hrl-labt-')),
+    readdirSync('/sys/fs/bpf').some((d) => d.startsWith(labPrefix)),
     'speaker --cleanup removed every pinned map',
   );
 });
