@@ -111,6 +111,69 @@ Napi::Value MapDelete(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// mapUpdateBatch(fd, keys, values, flags) -> entries written: keys and values packed back to back (the
+// map's key size and full value length each). One BPF_MAP_UPDATE_BATCH where the kernel supports it for
+// the map type and BPF_ANY, else one update per entry; throws the error of the first failing entry.
+Napi::Value MapUpdateBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  Napi::Buffer<uint8_t> keys, values;
+  uint32_t flags;
+  Geometry g;
+  if (!ArgI32(info, 0, "fd", &fd) || !ArgBuffer(info, 1, "keys", &keys) || !ArgBuffer(info, 2, "values", &values) ||
+      !ArgU32(info, 3, "flags", &flags))
+    return env.Undefined();
+  if (!GetGeometry(env, "bpf_map_update_batch", fd, &g)) return env.Undefined();
+  if (g.keySize == 0 || keys.Length() % g.keySize != 0) {
+    ThrowErrno(env, "bpf_map_update_batch", EINVAL, "keys are " + std::to_string(keys.Length()) + " bytes, not a multiple of " + std::to_string(g.keySize));
+    return env.Undefined();
+  }
+  size_t count = keys.Length() / g.keySize;
+  if (!CheckSize(env, "bpf_map_update_batch", "values", values.Length(), static_cast<uint32_t>(count * g.valueLen)))
+    return env.Undefined();
+  if (count == 0) return Napi::Number::New(env, 0);
+  // The kernel's batch update takes BPF_ANY only; with it a failed batch is safely redone entry by entry,
+  // which also reports the failing entry's own error.
+  if (flags == BPF_ANY) {
+    LIBBPF_OPTS(bpf_map_batch_opts, opts, .elem_flags = 0);
+    __u32 n = static_cast<__u32>(count);
+    if (bpf_map_update_batch(fd, keys.Data(), values.Data(), &n, &opts) == 0 && n == count)
+      return Napi::Number::New(env, n);
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (bpf_map_update_elem(fd, keys.Data() + i * g.keySize, values.Data() + i * g.valueLen, flags) != 0) {
+      ThrowErrno(env, "bpf_map_update_elem", errno, std::to_string(i) + " of " + std::to_string(count) + " written");
+      return env.Undefined();
+    }
+  }
+  return Napi::Number::New(env, static_cast<double>(count));
+}
+
+// mapDeleteBatch(fd, keys) -> entries deleted (absent keys are skipped), keys packed back to back.
+Napi::Value MapDeleteBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t fd;
+  Napi::Buffer<uint8_t> keys;
+  Geometry g;
+  if (!ArgI32(info, 0, "fd", &fd) || !ArgBuffer(info, 1, "keys", &keys)) return env.Undefined();
+  if (!GetGeometry(env, "bpf_map_delete_elem", fd, &g)) return env.Undefined();
+  if (g.keySize == 0 || keys.Length() % g.keySize != 0) {
+    ThrowErrno(env, "bpf_map_delete_elem", EINVAL, "keys are " + std::to_string(keys.Length()) + " bytes, not a multiple of " + std::to_string(g.keySize));
+    return env.Undefined();
+  }
+  size_t count = keys.Length() / g.keySize;
+  uint32_t deleted = 0;
+  for (size_t i = 0; i < count; i++) {
+    if (bpf_map_delete_elem(fd, keys.Data() + i * g.keySize) == 0) {
+      deleted++;
+    } else if (errno != ENOENT) {
+      ThrowErrno(env, "bpf_map_delete_elem", errno, std::to_string(deleted) + " deleted before");
+      return env.Undefined();
+    }
+  }
+  return Napi::Number::New(env, deleted);
+}
+
 // Entries come back packed (one Buffer of count × size bytes) because creating one JS Buffer per key
 // costs more than the syscalls; TypeScript slices them with subarray.
 Napi::Object Packed(Napi::Env env, const std::vector<uint8_t>& bytes, uint32_t count, uint32_t size) {
@@ -254,6 +317,8 @@ void InitBpfMap(Napi::Env env, Napi::Object exports) {
   exports.Set("mapLookup", Napi::Function::New(env, MapLookup, "mapLookup"));
   exports.Set("mapUpdate", Napi::Function::New(env, MapUpdate, "mapUpdate"));
   exports.Set("mapDelete", Napi::Function::New(env, MapDelete, "mapDelete"));
+  exports.Set("mapUpdateBatch", Napi::Function::New(env, MapUpdateBatch, "mapUpdateBatch"));
+  exports.Set("mapDeleteBatch", Napi::Function::New(env, MapDeleteBatch, "mapDeleteBatch"));
   exports.Set("mapKeys", Napi::Function::New(env, MapKeys, "mapKeys"));
   exports.Set("mapLookupBatch", Napi::Function::New(env, MapLookupBatch, "mapLookupBatch"));
   exports.Set("mapOpenPinned", Napi::Function::New(env, MapOpenPinned, "mapOpenPinned"));

@@ -112,6 +112,30 @@ export class BpfMap {
     callNative(this.where(), () => datapathNative().mapUpdate(fd, key, raw, updateFlags[flags]));
   }
 
+  /**
+   * Writes many entries in one call (BPF_MAP_UPDATE_BATCH where the kernel has it for the map type, else
+   * one update each inside the addon). Per-CPU values of `valueSize` are replicated to every CPU.
+   */
+  updateMany(entries: ReadonlyArray<readonly [Buffer, Buffer]>, flags: UpdateFlag = 'any'): void {
+    if (entries.length === 0) return;
+    const fd = this.liveFd();
+    const keys = Buffer.concat(entries.map(([k]) => k));
+    const values = Buffer.concat(
+      entries.map(([, v]) =>
+        this.perCpu && v.length === this.valueSize ? replicatePerCpu(v, numPossibleCpus()) : v,
+      ),
+    );
+    callNative(this.where(), () => datapathNative().mapUpdateBatch(fd, keys, values, updateFlags[flags]));
+  }
+
+  /** Deletes many keys in one call; absent keys are skipped. Returns how many were deleted. */
+  deleteMany(keys: readonly Buffer[]): number {
+    if (keys.length === 0) return 0;
+    const fd = this.liveFd();
+    const packed = Buffer.concat(keys);
+    return callNative(this.where(), () => datapathNative().mapDeleteBatch(fd, packed));
+  }
+
   /** Deletes `key`; false when it was absent. */
   delete(key: Buffer): boolean {
     const fd = this.liveFd();

@@ -62,6 +62,8 @@ export interface DatapathNative {
   mapLookup(fd: number, key: Buffer): Buffer | undefined;
   mapUpdate(fd: number, key: Buffer, value: Buffer, flags: number): void;
   mapDelete(fd: number, key: Buffer): boolean;
+  mapUpdateBatch(fd: number, keys: Buffer, values: Buffer, flags: number): number;
+  mapDeleteBatch(fd: number, keys: Buffer): number;
   mapKeys(fd: number, limit: number): RawPacked;
   mapLookupBatch(fd: number, chunk: number): { keys: RawPacked; values: RawPacked } | null;
   mapOpenPinned(path: string): RawMapInfo;
@@ -77,6 +79,9 @@ export interface DatapathNative {
     outCapacity: number,
   ): { retval: number; data: Buffer; durationNs: number };
   packetSend(ifindex: number, frame: Buffer): number;
+  packetOpen(ifindex: number, protocol: number): number;
+  packetSendBatch(fd: number, ifindex: number, frames: readonly Buffer[], start: number): number;
+  packetRecv(fd: number, max: number): Buffer[];
   interfaceIndex(ifname: string): number;
   interfaceMac(ifname: string): Buffer;
 }
@@ -114,6 +119,8 @@ const datapathExports: ReadonlyArray<keyof DatapathNative> = [
   'mapLookup',
   'mapUpdate',
   'mapDelete',
+  'mapUpdateBatch',
+  'mapDeleteBatch',
   'mapKeys',
   'mapLookupBatch',
   'mapOpenPinned',
@@ -124,6 +131,9 @@ const datapathExports: ReadonlyArray<keyof DatapathNative> = [
   'progInfoById',
   'progTestRun',
   'packetSend',
+  'packetOpen',
+  'packetSendBatch',
+  'packetRecv',
   'interfaceIndex',
   'interfaceMac',
 ];

@@ -112,6 +112,26 @@ t.test('addon maps, pinning, test runs and errors', async (t) => {
     t.equal(percpu.entries().length, 4);
   });
 
+  t.test('batch update and delete (hash and per-CPU)', async (t) => {
+    const obj = BpfObject.load(fixture);
+    t.teardown(() => obj.close());
+    const hash = obj.map('fx_hash');
+    hash.updateMany([1, 2, 3].map((i) => [u32(i), u64(BigInt(i * 10))] as const));
+    t.same(hex(hash.entries()), hex([1, 2, 3].map((i) => [u32(i), u64(BigInt(i * 10))])), 'three written');
+    t.match(
+      t.throws(() => hash.updateMany([[u32(2), u64(0n)]], 'noexist')),
+      { code: 'EEXIST' },
+      'flags apply to every entry',
+    );
+    t.equal(hash.deleteMany([u32(1), u32(3), u32(9)]), 2, 'absent keys are skipped');
+    t.same(hex(hash.entries()), hex([[u32(2), u64(20n)]]));
+    t.throws(() => hash.updateMany([[u32(1), Buffer.alloc(3)]]), /values is 3 bytes/);
+    const percpu = obj.map('fx_percpu');
+    percpu.updateMany([[u32(0), Buffer.concat([u64(5n), u64(7n)])]]);
+    const cpus = BigInt(numPossibleCpus());
+    t.same(percpu.lookupPerCpuSum(u32(0)), [5n * cpus, 7n * cpus], 'replicated to every CPU');
+  });
+
   t.test('per-CPU values: one slot per possible CPU, summed field-wise', async (t) => {
     const obj = BpfObject.load(fixture);
     t.teardown(() => obj.close());
@@ -222,6 +242,16 @@ t.test('addon maps, pinning, test runs and errors', async (t) => {
     t.match(
       t.throws(() => n.packetSend(1, Buffer.alloc(4))),
       { code: 'EINVAL' },
+    );
+    t.match(
+      t.throws(() => n.packetSendBatch(-1, 1, [Buffer.alloc(64)], 0)),
+      { code: 'EBADF' },
+    );
+    t.throws(() => n.packetSendBatch(-1, 1, ['x' as unknown as Buffer], 0), /must be a Buffer/);
+    t.equal(n.packetSendBatch(-1, 1, [], 0), 0, 'nothing to send');
+    t.match(
+      t.throws(() => n.packetRecv(-1, 4)),
+      { code: 'EBADF' },
     );
   });
 
