@@ -2,9 +2,10 @@
 /*
  * Herald XDP responder: answers ARP requests and IPv6 neighbor solicitations for the VIPs this node
  * owns straight from the driver (XDP_TX), drops them for VIPs another node owns (suppress), counts
- * IPv4/IPv6 traffic per VIP and learns requesting clients. See docs/datapath.md.
+ * IPv4/IPv6 traffic per VIP, learns requesting clients and, in flow mode, steers the flows of the VIPs it
+ * owns to their nodes (lib/steer.h). See docs/datapath.md.
  *
- * Verdicts: XDP_TX = we answered in place; XDP_DROP = suppressed (or another node's spread bucket);
+ * Verdicts: XDP_TX = we answered in place (or steered a flow to another node); XDP_DROP = suppressed (or another node's spread bucket);
  * XDP_PASS = everything else, untouched (malformed, truncated, unknown, not a VIP, gate closed).
  */
 #include <linux/bpf.h>
@@ -24,6 +25,7 @@
 #include "lib/counters.h"
 #include "lib/clients.h"
 #include "lib/policy.h"
+#include "lib/steer.h"
 
 static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *l2)
 {
@@ -71,8 +73,9 @@ static __always_inline int handle_ipv4(struct xdp_md *ctx, const struct l2_info 
 	if ((void *)(ip + 1) > data_end || ip->version != 4)
 		return XDP_PASS;
 	addr_from_v4(&key, (const __u8 *)&ip->daddr);
-	count_rx(&key, data_end - data);
-	return XDP_PASS;
+	if (!count_rx(&key, data_end - data))
+		return XDP_PASS;
+	return flow_steer(ctx, l2, &key, 0);
 }
 
 static __always_inline int answer_ns(struct xdp_md *ctx, __u32 l3off, const struct ns_info *ns, const __u8 *vip_mac,
@@ -115,15 +118,16 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 	__u8 vip_mac[ETH_ALEN];
 	__u8 req_mac[ETH_ALEN];
 	int verdict;
+	int counted;
 	int dad;
 	__u64 now;
 
 	if ((void *)(ip6 + 1) > data_end || ip6->version != 6)
 		return XDP_PASS;
 	addr_from_v6(&key, (const __u8 *)&ip6->daddr);
-	count_rx(&key, data_end - data);
+	counted = count_rx(&key, data_end - data);
 	if (ip6->nexthdr != IPPROTO_ICMPV6 || ns_parse(data, data_end, l2->l3off, &ns))
-		return XDP_PASS;
+		return counted ? flow_steer(ctx, l2, &key, 1) : XDP_PASS; /* an NS stays with its answerer */
 	addr_from_v6(&key, ns.target);
 	vip = vip_lookup(ctx, &key, l2);
 	if (!vip)

@@ -9,14 +9,16 @@ static __always_inline struct herald_counters *counters_of(const struct herald_a
 	return bpf_map_lookup_elem(&herald_counters, vip);
 }
 
-static __always_inline void count_rx(const struct herald_addr *dst, __u64 bytes)
+/* Returns 1 when dst is a VIP this node holds counters for (the only traffic flow mode looks at). */
+static __always_inline int count_rx(const struct herald_addr *dst, __u64 bytes)
 {
 	struct herald_counters *c = counters_of(dst);
 
-	if (c) {
-		c->rx_packets++;
-		c->rx_bytes += bytes;
-	}
+	if (!c)
+		return 0;
+	c->rx_packets++;
+	c->rx_bytes += bytes;
+	return 1;
 }
 
 /* Counts an ARP request (ndp = 0) or NS (ndp = 1) for vip; returns its counters, 0 when none exist. */

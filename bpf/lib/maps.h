@@ -39,4 +39,41 @@ struct {
 	__type(value, struct herald_config);
 } herald_config SEC(".maps");
 
+/* Flow mode: VIPs in a flow set on this node (owner or member). Values are 5 KB: allocated on demand. */
+#define HERALD_MAX_FLOW_VIPS 4096
+#define HERALD_MAX_FLOWS 65536
+#define HERALD_MAX_NODE_MACS 1024
+#define HERALD_MAX_FLOW_STATS 16384
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HERALD_MAX_FLOW_VIPS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct herald_addr);
+	__type(value, struct herald_flow);
+} herald_flows SEC(".maps");
+
+/* Established flows (owner only): LRU with per-CPU free lists, entries shared by every CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, HERALD_MAX_FLOWS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
+	__type(key, struct herald_flow_key);
+	__type(value, struct herald_flow_pin);
+} herald_flow_lru SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HERALD_MAX_NODE_MACS);
+	__type(key, struct herald_mac_key);
+	__type(value, __u32);
+} herald_node_macs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, HERALD_MAX_FLOW_STATS);
+	__type(key, struct herald_flow_stat_key);
+	__type(value, struct herald_flow_stat);
+} herald_flow_stats SEC(".maps");
+
 #endif

@@ -45,4 +45,71 @@ struct herald_config {
 	__u64 liveness_bound_ns; /* answer only while |now - heartbeat| <= bound */
 };
 
+/*
+ * Flow mode (docs/datapath.md "Flow steering"). herald_flows value: the VIP's role on this node, its
+ * targets (node MACs on the VIP's segment) and the slot table (slot -> target index).
+ */
+#define HERALD_FLOW_SLOTS 4096 /* power of two: slot = hash & (SLOTS - 1) */
+#define HERALD_FLOW_MAX_TARGETS 128
+#define HERALD_FLOW_NO_TARGET 0xff
+#define HERALD_FLOW_ROLE_OWNER 1  /* steers: slots of other targets leave by XDP_TX */
+#define HERALD_FLOW_ROLE_MEMBER 2 /* receives: only counts what other nodes steered in */
+
+struct herald_flow_target {
+	__u8 mac[6]; /* all zero: unused index */
+	__u8 local;  /* 1: this node (pass to the own stack) */
+	__u8 pad;
+};
+
+/* herald_flows value, 8 + 8 * 128 + 4096 = 5128 bytes. */
+struct herald_flow {
+	__u32 role;
+	__u32 pad;
+	struct herald_flow_target targets[HERALD_FLOW_MAX_TARGETS];
+	__u8 slots[HERALD_FLOW_SLOTS]; /* target index; HERALD_FLOW_NO_TARGET = pass */
+};
+
+/*
+ * Flow identity, 40 bytes, also the input of the flow hash (MurmurHash3 x86_32, seed 0). TCP/UDP:
+ * addresses, ports, protocol; other protocols and every IP fragment: ports 0.
+ */
+struct herald_flow_key {
+	__u8 src[16]; /* herald_addr form: IPv4 v4-mapped */
+	__u8 dst[16];
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* herald_flow_lru value: where the flow went first (kept while that target stays in the table). */
+struct herald_flow_pin {
+	__u8 mac[6];
+	__u8 index;
+	__u8 pad;
+};
+
+/* herald_node_macs key: a cluster node's MAC (frames from it are never steered). */
+struct herald_mac_key {
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
+#define HERALD_FLOW_STAT_OUT 1   /* steered out to mac */
+#define HERALD_FLOW_STAT_LOCAL 2 /* owner's own slots, passed up (mac = own) */
+#define HERALD_FLOW_STAT_IN 3    /* steered in by the node whose MAC is mac */
+
+/* herald_flow_stats key, 24 bytes; value (per CPU): u64 packets, u64 bytes. */
+struct herald_flow_stat_key {
+	__u8 vip[16];
+	__u8 mac[6];
+	__u8 kind;
+	__u8 pad;
+};
+
+struct herald_flow_stat {
+	__u64 packets;
+	__u64 bytes;
+};
+
 #endif

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeBuildDir } from '../util/paths.js';
 import { BpfError, BpfObject, type BpfMap, type BpfProgram, numPossibleCpus, unpinDir } from './bpf.js';
+import { FlowMaps } from './flow-maps.js';
 import { interfaceIndex, interfaceMac } from './netdev.js';
 import { attachXdp, detachXdp, queryXdp, type XdpMode } from './xdp.js';
 import {
@@ -72,6 +73,8 @@ export class XdpResponder {
   private readonly counterMap: BpfMap;
   private readonly clientMap: BpfMap;
   private readonly configMap: BpfMap;
+  /** Flow-mode maps (slot tables, node MACs, steering counters). */
+  readonly flows: FlowMaps;
   private readonly attached = new Map<string, { mode: XdpMode; ifindex: number; mac: Buffer }>();
   private livenessBoundNs: bigint;
   /** `${ifname} ${mac}` of the solicited-node groups this instance joined (no repeated `ip` runs). */
@@ -87,6 +90,7 @@ export class XdpResponder {
     this.counterMap = object.map(MAP_NAMES.counters);
     this.clientMap = object.map(MAP_NAMES.clients);
     this.configMap = object.map(MAP_NAMES.config);
+    this.flows = new FlowMaps(object);
     const cfg = decodeConfig(this.configMap.lookup(configKey()) ?? Buffer.alloc(16));
     this.livenessBoundNs = cfg.livenessBoundNs;
     if (this.livenessBoundNs === 0n) this.setLivenessBoundMs(DEFAULT_LIVENESS_BOUND_MS);

@@ -1,0 +1,122 @@
+/*
+ * Flow steering (flow mode): the owner of a VIP sends each flow to the node of its slot by rewriting the
+ * Ethernet addresses and transmitting on the same interface (LVS-DR shape); tags and IP are untouched.
+ */
+#ifndef HERALD_STEER_H
+#define HERALD_STEER_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include "maps.h"
+#include "eth.h"
+#include "vip.h"
+#include "clients.h"
+#include "liveness.h"
+#include "flow_key.h"
+
+static __always_inline int mac_is_zero(const __u8 *m)
+{
+	__u32 a;
+	__u16 b;
+
+	__builtin_memcpy(&a, m, 4);
+	__builtin_memcpy(&b, m + 4, 2);
+	return (a | b) == 0;
+}
+
+static __always_inline int is_node_mac(const __u8 *mac)
+{
+	struct herald_mac_key k = {};
+
+	__builtin_memcpy(k.mac, mac, ETH_ALEN);
+	return bpf_map_lookup_elem(&herald_node_macs, &k) != 0;
+}
+
+static __always_inline void flow_count(const struct herald_addr *vip, const __u8 *mac, __u8 kind, __u64 bytes)
+{
+	struct herald_flow_stat_key k = {};
+	struct herald_flow_stat *s;
+
+	__builtin_memcpy(k.vip, vip->b, 16);
+	__builtin_memcpy(k.mac, mac, ETH_ALEN);
+	k.kind = kind;
+	s = bpf_map_lookup_elem(&herald_flow_stats, &k);
+	if (s) {
+		s->packets++;
+		s->bytes += bytes;
+	} else {
+		struct herald_flow_stat first = { .packets = 1, .bytes = bytes };
+
+		bpf_map_update_elem(&herald_flow_stats, &k, &first, BPF_NOEXIST);
+	}
+}
+
+/* Target index of the flow: its pinned target while that stays in the table, else its slot's. */
+static __always_inline __u32 flow_target(const struct herald_flow *flow, const struct herald_flow_key *k)
+{
+	struct herald_flow_pin *pin = bpf_map_lookup_elem(&herald_flow_lru, k);
+	struct herald_flow_pin fresh = {};
+	__u32 idx;
+
+	if (pin) {
+		idx = pin->index;
+		if (idx < HERALD_FLOW_MAX_TARGETS && mac_equal(flow->targets[idx].mac, pin->mac))
+			return idx;
+	}
+	idx = flow->slots[flow_hash(k) & (HERALD_FLOW_SLOTS - 1)];
+	if (idx >= HERALD_FLOW_MAX_TARGETS || mac_is_zero(flow->targets[idx].mac))
+		return HERALD_FLOW_NO_TARGET;
+	__builtin_memcpy(fresh.mac, flow->targets[idx].mac, ETH_ALEN);
+	fresh.index = idx;
+	bpf_map_update_elem(&herald_flow_lru, k, &fresh, BPF_ANY);
+	return idx;
+}
+
+/*
+ * Called for IPv4/IPv6 packets to a VIP this node counts (after count_rx). Returns XDP_TX when the
+ * frame was rewritten towards another node, else XDP_PASS. Frames from a cluster node's MAC are never
+ * steered (MAC rewriting keeps the TTL: a loop would never end), nor by a node that does not answer
+ * for the VIP, nor to a frame not addressed to the VIP's MAC, nor while the liveness gate is closed.
+ */
+static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *l2, const struct herald_addr *vip_key,
+				      int v6)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct herald_flow *flow = bpf_map_lookup_elem(&herald_flows, vip_key);
+	const struct herald_flow_target *t;
+	struct herald_flow_key fk;
+	struct herald_vip *vip;
+	__u64 bytes = data_end - data;
+	__u32 idx;
+
+	if (!flow || (void *)(eth + 1) > data_end)
+		return XDP_PASS;
+	if (is_node_mac(eth->h_source)) {
+		flow_count(vip_key, eth->h_source, HERALD_FLOW_STAT_IN, bytes);
+		return XDP_PASS;
+	}
+	if (flow->role != HERALD_FLOW_ROLE_OWNER)
+		return XDP_PASS;
+	vip = vip_lookup(ctx, vip_key, l2);
+	if (!vip || vip->action != HERALD_ACTION_ANSWER || !mac_equal(eth->h_dest, vip->mac))
+		return XDP_PASS;
+	if (!control_plane_alive(bpf_ktime_get_ns()))
+		return XDP_PASS;
+	if ((v6 ? flow_key_v6(&fk, data, data_end, l2->l3off) : flow_key_v4(&fk, data, data_end, l2->l3off)) != 0)
+		return XDP_PASS;
+	idx = flow_target(flow, &fk);
+	if (idx >= HERALD_FLOW_MAX_TARGETS)
+		return XDP_PASS;
+	t = &flow->targets[idx];
+	if (t->local) {
+		flow_count(vip_key, vip->mac, HERALD_FLOW_STAT_LOCAL, bytes);
+		return XDP_PASS;
+	}
+	flow_count(vip_key, t->mac, HERALD_FLOW_STAT_OUT, bytes);
+	eth_set_addrs(eth, t->mac, vip->mac);
+	return XDP_TX;
+}
+
+#endif

@@ -1,0 +1,89 @@
+/**
+ * The flow-mode maps of a loaded responder: per-VIP slot tables, the cluster's node MACs (loop guard),
+ * the established-flow LRU and the steering counters. Layouts in flow-layout.ts; docs/datapath.md.
+ */
+import type { BpfMap, BpfObject } from './bpf.js';
+import { sumU64Fields, splitPerCpu } from './percpu.js';
+import { numPossibleCpus } from './bpf.js';
+import {
+  FLOW_MAP_NAMES,
+  FLOW_STAT_VALUE_SIZE,
+  decodeFlow,
+  decodeFlowStat,
+  encodeFlow,
+  flowStatBelongsTo,
+  nodeMacKey,
+  type FlowEntry,
+  type FlowStat,
+} from './flow-layout.js';
+import { addrFromKey, addrKey, formatMac } from './xdp-layout.js';
+
+export class FlowMaps {
+  private readonly flows: BpfMap;
+  private readonly lru: BpfMap;
+  private readonly nodeMacs: BpfMap;
+  private readonly stats: BpfMap;
+
+  constructor(object: BpfObject) {
+    this.flows = object.map(FLOW_MAP_NAMES.flows);
+    this.lru = object.map(FLOW_MAP_NAMES.lru);
+    this.nodeMacs = object.map(FLOW_MAP_NAMES.nodeMacs);
+    this.stats = object.map(FLOW_MAP_NAMES.stats);
+  }
+
+  /** Installs or replaces the VIP's flow entry (the kernel swaps the whole value at once). */
+  set(vip: string, entry: FlowEntry): void {
+    this.flows.update(addrKey(vip), encodeFlow(entry), 'any');
+  }
+
+  get(vip: string): FlowEntry | undefined {
+    const raw = this.flows.lookup(addrKey(vip));
+    return raw === undefined ? undefined : decodeFlow(raw);
+  }
+
+  /** Removes the VIP's flow entry and its counters. */
+  delete(vip: string): void {
+    this.flows.delete(addrKey(vip));
+    for (const key of this.stats.keys()) if (flowStatBelongsTo(key, vip)) this.stats.delete(key);
+  }
+
+  /** VIPs with a flow entry. */
+  vips(): string[] {
+    return this.flows.keys().map((k) => addrFromKey(k));
+  }
+
+  /** Makes the node-MAC set exactly `macs` (frames from these are never steered). */
+  setNodeMacs(macs: readonly Buffer[]): void {
+    const want = new Map(macs.map((m) => [nodeMacKey(m).toString('hex'), nodeMacKey(m)]));
+    for (const key of this.nodeMacs.keys()) {
+      if (!want.delete(key.toString('hex'))) this.nodeMacs.delete(key);
+    }
+    for (const key of want.values()) this.nodeMacs.update(key, Buffer.alloc(4), 'any');
+  }
+
+  nodeMacList(): string[] {
+    return this.nodeMacs.keys().map((k) => formatMac(k.subarray(0, 6)));
+  }
+
+  /** Steering counters summed over CPUs. */
+  statList(): FlowStat[] {
+    const cpus = numPossibleCpus();
+    const out: FlowStat[] = [];
+    for (const [key, raw] of this.stats.entries()) {
+      const [packets = 0n, bytes = 0n] = sumU64Fields(splitPerCpu(raw, FLOW_STAT_VALUE_SIZE, cpus));
+      const stat = decodeFlowStat(key, packets, bytes);
+      if (stat) out.push(stat);
+    }
+    return out;
+  }
+
+  /** Established flows pinned by the owner (for status and tests). */
+  pinnedFlowCount(): number {
+    return this.lru.keys().length;
+  }
+
+  /** Forgets every pinned flow (tests; a new owner starts from the table anyway). */
+  clearPins(): void {
+    for (const key of this.lru.keys()) this.lru.delete(key);
+  }
+}
