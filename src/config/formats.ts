@@ -2,7 +2,7 @@ import { parseAddressRange, parseIp } from './addresses.js';
 import { looksLikeCommunityValue, parseCommunity } from './community.js';
 import { parseDuration } from './duration.js';
 import type { HeraldKind } from './schemas.js';
-import type { BGPAdvertisement, BGPPeer, Community, IPAddressPool } from './types.js';
+import type { BGPAdvertisement, BGPPeer, Community, IPAddressPool, L2Advertisement } from './types.js';
 
 /**
  * Value-format checks of Herald objects that already have the right shape: addresses, CIDRs, durations,
@@ -40,6 +40,14 @@ export function formatProblems(kind: HeraldKind, obj: object): FieldProblem[] {
     case 'BGPPeer':
       peerFormats((obj as BGPPeer).spec, out);
       break;
+    case 'L2Advertisement':
+      durationFormats(
+        (obj as L2Advertisement).spec.placement ?? {},
+        ['sustain', 'minMoveInterval'],
+        'spec.placement',
+        out,
+      );
+      break;
     default:
       break;
   }
@@ -55,10 +63,22 @@ function peerFormats(s: BGPPeer['spec'], out: FieldProblem[]): void {
   if (s.routerID !== undefined && parseIp(s.routerID)?.family !== 4) {
     out.push({ path: 'spec.routerID', message: `router ID must be an IPv4 address, not "${s.routerID}"` });
   }
-  for (const f of ['holdTime', 'keepaliveTime', 'connectTime'] as const) {
-    const v = s[f];
+  durationFormats(s, ['holdTime', 'keepaliveTime', 'connectTime'], 'spec', out);
+}
+
+function durationFormats<K extends string>(
+  obj: Partial<Record<K, string>>,
+  fields: readonly K[],
+  prefix: string,
+  out: FieldProblem[],
+): void {
+  for (const f of fields) {
+    const v = obj[f];
     if (v !== undefined && parseDuration(v) === undefined) {
-      out.push({ path: `spec.${f}`, message: `"${v}" is not a duration: write it like 90s, 1m30s or 500ms` });
+      out.push({
+        path: `${prefix}.${f}`,
+        message: `"${v}" is not a duration: write it like 90s, 1m30s or 500ms`,
+      });
     }
   }
 }

@@ -93,12 +93,38 @@ export const L2SpreadSchema = z
       'among eligible nodes, so one VIP no longer lands on one node. Off by default.',
   );
 
+export const L2PlacementSchema = z
+  .strictObject({
+    by: z
+      .enum(['hash', 'bandwidth'])
+      .describe('hash (default): rendezvous hash of the IP. bandwidth: move VIPs off links that stay busy.'),
+    utilizationThreshold: z
+      .number()
+      .gt(0)
+      .lte(1)
+      .optional()
+      .describe('Act when a node link is busier than this share of its capacity. Default 0.7.'),
+    sustain: duration.optional().describe('... for at least this long. Default 30s.'),
+    minGain: z
+      .number()
+      .gt(0)
+      .lt(1)
+      .optional()
+      .describe('A move must lower the busy link by at least this share of its capacity. Default 0.05.'),
+    minMoveInterval: duration.optional().describe('A VIP moves at most once per this interval. Default 5m.'),
+  })
+  .describe(
+    'Herald: where the VIPs of this advertisement are answered. bandwidth: one coordinator moves VIPs from ' +
+      'nodes whose link stays over the threshold to nodes with room, from the traffic the speakers measure.',
+  );
+
 export const L2AdvertisementSpecSchema = z.strictObject({
   ipAddressPools: z.array(z.string().min(1)).optional(),
   ipAddressPoolSelectors: z.array(LabelSelectorSchema).optional(),
   nodeSelectors: z.array(LabelSelectorSchema).optional(),
   interfaces: z.array(z.string().min(1).max(15)).optional(),
   spread: L2SpreadSchema.optional(),
+  placement: L2PlacementSchema.optional(),
 });
 
 // ---- BGPAdvertisement -------------------------------------------------------------------------------
