@@ -1,0 +1,252 @@
+/**
+ * The owner watch on the wire, and the pulse that drives both it and the liveness gate. Every
+ * `intervalMs` the pulse reads the clock, sends one BFD control packet to each peer of the watch set
+ * (owners this node would take over from, and successors that would take over from it), and only then
+ * refreshes the XDP heartbeat with the time read *before* sending (l2/gate.ts for why). Verdicts about
+ * peers are taken after pending input was read, and not at all on a pulse that came late.
+ */
+import { EventEmitter } from 'node:events';
+import type { BfdMachineConfig } from '../../bgp/bfd/machine.js';
+import { BfdDiag, decodeBfd, encodeBfd } from '../../bgp/bfd/packet.js';
+import type { GateTiming } from '../gate.js';
+import { type Freshness, pulse, starting } from './freshness.js';
+import {
+  checkSilence,
+  newPeerWatch,
+  outgoing,
+  peerPacket,
+  type PeerWatchState,
+  reportsUsUp,
+  watchMachineConfig,
+  type WatchVerdict,
+} from './peer.js';
+import type { WatchTargets } from './targets.js';
+
+/** The datagram socket the watch needs (the addon's UdpTtlSocket, or a fake in tests). */
+export interface WatchSocket {
+  send(data: Buffer, address: string, port: number): number;
+  close(): void;
+}
+
+export type WatchSocketFactory = (
+  onMessage: (data: Buffer, address: string, port: number, ttl: number) => void,
+) => WatchSocket;
+
+export interface OwnerWatchOptions {
+  timing: GateTiming;
+  detectMult: number;
+  /** UDP port peers listen on. */
+  peerPort: (peer: string) => number;
+  socket: WatchSocketFactory;
+  /** Kernel monotonic time in ns (the clock the XDP gate reads). */
+  clockNs: () => bigint;
+  /** Refreshes the XDP liveness gate with this timestamp. */
+  beat: (stampNs: bigint) => void;
+  /** How long a stale speaker waits at most for watchers that never report it up. */
+  capMs: number;
+  /** Discriminators must be unique per session; random by default. */
+  newDiscriminator?: () => number;
+}
+
+export interface WatchCounters {
+  sent: number;
+  received: number;
+  droppedTtl: number;
+  droppedInvalid: number;
+  droppedUnknown: number;
+  lateTicks: number;
+  staleEntered: number;
+}
+
+export interface OwnerWatchEvents {
+  verdict: [{ peer: string; verdict: WatchVerdict; previous: WatchVerdict }];
+  stale: [{ gapMs: number }];
+  refreshed: [{ afterMs: number; reason: 'start' | 'stall'; gaveUpOn: string[] }];
+}
+
+interface Session {
+  address: string;
+  state: PeerWatchState;
+}
+
+export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
+  private readonly sessions = new Map<string, Session>();
+  private readonly byAddress = new Map<string, string>();
+  private targets: WatchTargets = { watching: new Set(), watchedBy: new Set() };
+  private freshness: Freshness = starting();
+  private ready = false;
+  private timer: NodeJS.Timeout | undefined;
+  private socket: WatchSocket | undefined;
+  private readonly cfg: BfdMachineConfig;
+  readonly counters: WatchCounters = {
+    sent: 0,
+    received: 0,
+    droppedTtl: 0,
+    droppedInvalid: 0,
+    droppedUnknown: 0,
+    lateTicks: 0,
+    staleEntered: 0,
+  };
+
+  constructor(private readonly opts: OwnerWatchOptions) {
+    super();
+    this.cfg = watchMachineConfig(opts.timing.heartbeatMs, opts.detectMult);
+  }
+
+  start(): void {
+    if (this.socket) return;
+    this.socket = this.opts.socket((data, address, _port, ttl) => this.onPacket(data, address, ttl));
+    this.timer = setInterval(() => this.onPulse(), this.opts.timing.heartbeatMs);
+  }
+
+  /** The speaker has joined (or decided to start alone): the gate may open once the watchers agree. */
+  setReady(): void {
+    this.ready = true;
+  }
+
+  /** Whether the gate is being refreshed (false while stale). */
+  fresh(): boolean {
+    return this.freshness.stale === undefined;
+  }
+
+  /** Sets the watch pairs (from watch/targets.ts) and the address of each peer. */
+  setTargets(targets: WatchTargets, addresses: ReadonlyMap<string, string>): void {
+    this.targets = targets;
+    const wanted = new Set([...targets.watching, ...targets.watchedBy]);
+    const now = this.nowMs();
+    for (const [name, s] of this.sessions) {
+      if (!wanted.has(name) || addresses.get(name) !== s.address) {
+        this.sessions.delete(name);
+        this.byAddress.delete(s.address);
+        if (s.state.verdict !== 'unknown')
+          this.emit('verdict', { peer: name, verdict: 'unknown', previous: s.state.verdict });
+      }
+    }
+    for (const name of wanted) {
+      const address = addresses.get(name);
+      if (address === undefined || this.sessions.has(name)) continue;
+      this.sessions.set(name, { address, state: newPeerWatch(this.discriminator(), now) });
+      this.byAddress.set(address, name);
+    }
+  }
+
+  /** 'up' / 'down' from the direct watch, 'unknown' when it has no say (gossip decides). */
+  verdict(peer: string): WatchVerdict {
+    return this.sessions.get(peer)?.state.verdict ?? 'unknown';
+  }
+
+  /**
+   * Stops. With `adminDown` the peers are told this node stops on purpose (the caller has closed the
+   * gate first), so they take over at once instead of after the detection time.
+   */
+  stop(opts: { adminDown?: boolean } = {}): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    if (opts.adminDown) {
+      for (const [name, s] of this.sessions) {
+        const { packet } = outgoing(s.state, this.cfg);
+        this.send({ ...packet, state: 'admin-down', diag: BfdDiag.ADMIN_DOWN }, name, s.address);
+      }
+    }
+    this.socket?.close();
+    this.socket = undefined;
+  }
+
+  private nowMs(): number {
+    return Number(this.opts.clockNs()) / 1e6;
+  }
+
+  private discriminator(): number {
+    const used = new Set([...this.sessions.values()].map((s) => s.state.machine.localDisc));
+    for (;;) {
+      const d = this.opts.newDiscriminator?.() ?? 1 + Math.floor(Math.random() * 0xfffffffe);
+      if (!used.has(d)) return d;
+    }
+  }
+
+  private onPulse(): void {
+    const stampNs = this.opts.clockNs();
+    const nowMs = Number(stampNs) / 1e6;
+    const t = this.opts.timing;
+    const step = pulse(this.freshness, {
+      nowMs,
+      ready: this.ready,
+      intervalMs: t.heartbeatMs,
+      livenessBoundMs: t.livenessBoundMs,
+      lateTickMs: t.lateTickMs,
+      capMs: this.opts.capMs,
+      watchers: (sinceMs) =>
+        [...this.targets.watchedBy].map((name) => {
+          const s = this.sessions.get(name);
+          return { name, reportsUp: s ? reportsUsUp(s.state, nowMs, t.refreshHoldMs, sinceMs) : false };
+        }),
+    });
+    this.freshness = step.next;
+    if (step.stalled) this.counters.lateTicks++;
+    for (const [name, s] of this.sessions) {
+      const { packet, next } = outgoing(s.state, this.cfg);
+      s.state = next;
+      this.send(packet, name, s.address);
+    }
+    // After the packets: a stall between the clock read and here only makes the heartbeat older.
+    if (step.beat) this.opts.beat(stampNs);
+    if (step.becameStale) {
+      this.counters.staleEntered++;
+      this.emit('stale', step.becameStale);
+    }
+    if (step.refreshed) this.emit('refreshed', step.refreshed);
+    // Timers run before I/O in Node's loop: let the poll phase read what arrived while we were late.
+    setImmediate(() => this.judge(step.stalled, nowMs));
+  }
+
+  private judge(stalledBefore: boolean, pulseMs: number): void {
+    const nowMs = this.nowMs();
+    // A stall between the pulse and this turn of the loop is a stall too: the input is unread.
+    const stalled = stalledBefore || nowMs - pulseMs > this.opts.timing.lateTickMs;
+    for (const [name, s] of this.sessions) {
+      const before = s.state.verdict;
+      s.state = checkSilence(s.state, nowMs, this.opts.timing.watchDetectMs, stalled);
+      if (s.state.verdict !== before)
+        this.emit('verdict', { peer: name, verdict: s.state.verdict, previous: before });
+    }
+  }
+
+  private send(packet: Parameters<typeof encodeBfd>[0], peer: string, address: string): void {
+    if (!this.socket) return;
+    try {
+      this.socket.send(encodeBfd(packet), address, this.opts.peerPort(peer));
+      this.counters.sent++;
+    } catch {
+      // No route or neighbor yet: the next pulse tries again; silence is what the peer judges.
+    }
+  }
+
+  private onPacket(data: Buffer, rawAddress: string, ttl: number): void {
+    // Single-hop only (RFC 5881 §5): a packet that crossed a router is not from a LAN peer.
+    if (ttl !== 255) {
+      this.counters.droppedTtl++;
+      return;
+    }
+    const p = decodeBfd(data);
+    if (typeof p === 'string') {
+      this.counters.droppedInvalid++;
+      return;
+    }
+    const address = rawAddress.replace(/^::ffff:/, '');
+    const name = this.byAddress.get(address);
+    const s = name === undefined ? undefined : this.sessions.get(name);
+    if (
+      !s ||
+      name === undefined ||
+      (p.yourDiscriminator !== 0 && p.yourDiscriminator !== s.state.machine.localDisc)
+    ) {
+      this.counters.droppedUnknown++;
+      return;
+    }
+    this.counters.received++;
+    const before = s.state.verdict;
+    s.state = peerPacket(s.state, p, this.nowMs(), this.cfg);
+    if (s.state.verdict !== before)
+      this.emit('verdict', { peer: name, verdict: s.state.verdict, previous: before });
+  }
+}

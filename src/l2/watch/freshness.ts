@@ -1,0 +1,77 @@
+/**
+ * May this speaker refresh its liveness gate now? Pure. A speaker is *stale* from its start until it has
+ * joined, and again whenever its own gate closed because it was not scheduled (a pulse later than the
+ * liveness bound: to the other nodes it looked dead, and a successor may have taken its VIPs over). A
+ * stale speaker keeps its gate shut until each node watching it has reported it up, in packets received
+ * after the stall began, for the refresh hold (long enough for that node to hand the VIPs back), or until
+ * a cap passes for watchers that never answer (a dead watcher, a blocked port).
+ */
+
+export interface Freshness {
+  stale: { reason: 'start' | 'stall'; sinceMs: number | undefined } | undefined;
+  /** When the previous pulse ran (local monotonic ms). */
+  lastPulseMs: number | undefined;
+  /** When the gate was last refreshed. */
+  lastBeatMs: number | undefined;
+}
+
+export interface PulseInputs {
+  nowMs: number;
+  /** The speaker has joined the cluster (or started alone after its grace). */
+  ready: boolean;
+  intervalMs: number;
+  livenessBoundMs: number;
+  lateTickMs: number;
+  /** Give up waiting for watchers that never report us up after this long. */
+  capMs: number;
+  /** The nodes watching this one: has each reported us up since `sinceMs` for the refresh hold? */
+  watchers: (sinceMs: number) => ReadonlyArray<{ name: string; reportsUp: boolean }>;
+}
+
+export interface PulseStep {
+  next: Freshness;
+  /** Refresh the gate with this pulse's timestamp. */
+  beat: boolean;
+  /** This pulse came late: silence measured meanwhile is this process's own, not the peers'. */
+  stalled: boolean;
+  /** Left the stale state; `gaveUpOn` names watchers not heard from by the cap. */
+  refreshed?: { afterMs: number; reason: 'start' | 'stall'; gaveUpOn: string[] };
+  /** Entered the stale state on this pulse (the gate had been shut for gapMs − bound). */
+  becameStale?: { gapMs: number };
+}
+
+export function starting(): Freshness {
+  return { stale: { reason: 'start', sinceMs: undefined }, lastPulseMs: undefined, lastBeatMs: undefined };
+}
+
+export function pulse(f: Freshness, i: PulseInputs): PulseStep {
+  const gap = f.lastPulseMs === undefined ? 0 : i.nowMs - f.lastPulseMs;
+  const stalled = gap > i.intervalMs + i.lateTickMs;
+  const base: Freshness = { ...f, lastPulseMs: i.nowMs };
+  if (!base.stale) {
+    const sinceBeat = f.lastBeatMs === undefined ? 0 : i.nowMs - f.lastBeatMs;
+    if (sinceBeat < i.livenessBoundMs) return { next: { ...base, lastBeatMs: i.nowMs }, beat: true, stalled };
+    // Judge nothing on the pulse that noticed the stall: what the peers said meanwhile is still unread.
+    return {
+      next: { ...base, stale: { reason: 'stall', sinceMs: i.nowMs } },
+      beat: false,
+      stalled,
+      becameStale: { gapMs: sinceBeat },
+    };
+  }
+  const sinceMs = base.stale.sinceMs ?? i.nowMs;
+  const next: Freshness = { ...base, stale: { ...base.stale, sinceMs } };
+  if (!i.ready || base.stale.sinceMs === undefined) return { next, beat: false, stalled };
+  const waiting = i
+    .watchers(sinceMs)
+    .filter((w) => !w.reportsUp)
+    .map((w) => w.name);
+  const age = i.nowMs - sinceMs;
+  if (waiting.length > 0 && age < i.capMs) return { next, beat: false, stalled };
+  return {
+    next: { ...next, stale: undefined, lastBeatMs: i.nowMs },
+    beat: true,
+    stalled,
+    refreshed: { afterMs: age, reason: base.stale.reason, gaveUpOn: waiting },
+  };
+}

@@ -1,0 +1,115 @@
+/**
+ * One owner-watch session, pure: BFD control packets (RFC 5880 format and state machine, asynchronous
+ * mode) between two speakers, sent at a fixed rate by the pulse (see watch/driver.ts). The session's
+ * verdict about the peer is what the takeover decision uses:
+ *   - 'up': the three-way handshake completed and the peer was heard within the detection time;
+ *   - 'down': the session had been up and then nothing arrived for the detection time, or the peer said
+ *     AdminDown (it stops on purpose, gate closed first) — the peer's liveness gate is closed by then
+ *     (l2/gate.ts);
+ *   - 'unknown': never up since the session was created (the gossip view decides alone).
+ */
+import {
+  type BfdMachineConfig,
+  type BfdMachineState,
+  detectionExpired,
+  initialState,
+  packetFor,
+  receive,
+  sent,
+} from '../../bgp/bfd/machine.js';
+import type { BfdPacket } from '../../bgp/bfd/packet.js';
+
+export type WatchVerdict = 'up' | 'down' | 'unknown';
+
+export interface PeerWatchState {
+  machine: BfdMachineState;
+  /** Local monotonic ms of the last packet accepted from the peer. */
+  lastRxMs: number | undefined;
+  /** Silence is measured from max(lastRxMs, baselineMs): a stall of ours moves the baseline. */
+  baselineMs: number;
+  verdict: WatchVerdict;
+  /** Since when every packet from the peer has reported state Up (undefined: the last one did not). */
+  remoteUpSinceMs: number | undefined;
+}
+
+export function newPeerWatch(localDisc: number, nowMs: number): PeerWatchState {
+  return {
+    machine: initialState(localDisc),
+    lastRxMs: undefined,
+    baselineMs: nowMs,
+    verdict: 'unknown',
+    remoteUpSinceMs: undefined,
+  };
+}
+
+export function watchMachineConfig(intervalMs: number, detectMult: number): BfdMachineConfig {
+  return {
+    desiredMinTxUs: intervalMs * 1000,
+    requiredMinRxUs: intervalMs * 1000,
+    detectMult,
+    passive: false,
+  };
+}
+
+/** A valid packet from the peer (already matched by address and discriminator). */
+export function peerPacket(
+  s: PeerWatchState,
+  p: BfdPacket,
+  nowMs: number,
+  cfg: BfdMachineConfig,
+): PeerWatchState {
+  const machine = receive(s.machine, p, cfg).state;
+  let verdict = s.verdict;
+  if (machine.state === 'up') verdict = 'up';
+  // AdminDown is sent only by a speaker stopping on purpose after it closed its own gate.
+  else if (p.state === 'admin-down') verdict = 'down';
+  // A reset session (the peer restarted, or saw *us* go silent) says nothing about the peer's gate:
+  // only silence does. Until the handshake completes again the gossip view decides.
+  else if (s.verdict === 'up') verdict = 'unknown';
+  const remoteUpSinceMs = p.state === 'up' ? (s.remoteUpSinceMs ?? nowMs) : undefined;
+  return { ...s, machine, lastRxMs: nowMs, verdict, remoteUpSinceMs };
+}
+
+/**
+ * The periodic check, run after pending input was read. `stalled`: this process was not scheduled for a
+ * while (a late tick): the silence it saw is its own, so the clock of every session restarts now instead
+ * of a verdict being taken on a stale view.
+ */
+export function checkSilence(
+  s: PeerWatchState,
+  nowMs: number,
+  detectMs: number,
+  stalled: boolean,
+): PeerWatchState {
+  if (stalled) return { ...s, baselineMs: nowMs };
+  if (s.verdict !== 'up') return s;
+  const since = Math.max(s.lastRxMs ?? s.baselineMs, s.baselineMs);
+  if (nowMs - since < detectMs) return s;
+  return {
+    ...s,
+    machine: detectionExpired(s.machine).state,
+    verdict: 'down',
+    remoteUpSinceMs: undefined,
+  };
+}
+
+/** The packet to send now, and the state after sending it. */
+export function outgoing(
+  s: PeerWatchState,
+  cfg: BfdMachineConfig,
+): { packet: ReturnType<typeof packetFor>; next: PeerWatchState } {
+  // The pulse sends at the configured rate in every state (both ends are Herald speakers on a private
+  // port), so the advertised interval is the configured one too.
+  const packet = { ...packetFor(s.machine, cfg), desiredMinTxUs: cfg.desiredMinTxUs };
+  return { packet, next: { ...s, machine: sent(s.machine) } };
+}
+
+/**
+ * The peer has reported us up, in packets received after `sinceMs` and still arriving, for at least
+ * holdMs: it has had time to hand back any VIP it took over from us.
+ */
+export function reportsUsUp(s: PeerWatchState, nowMs: number, holdMs: number, sinceMs: number): boolean {
+  if (s.remoteUpSinceMs === undefined || s.lastRxMs === undefined) return false;
+  if (s.lastRxMs <= sinceMs || nowMs - s.lastRxMs > holdMs) return false;
+  return nowMs - Math.max(s.remoteUpSinceMs, sinceMs) >= holdMs;
+}

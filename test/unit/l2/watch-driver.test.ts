@@ -1,0 +1,154 @@
+import t from 'tap';
+import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../../src/l2/gate.js';
+import { OwnerWatch, type WatchSocketFactory } from '../../../src/l2/watch/driver.js';
+import type { WatchVerdict } from '../../../src/l2/watch/peer.js';
+import { PROFILES } from '../../../src/membership/config.js';
+import { pollUntil, sleep } from '../../../src/util/wait.js';
+
+const until = async (timeoutMs: number, check: () => boolean, intervalMs = 5) =>
+  (await pollUntil(timeoutMs, check, intervalMs)) !== undefined;
+
+const timing = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] });
+const clockNs = () => process.hrtime.bigint();
+const ms = (ns: bigint) => Number(ns) / 1e6;
+
+/** An in-memory LAN: datagrams are delivered on a later turn of the loop, like a socket's. */
+function fakeLan() {
+  const handlers = new Map<string, (d: Buffer, a: string, p: number, ttl: number) => void>();
+  let dropFrom: string | undefined;
+  const factory =
+    (address: string): WatchSocketFactory =>
+    (onMessage) => {
+      handlers.set(address, onMessage);
+      return {
+        send: (data, to, port) => {
+          if (dropFrom !== address)
+            setImmediate(() => handlers.get(to)?.(Buffer.from(data), address, port, 255));
+          return data.length;
+        },
+        close: () => handlers.delete(address),
+      };
+    };
+  return { factory, silence: (address: string | undefined) => (dropFrom = address) };
+}
+
+function pair(lan: ReturnType<typeof fakeLan>) {
+  const beats: { o: bigint[]; x: bigint[] } = { o: [], x: [] };
+  const verdicts: Array<{ at: number; peer: string; verdict: WatchVerdict }> = [];
+  const make = (self: 'o' | 'x', address: string) =>
+    new OwnerWatch({
+      timing,
+      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+      peerPort: () => 3784,
+      socket: lan.factory(address),
+      clockNs,
+      beat: (ns) => beats[self].push(ns),
+      capMs: 2000,
+    });
+  const o = make('o', '10.0.0.1');
+  const x = make('x', '10.0.0.2');
+  x.on('verdict', (v) => verdicts.push({ at: ms(clockNs()), peer: v.peer, verdict: v.verdict }));
+  // x is o's successor: x watches o, o is watched by x.
+  o.setTargets({ watching: new Set(), watchedBy: new Set(['x']) }, new Map([['x', '10.0.0.2']]));
+  x.setTargets({ watching: new Set(['o']), watchedBy: new Set() }, new Map([['o', '10.0.0.1']]));
+  return { o, x, beats, verdicts };
+}
+
+t.test(
+  'owner goes silent: its last heartbeat + the bound is before the successor calls it down',
+  async (t) => {
+    const lan = fakeLan();
+    const { o, x, beats, verdicts } = pair(lan);
+    t.teardown(() => (o.stop(), x.stop()));
+    o.start();
+    x.start();
+    t.equal(beats.o.length, 0);
+    await sleep(100);
+    t.equal(beats.o.length, 0, 'no heartbeat before the speaker is ready');
+    o.setReady();
+    x.setReady();
+    t.ok(await until(2000, () => x.verdict('o') === 'up'), 'the watch comes up');
+    t.ok(await until(2000, () => o.fresh()), 'the owner refreshes its gate once its watcher reports it up');
+    await sleep(200);
+    const before = beats.o.length;
+    t.ok(before > 3, 'the owner beats every pulse');
+    // A frozen owner: it sends and beats nothing more.
+    o.stop();
+    const lastBeat = ms(beats.o.at(-1) as bigint);
+    t.ok(await until(2000, () => x.verdict('o') === 'down'), 'the successor calls the owner down');
+    const down = verdicts.find((v) => v.verdict === 'down');
+    t.ok(down, 'a down verdict was emitted');
+    const gateClosedAt = lastBeat + timing.livenessBoundMs;
+    t.ok(
+      (down?.at ?? 0) >= gateClosedAt,
+      `takeover allowed at ${(down?.at ?? 0) - lastBeat} ms after the last beat, gate closed at ${timing.livenessBoundMs} ms`,
+    );
+  },
+);
+
+t.test(
+  'a stall of the whole process: no verdict on stale silence, the owner waits for its watcher',
+  async (t) => {
+    const lan = fakeLan();
+    const { o, x, beats, verdicts } = pair(lan);
+    t.teardown(() => (o.stop(), x.stop()));
+    o.start();
+    x.start();
+    o.setReady();
+    x.setReady();
+    t.ok(await until(2000, () => x.verdict('o') === 'up' && o.fresh()));
+    const stale: number[] = [];
+    o.on('stale', (s) => stale.push(s.gapMs));
+    const busyUntil = Date.now() + 500;
+    while (Date.now() < busyUntil) {
+      // the event loop is blocked, as under CPU starvation
+    }
+    const resumedBeats = beats.o.length;
+    await sleep(40);
+    t.equal(stale.length, 1, 'the owner noticed its gate had closed');
+    t.equal(beats.o.length, resumedBeats, 'and does not beat on the pulse that noticed it');
+    t.ok(await until(2000, () => o.fresh()), 'it refreshes once the watcher reports it up again');
+    t.notOk(
+      verdicts.some((v) => v.verdict === 'down'),
+      'the successor did not call the owner down for silence that was its own stall',
+    );
+    t.ok(x.counters.lateTicks >= 1 && o.counters.staleEntered === 1);
+  },
+);
+
+t.test(
+  'one-way loss from the owner: down after the detection time, back up after a new handshake',
+  async (t) => {
+    const lan = fakeLan();
+    const { o, x, verdicts } = pair(lan);
+    t.teardown(() => (o.stop(), x.stop()));
+    o.start();
+    x.start();
+    o.setReady();
+    x.setReady();
+    t.ok(await until(2000, () => x.verdict('o') === 'up' && o.fresh()));
+    lan.silence('10.0.0.1');
+    t.ok(await until(2000, () => x.verdict('o') === 'down'));
+    lan.silence(undefined);
+    t.ok(await until(2000, () => x.verdict('o') === 'up'), 'the session comes back');
+    t.same(
+      verdicts.map((v) => v.verdict),
+      ['up', 'down', 'up'],
+    );
+  },
+);
+
+t.test('adminDown: the successor takes over at once', async (t) => {
+  const lan = fakeLan();
+  const { o, x } = pair(lan);
+  t.teardown(() => x.stop());
+  o.start();
+  x.start();
+  o.setReady();
+  x.setReady();
+  t.ok(await until(2000, () => x.verdict('o') === 'up'));
+  const at = Date.now();
+  o.stop({ adminDown: true });
+  t.ok(await until(1000, () => x.verdict('o') === 'down', 1));
+  t.ok(Date.now() - at < timing.watchDetectMs, 'well before the detection time');
+});

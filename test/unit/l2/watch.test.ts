@@ -1,0 +1,206 @@
+import t from 'tap';
+import { decideL2, type L2NodeInput, type L2VipInput } from '../../../src/l2/desired.js';
+import { rendezvousOrder } from '../../../src/l2/rendezvous.js';
+import { pulse, starting, type Freshness, type PulseInputs } from '../../../src/l2/watch/freshness.js';
+import {
+  checkSilence,
+  newPeerWatch,
+  outgoing,
+  peerPacket,
+  reportsUsUp,
+  watchMachineConfig,
+  type PeerWatchState,
+} from '../../../src/l2/watch/peer.js';
+import { watchTargets } from '../../../src/l2/watch/targets.js';
+import { aliveForOwnership } from '../../../src/l2/watch/view.js';
+
+const lan = [{ name: 'eth0', cidrs: ['10.0.0.11/24'] }];
+const node = (name: string): L2NodeInput => ({ name, alive: true, excluded: false, interfaces: lan });
+const vip = (ip: string, spread = false): L2VipInput => ({
+  ip,
+  services: ['d/w'],
+  externalTrafficPolicy: 'Cluster',
+  readyNodes: new Set(['a', 'b', 'c']),
+  advertisements: [{ name: 'l2', interfaces: [], spread }],
+});
+
+t.test('targets: the second in rendezvous order watches the first, both ends agree', async (t) => {
+  const ips = ['10.0.0.200', '10.0.0.201', '10.0.0.202', '10.0.0.203'];
+  const decisions = decideL2(
+    ips.map((ip) => vip(ip)),
+    ['a', 'b', 'c'].map(node),
+  );
+  const all = new Map(['a', 'b', 'c'].map((n) => [n, watchTargets(decisions, n)]));
+  for (const ip of ips) {
+    const [first, second] = rendezvousOrder(ip, ['a', 'b', 'c']);
+    t.ok(all.get(second!)?.watching.has(first!), `${second} watches ${first} for ${ip}`);
+    t.ok(all.get(first!)?.watchedBy.has(second!), `${first} knows ${second} watches it`);
+  }
+  for (const [n, tg] of all) t.notOk(tg.watching.has(n) || tg.watchedBy.has(n), `${n} never watches itself`);
+  for (const [a, tg] of all)
+    for (const b of tg.watching) t.ok(all.get(b)?.watchedBy.has(a), `${a}→${b} symmetric`);
+});
+
+t.test('targets: spread VIPs pair per bucket; one node alone or none mode watches nothing', async (t) => {
+  const spread = decideL2([vip('10.0.0.240', true)], ['a', 'b', 'c'].map(node));
+  const a = watchTargets(spread, 'a');
+  t.ok(a.watching.size > 0 && a.watchedBy.size > 0, 'spread: a watches and is watched');
+  const alone = decideL2([vip('10.0.0.200')], [node('a')]);
+  t.same(watchTargets(alone, 'a'), { watching: new Set(), watchedBy: new Set() });
+  const none = decideL2([{ ...vip('10.0.0.200'), readyNodes: new Set() }], ['a', 'b'].map(node));
+  t.same(watchTargets(none, 'a'), { watching: new Set(), watchedBy: new Set() });
+});
+
+const cfg = watchMachineConfig(20, 8);
+
+const wire = (p: ReturnType<typeof outgoing>['packet']) => ({
+  ...p,
+  version: 1,
+  controlPlaneIndependent: false,
+  authPresent: false,
+  demand: false,
+  multipoint: false,
+});
+
+/** Runs a handshake between two pure sessions: returns both after they are up. */
+function handshake(now: number): [PeerWatchState, PeerWatchState] {
+  let x = newPeerWatch(1, now);
+  let o = newPeerWatch(2, now);
+  for (let i = 0; i < 3; i++) {
+    const fromX = outgoing(x, cfg);
+    x = fromX.next;
+    o = peerPacket(o, wire(fromX.packet), now, cfg);
+    const fromO = outgoing(o, cfg);
+    o = fromO.next;
+    x = peerPacket(x, wire(fromO.packet), now, cfg);
+  }
+  return [x, o];
+}
+
+t.test(
+  'peer: unknown until the handshake, up after it, down after the detection time of silence',
+  async (t) => {
+    const fresh = newPeerWatch(1, 0);
+    t.equal(fresh.verdict, 'unknown');
+    t.equal(checkSilence(fresh, 10_000, 160, false).verdict, 'unknown', 'silence before up says nothing');
+    const [x] = handshake(1000);
+    t.equal(x.verdict, 'up');
+    t.equal(checkSilence(x, 1159, 160, false).verdict, 'up', '159 ms of silence: still up');
+    const down = checkSilence(x, 1160, 160, false);
+    t.equal(down.verdict, 'down', '160 ms: down');
+    t.equal(down.machine.state, 'down');
+  },
+);
+
+t.test('peer: a stall of our own restarts the silence clock instead of a verdict', async (t) => {
+  const [x] = handshake(1000);
+  const stalled = checkSilence(x, 3000, 160, true);
+  t.equal(stalled.verdict, 'up');
+  t.equal(checkSilence(stalled, 3159, 160, false).verdict, 'up');
+  t.equal(checkSilence(stalled, 3160, 160, false).verdict, 'down');
+});
+
+t.test(
+  'peer: a reset session is no evidence (unknown); AdminDown is (down); back up after a new handshake',
+  async (t) => {
+    const [x, o] = handshake(1000);
+    const reset = peerPacket(x, wire({ ...outgoing(o, cfg).packet, state: 'down' }), 1010, cfg);
+    t.equal(reset.verdict, 'unknown');
+    const admin = peerPacket(x, wire({ ...outgoing(o, cfg).packet, state: 'admin-down' }), 1010, cfg);
+    t.equal(admin.verdict, 'down');
+    // After silence-down, the owner comes back: the session goes through Init to Up.
+    let xs = checkSilence(x, 2000, 160, false);
+    let os = checkSilence(o, 2000, 160, true);
+    for (let i = 0; i < 4 && xs.verdict !== 'up'; i++) {
+      const a = outgoing(os, cfg);
+      os = a.next;
+      xs = peerPacket(xs, wire(a.packet), 2010 + i, cfg);
+      const b = outgoing(xs, cfg);
+      xs = b.next;
+      os = peerPacket(os, wire(b.packet), 2010 + i, cfg);
+      if (i === 0) t.equal(xs.verdict, 'down', 'still down until the handshake completes');
+    }
+    t.equal(xs.verdict, 'up');
+  },
+);
+
+t.test(
+  'peer: reportsUsUp needs Up reports received after the stall, for the hold, still arriving',
+  async (t) => {
+    const [, o] = handshake(1000);
+    t.notOk(reportsUsUp(o, 1100, 70, 1050), 'nothing received after the stall began');
+    const after = peerPacket(o, wire({ ...outgoing(o, cfg).packet, state: 'up' }), 1060, cfg);
+    t.notOk(reportsUsUp(after, 1100, 70, 1050), 'up only since 1050: 50 ms < hold');
+    const later = peerPacket(after, wire({ ...outgoing(o, cfg).packet, state: 'up' }), 1115, cfg);
+    t.ok(reportsUsUp(later, 1120, 70, 1050));
+    t.notOk(reportsUsUp(later, 1200, 70, 1050), 'nothing heard for more than the hold');
+    const down = peerPacket(later, wire({ ...outgoing(o, cfg).packet, state: 'down' }), 1125, cfg);
+    t.notOk(reportsUsUp(down, 1130, 70, 1050), 'a Down report resets it');
+  },
+);
+
+t.test('view: the watch wins over gossip both ways; gossip deaths wait for the hold', async (t) => {
+  t.ok(aliveForOwnership('up', { alive: false, deadForMs: 5000 }, 120));
+  t.notOk(aliveForOwnership('down', { alive: true, deadForMs: undefined }, 120));
+  t.ok(aliveForOwnership('unknown', { alive: true, deadForMs: undefined }, 120));
+  t.ok(aliveForOwnership('unknown', { alive: false, deadForMs: 119 }, 120));
+  t.notOk(aliveForOwnership('unknown', { alive: false, deadForMs: 120 }, 120));
+  t.notOk(aliveForOwnership('unknown', { alive: false, deadForMs: undefined }, 120));
+});
+
+const inputs = (nowMs: number, over: Partial<PulseInputs> = {}): PulseInputs => ({
+  nowMs,
+  ready: true,
+  intervalMs: 20,
+  livenessBoundMs: 110,
+  lateTickMs: 20,
+  capMs: 2000,
+  watchers: () => [],
+  ...over,
+});
+
+t.test('freshness: stale from the start until ready, then beats every pulse', async (t) => {
+  let f: Freshness = starting();
+  let s = pulse(f, inputs(0, { ready: false }));
+  t.notOk(s.beat);
+  f = s.next;
+  s = pulse(f, inputs(20, { ready: false }));
+  t.notOk(s.beat, 'not ready: no beat');
+  s = pulse(s.next, inputs(40));
+  t.ok(s.beat, 'ready and nobody watches: beat');
+  t.equal(s.refreshed?.reason, 'start');
+  s = pulse(s.next, inputs(60));
+  t.ok(s.beat);
+  t.notOk(s.stalled);
+});
+
+t.test('freshness: a late pulse within the bound beats; beyond it the speaker goes stale', async (t) => {
+  let s = pulse(starting(), inputs(0));
+  s = pulse(s.next, inputs(1));
+  t.ok(s.beat);
+  s = pulse(s.next, inputs(100));
+  t.ok(s.beat, '99 ms gap < 110 ms bound: the gate never closed');
+  t.ok(s.stalled, 'but it is a late tick');
+  const watchers = (up: boolean) => () => [{ name: 'x', reportsUp: up }];
+  s = pulse(s.next, inputs(1600, { watchers: watchers(true) }));
+  t.notOk(s.beat, '1.5 s stall: the gate closed, stale');
+  t.same(s.becameStale, { gapMs: 1500 });
+  s = pulse(s.next, inputs(1620, { watchers: watchers(false) }));
+  t.notOk(s.beat, 'watcher has not reported us up since');
+  let since = -1;
+  s = pulse(s.next, inputs(1700, { watchers: (x) => ((since = x), [{ name: 'x', reportsUp: true }]) }));
+  t.equal(since, 1600, 'watchers are asked about reports since the stall');
+  t.ok(s.beat);
+  t.same(s.refreshed, { afterMs: 100, reason: 'stall', gaveUpOn: [] });
+});
+
+t.test('freshness: watchers that never answer are given up on at the cap', async (t) => {
+  let s = pulse(starting(), inputs(0, { watchers: () => [{ name: 'x', reportsUp: false }] }));
+  for (let now = 20; now < 2000; now += 20) {
+    s = pulse(s.next, inputs(now, { watchers: () => [{ name: 'x', reportsUp: false }] }));
+    t.notOk(s.beat);
+  }
+  s = pulse(s.next, inputs(2000, { watchers: () => [{ name: 'x', reportsUp: false }] }));
+  t.ok(s.beat);
+  t.same(s.refreshed?.gaveUpOn, ['x']);
+});
