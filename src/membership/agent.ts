@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import type { ProfileName } from './config.js';
 import { parseKey } from './keyring.js';
 import { Memberlist } from './memberlist.js';
-import { parseHostPort } from './push-pull.js';
+import { parseGossipAddress } from './push-pull.js';
 import type { Member } from './types.js';
 
 function out(o: Record<string, unknown>): void {
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     },
   });
   if (!values.name) throw new Error('agent: --name is required');
-  const bind = parseHostPort(values.bind, 0, 0);
+  const bind = parseGossipAddress(values.bind, 0, 0);
   const ml = await Memberlist.create({
     name: values.name,
     profile: values.profile as ProfileName,

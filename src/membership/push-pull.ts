@@ -25,8 +25,15 @@ export function toNodeState(r: NodeRecord): NodeState {
   };
 }
 
-/** Parses `host:port` or `[v6]:port` (port ≥ minPort; 0 allowed when minPort is 0); throws with the text. */
-export function parseHostPort(text: string, defaultPort = 7946, minPort = 1): { host: string; port: number } {
+/**
+ * Parses a gossip address (a seed, or the agent's bind): `IP:port` or `[v6]:port`, port ≥ minPort (0
+ * allowed when minPort is 0); throws with the text. Listen flags use util/host-port's parseHostPort.
+ */
+export function parseGossipAddress(
+  text: string,
+  defaultPort = 7946,
+  minPort = 1,
+): { host: string; port: number } {
   const parts = splitHostPort(text);
   const host = parts?.host;
   const port = parts?.port === undefined ? defaultPort : Number(parts.port);

@@ -10,7 +10,7 @@ import {
   encodeMessage,
 } from '../../../src/membership/codec.js';
 import { FRAME_GCM, Keyring, parseKey } from '../../../src/membership/keyring.js';
-import { parseHostPort, pushPullInterval } from '../../../src/membership/push-pull.js';
+import { parseGossipAddress, pushPullInterval } from '../../../src/membership/push-pull.js';
 
 const lim = { metaMaxSize: 512, userMessageMaxSize: 1024 };
 
@@ -219,9 +219,9 @@ t.test('push-pull interval scaling and address parsing', async (t) => {
   t.equal(pushPullInterval(30_000, 33), 60_000);
   t.equal(pushPullInterval(30_000, 64), 60_000);
   t.equal(pushPullInterval(30_000, 65), 90_000);
-  t.same(parseHostPort('10.0.0.1:7000'), { host: '10.0.0.1', port: 7000 });
-  t.same(parseHostPort('[fd00::1]:7000'), { host: 'fd00::1', port: 7000 });
-  t.same(parseHostPort('10.0.0.1'), { host: '10.0.0.1', port: 7946 });
-  t.throws(() => parseHostPort('host.example:1'), /bad address/);
-  t.throws(() => parseHostPort('10.0.0.1:99999'), /bad address/);
+  t.same(parseGossipAddress('10.0.0.1:7000'), { host: '10.0.0.1', port: 7000 });
+  t.same(parseGossipAddress('[fd00::1]:7000'), { host: 'fd00::1', port: 7000 });
+  t.same(parseGossipAddress('10.0.0.1'), { host: '10.0.0.1', port: 7946 });
+  t.throws(() => parseGossipAddress('host.example:1'), /bad address/);
+  t.throws(() => parseGossipAddress('10.0.0.1:99999'), /bad address/);
 });

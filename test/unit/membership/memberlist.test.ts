@@ -80,7 +80,8 @@ t.test('three members: join, metadata, keyed broadcasts, key rotation, leave', a
   const updates: Member[] = [];
   c.on('update', (m) => updates.push(m));
   a.setMeta(Buffer.from('if=eth0'));
-  await until(() => updates.length > 0, 3000, 'update');
+  // c and b hear it in separate gossip rounds (often >20 ms apart): wait for both.
+  await until(() => updates.length > 0 && view(b, 'a')?.meta.length !== 0, 3000, 'update');
   t.equal(updates[0]?.meta.toString(), 'if=eth0');
   t.equal(updates[0]?.incarnation, 1, 'metadata versioned by incarnation');
   t.equal(view(b, 'a')?.meta.toString(), 'if=eth0');
@@ -149,7 +150,8 @@ t.test('watch() adds a direct probe of the watched member every round; TCP flood
     createConnection({ host: '127.0.0.1', port: a.address().port }),
   );
   for (const s of socks) s.on('error', () => undefined);
-  await until(() => a.stats().dropped.busy > 0, 3000, 'busy drops');
+  // The 80 connects are accepted over time on a loaded machine: wait for the refusals to add up.
+  await until(() => a.stats().dropped.busy >= 10, 3000, 'busy drops');
   t.ok(a.stats().dropped.busy >= 10, `connections beyond the cap refused (${a.stats().dropped.busy})`);
   for (const s of socks) s.destroy();
   await new Promise((r) => setTimeout(r, 200));

@@ -1,0 +1,135 @@
+/**
+ * State changes: news about members (alive, suspect, dead) goes through the pure rules, and the
+ * decision is applied here to the member table, the suspicion timers, the gossip queue and the events.
+ */
+import type { Awareness } from './awareness.js';
+import type { MemberlistConfig } from './config.js';
+import { type MemberTable, toMember } from './member-table.js';
+import {
+  type AccuseNews,
+  type AliveNews,
+  type Decision,
+  type EventName,
+  type LocalView,
+  decideAlive,
+  decideDead,
+  decideSuspect,
+} from './rules.js';
+import type { Stats } from './stats.js';
+import { Suspicion, suspicionBounds } from './suspicion.js';
+import type { Member } from './types.js';
+import type { Wire } from './wire.js';
+
+export type EmitMemberEvent = (event: EventName, member: Member) => void;
+
+export class StateChanges {
+  private readonly suspicions = new Map<string, Suspicion>();
+
+  constructor(
+    private readonly config: MemberlistConfig,
+    private readonly table: MemberTable,
+    private readonly wire: Wire,
+    private readonly awareness: Awareness,
+    private readonly stats: Stats,
+    private readonly emit: EmitMemberEvent,
+  ) {}
+
+  onAlive(a: AliveNews): void {
+    const d = decideAlive(this.table.get(a.node), a, this.localView(), Date.now());
+    this.apply(d);
+    if (d.action === 'apply') this.wire.gossipAbout(a.node, { kind: 'alive', ...a });
+  }
+
+  onSuspect(s: AccuseNews): void {
+    const d = decideSuspect(this.table.get(s.node), s, this.localView(), Date.now());
+    if (d.action === 'confirm') {
+      if (this.suspicions.get(s.node)?.confirm(s.from))
+        this.wire.gossipAbout(s.node, { kind: 'suspect', ...s });
+      return;
+    }
+    this.apply(d);
+    if (d.action !== 'apply') return;
+    this.stats.counters.suspicions++;
+    this.wire.gossipAbout(s.node, { kind: 'suspect', ...s });
+    const bounds = suspicionBounds(this.table.aliveCount(), this.config);
+    this.suspicions.get(s.node)?.cancel();
+    this.suspicions.set(
+      s.node,
+      new Suspicion(s.from, bounds, () =>
+        // Read what already arrived (a refutation may be waiting in the socket) before the verdict.
+        setImmediate(() => {
+          const n = this.table.get(s.node);
+          if (!n || n.state !== 'suspect' || this.table.stopped) return;
+          this.suspicions.delete(s.node);
+          this.onDead({ node: s.node, incarnation: n.incarnation, from: this.table.self.name });
+        }),
+      ),
+    );
+  }
+
+  onDead(dn: AccuseNews): void {
+    const d = decideDead(this.table.get(dn.node), dn, this.localView(), Date.now());
+    this.apply(d);
+    if (d.action === 'apply') this.wire.gossipAbout(dn.node, { kind: 'dead', ...dn });
+  }
+
+  /** Gossips this member's current record (after a refutation or a metadata change). */
+  announceSelf(): void {
+    const s = this.table.self;
+    this.wire.gossipAbout(s.name, {
+      kind: 'alive',
+      incarnation: s.incarnation,
+      node: s.name,
+      addr: s.addr,
+      port: s.port,
+      meta: s.meta,
+      protocolMin: s.protocolMin,
+      protocolMax: s.protocolMax,
+    });
+  }
+
+  /** Marks this member as left and gossips it. */
+  announceLeave(): void {
+    const s = this.table.self;
+    this.table.leaving = true;
+    s.state = 'left';
+    s.changedAt = Date.now();
+    this.wire.gossipAbout(s.name, { kind: 'dead', node: s.name, incarnation: s.incarnation, from: s.name });
+  }
+
+  /** Cancels every suspicion timer. */
+  stop(): void {
+    for (const s of this.suspicions.values()) s.cancel();
+    this.suspicions.clear();
+  }
+
+  private localView(): LocalView {
+    const s = this.table.self;
+    return {
+      name: s.name,
+      incarnation: s.incarnation,
+      addr: s.addr,
+      port: s.port,
+      meta: s.meta,
+      leaving: this.table.leaving,
+    };
+  }
+
+  private apply(d: Decision): void {
+    if (d.action === 'refute') {
+      this.stats.counters.refutations++;
+      this.table.self.incarnation = d.incarnation;
+      this.awareness.apply(1);
+      this.announceSelf();
+      return;
+    }
+    if (d.action !== 'apply') return;
+    this.table.set(d.next);
+    if (d.next.state !== 'suspect') {
+      this.suspicions.get(d.next.name)?.cancel();
+      this.suspicions.delete(d.next.name);
+    }
+    const member = toMember(d.next);
+    for (const e of d.events) this.emit(e, member);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * Full state exchange over TCP (push-pull): joining through seeds, the periodic anti-entropy exchange
+ * with a random member, and the reconnect attempts that heal partitions.
+ */
+import type { PushPull } from './codec.js';
+import type { MemberlistConfig } from './config.js';
+import { type MemberTable, shuffle } from './member-table.js';
+import { parseGossipAddress, pushPullInterval, toNodeState } from './push-pull.js';
+import type { StateChanges } from './state.js';
+import type { Stats } from './stats.js';
+import { type Transport, readFrame, writeFrame } from './transport.js';
+import type { Wire } from './wire.js';
+
+export class StateSync {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly config: MemberlistConfig,
+    private readonly table: MemberTable,
+    private readonly wire: Wire,
+    private readonly transport: Transport,
+    private readonly state: StateChanges,
+    private readonly stats: Stats,
+  ) {}
+
+  /** Contacts seeds (`IP:port`) with a full state exchange; resolves with how many answered. */
+  async join(seeds: string[]): Promise<number> {
+    const errors: string[] = [];
+    let ok = 0;
+    for (const seed of seeds) {
+      try {
+        const { host, port } = parseGossipAddress(seed);
+        await this.pushPull(host, port, true);
+        ok++;
+      } catch (error) {
+        errors.push(`${seed}: ${(error as Error).message}`);
+      }
+    }
+    if (ok === 0 && seeds.length > 0) throw new Error(`membership join failed: ${errors.join('; ')}`);
+    return ok;
+  }
+
+  /** This member's view, for a push-pull request or answer. */
+  localState(join: boolean): PushPull {
+    return { join, states: this.table.all().map(toNodeState) };
+  }
+
+  /** Folds a remote member's view into ours through the usual state-change rules. */
+  merge(pp: PushPull): void {
+    for (const s of pp.states) {
+      if (s.state === 'alive')
+        this.state.onAlive({
+          node: s.name,
+          incarnation: s.incarnation,
+          addr: s.addr,
+          port: s.port,
+          meta: s.meta,
+          protocolMin: s.protocolMin,
+          protocolMax: s.protocolMax,
+        });
+      else if (s.state === 'left')
+        this.state.onDead({ node: s.name, incarnation: s.incarnation, from: s.name });
+      else this.state.onSuspect({ node: s.name, incarnation: s.incarnation, from: this.table.self.name });
+    }
+  }
+
+  /** Starts the periodic exchange (jittered; slower beyond 32 members). */
+  schedule(): void {
+    const base = this.config.pushPullIntervalMs;
+    if (base <= 0 || this.table.stopped) return;
+    const every = pushPullInterval(base, this.table.aliveCount());
+    // Jitter so members do not synchronize.
+    this.timer = setTimeout(
+      () => {
+        const peer = shuffle(this.table.others((n) => n.state === 'alive'))[0];
+        const done = peer
+          ? this.pushPull(peer.addr, peer.port, false).catch(() => undefined)
+          : Promise.resolve();
+        void done.finally(() => this.schedule());
+      },
+      every / 2 + Math.random() * every,
+    );
+    this.timer.unref?.();
+  }
+
+  /** Heals partitions: exchange state with one dead (not left) member still remembered. */
+  async reconnectTick(): Promise<void> {
+    if (this.table.stopped || this.table.leaving) return;
+    const dead = shuffle(this.table.all().filter((n) => n.state === 'dead'))[0];
+    if (dead) await this.pushPull(dead.addr, dead.port, false).catch(() => undefined);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private async pushPull(host: string, port: number, join: boolean): Promise<void> {
+    const sock = await this.transport.connect(host, port, this.config.tcpTimeoutMs);
+    this.stats.counters.tcpStreamsOut++;
+    try {
+      writeFrame(sock, this.wire.frame([], this.localState(join)));
+      const frame = await readFrame(sock, this.config.tcpTimeoutMs);
+      const env = this.wire.open(frame);
+      if (!env?.pushPull) throw new Error(`no valid push-pull reply from ${host}:${port}`);
+      this.merge(env.pushPull);
+    } finally {
+      sock.destroy();
+    }
+  }
+}
