@@ -86,11 +86,19 @@ export const IPAddressPoolSpecSchema = z.strictObject({
 
 export const L2SpreadSchema = z
   .strictObject({
-    enabled: z.boolean().describe('Answer ARP/NDP for this VIP from several nodes, each for its clients.'),
+    enabled: z.boolean().describe('Share this VIP among several nodes.'),
+    by: z
+      .enum(['clients', 'flows'])
+      .optional()
+      .describe(
+        'clients (default): each node answers ARP/NDP for its share of the clients on the segment. ' +
+          'flows: one node answers and its XDP program steers each connection to a node of the flow set, ' +
+          'so traffic from one client or through one router is shared too.',
+      ),
   })
   .describe(
-    'Herald: spread mode. Clients on the segment are hashed into 64 buckets and the buckets are shared out ' +
-      'among eligible nodes, so one VIP no longer lands on one node. Off by default.',
+    'Herald: spread a VIP over the eligible nodes, by clients on the segment (64 client buckets) or by ' +
+      'flows (each connection to one node, also behind a router). Off by default.',
   );
 
 export const L2PlacementSchema = z

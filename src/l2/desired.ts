@@ -10,6 +10,8 @@ export interface L2AdvertisementView {
   /** Interface names to announce on; empty = the interface holding the route to the VIP's subnet. */
   interfaces: readonly string[];
   spread: boolean;
+  /** spread.by: flows (one answerer, its XDP program steers each flow to a node of the flow set). */
+  flows?: boolean;
 }
 
 export interface L2VipInput {
@@ -31,7 +33,7 @@ export interface L2NodeInput {
   interfaces: readonly NodeInterface[];
 }
 
-export type VipMode = 'single' | 'spread' | 'none';
+export type VipMode = 'single' | 'spread' | 'flows' | 'none';
 
 export interface VipDecision {
   ip: string;
@@ -46,6 +48,8 @@ export interface VipDecision {
   interfaces: Map<string, string[]>;
   /** Why this node set, in words a person understands. */
   reason: string;
+  /** Flow mode: every node that receives flows (the owner included) and its interfaces for the VIP. */
+  flowSet?: Map<string, string[]>;
 }
 
 /**
@@ -95,22 +99,34 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
   if (eligible.length === 0) {
     return { ...base, mode: 'none', eligible, reason: `no eligible node (${rejected.join('; ')})` };
   }
+  const owner = rendezvousOrder(vip.ip, eligible)[0] as string;
+  const policy = vip.externalTrafficPolicy === 'Local' ? ', nodes with a ready endpoint only' : '';
+  if (vip.advertisements.some((ad) => ad.spread && ad.flows)) {
+    return {
+      ...base,
+      mode: 'flows',
+      owner,
+      shares: new Map([[owner, ALL_BUCKETS]]),
+      eligible,
+      interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
+      flowSet: interfaces,
+      reason: `first of ${eligible.length} eligible nodes answers and steers flows to all of them${policy}`,
+    };
+  }
   const spread = vip.advertisements.some((ad) => ad.spread);
   if (spread && eligible.length > 1) {
     const shares = assignSpreadBuckets(vip.ip, eligible);
-    const owner = [...shares.entries()].sort((a, b) => popcount(b[1]) - popcount(a[1]))[0]?.[0];
+    const most = [...shares.entries()].sort((a, b) => popcount(b[1]) - popcount(a[1]))[0]?.[0];
     return {
       ...base,
       mode: 'spread',
-      ...(owner ? { owner } : {}),
+      ...(most ? { owner: most } : {}),
       shares,
       eligible,
       interfaces,
       reason: `spread over ${eligible.length} eligible nodes by client buckets`,
     };
   }
-  const owner = rendezvousOrder(vip.ip, eligible)[0] as string;
-  const policy = vip.externalTrafficPolicy === 'Local' ? ', nodes with a ready endpoint only' : '';
   return {
     ...base,
     mode: 'single',

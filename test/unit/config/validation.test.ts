@@ -94,6 +94,11 @@ const cases: Array<{ name: string; yaml: string; expect: string[] }> = [
     yaml: 'apiVersion: herald.dev/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\nspec: {spread: true}',
     expect: ['1:spec.spread: Invalid input: expected object, received boolean'],
   },
+  {
+    name: 'spread.by is clients or flows',
+    yaml: 'apiVersion: herald.dev/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\nspec: {spread: {enabled: true, by: packets}}',
+    expect: ['1:spec.spread.by: must be one of "clients", "flows"'],
+  },
   { name: 'ASN zero', yaml: peer('peerASN: 0'), expect: ['1:spec.peerASN: ASN must be 1..4294967295'] },
   {
     name: 'ASN too big',

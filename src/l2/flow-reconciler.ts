@@ -1,0 +1,74 @@
+import type { FlowEntry } from '../datapath/flow-layout.js';
+import type { VipDecision } from './desired.js';
+import { buildFlowEntry } from './flow-table.js';
+
+/** The part of the responder's flow maps the reconciler drives (FlowMaps implements it). */
+export interface FlowDatapath {
+  set(vip: string, entry: FlowEntry): void;
+  get(vip: string): FlowEntry | undefined;
+  delete(vip: string): void;
+  vips(): string[];
+  setNodeMacs(macs: readonly Buffer[]): void;
+}
+
+/** MAC (12 hex digits) of every node's interfaces, from gossip metadata: node → interface → MAC. */
+export type NodeMacs = ReadonlyMap<string, ReadonlyMap<string, string>>;
+
+/** The node MAC each flow-set member receives the VIP's flows on (its first interface for the VIP). */
+export function flowTargets(d: VipDecision, macs: NodeMacs): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [node, ifnames] of d.flowSet ?? []) {
+    const mac = ifnames.map((i) => macs.get(node)?.get(i)).find((m) => m !== undefined && m !== '');
+    if (mac !== undefined) out.set(node, mac);
+  }
+  return out;
+}
+
+/**
+ * Makes this node's flow entries match the flow-mode decisions: an owner entry for the VIPs it answers,
+ * a member entry for those it receives flows of, none otherwise; and the node-MAC set (loop guard) to
+ * every known node's MACs. Writes an entry only when its inputs changed.
+ */
+export class FlowReconciler {
+  private readonly written = new Map<string, string>();
+
+  constructor(
+    private readonly datapath: FlowDatapath,
+    private readonly self: string,
+  ) {}
+
+  apply(decisions: readonly VipDecision[], macs: NodeMacs): { set: string[]; removed: string[] } {
+    const set: string[] = [];
+    const keep = new Set<string>();
+    for (const d of decisions) {
+      if (d.mode !== 'flows' || d.owner === undefined || !d.flowSet?.has(this.self)) continue;
+      const targets = flowTargets(d, macs);
+      if (!targets.has(this.self)) continue; // no own MAC known yet: receive nothing, steer nothing
+      keep.add(d.ip);
+      const signature = `${d.owner}|${[...targets].sort().join(',')}`;
+      if (this.written.get(d.ip) === signature) continue;
+      const previous = this.datapath.get(d.ip);
+      const entry = buildFlowEntry({
+        ip: d.ip,
+        self: this.self,
+        owner: d.owner,
+        macs: targets,
+        ...(previous ? { previous } : {}),
+      });
+      this.datapath.set(d.ip, entry);
+      this.written.set(d.ip, signature);
+      set.push(d.ip);
+    }
+    const removed: string[] = [];
+    for (const ip of this.datapath.vips()) {
+      if (keep.has(ip)) continue;
+      this.datapath.delete(ip);
+      this.written.delete(ip);
+      removed.push(ip);
+    }
+    const all = new Set<string>();
+    for (const ifs of macs.values()) for (const m of ifs.values()) if (/^[0-9a-f]{12}$/.test(m)) all.add(m);
+    this.datapath.setNodeMacs([...all].sort().map((m) => Buffer.from(m, 'hex')));
+    return { set, removed };
+  }
+}

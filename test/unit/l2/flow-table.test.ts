@@ -1,0 +1,147 @@
+import t from 'tap';
+import { FLOW_NO_TARGET, FLOW_SLOTS, type FlowEntry } from '../../../src/datapath/flow-layout.js';
+import { decideL2, nodeActions, type L2NodeInput, type L2VipInput } from '../../../src/l2/desired.js';
+import { FlowReconciler, type FlowDatapath } from '../../../src/l2/flow-reconciler.js';
+import { buildFlowEntry, slotOwners, slotShares, stableIndices } from '../../../src/l2/flow-table.js';
+import { rendezvousOrder } from '../../../src/l2/rendezvous.js';
+
+const lan = [{ name: 'eth0', cidrs: ['10.0.0.11/24'] }];
+const node = (name: string, extra: Partial<L2NodeInput> = {}): L2NodeInput => ({
+  name,
+  alive: true,
+  excluded: false,
+  interfaces: lan,
+  ...extra,
+});
+const flowsVip = (ip: string, extra: Partial<L2VipInput> = {}): L2VipInput => ({
+  ip,
+  services: ['default/web'],
+  externalTrafficPolicy: 'Cluster',
+  readyNodes: new Set(['a', 'b', 'c', 'd']),
+  advertisements: [{ name: 'l2', interfaces: [], spread: true, flows: true }],
+  ...extra,
+});
+const macs = new Map([
+  ['a', '0200000000a1'],
+  ['b', '0200000000b1'],
+  ['c', '0200000000c1'],
+  ['d', '0200000000d1'],
+]);
+
+t.test('flows mode: one answerer (the rendezvous owner), every eligible node in the flow set', async (t) => {
+  const nodes = [node('a'), node('b'), node('c')];
+  const [d] = decideL2([flowsVip('10.0.0.200')], nodes);
+  t.equal(d?.mode, 'flows');
+  t.equal(d?.owner, rendezvousOrder('10.0.0.200', ['a', 'b', 'c'])[0]);
+  t.same([...(d?.flowSet?.keys() ?? [])].sort(), ['a', 'b', 'c']);
+  const answering = ['a', 'b', 'c'].filter(
+    (n) => nodeActions([d!], n).get('10.0.0.200')?.action === 'answer',
+  );
+  t.same(answering, [d?.owner], 'exactly one node answers ARP');
+  const local = decideL2(
+    [flowsVip('10.0.0.200', { externalTrafficPolicy: 'Local', readyNodes: new Set(['b', 'c']) })],
+    nodes,
+  )[0];
+  t.same([...(local?.flowSet?.keys() ?? [])].sort(), ['b', 'c'], 'Local policy: nodes with a ready endpoint');
+  const clients = decideL2(
+    [flowsVip('10.0.0.200', { advertisements: [{ name: 'x', interfaces: [], spread: true }] })],
+    nodes,
+  )[0];
+  t.equal(clients?.mode, 'spread', 'spread without by: flows stays by clients');
+});
+
+t.test('slot table: balanced, identical everywhere, minimal movement', async (t) => {
+  const ip = '10.0.0.200';
+  const three = slotOwners(ip, ['c', 'a', 'b']);
+  t.same(three, slotOwners(ip, ['a', 'b', 'c']), 'input order does not matter');
+  t.equal(three.length, FLOW_SLOTS);
+  for (const [n, count] of slotShares(ip, ['a', 'b', 'c']))
+    t.ok(Math.abs(count / FLOW_SLOTS - 1 / 3) < 0.03, `${n} holds ${count} slots (~1/3)`);
+  const four = slotOwners(ip, ['a', 'b', 'c', 'd']);
+  const moved = three.filter((n, s) => four[s] !== n);
+  t.ok(moved.length > 0);
+  t.ok(
+    four.every((n, s) => n === three[s] || n === 'd'),
+    'a joining node only takes slots; nothing moves between the others',
+  );
+  const two = slotOwners(ip, ['a', 'c']);
+  t.ok(
+    two.every((n, s) => three[s] === 'b' || n === three[s]),
+    'a leaving node: only its slots move',
+  );
+  t.notSame(slotOwners('10.0.0.201', ['a', 'b', 'c']), three, 'each VIP has its own table');
+});
+
+t.test('stable target indices', async (t) => {
+  const prev = [
+    { mac: Buffer.from('0200000000c1', 'hex'), local: false },
+    undefined,
+    { mac: Buffer.from('0200000000a1', 'hex'), local: true },
+  ];
+  const idx = stableIndices(prev, ['0200000000a1', '0200000000b1', '0200000000c1']);
+  t.equal(idx.get('0200000000c1'), 0);
+  t.equal(idx.get('0200000000a1'), 2);
+  t.equal(idx.get('0200000000b1'), 1, 'new MACs take free indices');
+});
+
+t.test('flow entry: role, targets, slots', async (t) => {
+  const three = new Map([...macs].filter(([n]) => n !== 'd'));
+  const e = buildFlowEntry({ ip: '10.0.0.200', self: 'a', owner: 'a', macs: three });
+  t.equal(e.role, 'owner');
+  t.same(
+    e.targets.map((x) => [x?.mac.toString('hex'), x?.local]),
+    [
+      ['0200000000a1', true],
+      ['0200000000b1', false],
+      ['0200000000c1', false],
+    ],
+  );
+  const owners = slotOwners('10.0.0.200', ['a', 'b', 'c']);
+  t.ok(owners.every((n, s) => e.targets[e.slots[s] ?? FLOW_NO_TARGET]?.mac.toString('hex') === three.get(n)));
+  const member = buildFlowEntry({ ip: '10.0.0.200', self: 'b', owner: 'a', macs: three });
+  t.equal(member.role, 'member');
+  const grown = buildFlowEntry({ ip: '10.0.0.200', self: 'a', owner: 'a', macs, previous: e });
+  t.same(grown.targets.slice(0, 3), e.targets, 'existing targets keep their index when d joins');
+});
+
+t.test('reconciler: owner / member / none, writes only on change, node MACs', async (t) => {
+  const entries = new Map<string, FlowEntry>();
+  let writes = 0;
+  let nodeMacs: string[] = [];
+  const dp: FlowDatapath = {
+    set: (ip, e) => {
+      writes++;
+      entries.set(ip, e);
+    },
+    get: (ip) => entries.get(ip),
+    delete: (ip) => entries.delete(ip),
+    vips: () => [...entries.keys()],
+    setNodeMacs: (m) => {
+      nodeMacs = m.map((b) => b.toString('hex'));
+    },
+  };
+  const nodes = [node('a'), node('b'), node('c')];
+  const gossip = new Map([...macs].map(([n, m]) => [n, new Map([['eth0', m]])]));
+  const decisions = decideL2([flowsVip('10.0.0.200'), flowsVip('10.0.0.201', { advertisements: [] })], nodes);
+  const owner = decisions[0]?.owner ?? '';
+  const other = ['a', 'b', 'c'].find((n) => n !== owner) ?? '';
+  const ro = new FlowReconciler(dp, owner);
+  t.same(ro.apply(decisions, gossip).set, ['10.0.0.200']);
+  t.equal(entries.get('10.0.0.200')?.role, 'owner');
+  t.same(nodeMacs.sort(), [...macs.values()].sort(), 'every known node MAC guards against loops');
+  ro.apply(decisions, gossip);
+  t.equal(writes, 1, 'unchanged inputs: no write');
+  entries.clear();
+  const rm = new FlowReconciler(dp, other);
+  rm.apply(decisions, gossip);
+  t.equal(entries.get('10.0.0.200')?.role, 'member');
+  const without = decideL2(
+    [flowsVip('10.0.0.200')],
+    [node('a'), node('b'), node('c'), node(other, { alive: false })].filter((n, i) =>
+      i < 3 ? n.name !== other : true,
+    ),
+  );
+  t.same(rm.apply(without, gossip).removed, ['10.0.0.200'], 'out of the flow set: entry removed');
+  const noMac = new Map([...gossip].filter(([n]) => n !== other));
+  t.same(rm.apply(decisions, noMac).set, [], 'no own MAC in gossip yet: no entry');
+});
