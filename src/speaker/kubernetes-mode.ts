@@ -3,12 +3,12 @@ import { type Announcement, L2StatusWriter } from '../k8s/l2-status.js';
 import { KubernetesConfigSource } from '../k8s/speaker-source.js';
 import type { VipDecision } from '../l2/desired.js';
 import type { Logger } from '../util/log.js';
-import type { Speaker } from './speaker.js';
+import type { SpeakerView } from './view.js';
 
 export interface KubernetesMode {
   source: KubernetesConfigSource;
   /** Publishes this node's announcements as ServiceL2Status objects after every reconcile. */
-  attach(speaker: Speaker): void;
+  attach(speaker: SpeakerView): void;
 }
 
 /** The speaker's Kubernetes side: informers as the model source, speaker pods as seeds, status objects. */

@@ -9,7 +9,8 @@ import {
   serviceKey,
 } from '../config/index.js';
 import type { L2AdvertisementView, L2NodeInput, L2VipInput } from '../l2/desired.js';
-import type { NodeMeta } from './node-meta.js';
+import type { Member } from '../membership/types.js';
+import { decodeNodeMeta, type NodeMeta } from './node-meta.js';
 
 export const EXCLUDE_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 
@@ -157,4 +158,12 @@ function readyNodesByService(model: HeraldModel): Map<string, Set<string>> {
     out.set(key, set);
   }
   return out;
+}
+
+/** The gossip members as the decisions see them, each one's metadata decoded once. */
+export function memberViews(members: readonly Member[]): MemberView[] {
+  return members.map((m) => {
+    const meta = decodeNodeMeta(m.meta);
+    return { name: m.name, alive: m.state === 'alive' || m.state === 'suspect', ...(meta ? { meta } : {}) };
+  });
 }

@@ -1,4 +1,4 @@
-import { ingressIps } from '../allocator/index.js';
+import { allocateAll, ingressIps, isAllocated } from '../allocator/index.js';
 import {
   canonicalIp,
   type HeraldModel,
@@ -40,4 +40,22 @@ export function allocationsFromStatus(model: HeraldModel): Map<string, ServiceAl
     if (pool) out.set(serviceKey(svc), { ips, pool });
   }
   return out;
+}
+
+/**
+ * The VIPs of every service and, per service, why it has none. compute: allocated from the pools, a pure
+ * function of the model (no history), so every speaker computes the same VIPs; status: the controller's.
+ */
+export function serviceAllocations(
+  model: HeraldModel,
+  mode: 'compute' | 'status',
+): { allocations: Map<string, ServiceAllocation>; errors: Map<string, string> } {
+  if (mode === 'status') return { allocations: allocationsFromStatus(model), errors: new Map() };
+  const allocations = new Map<string, ServiceAllocation>();
+  const errors = new Map<string, string>();
+  for (const [key, alloc] of allocateAll(model)) {
+    if (isAllocated(alloc)) allocations.set(key, alloc);
+    else errors.set(key, alloc.error);
+  }
+  return { allocations, errors };
 }

@@ -1,14 +1,16 @@
-import type { BgpSessionStatus, MemberStatus, StatusSource, VipStatus } from '../api/source.js';
+import type { StatusSource } from '../api/source.js';
 import { StatusEvents } from '../api/source.js';
 import { startStatusServer } from '../api/server.js';
+import { bgpStatuses, memberStatuses, vipStatuses } from '../api/speaker-status.js';
 import { poolRanges, rangeSize } from '../config/index.js';
+import { FailoverClock } from '../metrics/failover.js';
 import { ClusterRateView, isRateReport, RateReportPublisher } from '../metrics/gossip.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/registry.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { TrafficMonitor } from '../metrics/monitor.js';
 import type { Logger } from '../util/log.js';
 import type { SpeakerOptions } from './options.js';
-import type { Speaker } from './speaker.js';
+import type { GossipChannel, SpeakerView } from './view.js';
 
 export interface SpeakerServices {
   metrics: HeraldMetrics;
@@ -19,18 +21,19 @@ const SAMPLE_INTERVAL_MS = 1000;
 
 /**
  * The speaker's outward face: Prometheus metrics (per-VIP traffic from the XDP counters, gossiped cluster
- * concentration, membership, BGP, allocator, failover), and the gRPC status API. Reads the speaker's state;
- * never changes it.
+ * concentration, membership, BGP, allocator, failover), and the gRPC status API. Reads the speaker's
+ * view; changes nothing but its own gossiped rate reports.
  */
 export async function startSpeakerServices(
-  speaker: Speaker,
-  options: SpeakerOptions,
+  speaker: SpeakerView,
+  gossip: GossipChannel,
+  options: Pick<SpeakerOptions, 'node' | 'apiSocket' | 'metrics'>,
   log: Logger,
 ): Promise<SpeakerServices> {
   const metrics = createHeraldMetrics();
-  const monitor = new TrafficMonitor(() => speaker.responder.counters(), { windowMs: 10_000 });
+  const monitor = new TrafficMonitor(() => speaker.vipCounters(), { windowMs: 10_000 });
   metrics.attachTraffic(monitor);
-  void metrics.probeLinks([...speaker.attached.keys()]).catch(() => undefined);
+  void metrics.probeLinks([...speaker.interfaces().keys()]).catch(() => undefined);
 
   // Per-VIP rates travel through gossip so any speaker can tell how concentrated LB traffic is.
   const view = new ClusterRateView();
@@ -44,7 +47,7 @@ export async function startSpeakerServices(
         .filter((m) => m.state === 'alive')
         .map((m) => m.name),
   });
-  speaker.memberlist.on('message', ({ payload }) => {
+  speaker.on('message', ({ payload }) => {
     if (!isRateReport(payload)) return;
     try {
       view.ingest(payload, performance.now());
@@ -52,16 +55,15 @@ export async function startSpeakerServices(
       log.debug({ err: error }, 'dropped a malformed rate report');
     }
   });
-  speaker.memberlist.on('dead', (m) => view.forget(m.name));
   monitor.start(SAMPLE_INTERVAL_MS, () => {
     const report = publisher.next(performance.now(), monitor.rates(), metrics.capacityBits());
-    if (report) speaker.memberlist.broadcast(report, { key: 'rates' });
+    if (report) gossip.broadcast(report, 'rates');
   });
 
   const events = new StatusEvents();
-  const suspectedAt = new Map<string, number>();
+  const failovers = new FailoverClock(metrics.failoverSeconds);
   const refresh = () => {
-    metrics.setMembers(speaker.members());
+    metrics.setMembers([...speaker.members()]);
     const announcements = speaker
       .decisions()
       .filter((d) => d.shares.has(options.node))
@@ -69,7 +71,7 @@ export async function startSpeakerServices(
         d.services.map((service) => ({ service, protocol: 'layer2' as const, node: options.node, ip: d.ip })),
       );
     metrics.setAnnounced(announcements);
-    for (const s of speaker.bgp.sessions()) {
+    for (const s of speaker.bgpSessions()) {
       metrics.bgpSessionUp.set({ peer: s.peer }, s.state === 'established' ? 1 : 0);
       metrics.bgpAnnouncedPrefixes.set({ peer: s.peer }, s.prefixesSent);
       if (s.bfd !== 'disabled') metrics.bfdSessionUp.set({ peer: s.peer }, s.bfd === 'up' ? 1 : 0);
@@ -84,15 +86,13 @@ export async function startSpeakerServices(
     }
   };
   speaker.on('decisions', refresh);
-  for (const kind of ['suspect', 'dead', 'alive', 'join', 'leave'] as const) {
-    speaker.memberlist.on(kind, (m) => {
-      if (kind === 'suspect' || kind === 'dead')
-        suspectedAt.set(m.name, suspectedAt.get(m.name) ?? Date.now());
-      else suspectedAt.delete(m.name);
-      events.publish({ kind: 'member', subject: m.name, previous: '', current: m.state });
-      refresh();
-    });
-  }
+  speaker.on('member', ({ kind, member }) => {
+    if (kind === 'dead') view.forget(member.name);
+    if (kind === 'update') return;
+    failovers.memberChanged(kind, member.name);
+    events.publish({ kind: 'member', subject: member.name, previous: '', current: member.state });
+    refresh();
+  });
   speaker.on('announced', ({ ip, frames }) => metrics.gratuitousSent(ip, frames));
   speaker.on('owner', (change) => {
     events.publish({
@@ -102,20 +102,24 @@ export async function startSpeakerServices(
       current: change.to ?? '',
       reason: change.mode,
     });
-    // Failover time: from the first suspicion of the previous owner to this node taking the VIP.
-    const since = change.from ? suspectedAt.get(change.from) : undefined;
-    if (since !== undefined && change.to === options.node)
-      metrics.failoverSeconds.observe((Date.now() - since) / 1000);
+    failovers.ownerChanged(change.from, change.to, options.node);
   });
   const timer = setInterval(refresh, 5000);
   timer.unref();
 
   const source: StatusSource = {
     node: () => options.node,
-    vips: () => vipStatuses(speaker, metrics),
+    vips: () =>
+      vipStatuses({
+        node: options.node,
+        decisions: speaker.decisions(),
+        allocations: speaker.allocations().values(),
+        advertised: speaker.bgpAdvertised(),
+        traffic: (ip) => metrics.vipTraffic(ip),
+      }),
     traffic: () => metrics.nodeTraffic(),
-    members: () => memberStatuses(speaker),
-    bgpSessions: () => bgpStatuses(speaker),
+    members: () => memberStatuses(speaker.members()),
+    bgpSessions: () => bgpStatuses(speaker.bgpSessions()),
     events,
   };
   const status = await startStatusServer(source, {
@@ -134,70 +138,4 @@ export async function startSpeakerServices(
       await metricsServer?.close();
     },
   };
-}
-
-function vipStatuses(speaker: Speaker, metrics: HeraldMetrics): VipStatus[] {
-  const node = speaker.options.node;
-  const allocations = speaker.allocations();
-  const poolOf = new Map<string, string>();
-  for (const a of allocations.values()) for (const ip of a.ips) poolOf.set(ip, a.pool);
-  const viaBgp = speaker.bgp.advertised();
-  return speaker.decisions().map((d): VipStatus => {
-    const pool = poolOf.get(d.ip);
-    if (d.mode === 'none' && viaBgp.has(d.ip)) {
-      return {
-        ip: d.ip,
-        services: [...d.services],
-        mode: 'bgp',
-        owner: '',
-        shares: [{ node, buckets: 0 }],
-        reason: 'advertised over BGP by every eligible node; the routers spread it by ECMP',
-        ...metrics.vipTraffic(d.ip),
-        local: true,
-        ...(pool ? { pool } : {}),
-      };
-    }
-    return {
-      ip: d.ip,
-      services: [...d.services],
-      mode: 'l2',
-      owner: d.mode === 'single' ? (d.owner ?? '') : '',
-      shares:
-        d.mode === 'spread'
-          ? [...d.shares].map(([n, bits]) => ({
-              node: n,
-              buckets: bits.toString(2).replace(/0/g, '').length,
-            }))
-          : [],
-      reason: d.reason,
-      ...metrics.vipTraffic(d.ip),
-      local: d.shares.has(node),
-      ...(pool ? { pool } : {}),
-      interfaces: d.interfaces.get(node) ?? [],
-    };
-  });
-}
-
-function memberStatuses(speaker: Speaker): MemberStatus[] {
-  return speaker.members().map((m) => ({
-    name: m.name,
-    address: m.address,
-    port: m.port,
-    state: m.state,
-    incarnation: m.incarnation,
-  }));
-}
-
-function bgpStatuses(speaker: Speaker): BgpSessionStatus[] {
-  return speaker.bgp.sessions().map((s) => ({
-    peer: s.peer,
-    peerAsn: s.peerAsn ?? 0,
-    localAsn: 0,
-    state: s.state,
-    bfdState: s.bfd === 'disabled' ? '' : s.bfd === 'admin-down' ? 'admindown' : s.bfd,
-    uptimeSeconds: s.uptimeSec,
-    prefixesAnnounced: s.prefixesSent,
-    updatesSent: s.updatesSent,
-    updatesReceived: s.updatesReceived,
-  }));
 }

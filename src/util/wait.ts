@@ -1,15 +1,40 @@
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+export interface PollOptions {
+  /** Wait between checks (the first one, with backoff); default 50 ms. */
+  intervalMs?: number;
+  /** With backoff: each wait doubles up to this. Default: intervalMs (no backoff). */
+  maxIntervalMs?: number;
+  /** Stops polling (→ undefined) when aborted. */
+  signal?: AbortSignal;
+}
 
 /** Polls `check` every `intervalMs` until it holds (→ ms it took) or `timeoutMs` passes (→ undefined). */
 export async function pollUntil(
   timeoutMs: number,
   check: () => boolean | Promise<boolean>,
-  intervalMs = 50,
+  interval: number | PollOptions = 50,
 ): Promise<number | undefined> {
+  const opts = typeof interval === 'number' ? { intervalMs: interval } : interval;
+  let wait = opts.intervalMs ?? 50;
+  const maxWait = Math.max(wait, opts.maxIntervalMs ?? wait);
   const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
+  while (Date.now() - start < timeoutMs && !opts.signal?.aborted) {
     if (await check()) return Date.now() - start;
-    await sleep(intervalMs);
+    await sleep(wait, opts.signal);
+    wait = Math.min(wait * 2, maxWait);
   }
   return undefined;
 }

@@ -10,7 +10,8 @@ import { parseHostPort } from '../../util/host-port.js';
 import { FileConfigSource } from '../../speaker/config-source.js';
 import { localInterfaces } from '../../speaker/local-interfaces.js';
 import { SPEAKER_DEFAULTS, type SpeakerOptions } from '../../speaker/options.js';
-import { Speaker } from '../../speaker/speaker.js';
+import type { Speaker } from '../../speaker/speaker.js';
+import { startSpeaker } from '../../speaker/assemble.js';
 import { createLogger } from '../../util/log.js';
 import { startSpeakerServices } from '../../speaker/services.js';
 
@@ -104,7 +105,7 @@ export function registerSpeaker(program: Command): void {
       let options: SpeakerOptions;
       if (flags.config) {
         options = toOptions(flags, 'compute');
-        speaker = await Speaker.start(options, new FileConfigSource(flags.config), log);
+        speaker = await startSpeaker(options, new FileConfigSource(flags.config), log);
       } else {
         const { kubernetesMode } = await import('../../speaker/kubernetes-mode.js');
         const k8s = kubernetesMode({
@@ -115,10 +116,10 @@ export function registerSpeaker(program: Command): void {
         });
         const port = parseHostPort(flags.bind, '0.0.0.0').port;
         options = { ...toOptions(flags, 'status'), discoverSeeds: () => k8s.source.speakerPeers(port) };
-        speaker = await Speaker.start(options, k8s.source, log);
+        speaker = await startSpeaker(options, k8s.source, log);
         k8s.attach(speaker);
       }
-      const services = await startSpeakerServices(speaker, options, log);
+      const services = await startSpeakerServices(speaker, speaker, options, log);
       const shutdown = async (signal: string) => {
         log.info({ signal }, 'stopping (XDP program and maps stay for the next speaker)');
         await services.stop();

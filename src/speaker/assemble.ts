@@ -1,0 +1,72 @@
+import { interfaceIndex, interfaceMac, sendRawFrame } from '../datapath/netdev.js';
+import { XdpResponder } from '../datapath/responder.js';
+import type { XdpMode } from '../datapath/xdp.js';
+import type { AnnouncingInterface } from '../l2/reconciler.js';
+import { Memberlist } from '../membership/index.js';
+import type { Logger } from '../util/log.js';
+import { SpeakerBgp } from './bgp-part.js';
+import { SpeakerL2 } from './l2-part.js';
+import { localInterfaces } from './local-interfaces.js';
+import type { ModelSource } from './model-source.js';
+import type { SpeakerOptions } from './options.js';
+import { Speaker } from './speaker.js';
+
+/**
+ * Builds a real node's speaker: reads the model, finds the interfaces, opens (or adopts) the pinned XDP
+ * state and attaches the program, creates the gossip member and the L2 and BGP parts, and starts it.
+ * The only place that knows the concrete parts; Speaker itself runs on interfaces (see parts.ts).
+ */
+export async function startSpeaker(
+  options: SpeakerOptions,
+  source: ModelSource,
+  log: Logger,
+): Promise<Speaker> {
+  await source.start();
+  const ifaces = localInterfaces(options.interfaces);
+  if (ifaces.length === 0) throw new Error('no interface with an address to announce on (use --interface)');
+  const responder = XdpResponder.open({ pinDir: options.pinDir });
+  // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.
+  const restarting = responder.vips().size > 0;
+  const routerId =
+    ifaces
+      .flatMap((i) => i.cidrs)
+      .find((c) => !c.includes(':'))
+      ?.split('/')[0] ?? '0.0.0.1';
+  responder.setLivenessBoundMs(options.livenessMs);
+  responder.heartbeat();
+  const attached = new Map<string, XdpMode>();
+  const announcing: AnnouncingInterface[] = [];
+  for (const iface of ifaces) {
+    attached.set(iface.name, responder.attach(iface.name, options.xdpMode));
+    announcing.push({ name: iface.name, ifindex: interfaceIndex(iface.name), mac: interfaceMac(iface.name) });
+  }
+  const membership = await Memberlist.create({
+    name: options.node,
+    bindAddr: options.bind.host,
+    bindPort: options.bind.port,
+    profile: options.profile,
+    keys: options.keys,
+    ...(options.advertise ? { advertiseAddr: options.advertise } : {}),
+  });
+  const l2 = new SpeakerL2({
+    node: options.node,
+    datapath: responder,
+    interfaces: announcing,
+    sendFrame: (ifname, frame) => void sendRawFrame(ifname, frame),
+    log,
+  });
+  const bgp = new SpeakerBgp(options.node, routerId, restarting, log.child({ part: 'bgp' }));
+  const speaker = new Speaker({
+    options,
+    log,
+    source,
+    datapath: responder,
+    attached,
+    l2,
+    bgp,
+    membership,
+    meta: { interfaces: ifaces, labels: options.labels },
+  });
+  speaker.start();
+  return speaker;
+}

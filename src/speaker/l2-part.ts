@@ -1,0 +1,68 @@
+import { EventEmitter } from 'node:events';
+import type { HeraldModel } from '../config/index.js';
+import { decideL2, nodeActions, type VipDecision } from '../l2/desired.js';
+import type { L2Plan } from '../l2/plan.js';
+import { type AnnouncingInterface, type L2Datapath, L2Reconciler } from '../l2/reconciler.js';
+import type { Logger } from '../util/log.js';
+import { buildL2Inputs, type MemberView, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
+
+/**
+ * Who answers each VIP at layer 2, for every node alike: the one place the speaker makes per-VIP L2
+ * decisions (inputs from the model, the allocations and the gossiped members; decision in l2/desired).
+ * Pure: every speaker computes the same answer from the same inputs.
+ */
+export function decideVips(
+  model: HeraldModel,
+  allocations: ReadonlyMap<string, ServiceAllocation>,
+  members: readonly MemberView[],
+  groups: readonly VipGroup[],
+): VipDecision[] {
+  const { vips, nodes } = buildL2Inputs(model, allocations, members, groups);
+  return decideL2(vips, nodes);
+}
+
+export interface L2PartOptions {
+  node: string;
+  datapath: L2Datapath;
+  interfaces: readonly AnnouncingInterface[];
+  sendFrame: (ifname: string, frame: Buffer) => void;
+  log: Logger;
+  burstMs?: readonly number[];
+  refreshMs?: number;
+}
+
+export interface L2PartEvents {
+  /** Announcement frames sent for a VIP (takeover burst, refresh, spread redirects). */
+  announced: [{ ip: string; frames: number }];
+}
+
+/**
+ * The speaker's layer-2 side (beside bgp-part.ts): turns the decisions into this node's datapath
+ * entries and announcements. The datapath is programmed only here, through the L2 reconciler.
+ */
+export class SpeakerL2 extends EventEmitter<L2PartEvents> {
+  private readonly reconciler: L2Reconciler;
+
+  constructor(private readonly opts: L2PartOptions) {
+    super();
+    this.reconciler = new L2Reconciler({
+      datapath: opts.datapath,
+      interfaces: opts.interfaces,
+      sendFrame: opts.sendFrame,
+      ...(opts.burstMs ? { burstMs: opts.burstMs } : {}),
+      ...(opts.refreshMs !== undefined ? { refreshMs: opts.refreshMs } : {}),
+      onAnnounced: (ip, frames) => this.emit('announced', { ip, frames }),
+      onError: (what, error) => opts.log.warn({ err: error }, `${what} failed`),
+    });
+  }
+
+  /** Applies this node's share of the decisions (answer, suppress, nothing); returns what changed. */
+  apply(decisions: readonly VipDecision[]): L2Plan {
+    const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
+    return this.reconciler.apply(nodeActions(decisions, this.opts.node), spread);
+  }
+
+  stop(): void {
+    this.reconciler.stop();
+  }
+}

@@ -1,0 +1,63 @@
+import type { SessionInfo } from '../bgp/session.js';
+import type { VipCounters } from '../datapath/xdp-layout.js';
+import type { HeraldModel } from '../config/index.js';
+import type { L2Datapath } from '../l2/reconciler.js';
+import type { Member, MemberlistEvents } from '../membership/types.js';
+import type { Logger } from '../util/log.js';
+import type { VipGroup } from './l2-inputs.js';
+import type { SpeakerL2 } from './l2-part.js';
+import type { ModelSource } from './model-source.js';
+import type { NodeMeta } from './node-meta.js';
+import type { SpeakerOptions } from './options.js';
+
+/** What the speaker needs of the gossip membership (membership/Memberlist implements it). */
+export interface SpeakerMembership {
+  members(): Member[];
+  join(seeds: string[]): Promise<number>;
+  /** The address and port this member is reached at. */
+  address(): { address: string; port: number };
+  setMeta(meta: Buffer): void;
+  broadcast(payload: Buffer, opts?: { key?: string }): void;
+  leave(timeoutMs: number): Promise<void>;
+  shutdown(): Promise<void>;
+  on<K extends keyof MemberlistEvents>(event: K, listener: (...args: MemberlistEvents[K]) => void): unknown;
+}
+
+/** What the speaker needs of this node's XDP responder (datapath/XdpResponder implements it). */
+export interface SpeakerDatapath extends L2Datapath {
+  /** Keeps the XDP liveness gate open; the program goes silent when this stops. */
+  heartbeat(): void;
+  counters(): Map<string, VipCounters>;
+  close(): void;
+}
+
+/** The speaker's BGP side (bgp-part.ts SpeakerBgp implements it). */
+export interface BgpPart {
+  update(
+    model: HeraldModel,
+    groups: readonly VipGroup[],
+    labels: Record<string, string>,
+    excluded: boolean,
+  ): Promise<void>;
+  advertised(): ReadonlySet<string>;
+  sessions(): SessionInfo[];
+  stop(graceful: boolean): Promise<void>;
+}
+
+/**
+ * Everything a Speaker runs on, built by assemble.ts for a real node and by tests with fakes.
+ * The speaker owns their life cycle from start() to stop().
+ */
+export interface SpeakerParts {
+  options: SpeakerOptions;
+  log: Logger;
+  source: ModelSource;
+  datapath: SpeakerDatapath;
+  /** Interfaces the XDP program is attached to, with the attach mode. */
+  attached: ReadonlyMap<string, string>;
+  l2: SpeakerL2;
+  bgp: BgpPart;
+  membership: SpeakerMembership;
+  /** What this node gossips about itself; Speaker.updateMeta changes it. */
+  meta: NodeMeta;
+}

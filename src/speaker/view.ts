@@ -1,0 +1,51 @@
+import type { SessionInfo } from '../bgp/session.js';
+import type { HeraldModel } from '../config/index.js';
+import type { VipCounters } from '../datapath/xdp-layout.js';
+import type { VipDecision } from '../l2/desired.js';
+import type { Member, MemberlistEvents } from '../membership/types.js';
+import type { ServiceAllocation } from './l2-inputs.js';
+import type { OwnerChange } from './owner-diff.js';
+
+export type MemberEventKind = Exclude<keyof MemberlistEvents, 'message'>;
+
+export interface SpeakerEvents {
+  /** Fired after every reconcile with the full decision set. */
+  decisions: [VipDecision[]];
+  /** An owner (or the spread node set) of a VIP changed. */
+  owner: [OwnerChange];
+  /** This node took over / released a VIP at layer 2. */
+  takeover: [{ ip: string; at: number }];
+  released: [{ ip: string; at: number }];
+  announced: [{ ip: string; frames: number }];
+  /** A gossip membership change, as the membership reported it. */
+  member: [{ kind: MemberEventKind; member: Member }];
+  /** An application message gossiped by another speaker. */
+  message: MemberlistEvents['message'];
+}
+
+/**
+ * What observers (metrics, status API, Kubernetes status writer) may see of a speaker: read-only state
+ * and events. A listener that throws is logged and never breaks the control loop.
+ */
+export interface SpeakerView {
+  readonly node: string;
+  decisions(): readonly VipDecision[];
+  allocations(): ReadonlyMap<string, ServiceAllocation>;
+  allocationProblems(): ReadonlyMap<string, string>;
+  model(): HeraldModel | undefined;
+  members(): readonly Member[];
+  /** Interfaces the XDP program is attached to, with the attach mode. */
+  interfaces(): ReadonlyMap<string, string>;
+  /** Per-VIP packet and byte counters of this node's XDP program. */
+  vipCounters(): Map<string, VipCounters>;
+  bgpSessions(): SessionInfo[];
+  /** Addresses advertised to at least one BGP peer. */
+  bgpAdvertised(): ReadonlySet<string>;
+  isReady(): boolean;
+  on<K extends keyof SpeakerEvents>(event: K, listener: (...args: SpeakerEvents[K]) => void): unknown;
+}
+
+/** Lets an observer gossip its own small messages to every speaker (e.g. traffic rate reports). */
+export interface GossipChannel {
+  broadcast(payload: Buffer, key: string): void;
+}

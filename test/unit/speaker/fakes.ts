@@ -1,0 +1,235 @@
+import { EventEmitter } from 'node:events';
+import { pino } from 'pino';
+import { type HeraldModel, parseConfigTexts, type Problem } from '../../../src/config/index.js';
+import type { LearnedClient, VipCounters, VipEntry } from '../../../src/datapath/xdp-layout.js';
+import type { Member, MemberlistEvents, MemberState } from '../../../src/membership/types.js';
+import type { VipGroup } from '../../../src/speaker/l2-inputs.js';
+import { SpeakerL2 } from '../../../src/speaker/l2-part.js';
+import { encodeNodeMeta, type NodeMeta } from '../../../src/speaker/node-meta.js';
+import type { SpeakerOptions } from '../../../src/speaker/options.js';
+import type { BgpPart, SpeakerDatapath, SpeakerMembership } from '../../../src/speaker/parts.js';
+import { Speaker } from '../../../src/speaker/speaker.js';
+import type { Logger } from '../../../src/util/log.js';
+
+/** In-memory stand-ins for the speaker's parts: no kernel, no sockets, no root. */
+
+export function parseModel(yaml: string): HeraldModel {
+  const { model, problems } = parseConfigTexts([{ text: yaml, fileName: 'test.yaml' }]);
+  if (problems.length > 0) throw new Error(JSON.stringify(problems));
+  return model;
+}
+
+export class FakeSource extends EventEmitter<{ change: [HeraldModel]; rejected: [Problem[]] }> {
+  stopped = false;
+  constructor(private model: HeraldModel) {
+    super();
+  }
+  async start(): Promise<HeraldModel> {
+    return this.model;
+  }
+  current(): HeraldModel | undefined {
+    return this.model;
+  }
+  stop(): void {
+    this.stopped = true;
+  }
+  replace(model: HeraldModel): void {
+    this.model = model;
+    this.emit('change', model);
+  }
+}
+
+export class FakeDatapath implements SpeakerDatapath {
+  readonly entries = new Map<string, VipEntry>();
+  heartbeats = 0;
+  closed = false;
+  writes = 0;
+  setVip(
+    ip: string,
+    spec: { action: 'answer' | 'suppress'; mac?: Buffer; ifindex?: number; buckets?: bigint },
+  ): void {
+    this.writes++;
+    this.entries.set(ip, {
+      action: spec.action,
+      mac: spec.mac ?? Buffer.alloc(6),
+      ifindex: spec.ifindex ?? 0,
+      vlan: 0,
+      buckets: spec.buckets ?? 0n,
+    });
+  }
+  deleteVip(ip: string): void {
+    this.writes++;
+    this.entries.delete(ip);
+  }
+  vips(): Map<string, VipEntry> {
+    return new Map(this.entries);
+  }
+  learnedClients(): LearnedClient[] {
+    return [];
+  }
+  heartbeat(): void {
+    this.heartbeats++;
+  }
+  counters(): Map<string, VipCounters> {
+    return new Map();
+  }
+  close(): void {
+    this.closed = true;
+  }
+  action(ip: string): string | undefined {
+    return this.entries.get(ip)?.action;
+  }
+}
+
+export const IFACE = { name: 'eth0', cidrs: ['10.0.0.1/24', 'fd00::1/64'] };
+
+export function member(name: string, state: MemberState = 'alive', meta?: NodeMeta): Member {
+  return {
+    name,
+    address: `10.0.0.${name.charCodeAt(0) - 96}`,
+    port: 7946,
+    state,
+    incarnation: 1,
+    meta: encodeNodeMeta(
+      meta ?? { interfaces: [{ ...IFACE, cidrs: [`10.0.0.${name.charCodeAt(0) - 96}/24`] }], labels: {} },
+    ),
+  };
+}
+
+export class FakeMembership extends EventEmitter<MemberlistEvents> implements SpeakerMembership {
+  readonly table = new Map<string, Member>();
+  readonly joins: string[][] = [];
+  readonly broadcasts: Array<{ payload: Buffer; key?: string }> = [];
+  /** How many seeds answer a join (0 = nobody); a function decides per call. */
+  answer: (seeds: string[]) => number = () => 0;
+  left = false;
+  shut = false;
+
+  constructor(readonly self: string) {
+    super();
+    this.table.set(self, member(self));
+  }
+  members(): Member[] {
+    return [...this.table.values()];
+  }
+  async join(seeds: string[]): Promise<number> {
+    this.joins.push(seeds);
+    return this.answer(seeds);
+  }
+  address(): { address: string; port: number } {
+    return { address: this.table.get(this.self)?.address ?? '', port: 7946 };
+  }
+  setMeta(meta: Buffer): void {
+    const me = this.table.get(this.self);
+    if (me) this.table.set(this.self, { ...me, meta, incarnation: me.incarnation + 1 });
+  }
+  broadcast(payload: Buffer, opts: { key?: string } = {}): void {
+    this.broadcasts.push({ payload, ...opts });
+  }
+  async leave(): Promise<void> {
+    this.left = true;
+  }
+  async shutdown(): Promise<void> {
+    this.shut = true;
+  }
+  /** Puts a member into the table with a state and emits the matching event. */
+  set(name: string, state: MemberState, meta?: NodeMeta): void {
+    const known = this.table.has(name);
+    const m = member(name, state, meta);
+    this.table.set(name, m);
+    const event = !known ? 'join' : state === 'dead' ? 'dead' : state === 'suspect' ? 'suspect' : 'alive';
+    this.emit(event, m);
+  }
+}
+
+export class FakeBgp implements BgpPart {
+  readonly updates: Array<{ groups: readonly VipGroup[]; excluded: boolean }> = [];
+  stoppedGraceful: boolean | undefined;
+  async update(
+    _model: HeraldModel,
+    groups: readonly VipGroup[],
+    _labels: Record<string, string>,
+    excluded: boolean,
+  ): Promise<void> {
+    this.updates.push({ groups, excluded });
+  }
+  advertised(): ReadonlySet<string> {
+    return new Set();
+  }
+  sessions() {
+    return [];
+  }
+  async stop(graceful: boolean): Promise<void> {
+    this.stoppedGraceful = graceful;
+  }
+}
+
+export function options(node: string, over: Partial<SpeakerOptions> = {}): SpeakerOptions {
+  return {
+    node,
+    interfaces: [],
+    bind: { host: '0.0.0.0', port: 7946 },
+    join: [],
+    pinDir: '/nonexistent',
+    xdpMode: 'auto',
+    livenessMs: 2000,
+    heartbeatMs: 20,
+    profile: 'fast-lan',
+    keys: [],
+    labels: {},
+    startupGraceMs: 100,
+    resyncMs: 60_000,
+    allocation: 'compute',
+    ...over,
+  };
+}
+
+export interface Rig {
+  speaker: Speaker;
+  source: FakeSource;
+  datapath: FakeDatapath;
+  membership: FakeMembership;
+  bgp: FakeBgp;
+  frames: Array<{ ifname: string; frame: Buffer }>;
+  logs: Array<{ level: number; msg: string }>;
+}
+
+/** A speaker on fakes, not started; `rig.speaker.start()` starts it. */
+export function rig(
+  node: string,
+  model: HeraldModel,
+  over: Partial<SpeakerOptions> = {},
+  datapath = new FakeDatapath(),
+): Rig {
+  const logs: Rig['logs'] = [];
+  const log: Logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void logs.push(JSON.parse(line) as { level: number; msg: string }) },
+  );
+  const source = new FakeSource(model);
+  const membership = new FakeMembership(node);
+  const bgp = new FakeBgp();
+  const frames: Rig['frames'] = [];
+  const opts = options(node, over);
+  const l2 = new SpeakerL2({
+    node,
+    datapath,
+    interfaces: [{ name: 'eth0', ifindex: 2, mac: Buffer.from('02aabbccdd01', 'hex') }],
+    sendFrame: (ifname, frame) => void frames.push({ ifname, frame }),
+    log,
+    burstMs: [0],
+    refreshMs: 60_000,
+  });
+  const speaker = new Speaker({
+    options: opts,
+    log,
+    source,
+    datapath,
+    attached: new Map([['eth0', 'generic']]),
+    l2,
+    bgp,
+    membership,
+    meta: { interfaces: [{ ...IFACE, cidrs: [`10.0.0.${node.charCodeAt(0) - 96}/24`] }], labels: {} },
+  });
+  return { speaker, source, datapath, membership, bgp, frames, logs };
+}

@@ -1,0 +1,228 @@
+import t from 'tap';
+import { waitFor } from '../../../src/util/wait.js';
+import { FakeDatapath, parseModel, rig } from './fakes.js';
+
+// Six single-owner VIPs served on nodes a, b and c; enough that each node owns some.
+const yaml = `
+apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: lan }
+spec: { addresses: [10.0.0.200-10.0.0.209] }
+---
+apiVersion: herald.dev/v1beta1
+kind: L2Advertisement
+metadata: { name: lan }
+spec: { ipAddressPools: [lan] }
+${['s1', 's2', 's3', 's4', 's5', 's6']
+  .map(
+    (name) => `---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: default }
+spec: { type: LoadBalancer, ports: [{ port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-1, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
+endpoints: [{ nodeName: a }, { nodeName: b }, { nodeName: c }]`,
+  )
+  .join('\n')}
+`;
+const model = parseModel(yaml);
+
+/** Every VIP's datapath entry matches the decision: the owner answers, every other node suppresses. */
+function agrees(r: ReturnType<typeof rig>): boolean {
+  const decisions = r.speaker.decisions();
+  return (
+    decisions.length === 6 &&
+    decisions.every((d) => r.datapath.action(d.ip) === (d.owner === r.speaker.node ? 'answer' : 'suppress'))
+  );
+}
+
+t.test('with no seeds it decides at once and programs the datapath from the decisions', async (t) => {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.speaker.start();
+  await waitFor('first decisions', 2000, () => agrees(r));
+  t.ok(r.speaker.isReady());
+  t.same(
+    r.speaker.decisions().map((d) => d.owner),
+    r.speaker.decisions().map(() => 'a'),
+    'alone, this node owns every VIP',
+  );
+  t.ok(r.frames.length > 0, 'takeovers announce');
+  t.ok(r.bgp.updates.length > 0, 'BGP part sees the same VIP groups');
+  t.equal(r.bgp.updates.at(-1)?.groups.length, 6);
+  const me = r.membership.members().find((m) => m.name === 'a');
+  t.ok(me && me.meta.length > 0, 'its metadata is gossiped');
+});
+
+t.test(
+  'until a seed answers, adopted datapath state stays untouched; then it decides with the cluster',
+  async (t) => {
+    const adopted = new FakeDatapath();
+    adopted.setVip('10.0.0.200', { action: 'answer', ifindex: 2, buckets: 0xffffffffffffffffn });
+    adopted.writes = 0;
+    const r = rig('a', model, { join: ['10.0.0.2:7946'], startupGraceMs: 5000 }, adopted);
+    t.teardown(() => r.speaker.stop());
+    let answering = false;
+    r.membership.answer = () => (answering ? 1 : 0);
+    r.speaker.start();
+    await waitFor('two join attempts', 2000, () => r.membership.joins.length >= 2);
+    t.notOk(r.speaker.isReady());
+    t.equal(adopted.writes, 0, 'nothing written before the cluster view is known');
+    t.equal(adopted.action('10.0.0.200'), 'answer');
+    r.membership.set('b', 'alive');
+    r.membership.set('c', 'alive');
+    answering = true;
+    await waitFor('decisions with a, b and c', 2000, () => agrees(r));
+    const owners = new Set(r.speaker.decisions().map((d) => d.owner));
+    t.same([...owners].sort(), ['a', 'b', 'c'], 'the VIPs spread over the three nodes');
+    t.same(r.membership.joins[0], ['10.0.0.2:7946'], 'the seed, not this node itself');
+  },
+);
+
+t.test(
+  'no seed answering: decides alone after the grace, keeps joining, decides again on joining',
+  async (t) => {
+    const r = rig('a', model, { join: ['10.0.0.1:7946', '10.0.0.2:7946'], startupGraceMs: 100 });
+    t.teardown(() => r.speaker.stop());
+    r.speaker.start();
+    await waitFor('ready after the grace', 2000, () => r.speaker.isReady());
+    t.ok(
+      r.logs.some((l) => l.msg.includes('no seed answered')),
+      'says it decides alone',
+    );
+    t.ok(
+      r.membership.joins.every((seeds) => !seeds.includes('10.0.0.1:7946')),
+      'its own address is never a seed',
+    );
+    await waitFor('owns every VIP alone', 2000, () => agrees(r));
+    const before = r.membership.joins.length;
+    r.membership.answer = () => 1;
+    await waitFor('another join attempt', 3000, () => r.membership.joins.length > before);
+    await waitFor('joined log', 2000, () => r.logs.some((l) => l.msg.includes('joined the cluster')));
+  },
+);
+
+t.test('an owner failing moves its VIPs here: datapath, announcements, events', async (t) => {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.membership.set('b', 'alive');
+  const takeovers: string[] = [];
+  const changes: Array<{ ip: string; from?: string; to?: string }> = [];
+  const announced = new Map<string, number>();
+  r.speaker.on('takeover', ({ ip }) => takeovers.push(ip));
+  r.speaker.on('owner', (c) =>
+    changes.push({ ip: c.ip, ...(c.from ? { from: c.from } : {}), ...(c.to ? { to: c.to } : {}) }),
+  );
+  r.speaker.on('announced', ({ ip, frames }) => announced.set(ip, (announced.get(ip) ?? 0) + frames));
+  r.speaker.start();
+  await waitFor('decisions with a and b', 2000, () => agrees(r));
+  const ofB = r.speaker
+    .decisions()
+    .filter((d) => d.owner === 'b')
+    .map((d) => d.ip);
+  t.ok(ofB.length > 0, 'b owns some VIPs');
+  t.ok(
+    ofB.every((ip) => r.datapath.action(ip) === 'suppress'),
+    'which this node suppresses',
+  );
+  takeovers.length = 0;
+  changes.length = 0;
+  announced.clear();
+  r.membership.set('b', 'dead');
+  await waitFor(
+    'a owns everything',
+    2000,
+    () => agrees(r) && r.speaker.decisions().every((d) => d.owner === 'a'),
+  );
+  t.same(takeovers.sort(), [...ofB].sort(), 'a takeover event per VIP of b');
+  t.same(
+    changes.sort((x, y) => (x.ip < y.ip ? -1 : 1)),
+    [...ofB].sort().map((ip) => ({ ip, from: 'b', to: 'a' })),
+    'owner changes from b to a, and only those',
+  );
+  await waitFor('burst sent', 2000, () => ofB.every((ip) => (announced.get(ip) ?? 0) > 0));
+});
+
+t.test('a suspect member still owns its VIPs (a suspicion is not a failure)', async (t) => {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.membership.set('b', 'alive');
+  r.speaker.start();
+  await waitFor('decisions', 2000, () => agrees(r));
+  const owners = r.speaker.decisions().map((d) => d.owner);
+  r.membership.set('b', 'suspect');
+  let rounds = 0;
+  r.speaker.on('decisions', () => rounds++);
+  r.membership.emit('update', r.membership.members()[0]!);
+  await waitFor('another round', 2000, () => rounds > 0);
+  t.same(
+    r.speaker.decisions().map((d) => d.owner),
+    owners,
+  );
+});
+
+t.test('observers that throw do not break the control loop', async (t) => {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.speaker.on('decisions', () => {
+    throw new Error('broken observer');
+  });
+  r.speaker.on('owner', () => {
+    throw new Error('broken observer');
+  });
+  r.membership.set('b', 'alive');
+  r.speaker.start();
+  await waitFor('decisions', 2000, () => agrees(r));
+  r.membership.set('b', 'dead');
+  await waitFor(
+    'takeover despite observers',
+    2000,
+    () => r.speaker.decisions().every((d) => d.owner === 'a') && agrees(r),
+  );
+  t.ok(r.logs.some((l) => l.msg === 'a speaker event listener failed'));
+});
+
+t.test('a configuration change reallocates and decides again; a rejected one changes nothing', async (t) => {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.speaker.start();
+  await waitFor('decisions', 2000, () => agrees(r));
+  const fewer = parseModel(yaml.split('\n---\napiVersion: v1\nkind: Service\nmetadata: { name: s6')[0] ?? '');
+  r.source.replace(fewer);
+  await waitFor('five VIPs', 2000, () => r.speaker.decisions().length === 5);
+  t.equal(r.speaker.allocations().size, 5);
+  await waitFor('the sixth VIP removed from the datapath', 2000, () => r.datapath.entries.size === 5);
+  r.source.emit('rejected', [{ file: 'x', doc: 0, path: 'spec', message: 'bad' }]);
+  t.ok(r.logs.some((l) => l.msg.includes('the last good one stays in force')));
+  t.equal(r.speaker.decisions().length, 5);
+});
+
+t.test('heartbeat runs while started; stop releases every part once', async (t) => {
+  const r = rig('a', model, { heartbeatMs: 10 });
+  r.speaker.start();
+  await waitFor('heartbeats', 2000, () => r.datapath.heartbeats >= 3);
+  t.throws(() => r.speaker.start(), /once/);
+  await r.speaker.stop({ leave: true });
+  await r.speaker.stop();
+  const beats = r.datapath.heartbeats;
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.equal(r.datapath.heartbeats, beats, 'no heartbeat after stop');
+  t.ok(r.datapath.closed);
+  t.ok(r.membership.left && r.membership.shut);
+  t.ok(r.source.stopped);
+  t.equal(r.bgp.stoppedGraceful, false, 'leaving closes BGP with a NOTIFICATION');
+});
+
+t.test('updateMeta gossips the new metadata', async (t) => {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.speaker.start();
+  const before = r.membership.members().find((m) => m.name === 'a')?.incarnation ?? 0;
+  r.speaker.updateMeta({ labels: { zone: 'z1' } });
+  const me = r.membership.members().find((m) => m.name === 'a');
+  t.equal(me?.incarnation, before + 1);
+  t.match(me?.meta.toString(), /"zone":"z1"/);
+});
