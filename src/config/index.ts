@@ -11,3 +11,6 @@ export * from './types.js';
 export * from './validate.js';
 export * from './json-schema.js';
 export * from './formats.js';
+export * from './read-limited.js';
+export * from './reload-policy.js';
+export * from './parse-off-thread.js';

@@ -1,26 +1,31 @@
-import { readFile } from 'node:fs/promises';
+import { DEFAULT_CONFIG_MAX_BYTES, readLimited } from './read-limited.js';
 import { parseConfigTexts, type ParsedConfig } from './parse.js';
+import { parseInWorker, type ParseBudget } from './parse-off-thread.js';
 import type { Problem } from './types.js';
 
+export interface LoadOptions {
+  /** Files larger than this are a problem, not read further (default 16 MiB). */
+  maxBytes?: number;
+  /** Parse on a worker thread within this budget (the speaker); without it, parse here (the CLI). */
+  worker?: ParseBudget;
+}
+
 /** The only file I/O of the config area: reads files and hands their text to the pure parser. */
-export async function loadConfigFiles(paths: readonly string[]): Promise<ParsedConfig> {
+export async function loadConfigFiles(
+  paths: readonly string[],
+  opts: LoadOptions = {},
+): Promise<ParsedConfig> {
   const files: Array<{ text: string; fileName: string }> = [];
   const unreadable: Problem[] = [];
   for (const path of paths) {
-    try {
-      files.push({ text: await readFile(path, 'utf8'), fileName: path });
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      unreadable.push({
-        file: path,
-        doc: 0,
-        path: '',
-        message: `cannot read file${code ? ` (${code})` : ''}`,
-      });
-    }
+    const read = await readLimited(path, opts.maxBytes ?? DEFAULT_CONFIG_MAX_BYTES);
+    if ('problem' in read) unreadable.push(read.problem);
+    else files.push({ text: read.text, fileName: path });
   }
-  const parsed = parseConfigTexts(files);
+  const parsed =
+    opts.worker && files.length > 0 ? await parseInWorker(files, opts.worker) : parseConfigTexts(files);
   return { ...parsed, problems: [...unreadable, ...parsed.problems] };
 }
 
-export const loadConfigFile = (path: string): Promise<ParsedConfig> => loadConfigFiles([path]);
+export const loadConfigFile = (path: string, opts: LoadOptions = {}): Promise<ParsedConfig> =>
+  loadConfigFiles([path], opts);

@@ -1,4 +1,5 @@
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
+import { duplicateKeys } from './duplicate-keys.js';
 import type { z } from 'zod';
 import {
   EndpointSliceSchema,
@@ -182,8 +183,10 @@ export function addObject(raw: unknown, at: ObjectLocation, out: ParsedObjects):
 /** Decodes the YAML documents of one file into `out` (no cross-object validation). */
 export function addDocuments(text: string, fileName: string, out: ParsedObjects): void {
   let docs;
+  const lines = new LineCounter();
   try {
-    docs = parseAllDocuments(text, { prettyErrors: false });
+    // uniqueKeys: false avoids the library's quadratic duplicate check; duplicateKeys() does it linearly.
+    docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
   } catch (error) {
     out.problems.push({ file: fileName, doc: 0, path: '', message: `cannot parse YAML: ${String(error)}` });
     return;
@@ -196,6 +199,16 @@ export function addDocuments(text: string, fileName: string, out: ParsedObjects)
         const line = e.linePos?.[0];
         const where = line ? ` (line ${line.line}, column ${line.col})` : '';
         out.problems.push({ ...at, message: `YAML error${where}: ${e.message.split('\n')[0]}` });
+      }
+      return;
+    }
+    const dups = duplicateKeys(doc, lines);
+    if (dups.length > 0) {
+      for (const d of dups) {
+        out.problems.push({
+          ...at,
+          message: `YAML error (line ${d.line}, column ${d.col}): duplicate key "${d.key}"`,
+        });
       }
       return;
     }

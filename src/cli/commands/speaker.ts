@@ -7,7 +7,8 @@ import { XdpResponder } from '../../datapath/responder.js';
 import { parseKey } from '../../membership/keyring.js';
 import { PROFILES, type ProfileName } from '../../membership/config.js';
 import { parseHostPort } from '../../util/host-port.js';
-import { FileConfigSource } from '../../speaker/config-source.js';
+import { FileConfigSource } from '../../config/file-source.js';
+import { DEFAULT_CONFIG_MAX_BYTES } from '../../config/read-limited.js';
 import { localInterfaces } from '../../speaker/local-interfaces.js';
 import { SPEAKER_DEFAULTS, type SpeakerOptions } from '../../speaker/options.js';
 import type { Speaker } from '../../speaker/speaker.js';
@@ -20,6 +21,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 interface SpeakerFlags {
   node: string;
   config?: string;
+  configMaxBytes: string;
+  allowEmptyConfig?: boolean;
   interface: string[];
   bind: string;
   advertise?: string;
@@ -47,6 +50,15 @@ export function registerSpeaker(program: Command): void {
     )
     .option('--node <name>', "this node's name (unique in the cluster)", hostname())
     .option('--config <file>', 'standalone mode: YAML file with pools, advertisements, services')
+    .option(
+      '--config-max-bytes <n>',
+      'refuse a configuration file larger than this',
+      String(DEFAULT_CONFIG_MAX_BYTES),
+    )
+    .option(
+      '--allow-empty-config',
+      'accept a reloaded configuration without pools while the running one has some (releases every VIP)',
+    )
     .option(
       '--interface <iface>',
       'interface to attach to and announce on (repeatable; default all)',
@@ -105,7 +117,11 @@ export function registerSpeaker(program: Command): void {
       let options: SpeakerOptions;
       if (flags.config) {
         options = toOptions(flags, 'compute');
-        speaker = await startSpeaker(options, new FileConfigSource(flags.config), log);
+        const source = new FileConfigSource(flags.config, {
+          maxBytes: positive('config-max-bytes', flags.configMaxBytes),
+          allowEmpty: flags.allowEmptyConfig ?? false,
+        });
+        speaker = await startSpeaker(options, source, log);
       } else {
         const { kubernetesMode } = await import('../../speaker/kubernetes-mode.js');
         const k8s = kubernetesMode({
@@ -131,13 +147,14 @@ export function registerSpeaker(program: Command): void {
     });
 }
 
+function positive(name: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got "${text}"`);
+  return n;
+}
+
 function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']): SpeakerOptions {
-  const number = (name: string, text: string) => {
-    const n = Number(text);
-    if (!Number.isFinite(n) || n <= 0)
-      throw new Error(`--${name}: expected a positive number, got "${text}"`);
-    return n;
-  };
+  const number = positive;
   if (!(flags.profile in PROFILES)) throw new Error(`--profile: unknown profile "${flags.profile}"`);
   const labels: Record<string, string> = {};
   for (const l of flags.label) {

@@ -1,0 +1,98 @@
+import { Worker } from 'node:worker_threads';
+import { emptyModel } from './types.js';
+import type { ParsedConfig } from './parse.js';
+
+export interface ParseBudget {
+  /** The parse is stopped (worker terminated) after this long; the result is then a problem. */
+  timeoutMs: number;
+  /** Aborting stops the parse at once and rejects with an AbortError (a newer version superseded it). */
+  signal?: AbortSignal;
+}
+
+export const DEFAULT_PARSE_TIMEOUT_MS = 15_000;
+/** Heap limit of a parsing thread: junk cannot take the speaker's memory. */
+const PARSER_HEAP_MB = 1024;
+
+/**
+ * One parser thread is kept started and idle, its modules loaded, so a parse does not pay for a thread
+ * start (seconds on a busy machine); each thread parses once and is then terminated, freeing its memory.
+ */
+let standby: { worker: Worker; dead: boolean } | undefined;
+
+function spawn(): { worker: Worker; dead: boolean } {
+  const worker = new Worker(new URL('./parse-worker.js', import.meta.url), {
+    // Not the parent's flags: a test runner's loaders would make every parser start slowly.
+    execArgv: [],
+    resourceLimits: { maxOldGenerationSizeMb: PARSER_HEAP_MB },
+  });
+  const entry = { worker, dead: false };
+  worker.once('exit', () => (entry.dead = true));
+  worker.unref();
+  return entry;
+}
+
+function takeWorker(): Worker {
+  const ready = standby && !standby.dead ? standby : spawn();
+  standby = spawn();
+  ready.worker.ref();
+  return ready.worker;
+}
+
+/**
+ * Parses configuration texts on a worker thread, so the event loop (heartbeat, gossip, data path
+ * programming) never waits for YAML, however large or malicious the input. A parse that runs over its
+ * budget or dies (out of memory, stack overflow) becomes one problem on the first file.
+ */
+export function parseInWorker(
+  files: ReadonlyArray<{ text: string; fileName: string }>,
+  budget: ParseBudget,
+): Promise<ParsedConfig> {
+  const failed = (message: string): ParsedConfig => ({
+    model: emptyModel(),
+    problems: [{ file: files[0]?.fileName ?? '<input>', doc: 0, path: '', message }],
+    locations: new Map(),
+  });
+  return new Promise((resolve, reject) => {
+    if (budget.signal?.aborted) {
+      reject(abortError());
+      return;
+    }
+    const worker = takeWorker();
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      budget.signal?.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      fn();
+    };
+    const timer = setTimeout(
+      () =>
+        finish(() =>
+          resolve(failed(`parsing took longer than ${budget.timeoutMs / 1000} s; stopped (not loaded)`)),
+        ),
+      budget.timeoutMs,
+    );
+    const onAbort = () => finish(() => reject(abortError()));
+    budget.signal?.addEventListener('abort', onAbort);
+    worker.once('message', (parsed: ParsedConfig) => finish(() => resolve(parsed)));
+    worker.once('error', (error) => finish(() => resolve(failed(`cannot parse: ${error.message}`))));
+    worker.once('exit', (code) =>
+      finish(() => resolve(failed(`cannot parse: the parser stopped (exit code ${code})`))),
+    );
+    worker.postMessage(files);
+  });
+}
+
+/** Stops the idle parser thread (tests; a process that exits needs nothing: the thread is unref'd). */
+export function stopParserThreads(): void {
+  void standby?.worker.terminate();
+  standby = undefined;
+}
+
+function abortError(): Error {
+  const error = new Error('configuration parse superseded');
+  error.name = 'AbortError';
+  return error;
+}

@@ -1,0 +1,169 @@
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { FileConfigSource } from '../../../src/config/file-source.js';
+import {
+  emptyModel,
+  loadConfigFile,
+  parseConfigDocuments,
+  readLimited,
+  reloadRefusal,
+  stopParserThreads,
+  type HeraldModel,
+  type Problem,
+} from '../../../src/config/index.js';
+import { projectRoot } from '../../../src/util/paths.js';
+
+// Issue 14, config reload rails: a bad file (truncated, emptied, megabytes of junk) never replaces the
+// running configuration and never stalls the event loop (the heartbeat); a good file after it is applied.
+
+const dir = mkdtempSync(join(tmpdir(), 'herald-g-reload-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+t.teardown(stopParserThreads);
+const example = readFileSync(join(projectRoot(), 'examples/standalone.yaml'), 'utf8');
+
+function junkKeys(bytes: number): string {
+  const lines: string[] = [];
+  let size = 0;
+  for (let i = 0; size < bytes; i++) {
+    const line = `key${i}: value${i}\n`;
+    lines.push(line);
+    size += line.length;
+  }
+  return lines.join('');
+}
+
+t.test('reloadRefusal: dropping every pool is refused unless allowed', async (t) => {
+  const running = parseConfigDocuments(example).model;
+  t.equal(running.pools.length, 2);
+  const refusal = reloadRefusal(running, emptyModel(), 'f.yaml', false);
+  t.equal(refusal?.message, 'refusing to drop all 2 pools; use --allow-empty-config');
+  t.equal(reloadRefusal(running, emptyModel(), 'f.yaml', true), undefined);
+  t.equal(reloadRefusal(running, running, 'f.yaml', false), undefined);
+  t.equal(reloadRefusal(emptyModel(), emptyModel(), 'f.yaml', false), undefined, 'nothing to drop');
+  t.equal(reloadRefusal(undefined, emptyModel(), 'f.yaml', false), undefined, 'first load');
+});
+
+t.test('duplicate keys are reported (found without the quadratic check)', async (t) => {
+  const { problems } = parseConfigDocuments(
+    'apiVersion: herald.dev/v1beta1\nkind: IPAddressPool\nmetadata: {name: a}\nspec:\n  addresses: [10.0.0.0/24]\n  addresses: [10.0.1.0/24]\n',
+    'f.yaml',
+  );
+  t.same(problems, [
+    { file: 'f.yaml', doc: 1, path: '', message: 'YAML error (line 6, column 3): duplicate key "addresses"' },
+  ]);
+  // 20,000 distinct keys in one mapping: every one seen once, none reported.
+  const { problems: junk } = parseConfigDocuments(junkKeys(300_000), 'junk.yaml');
+  t.same(
+    junk.map((p) => p.message),
+    ['required field is missing'],
+    'junk is one problem (no kind), not a duplicate storm',
+  );
+});
+
+t.test('readLimited: a file over the cap is refused without reading it all', async (t) => {
+  const big = join(dir, 'big.yaml');
+  writeFileSync(big, 'x'.repeat(2048));
+  const r = await readLimited(big, 1024);
+  t.ok('problem' in r);
+  if ('problem' in r)
+    t.equal(
+      r.problem.message,
+      'file is 2,048 bytes, over the 1,024-byte limit for a configuration (--config-max-bytes)',
+    );
+  const ok = await readLimited(big, 4096);
+  t.ok('text' in ok && ok.text.length === 2048);
+  const missing = await readLimited(join(dir, 'missing.yaml'), 1024);
+  t.ok('problem' in missing && missing.problem.message === 'cannot read file (ENOENT)');
+});
+
+t.test('a parse over its time budget is stopped and reported', async (t) => {
+  const junk = join(dir, 'slow.yaml');
+  writeFileSync(junk, junkKeys(2_000_000));
+  const parsed = await loadConfigFile(junk, { worker: { timeoutMs: 1 } });
+  t.same(
+    parsed.problems.map((p) => p.message),
+    ['parsing took longer than 0.001 s; stopped (not loaded)'],
+  );
+  t.same(parsed.model, emptyModel());
+});
+
+t.test('a parse on the worker thread keeps object identity for locations', async (t) => {
+  const file = join(dir, 'good.yaml');
+  writeFileSync(file, example);
+  const parsed = await loadConfigFile(file, { worker: { timeoutMs: 60_000 } });
+  t.same(parsed.problems, []);
+  const svc = parsed.model.services[0];
+  t.ok(svc && parsed.locations.get(svc)?.file === file);
+});
+
+t.test('bad versions of the file keep the running config; a good one after them is applied', async (t) => {
+  const file = join(dir, 'herald.yaml');
+  writeFileSync(file, example);
+  const source = new FileConfigSource(file, { debounceMs: 50 });
+  t.teardown(() => source.stop());
+  const junk2 = junkKeys(2 * 1024 * 1024);
+  const junk1 = junkKeys(1024 * 1024);
+  const first = await source.start();
+  const rejected: Problem[][] = [];
+  const changes: HeraldModel[] = [];
+  source.on('rejected', (p) => rejected.push(p));
+  source.on('change', (m) => changes.push(m));
+
+  // The heartbeat's view: how late a 10 ms timer fires while all of this happens.
+  let worstLateMs = 0;
+  let last = performance.now();
+  const tick = setInterval(() => {
+    const now = performance.now();
+    worstLateMs = Math.max(worstLateMs, now - last - 10);
+    last = now;
+  }, 10);
+  t.teardown(() => clearInterval(tick));
+
+  // Each bad version is written as an editor or a deploy would, and picked up by the file watch.
+  const nextRejection = () => new Promise<Problem[]>((resolve) => source.once('rejected', resolve));
+  const truncated = example.slice(0, example.indexOf('avoidBuggyIPs')) + 'avoidBuggyIPs: tr';
+  let rejection = nextRejection();
+  writeFileSync(file, truncated);
+  t.match((await rejection)[0], { path: /avoidBuggyIPs/ }, 'truncated');
+  rejection = nextRejection();
+  truncateSync(file, 0); // editors truncate to 0 bytes before writing
+  t.match((await rejection)[0]?.message, 'refusing to drop all 2 pools; use --allow-empty-config', 'emptied');
+  rejection = nextRejection();
+  writeFileSync(file, junk2);
+  // Junk is either parsed and found invalid or, on a very busy machine, stopped by the time budget.
+  t.match((await rejection)[0]?.message, /required field is missing|parsing took longer/, '2 MB junk');
+  rejection = nextRejection();
+  const handle = await open(file, 'w');
+  for (let i = 0; i < 50; i++) await handle.write(junk1);
+  await handle.close();
+  t.match((await rejection)[0]?.message, /over the 16 MiB limit/, '50 MB junk: refused by size');
+  t.equal(source.current(), first, 'the running config never changed');
+  t.equal(changes.length, 0);
+
+  // 2 MB junk again and the good file right behind it: the good version stops the junk parse and is
+  // applied within 3 s of its write.
+  writeFileSync(file, junk2);
+  const junkReload = source.reload();
+  await new Promise((r) => setTimeout(r, 200)); // the junk parse is under way
+  let written = 0;
+  const applied = new Promise<number>((resolve) =>
+    source.once('change', () => resolve(performance.now() - written)),
+  );
+  written = performance.now();
+  writeFileSync(file, example.replace('avoidBuggyIPs: true', 'avoidBuggyIPs: false'));
+  t.equal(await junkReload, 'superseded', 'the junk parse gave way');
+  const appliedAfter = await applied;
+  t.ok(appliedAfter < 3000, `valid change applied ${Math.round(appliedAfter)} ms after the write`);
+  t.equal(source.current()?.pools[0]?.spec.avoidBuggyIPs, false);
+  t.equal(changes.length, 1);
+  t.ok(
+    worstLateMs < 1000,
+    `event loop never blocked long (worst timer lateness ${Math.round(worstLateMs)} ms)`,
+  );
+  t.comment(
+    `worst timer lateness ${Math.round(worstLateMs)} ms, applied after ${Math.round(appliedAfter)} ms`,
+  );
+});
