@@ -1,6 +1,7 @@
 import { assignSpreadBuckets, ALL_BUCKETS } from './spread.js';
 import { rendezvousOrder } from './rendezvous.js';
 import { interfacesForVip, type NodeInterface } from './interfaces.js';
+import { anyReadyEndpoint, hasReadyEndpoint, type ReadyNodes } from './endpoints.js';
 
 /** What one L2Advertisement that matches a VIP's pool contributes (selectors already evaluated). */
 export interface L2AdvertisementView {
@@ -19,8 +20,10 @@ export interface L2VipInput {
   /** `namespace/name` of every service using this IP (shared IPs list several). */
   services: readonly string[];
   externalTrafficPolicy: 'Cluster' | 'Local';
-  /** Nodes with at least one ready endpoint of any of the services. */
-  readyNodes: ReadonlySet<string>;
+  /** Nodes with at least one ready endpoint of any of the services ('undeclared': every node serves). */
+  readyNodes: ReadyNodes;
+  /** Nodes failing a health check of one of the services, with what failed (not eligible). */
+  unhealthy?: ReadonlyMap<string, string>;
   advertisements: readonly L2AdvertisementView[];
 }
 
@@ -54,7 +57,8 @@ export interface VipDecision {
 
 /**
  * Who answers for every VIP: eligible = alive ∩ selected by a matching L2Advertisement ∩ not excluded ∩
- * has an announcing interface ∩ (Local policy) has a ready endpoint. No ready endpoint anywhere → nobody.
+ * has an announcing interface ∩ (Local policy) has a ready endpoint ∩ passes the services' health checks.
+ * No ready endpoint anywhere → nobody; endpoints nobody declared (standalone) → every node serves.
  * Owner by rendezvous hashing keyed on the IP, so services sharing an IP agree. Pure: every speaker
  * computes the same decisions from the same inputs.
  */
@@ -72,7 +76,7 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
   if (vip.advertisements.length === 0) {
     return { ...base, mode: 'none', eligible: [], reason: 'no L2Advertisement selects the pool of this IP' };
   }
-  if (vip.readyNodes.size === 0) {
+  if (!anyReadyEndpoint(vip.readyNodes)) {
     return { ...base, mode: 'none', eligible: [], reason: 'no ready endpoint on any node' };
   }
   const interfaces = new Map<string, string[]>();
@@ -80,7 +84,7 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
   for (const node of nodes) {
     const why = ineligibility(vip, node);
     if (why) {
-      rejected.push(`${node.name}: ${why}`);
+      rejected.push(why);
       continue;
     }
     const selecting = vip.advertisements.filter((ad) => !ad.nodes || ad.nodes.has(node.name));
@@ -99,8 +103,17 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
   if (eligible.length === 0) {
     return { ...base, mode: 'none', eligible, reason: `no eligible node (${rejected.join('; ')})` };
   }
+  // A failing check moves the VIP away; the status says so, or a person would wonder why it moved.
+  const failing = [...(vip.unhealthy ?? [])]
+    .filter(([n]) => nodes.some((x) => x.name === n && x.alive))
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([n, why]) => `; health check failed on ${n}: ${why}`)
+    .join('');
   const owner = rendezvousOrder(vip.ip, eligible)[0] as string;
-  const policy = vip.externalTrafficPolicy === 'Local' ? ', nodes with a ready endpoint only' : '';
+  const policy =
+    vip.externalTrafficPolicy === 'Local' && vip.readyNodes !== 'undeclared'
+      ? ', nodes with a ready endpoint only'
+      : '';
   if (vip.advertisements.some((ad) => ad.spread && ad.flows)) {
     return {
       ...base,
@@ -110,7 +123,7 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
       eligible,
       interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
       flowSet: interfaces,
-      reason: `first of ${eligible.length} eligible nodes answers and steers flows to all of them${policy}`,
+      reason: `first of ${eligible.length} eligible nodes answers and steers flows to all of them${policy}${failing}`,
     };
   }
   const spread = vip.advertisements.some((ad) => ad.spread);
@@ -124,7 +137,7 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
       shares,
       eligible,
       interfaces,
-      reason: `spread over ${eligible.length} eligible nodes by client buckets`,
+      reason: `spread over ${eligible.length} eligible nodes by client buckets${failing}`,
     };
   }
   return {
@@ -134,20 +147,24 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
     shares: new Map([[owner, ALL_BUCKETS]]),
     eligible,
     interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
-    reason: `first of ${eligible.length} eligible nodes by rendezvous hash of the IP${policy}`,
+    reason: `first of ${eligible.length} eligible nodes by rendezvous hash of the IP${policy}${failing}`,
   };
 }
 
+/** Why `node` may not answer `vip`, as a clause naming the node; undefined when it may. */
 function ineligibility(vip: L2VipInput, node: L2NodeInput): string | undefined {
-  if (!node.alive) return 'not alive in gossip';
-  if (node.excluded) return 'excluded from external load balancers';
-  if (!vip.advertisements.some((ad) => !ad.nodes || ad.nodes.has(node.name))) {
-    return 'not selected by any L2Advertisement';
-  }
-  if (vip.externalTrafficPolicy === 'Local' && !vip.readyNodes.has(node.name)) {
-    return 'no ready endpoint (externalTrafficPolicy Local)';
-  }
-  return undefined;
+  const failed = vip.unhealthy?.get(node.name);
+  const why = !node.alive
+    ? 'not alive in gossip'
+    : node.excluded
+      ? 'excluded from external load balancers'
+      : !vip.advertisements.some((ad) => !ad.nodes || ad.nodes.has(node.name))
+        ? 'not selected by any L2Advertisement'
+        : vip.externalTrafficPolicy === 'Local' && !hasReadyEndpoint(vip.readyNodes, node.name)
+          ? 'no ready endpoint (externalTrafficPolicy Local)'
+          : undefined;
+  if (why) return `${node.name}: ${why}`;
+  return failed === undefined ? undefined : `health check failed on ${node.name}: ${failed}`;
 }
 
 function popcount(bits: bigint): number {

@@ -78,6 +78,55 @@ t.test('eligibility rules', async (t) => {
       reason: /no ready endpoint/,
     },
     {
+      name: 'no EndpointSlice in standalone mode: every node serves',
+      vip: vip('10.0.0.200', { readyNodes: 'undeclared' }),
+      nodes: three,
+      eligible: ['a', 'b', 'c'],
+    },
+    {
+      name: 'no EndpointSlice, Local policy: every node serves',
+      vip: vip('10.0.0.200', { readyNodes: 'undeclared', externalTrafficPolicy: 'Local' }),
+      nodes: three,
+      eligible: ['a', 'b', 'c'],
+      reason: /^first of 3 eligible nodes by rendezvous hash of the IP$/,
+    },
+    {
+      name: 'failing health check: node out, reason says where and why',
+      vip: vip('10.0.0.200', { unhealthy: new Map([['b', 'connect refused']]) }),
+      nodes: three,
+      eligible: ['a', 'c'],
+      reason: /; health check failed on b: connect refused$/,
+    },
+    {
+      name: 'health check of a dead node is not mentioned',
+      vip: vip('10.0.0.200', { unhealthy: new Map([['a', 'timeout']]) }),
+      nodes: [node('a', { alive: false }), node('b')],
+      eligible: ['b'],
+      reason: /^first of 1 eligible nodes by rendezvous hash of the IP$/,
+    },
+    {
+      name: 'every check failing: nobody, with each reason',
+      vip: vip('10.0.0.200', {
+        unhealthy: new Map([
+          ['a', 'timeout'],
+          ['b', 'connect refused'],
+        ]),
+      }),
+      nodes: [node('a'), node('b')],
+      eligible: [],
+      reason: /^no eligible node \(health check failed on a: timeout; health check failed on b: connect refused\)$/,
+    },
+    {
+      name: 'unhealthy in spread mode: out of the spread',
+      vip: vip('10.0.0.200', {
+        unhealthy: new Map([['c', 'http 503']]),
+        advertisements: [{ name: 'l2', interfaces: [], spread: true }],
+      }),
+      nodes: three,
+      eligible: ['a', 'b'],
+      reason: /^spread over 2 eligible nodes by client buckets; health check failed on c: http 503$/,
+    },
+    {
       name: 'no advertisement: nobody',
       vip: vip('10.0.0.200', { advertisements: [] }),
       nodes: three,
