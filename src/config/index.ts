@@ -14,3 +14,4 @@ export * from './formats.js';
 export * from './read-limited.js';
 export * from './reload-policy.js';
 export * from './parse-off-thread.js';
+export * from './health-check.js';

@@ -8,6 +8,7 @@ import {
 } from './addresses.js';
 import { WELL_KNOWN_COMMUNITIES, looksLikeCommunityValue } from './community.js';
 import { parseDuration } from './duration.js';
+import { serviceHealthCheck } from './health-check.js';
 import { poolRanges, selectedPoolNames } from './pools.js';
 import { matchesAnySelector } from './selectors.js';
 import { ENDPOINTSLICE_SERVICE_LABEL } from './schemas.js';
@@ -244,6 +245,7 @@ function checkServices(model: HeraldModel, poolNames: ReadonlySet<string>, at: A
     if (!isHeraldService(svc)) continue;
     const req = serviceRequest(svc);
     for (const p of req.problems) at(svc, p.path, p.message);
+    for (const p of serviceHealthCheck(svc).problems) at(svc, p.path, p.message);
     if (req.requestedPool && !poolNames.has(req.requestedPool)) {
       at(svc, 'metadata.annotations', `unknown IPAddressPool "${req.requestedPool}" requested`);
     }

@@ -114,7 +114,8 @@ t.test('eligibility rules', async (t) => {
       }),
       nodes: [node('a'), node('b')],
       eligible: [],
-      reason: /^no eligible node \(health check failed on a: timeout; health check failed on b: connect refused\)$/,
+      reason:
+        /^no eligible node \(health check failed on a: timeout; health check failed on b: connect refused\)$/,
     },
     {
       name: 'unhealthy in spread mode: out of the spread',
