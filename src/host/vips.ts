@@ -1,0 +1,144 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { canonicalIp } from '../config/index.js';
+import { hostPrefix, planHostAddresses, planSysctls, HOST_SYSCTLS } from './plan.js';
+
+const execFileAsync = promisify(execFile);
+
+export interface HostVipsOptions {
+  /** Interface that holds the VIPs (default lo). */
+  interface: string;
+  /** JSON file recording the addresses Herald added (so a restart or --cleanup removes only those). */
+  statePath: string;
+  /** Runs `ip` with these arguments (tests may replace it). */
+  ip?: (args: string[]) => Promise<string>;
+  sysctlRoot?: string;
+}
+
+interface State {
+  interface: string;
+  addresses: string[];
+}
+
+const runIp = async (args: string[]): Promise<string> => (await execFileAsync('ip', args)).stdout;
+
+/**
+ * Holds the VIPs this node serves on a host interface, so its kernel accepts their traffic, and removes
+ * them when it stops serving. Records what it added in a state file next to the status socket (under
+ * /run: gone after a reboot, like the addresses themselves). Calls are serialized; the latest wanted
+ * set wins.
+ */
+export class HostVips {
+  private chain: Promise<unknown> = Promise.resolve();
+  private readonly ip: (args: string[]) => Promise<string>;
+
+  constructor(private readonly options: HostVipsOptions) {
+    this.ip = options.ip ?? runIp;
+  }
+
+  /** Sets the ARP sysctls (only raising them); returns the ones it changed. */
+  prepare(): Array<readonly [string, string]> {
+    const root = this.options.sysctlRoot ?? '/proc/sys';
+    const current = new Map<string, string | undefined>();
+    for (const [key] of HOST_SYSCTLS) {
+      try {
+        current.set(key, readFileSync(join(root, key), 'utf8').trim());
+      } catch {
+        current.set(key, undefined);
+      }
+    }
+    const changes = planSysctls(current);
+    for (const [key, value] of changes) writeFileSync(join(root, key), value);
+    return changes;
+  }
+
+  /** Makes the interface hold exactly `want` among the addresses Herald manages. */
+  sync(want: ReadonlySet<string>): Promise<{ added: string[]; removed: string[] }> {
+    const run = this.chain.then(() => this.syncNow(want));
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Removes every address Herald added (uninstall, --cleanup). */
+  cleanup(): Promise<{ added: string[]; removed: string[] }> {
+    const run = this.chain.then(async () => {
+      const result = await this.syncNow(new Set());
+      rmSync(this.options.statePath, { force: true });
+      return result;
+    });
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async syncNow(want: ReadonlySet<string>): Promise<{ added: string[]; removed: string[] }> {
+    const dev = this.options.interface;
+    const present = await this.present();
+    const plan = planHostAddresses(
+      new Set([...want].map((ip) => canonicalIp(ip) ?? ip)),
+      present,
+      this.ours(),
+    );
+    const added: string[] = [];
+    const removed: string[] = [];
+    const errors: string[] = [];
+    for (const ip of plan.add) {
+      // IPv6 VIPs are deprecated at once, so the host never picks one as the source of its own traffic.
+      const extra = ip.includes(':') ? ['preferred_lft', '0', 'nodad'] : [];
+      await this.ip(['address', 'add', hostPrefix(ip), 'dev', dev, ...extra]).then(
+        () => added.push(ip),
+        (e: unknown) => errors.push(`add ${ip}: ${message(e)}`),
+      );
+    }
+    for (const ip of plan.remove) {
+      await this.ip(['address', 'del', hostPrefix(ip), 'dev', dev]).then(
+        () => removed.push(ip),
+        (e: unknown) => errors.push(`remove ${ip}: ${message(e)}`),
+      );
+    }
+    const failedAdds = new Set(plan.add.filter((ip) => !added.includes(ip)));
+    const failedRemoves = plan.remove.filter((ip) => !removed.includes(ip));
+    this.record([...plan.ours.filter((ip) => !failedAdds.has(ip)), ...failedRemoves]);
+    if (errors.length > 0) throw new Error(`on ${dev}: ${errors.join('; ')}`);
+    return { added, removed };
+  }
+
+  private async present(): Promise<Set<string>> {
+    const out = await this.ip(['-j', 'address', 'show', 'dev', this.options.interface]);
+    const links = JSON.parse(out || '[]') as Array<{
+      addr_info?: Array<{ local?: string; prefixlen?: number }>;
+    }>;
+    const set = new Set<string>();
+    for (const link of links) {
+      for (const a of link.addr_info ?? []) {
+        if (a.local && a.prefixlen === (a.local.includes(':') ? 128 : 32))
+          set.add(canonicalIp(a.local) ?? a.local);
+      }
+    }
+    return set;
+  }
+
+  private ours(): Set<string> {
+    try {
+      const state = JSON.parse(readFileSync(this.options.statePath, 'utf8')) as Partial<State>;
+      if (state.interface !== this.options.interface || !Array.isArray(state.addresses)) return new Set();
+      return new Set(state.addresses.filter((a): a is string => typeof a === 'string'));
+    } catch {
+      return new Set();
+    }
+  }
+
+  private record(addresses: string[]): void {
+    mkdirSync(dirname(this.options.statePath), { recursive: true });
+    const body: State = { interface: this.options.interface, addresses: [...new Set(addresses)].sort() };
+    const tmp = `${this.options.statePath}.tmp`;
+    writeFileSync(tmp, `${JSON.stringify(body)}\n`);
+    renameSync(tmp, this.options.statePath);
+  }
+}
+
+function message(e: unknown): string {
+  const stderr = (e as { stderr?: string }).stderr;
+  return (stderr ?? (e instanceof Error ? e.message : String(e))).trim();
+}
