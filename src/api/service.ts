@@ -1,5 +1,5 @@
 import type { MethodDefinition } from '@grpc/grpc-js';
-import { statusType, toObjectOptions } from './proto.js';
+import { statusType, toObjectOptions } from '../util/proto.js';
 
 export type Message = Record<string, unknown>;
 

@@ -1,4 +1,5 @@
 import type { SessionInfo } from '../bgp/session.js';
+import { bucketCount } from '../l2/buckets.js';
 import type { VipDecision } from '../l2/desired.js';
 import type { Member } from '../membership/types.js';
 import type { BgpSessionStatus, MemberStatus, VipStatus } from './source.js';
@@ -46,7 +47,7 @@ export function vipStatuses(input: {
         d.mode === 'spread'
           ? [...d.shares].map(([n, bits]) => ({
               node: n,
-              buckets: bits.toString(2).replace(/0/g, '').length,
+              buckets: bucketCount(bits),
             }))
           : [],
       reason: d.reason,

@@ -3,7 +3,7 @@
  * keys and TTL control handed to Node as `net.Socket`, and a UDP socket that reports received TTLs.
  */
 import { Socket } from 'node:net';
-import { nativeModule } from '../datapath/native.js';
+import { nativeView } from '../util/native-addon.js';
 
 export interface UdpTtlSocketHandle {
   /** Bytes sent, 0 when the socket buffer was full. */
@@ -45,18 +45,8 @@ const names: ReadonlyArray<keyof SocketsNative> = [
   'UdpTtlSocket',
 ];
 
-let cached: SocketsNative | undefined;
-
 /** The addon's socket functions; throws a clear error when the addon is missing or too old. */
-export function socketsNative(): SocketsNative {
-  if (cached) return cached;
-  const mod = nativeModule();
-  for (const n of names)
-    if (typeof mod[n] !== 'function')
-      throw new Error(`the Herald native addon lacks ${n} (rebuild it with \`npx node-gyp build\`)`);
-  cached = mod as unknown as SocketsNative;
-  return cached;
-}
+export const socketsNative = nativeView<SocketsNative>(names);
 
 export interface TcpOptions {
   /** TCP MD5 key (RFC 2385) for the peer. */

@@ -1,7 +1,17 @@
 /**
  * Byte layouts of the flow-mode maps (mirror of the flow part of bpf/lib/types.h). Pure functions only.
  */
+import {
+  FLOW_MAX_TARGETS,
+  FLOW_NO_TARGET,
+  FLOW_SLOTS,
+  type FlowEntry,
+  type FlowRole,
+  type FlowTarget,
+} from '../l2/flow-model.js';
 import { addrFromKey, addrKey, formatMac } from './xdp-layout.js';
+
+export { FLOW_MAX_TARGETS, FLOW_NO_TARGET, FLOW_SLOTS, type FlowEntry, type FlowRole, type FlowTarget };
 
 export const FLOW_MAP_NAMES = {
   flows: 'herald_flows',
@@ -10,11 +20,6 @@ export const FLOW_MAP_NAMES = {
   stats: 'herald_flow_stats',
 } as const;
 
-/** Slots per VIP (power of two: the data path takes hash & (slots - 1)). */
-export const FLOW_SLOTS = 4096;
-export const FLOW_MAX_TARGETS = 128;
-/** Slot value meaning "no target": the owner passes the packet up its own stack. */
-export const FLOW_NO_TARGET = 0xff;
 const TARGET_SIZE = 8;
 const TARGETS_OFFSET = 8;
 const SLOTS_OFFSET = TARGETS_OFFSET + FLOW_MAX_TARGETS * TARGET_SIZE;
@@ -22,22 +27,7 @@ export const FLOW_VALUE_SIZE = SLOTS_OFFSET + FLOW_SLOTS;
 export const FLOW_STAT_KEY_SIZE = 24;
 export const FLOW_STAT_VALUE_SIZE = 16;
 
-export type FlowRole = 'owner' | 'member';
 const ROLE_CODES: Record<FlowRole, number> = { owner: 1, member: 2 };
-
-export interface FlowTarget {
-  mac: Buffer;
-  /** This node: its slots are passed up the own stack. */
-  local: boolean;
-}
-
-export interface FlowEntry {
-  role: FlowRole;
-  /** Index → target; undefined = unused index. At most FLOW_MAX_TARGETS. */
-  targets: ReadonlyArray<FlowTarget | undefined>;
-  /** FLOW_SLOTS target indices (FLOW_NO_TARGET = pass). */
-  slots: Uint8Array;
-}
 
 export function encodeFlow(e: FlowEntry): Buffer {
   if (e.targets.length > FLOW_MAX_TARGETS)

@@ -1,6 +1,4 @@
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { nativeBuildDir } from '../util/paths.js';
+import { nativeView } from '../util/native-addon.js';
 
 /** A map as the addon describes it (from a loaded object or a pinned path). */
 export interface RawMapInfo {
@@ -86,32 +84,6 @@ export interface DatapathNative {
   interfaceMac(ifname: string): Buffer;
 }
 
-let cached: Readonly<Record<string, unknown>> | undefined;
-
-/** Path of the compiled addon. */
-export function nativeAddonPath(): string {
-  return join(nativeBuildDir(), 'herald_native.node');
-}
-
-/**
- * The raw addon module, loaded once. Other areas (e.g. sockets) declare their own typed view of the
- * exports they use on top of this.
- */
-export function nativeModule(): Readonly<Record<string, unknown>> {
-  if (cached === undefined) {
-    const require = createRequire(import.meta.url);
-    const path = nativeAddonPath();
-    try {
-      cached = require(path) as Record<string, unknown>;
-    } catch (error) {
-      throw new Error(
-        `cannot load the Herald native addon at ${path} (build it with \`npx node-gyp build\`): ${(error as Error).message}`,
-      );
-    }
-  }
-  return cached;
-}
-
 const datapathExports: ReadonlyArray<keyof DatapathNative> = [
   'objectOpen',
   'objectClose',
@@ -138,16 +110,5 @@ const datapathExports: ReadonlyArray<keyof DatapathNative> = [
   'interfaceMac',
 ];
 
-let checked: DatapathNative | undefined;
-
 /** The datapath view of the addon; fails clearly when the built addon lacks an export (stale build). */
-export function datapathNative(): DatapathNative {
-  if (checked === undefined) {
-    const mod = nativeModule();
-    const missing = datapathExports.filter((name) => typeof mod[name] !== 'function');
-    if (missing.length > 0)
-      throw new Error(`the native addon at ${nativeAddonPath()} lacks ${missing.join(', ')}; rebuild it`);
-    checked = mod as unknown as DatapathNative;
-  }
-  return checked;
-}
+export const datapathNative = nativeView<DatapathNative>(datapathExports);

@@ -11,8 +11,8 @@ import { BpfError, BpfObject, type BpfMap, type BpfProgram, numPossibleCpus, unp
 import { FlowMaps } from './flow-maps.js';
 import { interfaceIndex, interfaceMac } from './netdev.js';
 import { attachXdp, detachXdp, queryXdp, type XdpMode } from './xdp.js';
+import { ALL_BUCKETS } from '../l2/buckets.js';
 import {
-  ALL_BUCKETS,
   COUNTERS_VALUE_SIZE,
   MAP_NAMES,
   PROGRAM_NAME,
@@ -33,7 +33,6 @@ import {
   type VipEntry,
 } from './xdp-layout.js';
 
-export { clientBucket, ALL_BUCKETS } from './xdp-layout.js';
 export type { LearnedClient, VipAction, VipCounters, VipEntry } from './xdp-layout.js';
 
 export const DEFAULT_OBJECT_FILE = 'herald_xdp.bpf.o';

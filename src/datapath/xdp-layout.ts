@@ -1,9 +1,10 @@
 /**
- * Byte layouts of the XDP program's maps (mirror of bpf/lib/types.h) and the spread-bucket hash.
+ * Byte layouts of the XDP program's maps (mirror of bpf/lib/types.h); the bucket model is l2/buckets.
  * Pure functions only: no kernel access here, so every encoder is unit-testable.
  */
-import { isIPv4, isIPv6 } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { ALL_BUCKETS } from '../l2/buckets.js';
+import { addressBytes } from '../util/ip-bytes.js';
 
 export const PROGRAM_NAME = 'herald_xdp';
 /** Trivial XDP_PASS program in the same object (benchmark baseline, veth peer for native XDP_TX). */
@@ -24,8 +25,6 @@ export const CONFIG_VALUE_SIZE = 16;
 
 export const ACTION_ANSWER = 1;
 export const ACTION_SUPPRESS = 2;
-export const ALL_BUCKETS = (1n << 64n) - 1n;
-export const SPREAD_BUCKETS = 64;
 
 export type VipAction = 'answer' | 'suppress';
 
@@ -61,16 +60,6 @@ export interface DatapathConfig {
   livenessBoundNs: bigint;
 }
 
-/** Parses an IPv4 or IPv6 address into its 4 or 16 network-order bytes; throws on anything else. */
-export function addressBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ipaddr.IPv4.parse(ip).toByteArray());
-  if (isIPv6(ip)) {
-    const v6 = ipaddr.IPv6.parse(ip);
-    return Buffer.from(v6.isIPv4MappedAddress() ? v6.toIPv4Address().toByteArray() : v6.toByteArray());
-  }
-  throw new Error(`not an IP address: ${JSON.stringify(ip)}`);
-}
-
 /** Map key for an address: IPv4 as v4-mapped IPv6 (::ffff:a.b.c.d), IPv6 as is. */
 export function addrKey(ip: string): Buffer {
   const bytes = addressBytes(ip);
@@ -87,16 +76,6 @@ export function addrFromKey(key: Buffer): string {
   if (key.length !== ADDR_KEY_SIZE) throw new Error(`address key must be 16 bytes, got ${key.length}`);
   const v6 = ipaddr.IPv6.parse(ipaddr.fromByteArray([...key]).toString());
   return v6.isIPv4MappedAddress() ? v6.toIPv4Address().toString() : v6.toString();
-}
-
-/** FNV-1a 32-bit over the address bytes in network order (4 for IPv4, 16 for IPv6), & 63. */
-export function clientBucket(ip: string): number {
-  let h = 2166136261;
-  for (const b of addressBytes(ip)) {
-    h ^= b;
-    h = Math.imul(h, 16777619) >>> 0;
-  }
-  return h & 63;
 }
 
 export function encodeVip(e: VipEntry): Buffer {

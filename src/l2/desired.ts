@@ -1,4 +1,5 @@
-import { assignSpreadBuckets, ALL_BUCKETS } from './spread.js';
+import { ALL_BUCKETS, bucketCount } from './buckets.js';
+import { assignSpreadBuckets } from './spread.js';
 import { rendezvousOrder } from './rendezvous.js';
 import { interfacesForVip, type NodeInterface } from './interfaces.js';
 import { anyReadyEndpoint, hasReadyEndpoint, type ReadyNodes } from './endpoints.js';
@@ -129,7 +130,7 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
   const spread = vip.advertisements.some((ad) => ad.spread);
   if (spread && eligible.length > 1) {
     const shares = assignSpreadBuckets(vip.ip, eligible);
-    const most = [...shares.entries()].sort((a, b) => popcount(b[1]) - popcount(a[1]))[0]?.[0];
+    const most = [...shares.entries()].sort((a, b) => bucketCount(b[1]) - bucketCount(a[1]))[0]?.[0];
     return {
       ...base,
       mode: 'spread',
@@ -165,12 +166,6 @@ function ineligibility(vip: L2VipInput, node: L2NodeInput): string | undefined {
           : undefined;
   if (why) return `${node.name}: ${why}`;
   return failed === undefined ? undefined : `health check failed on ${node.name}: ${failed}`;
-}
-
-function popcount(bits: bigint): number {
-  let n = 0;
-  for (let b = bits; b > 0n; b >>= 1n) n += Number(b & 1n);
-  return n;
 }
 
 /** This node's XDP program state for one VIP. */

@@ -1,4 +1,4 @@
-import type { FlowEntry } from '../datapath/flow-layout.js';
+import type { FlowEntry } from './flow-model.js';
 import type { VipDecision } from './desired.js';
 import { buildFlowEntry } from './flow-table.js';
 

@@ -4,7 +4,7 @@ import {
   FLOW_SLOTS,
   type FlowEntry,
   type FlowTarget,
-} from '../datapath/flow-layout.js';
+} from './flow-model.js';
 import { rendezvousOrder } from './rendezvous.js';
 
 /**

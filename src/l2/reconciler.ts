@@ -1,10 +1,22 @@
-import type { LearnedClient, VipEntry } from '../datapath/xdp-layout.js';
-import { ALL_BUCKETS, clientBucket } from '../datapath/xdp-layout.js';
 import { Announcer, DEFAULT_BURST_MS, DEFAULT_REFRESH_MS } from './announcer.js';
 import type { NodeVipAction } from './desired.js';
 import { announcementFrames, clientRedirectFrame } from './frames.js';
 import { type AppliedVip, type L2Plan, planL2 } from './plan.js';
-import { hasBucket } from './spread.js';
+import { ALL_BUCKETS, clientBucket, hasBucket } from './buckets.js';
+
+/** A VIP entry as the reconciler reads it back (datapath/xdp-layout VipEntry has these fields). */
+export interface DatapathVip {
+  action: 'answer' | 'suppress';
+  ifindex: number;
+  buckets: bigint;
+}
+
+/** A client the XDP program learned from its ARP/NDP requests. */
+export interface LearnedClient {
+  ip: string;
+  mac: Buffer;
+  ifindex: number;
+}
 
 /** The part of the XDP responder the reconciler drives (XdpResponder implements it). */
 export interface L2Datapath {
@@ -13,7 +25,7 @@ export interface L2Datapath {
     spec: { action: 'answer' | 'suppress'; mac?: Buffer; ifindex?: number; buckets?: bigint },
   ): void;
   deleteVip(ip: string): void;
-  vips(): Map<string, VipEntry>;
+  vips(): ReadonlyMap<string, DatapathVip>;
   learnedClients(): LearnedClient[];
 }
 

@@ -1,8 +1,5 @@
-import { ALL_BUCKETS, SPREAD_BUCKETS } from '../datapath/xdp-layout.js';
+import { SPREAD_BUCKETS } from './buckets.js';
 import { rendezvousOrder } from './rendezvous.js';
-
-/** Client buckets per VIP: the XDP entry carries them as one 64-bit bitmap (see datapath/xdp-layout). */
-export { ALL_BUCKETS, SPREAD_BUCKETS };
 
 /**
  * Assigns the VIP's client buckets to nodes by rendezvous hashing per bucket (key `ip/bucket`). When a node
@@ -27,14 +24,4 @@ export function assignSpreadBuckets(ip: string, nodes: readonly string[]): Map<s
 /** Buckets that `node` holds in `next` but did not hold in `previous` (whose clients must be told). */
 export function gainedBuckets(previous: bigint | undefined, next: bigint): bigint {
   return next & ~(previous ?? 0n);
-}
-
-export function bucketCount(bitmap: bigint): number {
-  let n = 0;
-  for (let b = bitmap; b > 0n; b >>= 1n) if (b & 1n) n++;
-  return n;
-}
-
-export function hasBucket(bitmap: bigint, bucket: number): boolean {
-  return ((bitmap >> BigInt(bucket)) & 1n) === 1n;
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { allocateAll, isAllocated } from '../allocator/index.js';
 import { parseConfigTexts } from '../config/index.js';
+import { bucketCount } from '../l2/buckets.js';
 import { projectRoot } from '../util/paths.js';
 import { waitFor } from '../util/wait.js';
 import { ECHO_PORT, LAB_NET4, LAB_NET6, LAB_ROUTER_IP4, LabCluster, type LabNode } from './cluster.js';
@@ -130,12 +131,6 @@ export function labAllocations(config: string): Map<string, string[]> {
   return out;
 }
 
-function popcount(bits: bigint): number {
-  let n = 0;
-  for (let b = bits; b > 0n; b >>= 1n) n += Number(b & 1n);
-  return n;
-}
-
 /** Ownership as the XDP maps of the live nodes say (a failed node's map is frozen where it died). */
 function vipRows(
   cluster: LabCluster,
@@ -157,7 +152,7 @@ function vipRows(
         service,
         ip,
         mode: answering.size === 0 ? 'none' : spread ? 'spread' : 'single',
-        answering: Object.fromEntries([...answering].map(([n, b]) => [n, popcount(b) / 64])),
+        answering: Object.fromEntries([...answering].map(([n, b]) => [n, bucketCount(b) / 64])),
       });
     }
   }

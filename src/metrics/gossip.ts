@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js';
-import { statusType, toObjectOptions } from '../api/proto.js';
+import { statusType, toObjectOptions } from '../util/proto.js';
 import { type Concentration, clusterConcentration, type NodeRate } from './cluster.js';
 import type { VipRate } from './traffic.js';
 

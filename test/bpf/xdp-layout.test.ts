@@ -1,8 +1,8 @@
 import t from 'tap';
+import { clientBucket } from '../../src/l2/buckets.js';
 import {
   addrFromKey,
   addrKey,
-  clientBucket,
   decodeClient,
   decodeConfig,
   decodeVip,

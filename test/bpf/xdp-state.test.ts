@@ -1,5 +1,6 @@
 import t from 'tap';
-import { clientBucket, kernelMonotonicNs } from '../../src/datapath/responder.js';
+import { kernelMonotonicNs } from '../../src/datapath/responder.js';
+import { clientBucket } from '../../src/l2/buckets.js';
 import { arpFrame, CLIENT_MAC, ipv4Frame, ipv6Frame, nsFrame, VIP_MAC } from './xdp-frames.js';
 import {
   CLIENT4,

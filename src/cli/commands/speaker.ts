@@ -1,18 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { detachXdp, queryXdp } from '../../datapath/xdp.js';
-import { PROGRAM_NAME } from '../../datapath/xdp-layout.js';
-import { XdpResponder } from '../../datapath/responder.js';
 import { parseKey } from '../../membership/keyring.js';
 import { PROFILES, type ProfileName } from '../../membership/config.js';
 import { parseHostPort } from '../../util/host-port.js';
 import { FileConfigSource } from '../../config/file-source.js';
 import { DEFAULT_CONFIG_MAX_BYTES } from '../../config/read-limited.js';
-import { localInterfaces } from '../../speaker/local-interfaces.js';
 import { SPEAKER_DEFAULTS, type SpeakerOptions } from '../../speaker/options.js';
 import type { Speaker } from '../../speaker/speaker.js';
 import { startSpeaker } from '../../speaker/assemble.js';
+import { uninstallDatapath } from '../../speaker/uninstall.js';
 import { createLogger } from '../../util/log.js';
 import { startSpeakerServices } from '../../speaker/services.js';
 
@@ -191,14 +188,5 @@ function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']
 }
 
 function cleanup(flags: SpeakerFlags): void {
-  const names = flags.interface.length > 0 ? flags.interface : localInterfaces().map((i) => i.name);
-  for (const name of names) {
-    const current = queryXdp(name);
-    if (current?.progName === PROGRAM_NAME) {
-      detachXdp(name, current.mode);
-      process.stdout.write(`detached ${PROGRAM_NAME} from ${name}\n`);
-    }
-  }
-  XdpResponder.cleanup(flags.pinDir);
-  process.stdout.write(`removed pinned maps under ${flags.pinDir}\n`);
+  for (const line of uninstallDatapath(flags.interface, flags.pinDir)) process.stdout.write(`${line}\n`);
 }

@@ -1,6 +1,6 @@
 import type { VipDecision } from '../desired.js';
 import { rendezvousOrder } from '../rendezvous.js';
-import { SPREAD_BUCKETS } from '../spread.js';
+import { SPREAD_BUCKETS } from '../buckets.js';
 
 /** The owner-watch pairs that concern one node. */
 export interface WatchTargets {

@@ -3,7 +3,8 @@ import t from 'tap';
 import { decideL2, nodeActions, type L2NodeInput, type L2VipInput } from '../../../src/l2/desired.js';
 import { interfacesForVip } from '../../../src/l2/interfaces.js';
 import { rendezvousOrder } from '../../../src/l2/rendezvous.js';
-import { ALL_BUCKETS, assignSpreadBuckets, bucketCount, SPREAD_BUCKETS } from '../../../src/l2/spread.js';
+import { ALL_BUCKETS, bucketCount, SPREAD_BUCKETS } from '../../../src/l2/buckets.js';
+import { assignSpreadBuckets } from '../../../src/l2/spread.js';
 
 const lan = [{ name: 'eth0', cidrs: ['10.0.0.11/24', 'fd00::11/64'] }];
 const node = (name: string, extra: Partial<L2NodeInput> = {}): L2NodeInput => ({

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { planL2, type AppliedVip } from '../../../src/l2/plan.js';
-import { ALL_BUCKETS } from '../../../src/l2/spread.js';
+import { ALL_BUCKETS } from '../../../src/l2/buckets.js';
 
 const answer = (buckets = ALL_BUCKETS, spread = false, interfaces = ['eth0']): AppliedVip => ({
   action: 'answer',

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
-import { projectRoot } from '../util/paths.js';
+import { projectRoot } from './paths.js';
 
 let root: protobuf.Root | undefined;
 
-/** The parsed `proto/status.proto` (package herald.v1), loaded once. */
+/** The parsed `proto/status.proto` (package herald.v1: status API and gossiped rate reports), loaded once. */
 export function statusProto(): protobuf.Root {
   if (root) return root;
   const path = join(projectRoot(), 'proto', 'status.proto');

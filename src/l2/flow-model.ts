@@ -1,0 +1,26 @@
+/**
+ * Flow mode's per-VIP slot table as the control plane decides it; datapath/flow-layout encodes it into the
+ * XDP program's flow map (mirror of bpf/lib/types.h).
+ */
+
+/** Slots per VIP (power of two: the data path takes hash & (slots - 1)). */
+export const FLOW_SLOTS = 4096;
+export const FLOW_MAX_TARGETS = 128;
+/** Slot value meaning "no target": the owner passes the packet up its own stack. */
+export const FLOW_NO_TARGET = 0xff;
+
+export type FlowRole = 'owner' | 'member';
+
+export interface FlowTarget {
+  mac: Buffer;
+  /** This node: its slots are passed up the own stack. */
+  local: boolean;
+}
+
+export interface FlowEntry {
+  role: FlowRole;
+  /** Index → target; undefined = unused index. At most FLOW_MAX_TARGETS. */
+  targets: ReadonlyArray<FlowTarget | undefined>;
+  /** FLOW_SLOTS target indices (FLOW_NO_TARGET = pass). */
+  slots: Uint8Array;
+}

@@ -1,0 +1,24 @@
+import { XdpResponder } from '../datapath/responder.js';
+import { PROGRAM_NAME } from '../datapath/xdp-layout.js';
+import { detachXdp, queryXdp } from '../datapath/xdp.js';
+import { localInterfaces } from './local-interfaces.js';
+
+/**
+ * Uninstall (`herald speaker --cleanup`): detaches Herald's XDP program from the interfaces (every one with
+ * an address when none is named) and removes the pinned maps. Foreign XDP programs are left alone.
+ * Returns what it did, one line each.
+ */
+export function uninstallDatapath(interfaces: readonly string[], pinDir: string): string[] {
+  const done: string[] = [];
+  const names = interfaces.length > 0 ? interfaces : localInterfaces().map((i) => i.name);
+  for (const name of names) {
+    const current = queryXdp(name);
+    if (current?.progName === PROGRAM_NAME) {
+      detachXdp(name, current.mode);
+      done.push(`detached ${PROGRAM_NAME} from ${name}`);
+    }
+  }
+  XdpResponder.cleanup(pinDir);
+  done.push(`removed pinned maps under ${pinDir}`);
+  return done;
+}
