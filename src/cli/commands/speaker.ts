@@ -11,6 +11,7 @@ import type { Speaker } from '../../speaker/speaker.js';
 import { startSpeaker } from '../../speaker/assemble.js';
 import { uninstallDatapath } from '../../speaker/uninstall.js';
 import { createLogger } from '../../util/log.js';
+import { preflight } from '../preflight.js';
 import { startSpeakerServices } from '../../speaker/services.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -109,6 +110,12 @@ export function registerSpeaker(program: Command): void {
         cleanup(flags);
         return;
       }
+      preflight({
+        ...(flags.config !== undefined ? { config: flags.config } : {}),
+        ...(flags.kubeconfig !== undefined ? { kubeconfig: flags.kubeconfig } : {}),
+        pinDir: flags.pinDir,
+        interfaces: flags.interface,
+      });
       const log = createLogger('speaker');
       let speaker: Speaker;
       let options: SpeakerOptions;

@@ -21,6 +21,18 @@ export function addApiClientFlags(cmd: Command): Command {
     .option('--key <file>', 'client key for mTLS (with --tcp)');
 }
 
+/**
+ * The one line to print when no speaker listens on the unix socket (missing file, or a stale one left by
+ * a killed speaker); undefined for other errors.
+ */
+export function noSpeaker(flags: ApiClientFlags, error: unknown): string | undefined {
+  if (flags.tcp) return undefined;
+  const text = error instanceof Error ? error.message : String(error);
+  return /ECONNREFUSED|ENOENT|ENOTSOCK/.test(text)
+    ? `no speaker at ${flags.socket} (is it running? --socket)`
+    : undefined;
+}
+
 export function clientOptions(flags: ApiClientFlags): StatusClientOptions {
   return flags.tcp
     ? { tcp: { address: flags.tcp, caFile: flags.ca, certFile: flags.cert, keyFile: flags.key } }
@@ -48,7 +60,9 @@ export function registerStatus(program: Command): void {
         want.has('vips') ? client.listVips() : undefined,
         want.has('members') ? client.listMembers() : undefined,
         want.has('bgp') ? client.listBgpSessions() : undefined,
-      ]);
+      ]).catch((error: unknown) => {
+        throw new Error(noSpeaker(flags, error) ?? (error instanceof Error ? error.message : String(error)));
+      });
       if (flags.json) {
         const node = vips?.node ?? members?.node ?? bgp?.node;
         const out = {

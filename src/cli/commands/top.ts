@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { StatusClient } from '../../api/client.js';
 import { formatTop } from '../../api/format.js';
-import { addApiClientFlags, type ApiClientFlags, clientOptions } from './status.js';
+import { addApiClientFlags, type ApiClientFlags, clientOptions, noSpeaker } from './status.js';
 
 function positiveInt(name: string, text: string): number {
   const n = Number(text);
@@ -25,7 +25,11 @@ export function registerTop(program: Command): void {
       const client = new StatusClient(clientOptions(flags));
       if (flags.once) {
         try {
-          const list = await client.listVips();
+          const list = await client.listVips().catch((error: unknown) => {
+            throw new Error(
+              noSpeaker(flags, error) ?? String(error instanceof Error ? error.message : error),
+            );
+          });
           process.stdout.write(
             flags.json ? `${JSON.stringify(list, null, 2)}\n` : formatTop(list, limit, new Date()),
           );
@@ -47,7 +51,8 @@ export function registerTop(program: Command): void {
           try {
             frame = formatTop(await client.listVips(), limit, new Date());
           } catch (error) {
-            frame = `herald top: ${error instanceof Error ? error.message : String(error)} (retrying)\n`;
+            const text = noSpeaker(flags, error) ?? (error instanceof Error ? error.message : String(error));
+            frame = `herald top: ${text} (retrying)\n`;
           }
           process.stdout.write((tty ? '\x1b[H\x1b[2J' : '\n') + frame);
           await new Promise((resolve) => setTimeout(resolve, interval));
