@@ -14,6 +14,8 @@ export interface L2AdvertisementView {
   spread: boolean;
   /** spread.by: flows (one answerer, its XDP program steers each flow to a node of the flow set). */
   flows?: boolean;
+  /** bandwidth: the VIP's owner may be placed by the coordinator's map instead of the hash. */
+  placement?: 'hash' | 'bandwidth';
 }
 
 export interface L2VipInput {
@@ -26,6 +28,8 @@ export interface L2VipInput {
   /** Nodes failing a health check of one of the services, with what failed (not eligible). */
   unhealthy?: ReadonlyMap<string, string>;
   advertisements: readonly L2AdvertisementView[];
+  /** Where bandwidth placement put this VIP (the newest placement map); owner while eligible. */
+  placedOwner?: string;
 }
 
 export interface L2NodeInput {
@@ -54,6 +58,8 @@ export interface VipDecision {
   reason: string;
   /** Flow mode: every node that receives flows (the owner included) and its interfaces for the VIP. */
   flowSet?: Map<string, string[]>;
+  /** Bandwidth placement applies to this VIP; hashedOwner is who would own it without a placement. */
+  placement?: { hashedOwner: string; placed: boolean };
 }
 
 /**
@@ -110,7 +116,8 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([n, why]) => `; health check failed on ${n}: ${why}`)
     .join('');
-  const owner = rendezvousOrder(vip.ip, eligible)[0] as string;
+  const { owner, placement, why } = chooseOwner(vip, eligible);
+  const placed = placement ? { placement } : {};
   const policy =
     vip.externalTrafficPolicy === 'Local' && vip.readyNodes !== 'undeclared'
       ? ', nodes with a ready endpoint only'
@@ -124,7 +131,10 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
       eligible,
       interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
       flowSet: interfaces,
-      reason: `first of ${eligible.length} eligible nodes answers and steers flows to all of them${policy}${failing}`,
+      reason: placement?.placed
+        ? `${why}; it steers flows to all ${eligible.length} eligible nodes${policy}${failing}`
+        : `first of ${eligible.length} eligible nodes answers and steers flows to all of them${policy}${failing}`,
+      ...placed,
     };
   }
   const spread = vip.advertisements.some((ad) => ad.spread);
@@ -148,7 +158,30 @@ function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision 
     shares: new Map([[owner, ALL_BUCKETS]]),
     eligible,
     interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
-    reason: `first of ${eligible.length} eligible nodes by rendezvous hash of the IP${policy}${failing}`,
+    reason: `${why}${policy}${failing}`,
+    ...placed,
+  };
+}
+
+/**
+ * The owner among the eligible nodes: the rendezvous hash of the IP, unless bandwidth placement put the VIP
+ * on another eligible node. A placement outside the eligible set is ignored, so a VIP always has an owner.
+ */
+export function chooseOwner(
+  vip: Pick<L2VipInput, 'ip' | 'advertisements' | 'placedOwner'>,
+  eligible: readonly string[],
+): { owner: string; placement?: VipDecision['placement']; why: string } {
+  const hashedOwner = rendezvousOrder(vip.ip, eligible)[0] as string;
+  const hashed = `first of ${eligible.length} eligible nodes by rendezvous hash of the IP`;
+  if (!vip.advertisements.some((ad) => ad.placement === 'bandwidth'))
+    return { owner: hashedOwner, why: hashed };
+  const placed =
+    vip.placedOwner !== undefined && vip.placedOwner !== hashedOwner && eligible.includes(vip.placedOwner);
+  if (!placed) return { owner: hashedOwner, placement: { hashedOwner, placed: false }, why: hashed };
+  return {
+    owner: vip.placedOwner as string,
+    placement: { hashedOwner, placed: true },
+    why: `placed on ${vip.placedOwner} by bandwidth (hash owner ${hashedOwner})`,
   };
 }
 

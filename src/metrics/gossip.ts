@@ -194,6 +194,13 @@ export class ClusterRateView {
     return report;
   }
 
+  /** Every report received within `maxAgeMs` of `nowMs` (same clock as the ingest times). */
+  fresh(nowMs: number, maxAgeMs: number): Array<{ node: string; report: RateReport; receivedAtMs: number }> {
+    return [...this.reports.values()]
+      .filter((r) => nowMs - r.receivedAtMs <= maxAgeMs)
+      .map(({ report, receivedAtMs }) => ({ node: report.node, report, receivedAtMs }));
+  }
+
   forget(node: string): void {
     this.reports.delete(node);
   }

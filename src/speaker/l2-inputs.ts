@@ -37,6 +37,8 @@ export function buildL2Inputs(
   members: readonly MemberView[],
   /** The VIP groups, when the caller already has them (the speaker also needs them for BGP). */
   groups: readonly VipGroup[] = groupVips(model, allocations),
+  /** Owners from the newest bandwidth placement map (IP → node). */
+  placed: ReadonlyMap<string, string> = new Map(),
 ): { vips: L2VipInput[]; nodes: L2NodeInput[] } {
   const nodeObjects = new Map(model.nodes.map((n) => [n.metadata.name, n]));
   const labelsOf = (m: MemberView) => nodeLabels(model, m.name, m.meta?.labels);
@@ -61,6 +63,7 @@ export function buildL2Inputs(
         : {}),
       interfaces: ad.spec.interfaces ?? [],
       spread: ad.spec.spread?.enabled ?? false,
+      ...(ad.spec.placement ? { placement: ad.spec.placement.by } : {}),
     };
     const pools = selectedPoolNames(ad.spec, model.pools, (p) =>
       matchesAnySelector(ad.spec.ipAddressPoolSelectors, p.metadata.labels, false),
@@ -74,6 +77,7 @@ export function buildL2Inputs(
     externalTrafficPolicy: v.externalTrafficPolicy,
     readyNodes: v.readyNodes,
     advertisements: adsByPool.get(v.pool) ?? [],
+    ...(placed.has(v.ip) ? { placedOwner: placed.get(v.ip) as string } : {}),
   }));
   return { vips, nodes };
 }

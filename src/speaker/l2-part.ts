@@ -16,8 +16,9 @@ export function decideVips(
   allocations: ReadonlyMap<string, ServiceAllocation>,
   members: readonly MemberView[],
   groups: readonly VipGroup[],
+  placed: ReadonlyMap<string, string> = new Map(),
 ): VipDecision[] {
-  const { vips, nodes } = buildL2Inputs(model, allocations, members, groups);
+  const { vips, nodes } = buildL2Inputs(model, allocations, members, groups, placed);
   return decideL2(vips, nodes);
 }
 

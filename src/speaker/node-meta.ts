@@ -15,12 +15,15 @@ const NodeMetaSchema = z.looseObject({
   v: z.int().min(1),
   ifs: z.array(z.looseObject({ n: z.string().min(1), a: z.array(z.string()) })),
   labels: z.record(z.string(), z.string()).optional(),
+  pv: z.int().min(0).optional(),
 });
 
 export interface NodeMeta {
   interfaces: NodeInterface[];
   /** Node labels (standalone mode: from the speaker's flags; Kubernetes mode: from the Node object). */
   labels: Record<string, string>;
+  /** Version of the bandwidth placement map this node applied last (0 or absent: none). */
+  placementVersion?: number;
 }
 
 export function encodeNodeMeta(meta: NodeMeta): Buffer {
@@ -28,6 +31,7 @@ export function encodeNodeMeta(meta: NodeMeta): Buffer {
     v: NODE_META_VERSION,
     ifs: meta.interfaces.map((i) => ({ n: i.name, a: [...i.cidrs] })),
     ...(Object.keys(meta.labels).length > 0 ? { labels: meta.labels } : {}),
+    ...(meta.placementVersion ? { pv: meta.placementVersion } : {}),
   };
   const buf = Buffer.from(JSON.stringify(body));
   if (buf.length > NODE_META_MAX_BYTES) {
@@ -53,6 +57,7 @@ export function decodeNodeMeta(buf: Buffer): NodeMeta | undefined {
     // Prefixes that do not parse are dropped here, so one bad peer cannot break every decision.
     interfaces: parsed.data.ifs.map((i) => ({ name: i.n, cidrs: i.a.filter(isCidr) })),
     labels: parsed.data.labels ?? {},
+    ...(parsed.data.pv !== undefined ? { placementVersion: parsed.data.pv } : {}),
   };
 }
 

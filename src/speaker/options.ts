@@ -17,6 +17,8 @@ export interface SpeakerOptions {
   profile: ProfileName;
   keys: Buffer[];
   labels: Record<string, string>;
+  /** Link capacity per interface in bits/s, for NICs that report no speed (veth, VMs). */
+  linkCapacity?: Record<string, number>;
   /** How long to wait for the first join before deciding alone (the first node of a cluster). */
   startupGraceMs: number;
   /** Full recomputation period, on top of event-driven reconciles. */

@@ -14,6 +14,8 @@ import type { GossipChannel, SpeakerView } from './view.js';
 
 export interface SpeakerServices {
   metrics: HeraldMetrics;
+  /** Every node's latest rate report, this node's own included. */
+  rates: ClusterRateView;
   stop(): Promise<void>;
 }
 
@@ -27,13 +29,14 @@ const SAMPLE_INTERVAL_MS = 1000;
 export async function startSpeakerServices(
   speaker: SpeakerView,
   gossip: GossipChannel,
-  options: Pick<SpeakerOptions, 'node' | 'apiSocket' | 'metrics'>,
+  options: Pick<SpeakerOptions, 'node' | 'apiSocket' | 'metrics' | 'linkCapacity'>,
   log: Logger,
 ): Promise<SpeakerServices> {
   const metrics = createHeraldMetrics();
   const monitor = new TrafficMonitor(() => speaker.vipCounters(), { windowMs: 10_000 });
   metrics.attachTraffic(monitor);
-  void metrics.probeLinks([...speaker.interfaces().keys()]).catch(() => undefined);
+  const overrides = options.linkCapacity ?? {};
+  void metrics.probeLinks([...speaker.interfaces().keys()], { overrides }).catch(() => undefined);
 
   // Per-VIP rates travel through gossip so any speaker can tell how concentrated LB traffic is.
   const view = new ClusterRateView();
@@ -57,7 +60,9 @@ export async function startSpeakerServices(
   });
   monitor.start(SAMPLE_INTERVAL_MS, () => {
     const report = publisher.next(performance.now(), monitor.rates(), metrics.capacityBits());
-    if (report) gossip.broadcast(report, 'rates');
+    if (!report) return;
+    gossip.broadcast(report, 'rates');
+    view.ingest(report, performance.now());
   });
 
   const events = new StatusEvents();
@@ -131,6 +136,7 @@ export async function startSpeakerServices(
   log.info({ api: status.socketPath, metrics: metricsServer?.url }, 'status API and metrics serving');
   return {
     metrics,
+    rates: view,
     stop: async () => {
       clearInterval(timer);
       monitor.stop();

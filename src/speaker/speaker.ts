@@ -10,9 +10,12 @@ import { decideVips } from './l2-part.js';
 import { serviceAllocations } from './model-source.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import { ownerChanges } from './owner-diff.js';
+import { decodePlacement, isPlacementMessage } from '../placement/codec.js';
+import type { PlacementMap } from '../placement/map.js';
+import { SpeakerPlacement, withoutHeld } from './placement-part.js';
 import type { SpeakerParts } from './parts.js';
 import { joinFirstSeed, keepJoining, seedCandidates } from './seeds.js';
-import type { GossipChannel, MemberEventKind, SpeakerEvents, SpeakerView } from './view.js';
+import type { GossipChannel, MemberEventKind, PlacementSink, SpeakerEvents, SpeakerView } from './view.js';
 
 export type { OwnerChange } from './owner-diff.js';
 export type { SpeakerEvents } from './view.js';
@@ -25,8 +28,12 @@ const MEMBER_EVENTS: readonly MemberEventKind[] = ['join', 'suspect', 'alive', '
  * The parts are injected (assemble.ts builds the real ones); the XDP program and its pinned maps outlive
  * the process, so a restart is hitless: the next process adopts them.
  */
-export class Speaker extends EventEmitter<SpeakerEvents> implements SpeakerView, GossipChannel {
+export class Speaker
+  extends EventEmitter<SpeakerEvents>
+  implements SpeakerView, GossipChannel, PlacementSink
+{
   readonly node: string;
+  private readonly placement = new SpeakerPlacement();
   private lastDecisions: VipDecision[] = [];
   private currentAllocations = new Map<string, ServiceAllocation>();
   private allocationErrors = new Map<string, string>();
@@ -75,7 +82,10 @@ export class Speaker extends EventEmitter<SpeakerEvents> implements SpeakerView,
         this.schedule();
       });
     }
-    membership.on('message', (message) => this.notify('message', message));
+    membership.on('message', (message) => {
+      if (isPlacementMessage(message.payload)) this.receivePlacement(message.payload);
+      this.notify('message', message);
+    });
     l2.on('announced', (e) => this.notify('announced', e));
     this.timers.push(setInterval(() => this.schedule(), options.resyncMs));
     this.log.info(
@@ -123,6 +133,18 @@ export class Speaker extends EventEmitter<SpeakerEvents> implements SpeakerView,
 
   isReady(): boolean {
     return this.ready;
+  }
+
+  placementMap(): PlacementMap {
+    return this.placement.current();
+  }
+
+  /** A placement map from this node's coordinator or from gossip; the newest one is applied. */
+  offerPlacement(map: PlacementMap): boolean {
+    if (!this.placement.offer(map)) return false;
+    this.log.debug({ version: map.version, coordinator: map.coordinator }, 'placement map applied');
+    this.schedule();
+    return true;
   }
 
   broadcast(payload: Buffer, key: string): void {
@@ -189,6 +211,14 @@ export class Speaker extends EventEmitter<SpeakerEvents> implements SpeakerView,
     }
   }
 
+  private receivePlacement(payload: Buffer): void {
+    try {
+      this.offerPlacement(decodePlacement(payload));
+    } catch (error) {
+      this.log.debug({ err: error }, 'dropped a malformed placement map');
+    }
+  }
+
   private reallocate(model: HeraldModel): void {
     const { allocations, errors } = serviceAllocations(model, this.parts.options.allocation);
     this.currentAllocations = allocations;
@@ -216,8 +246,16 @@ export class Speaker extends EventEmitter<SpeakerEvents> implements SpeakerView,
     const model = source.current();
     if (!model) return;
     const groups = groupVips(model, this.currentAllocations);
-    const decisions = decideVips(model, this.currentAllocations, memberViews(membership.members()), groups);
-    const plan = l2.apply(decisions);
+    const members = memberViews(membership.members());
+    const decisions = decideVips(
+      model,
+      this.currentAllocations,
+      members,
+      groups,
+      this.placement.placedOwners(),
+    );
+    const held = this.placement.heldTakeovers(this.node, this.lastDecisions, decisions, members);
+    const plan = l2.apply(withoutHeld(decisions, held, this.node));
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);
     void bgp
@@ -236,6 +274,9 @@ export class Speaker extends EventEmitter<SpeakerEvents> implements SpeakerView,
     }
     for (const change of ownerChanges(previous, decisions)) this.notify('owner', change);
     this.notify('decisions', decisions);
+    // Gossiped after the datapath was programmed: a node gaining a moved VIP waits for this to answer it.
+    const version = this.placement.current().version;
+    if ((this.meta.placementVersion ?? 0) !== version) this.updateMeta({ placementVersion: version });
   }
 
   /** Observers (metrics, status API, Kubernetes status writer) must not break the control loop. */

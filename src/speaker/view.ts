@@ -4,6 +4,7 @@ import type { VipCounters } from '../datapath/xdp-layout.js';
 import type { VipDecision } from '../l2/desired.js';
 import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { ServiceAllocation } from './l2-inputs.js';
+import type { PlacementMap } from '../placement/map.js';
 import type { OwnerChange } from './owner-diff.js';
 
 export type MemberEventKind = Exclude<keyof MemberlistEvents, 'message'>;
@@ -48,4 +49,10 @@ export interface SpeakerView {
 /** Lets an observer gossip its own small messages to every speaker (e.g. traffic rate reports). */
 export interface GossipChannel {
   broadcast(payload: Buffer, key: string): void;
+}
+
+/** Takes placement maps decided on this node (the coordinator) next to those arriving by gossip. */
+export interface PlacementSink {
+  placementMap(): PlacementMap;
+  offerPlacement(map: PlacementMap): boolean;
 }

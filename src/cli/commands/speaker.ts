@@ -13,6 +13,9 @@ import { uninstallDatapath } from '../../speaker/uninstall.js';
 import { createLogger } from '../../util/log.js';
 import { preflight } from '../preflight.js';
 import { startSpeakerServices } from '../../speaker/services.js';
+import { startPlacementCoordinator } from '../../speaker/placement-coordinator.js';
+import { createPlacementMetrics } from '../../metrics/placement.js';
+import { parseBitsPerSecond } from '../../metrics/link.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -34,6 +37,7 @@ interface SpeakerFlags {
   profile: string;
   keyFile?: string;
   label: string[];
+  linkCapacity: string[];
   startupGraceMs: string;
   cleanup?: boolean;
   kubeconfig?: string;
@@ -91,6 +95,12 @@ export function registerSpeaker(program: Command): void {
     )
     .option('--label <key=value>', 'node label for nodeSelectors (repeatable; standalone mode)', collect, [])
     .option(
+      '--link-capacity <iface=rate>',
+      'link capacity of an interface for utilization and placement, e.g. eth0=10G (repeatable; virtual NICs report none)',
+      collect,
+      [],
+    )
+    .option(
       '--startup-grace-ms <ms>',
       'wait this long for a join before deciding alone',
       String(SPEAKER_DEFAULTS.startupGraceMs),
@@ -140,8 +150,16 @@ export function registerSpeaker(program: Command): void {
         k8s.attach(speaker);
       }
       const services = await startSpeakerServices(speaker, speaker, options, log);
+      const stopPlacement = startPlacementCoordinator({
+        speaker,
+        gossip: speaker,
+        rates: services.rates,
+        metrics: createPlacementMetrics(services.metrics.registry),
+        log: log.child({ part: 'placement' }),
+      });
       const shutdown = async (signal: string) => {
         log.info({ signal }, 'stopping (XDP program and maps stay for the next speaker)');
+        stopPlacement();
         await services.stop();
         await speaker.stop();
         process.exit(0);
@@ -166,6 +184,12 @@ function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']
     if (eq <= 0) throw new Error(`--label: expected key=value, got "${l}"`);
     labels[l.slice(0, eq)] = l.slice(eq + 1);
   }
+  const linkCapacity: Record<string, number> = {};
+  for (const l of flags.linkCapacity) {
+    const eq = l.indexOf('=');
+    if (eq <= 0) throw new Error(`--link-capacity: expected iface=rate (eth0=10G), got "${l}"`);
+    linkCapacity[l.slice(0, eq)] = parseBitsPerSecond(l.slice(eq + 1));
+  }
   const keys = flags.keyFile
     ? readFileSync(flags.keyFile, 'utf8')
         .split('\n')
@@ -186,6 +210,7 @@ function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']
     profile: flags.profile as ProfileName,
     keys,
     labels,
+    linkCapacity,
     startupGraceMs: number('startup-grace-ms', flags.startupGraceMs),
     resyncMs: SPEAKER_DEFAULTS.resyncMs,
     ...(flags.metrics ? { metrics: flags.metrics } : {}),
