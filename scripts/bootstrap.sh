@@ -40,19 +40,23 @@ if ! mountpoint -q /sys/fs/bpf 2>/dev/null && [[ $(id -u) -eq 0 ]]; then
   mount -t bpf bpf /sys/fs/bpf
 fi
 
+# npm ci also brings the project's Node (the exact `node` devDependency, from the npm registry): from
+# then on node_modules/.bin/node runs everything — npm scripts put that directory first on PATH, and so
+# does the rest of this script — whatever Node the machine has.
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.herald-bootstrap
-if [[ ! -f $stamp || $(cat "$stamp") != "$lock_sum" ]]; then
+if [[ ! -f $stamp || $(cat "$stamp") != "$lock_sum" || ! -x node_modules/.bin/node ]]; then
   echo "bootstrap: npm ci" >&2
   npm ci --no-audit --no-fund --loglevel=error >/dev/null
   echo "$lock_sum" >"$stamp"
 fi
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 # Rebuild the addon and BPF objects when any of their sources is newer than the addon.
 addon=build/Release/herald_native.node
-if [[ ! -f $addon ]] || [[ -n $(find native bpf binding.gyp scripts/build-bpf.sh -newer "$addon" -type f 2>/dev/null | head -n1) ]]; then
+if [[ ! -f $addon ]] || [[ -n $(find native bpf binding.gyp scripts/build-bpf.sh scripts/build-native.sh -newer "$addon" -type f 2>/dev/null | head -n1) ]]; then
   echo "bootstrap: building native addon and BPF objects" >&2
-  npx --no-install node-gyp rebuild --loglevel=error >/dev/null
+  bash scripts/build-native.sh >/dev/null
 fi
 
-npx --no-install tsc -p tsconfig.json
+tsc -p tsconfig.json

@@ -111,7 +111,7 @@ const convMs = median(conv.map((c) => c.ms));
 const result = {
   benchmark: 'bgp',
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadavg: loadavg() },
+  machine: { cpus: cpus().length, model: cpus()[0]?.model ?? '', loadavg: loadavg(), node: process.version },
   peer: 'BIRD 2 (Debian bird2), hold 9 s / keepalive 3 s, in a network namespace on a veth bridge',
   convergence: {
     prefixes: N,
@@ -130,7 +130,7 @@ mkdirSync(dir, { recursive: true });
 writeFileSync(join(dir, 'bgp.json'), `${JSON.stringify(result, null, 2)}\n`);
 const md = `# BGP benchmark
 
-Measured ${result.date} on ${result.machine.cpus} CPUs (${result.machine.model}), load average ${result.machine.loadavg.map((l) => l.toFixed(1)).join(' ')}.
+Measured ${result.date} on ${result.machine.cpus} CPUs (${result.machine.model}), Node ${result.machine.node}, load average ${result.machine.loadavg.map((l) => l.toFixed(1)).join(' ')}.
 Peer: ${result.peer}. Rerun: \`node dist/bench/bgp/run.js [--prefixes ${N}] [--runs ${RUNS}]\` (root).
 
 | What | Result | Target |

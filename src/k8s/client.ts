@@ -1,5 +1,3 @@
-// The compat shim must run before @kubernetes/client-node (and its undici) is evaluated.
-import './node-compat.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 export * from '@kubernetes/client-node';
