@@ -137,10 +137,10 @@ export class ResourceWatcher extends EventEmitter {
     if (this.stopped) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const delay = this.retryMs;
+    // Not unref'd: a speaker waiting for its first sync has nothing else keeping it alive; stop() clears it.
     this.retryMs = Math.min(this.retryMs * 2, this.opts.maxRetryMs ?? 5000);
     this.retryTimer = setTimeout(() => {
       if (!this.stopped) void this.lw.start().catch((e: unknown) => this.onError(e));
     }, delay);
-    this.retryTimer.unref?.();
   }
 }

@@ -91,7 +91,7 @@ t.test('speakers in Kubernetes mode announce what the controller allocated', asy
 
   await waitUntil(
     'one node to answer for the allocated IP',
-    20_000,
+    60_000, // a speaker loads the Kubernetes client first: seconds on a busy machine
     () => answering(cluster, ip!).size === 1,
   ).catch((error: unknown) => {
     for (const n of cluster.nodes) t.comment(`${n.name}: ${readFileSync(n.logFile, 'utf8').slice(-2000)}`);
