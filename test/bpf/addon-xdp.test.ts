@@ -154,7 +154,7 @@ t.test('XDP attach/query/replace/detach and raw frames inside namespaces', async
 
     const capture = lan.spawn(b, 'tcpdump', ['-i', 'eth0', '-c', '1', '-U', '-w', '-', 'ether proto 0x88b5']);
     await waitForListening(capture, 5_000);
-    const captured = collectUntilExit(capture, 5_000);
+    const captured = collectUntilExit(capture, 30_000); // the sender is a separate process: slow to start on a busy machine
     const sent = await inNs(lan, a, [
       { op: 'send', ifname: 'eth0', frameHex: frame.toString('hex'), count: 5 },
     ]);
