@@ -1,6 +1,7 @@
 import { interfaceIndex, interfaceMac, sendRawFrame } from '../datapath/netdev.js';
 import { XdpResponder } from '../datapath/responder.js';
 import type { XdpMode } from '../datapath/xdp.js';
+import { autoXdpMode, linkFacts } from '../datapath/xdp-auto.js';
 import type { AnnouncingInterface } from '../l2/reconciler.js';
 import { Memberlist } from '../membership/index.js';
 import type { Logger } from '../util/log.js';
@@ -37,7 +38,19 @@ export async function startSpeaker(
   const attached = new Map<string, XdpMode>();
   const announcing: AnnouncingInterface[] = [];
   for (const iface of ifaces) {
-    attached.set(iface.name, responder.attach(iface.name, options.xdpMode));
+    const choice =
+      options.xdpMode === 'auto'
+        ? autoXdpMode(linkFacts(iface.name))
+        : { mode: options.xdpMode, reason: 'asked for with --xdp-mode' };
+    const mode = responder.attach(iface.name, choice.mode);
+    attached.set(iface.name, mode);
+    log.info({ interface: iface.name, mode, reason: choice.reason }, `XDP attached in ${mode} mode`);
+    const facts = mode === 'native' ? linkFacts(iface.name) : undefined;
+    if (facts?.kind === 'veth' && !facts.peerHasXdp)
+      log.warn(
+        { interface: iface.name },
+        'native XDP on a veth whose peer has no XDP program: replies are dropped (use --xdp-mode generic)',
+      );
     announcing.push({ name: iface.name, ifindex: interfaceIndex(iface.name), mac: interfaceMac(iface.name) });
   }
   const membership = await Memberlist.create({
