@@ -22,6 +22,7 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 interface SpeakerFlags {
   node: string;
   config?: string;
+  logLevel: string;
   configMaxBytes: string;
   allowEmptyConfig?: boolean;
   interface: string[];
@@ -52,6 +53,11 @@ export function registerSpeaker(program: Command): void {
     )
     .option('--node <name>', "this node's name (unique in the cluster)", hostname())
     .option('--config <file>', 'standalone mode: YAML file with pools, advertisements, services')
+    .addOption(
+      new Option('--log-level <level>', 'log level (also $HERALD_LOG_LEVEL)')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default(process.env.HERALD_LOG_LEVEL ?? 'info'),
+    )
     .option(
       '--config-max-bytes <n>',
       'refuse a configuration file larger than this',
@@ -126,7 +132,7 @@ export function registerSpeaker(program: Command): void {
         pinDir: flags.pinDir,
         interfaces: flags.interface,
       });
-      const log = createLogger('speaker');
+      const log = createLogger('speaker', flags.logLevel);
       let speaker: Speaker;
       let options: SpeakerOptions;
       if (flags.config) {
