@@ -1,9 +1,12 @@
 # syntax=docker/dockerfile:1
 # Herald image: one `herald` CLI for the controller (Deployment) and the speaker (DaemonSet).
-# Build: docker build -t ghcr.io/herald-lb/herald:dev .
+# Build: `npm run image` (podman; makes local bases when the defaults cannot be pulled), or
+#   docker build --build-arg HERALD_COMMIT=$(git rev-parse --short=12 HEAD) -t REGISTRY/herald:TAG .
+ARG BUILD_IMAGE=node:24-bookworm
+ARG RUNTIME_IMAGE=node:24-bookworm-slim
 
 # ---- build: native addon (libbpf), BPF objects (clang), TypeScript ----------------------------------
-FROM node:20-bookworm AS build
+FROM ${BUILD_IMAGE} AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends clang llvm libbpf-dev libelf-dev zlib1g-dev make g++ python3 \
  && rm -rf /var/lib/apt/lists/*
@@ -11,30 +14,33 @@ WORKDIR /src
 COPY package.json package-lock.json binding.gyp ./
 COPY native ./native
 COPY bpf ./bpf
-COPY scripts ./scripts
+COPY scripts/build-bpf.sh scripts/build-native.sh ./scripts/
 COPY test/bpf/fixtures ./test/bpf/fixtures
-# npm ci runs node-gyp (the package's install script): addon + BPF objects.
-RUN npm ci --no-audit --no-fund
+# npm ci runs the package's install script: the addon and the BPF objects.
+RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY src ./src
 COPY proto ./proto
-RUN npx tsc -p tsconfig.json --outDir dist \
- && npm prune --omit=dev \
- && rm -rf build/Release/obj.target build/Release/.deps build/Release/test_*.bpf.o
+RUN npx tsc -p tsconfig.json \
+ && npm prune --omit=dev --no-audit --no-fund \
+ && find dist -name '*.map' -delete
 
 # ---- runtime: node + the shared libraries the addon links (libbpf, libelf, zlib) ---------------------
-FROM node:20-bookworm-slim AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libbpf1 libelf1 zlib1g iproute2 \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* /usr/local/include /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
 WORKDIR /opt/herald
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/build/Release ./build/Release
+COPY --from=build /src/build/Release/herald_native.node /src/build/Release/herald_xdp.bpf.o ./build/Release/
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/proto ./proto
-RUN ln -s /opt/herald/dist/src/cli/main.js /usr/local/bin/herald && chmod +x dist/src/cli/main.js
-# The controller runs as nobody; the speaker's pod spec adds only BPF/NET_ADMIN/NET_RAW/PERFMON.
+ARG HERALD_COMMIT=unknown
+RUN ln -s /opt/herald/dist/src/cli/main.js /usr/local/bin/herald && chmod +x dist/src/cli/main.js \
+ && printf '{"commit":"%s"}\n' "$HERALD_COMMIT" > build-info.json
+# The controller runs as nobody; the speaker's pod spec runs it as uid 0 with only the chart's
+# capabilities (BPF, NET_ADMIN, NET_RAW, PERFMON), everything else dropped.
 USER 65534:65534
 ENTRYPOINT ["herald"]
 CMD ["--help"]

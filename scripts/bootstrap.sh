@@ -13,6 +13,8 @@ debian_packages=(
   # real peers for interop tests and benchmarks
   bird2 frr gobgpd keepalived prometheus
   golang-go golang-github-hashicorp-memberlist-dev
+  # the OCI image (npm run image) and its test: no registry is reachable, so bases come from debootstrap
+  podman buildah runc debootstrap uidmap
 )
 
 missing=()

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { commandRegistrations } from './commands/index.js';
-import { packageVersion } from './version.js';
+import { versionText } from './version.js';
 
 const program = new Command('herald')
   .description('Herald: eBPF-assisted load balancer speaker for bare-metal Kubernetes')
-  .version(packageVersion())
+  .version(versionText())
   .showHelpAfterError();
 
 try {

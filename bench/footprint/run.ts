@@ -1,0 +1,159 @@
+/**
+ * Speaker footprint: one standalone speaker alone on a LAN namespace, with 10, 1,000 and 10,000 L2 VIPs.
+ *
+ *   node dist/bench/footprint/run.js [--vips 10,1000,10000] [--idle-s 30] [--node /usr/bin/node ...]
+ *
+ * Per size: start → every VIP in the XDP answer map; RSS (and peak) once settled; idle CPU over --idle-s;
+ * at the largest size a reload that adds one service (SIGHUP → the new VIP in the map, and a file write →
+ * the new VIP, which includes the file watch's debounce). `--node` adds a row per extra Node binary
+ * (e.g. the machine's Node 20) beside the project's own. Writes bench/results/footprint.{json,md}.
+ */
+import { openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { BpfMap } from '../../src/datapath/bpf.js';
+import { addrKey, MAP_NAMES } from '../../src/datapath/xdp-layout.js';
+import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
+import { readDataplane } from '../../src/lab/observe.js';
+import { sleep, waitFor } from '../../src/util/wait.js';
+import { processSample, runCommand, writeResults } from './measure.js';
+import { footprintConfig, footprintService, footprintVip } from './scenario.js';
+
+const { values: args } = parseArgs({
+  options: {
+    vips: { type: 'string', default: '10,1000,10000' },
+    'idle-s': { type: 'string', default: '30' },
+    node: { type: 'string', multiple: true, default: [] },
+  },
+});
+const sizes = args.vips.split(',').map(Number);
+const idleMs = Number(args['idle-s']) * 1000;
+const nodeBins = [process.execPath, ...args.node];
+
+interface Row {
+  node: string;
+  vips: number;
+  startToProgrammedMs: number;
+  rssMb: number;
+  peakRssMb: number;
+  idleCpuPercent: number;
+  reloadSighupMs?: number;
+  reloadFileMs?: number;
+  load1: number;
+}
+
+function hasVip(node: LabNode, ip: string): boolean {
+  let map: BpfMap | undefined;
+  try {
+    map = BpfMap.openPinned(join(node.pinDir, MAP_NAMES.vips));
+    return map.lookup(addrKey(ip)) !== undefined;
+  } catch {
+    return false;
+  } finally {
+    map?.close();
+  }
+}
+
+/** Adds one service to the file (write + rename, as an editor does) and waits for its VIP in the map. */
+async function addService(cluster: LabCluster, node: LabNode, vips: number, i: number, hup: boolean) {
+  let text = footprintConfig(vips);
+  for (let j = vips; j <= i; j++) text += footprintService(j);
+  writeFileSync(`${cluster.configPath}.tmp`, text);
+  const started = performance.now();
+  renameSync(`${cluster.configPath}.tmp`, cluster.configPath);
+  // the file watch reloads too, after its debounce; with the signal, the signal's reload comes first
+  if (hup) node.speaker?.kill('SIGHUP');
+  await waitFor(`VIP of service ${i}`, 30_000, () => hasVip(node, footprintVip(i)), 2);
+  return Math.round(performance.now() - started);
+}
+
+async function measure(nodeBin: string, vips: number, withReload: boolean): Promise<Row> {
+  const version = (await runCommand(nodeBin, ['-p', 'process.version'])).trim();
+  const cluster = await LabCluster.create({
+    tag: 'fp',
+    nodes: 1,
+    clients: 0,
+    config: footprintConfig(vips),
+    vips: [],
+  });
+  try {
+    const node = cluster.nodes[0]!;
+    const started = performance.now();
+    const child = cluster.lan.spawn(node.ns, nodeBin, cluster.speakerArgs(node), {
+      stdio: ['ignore', 'ignore', openSync(node.logFile, 'a')],
+    });
+    node.speaker = child;
+    const alive = () => {
+      if (child.exitCode !== null) throw new Error(`speaker exited with ${child.exitCode}`);
+      return true;
+    };
+    await waitFor(
+      'every VIP programmed',
+      180_000,
+      () => alive() && hasVip(node, footprintVip(vips - 1)),
+      20,
+    ).catch((error: unknown) => {
+      process.stderr.write(readFileSync(node.logFile, 'utf8'));
+      throw error;
+    });
+    await waitFor('every VIP programmed', 180_000, () => readDataplane(node).vips.size >= vips, 100);
+    const startToProgrammedMs = Math.round(performance.now() - started);
+    await sleep(5000);
+    const before = processSample(child.pid!);
+    await sleep(idleMs);
+    const after = processSample(child.pid!);
+    const row: Row = {
+      node: version,
+      vips,
+      startToProgrammedMs,
+      rssMb: Math.round(after.rssKb / 1024),
+      peakRssMb: Math.round(after.hwmKb / 1024),
+      idleCpuPercent: Number((((after.cpuMs - before.cpuMs) / idleMs) * 100).toFixed(2)),
+      load1: Number(loadavg()[0]!.toFixed(1)),
+    };
+    if (withReload) {
+      row.reloadFileMs = await addService(cluster, node, vips, vips, false);
+      await sleep(1000);
+      row.reloadSighupMs = await addService(cluster, node, vips, vips + 1, true);
+    }
+    return row;
+  } finally {
+    await cluster.destroy();
+  }
+}
+
+const rows: Row[] = [];
+for (const vips of sizes) {
+  for (const nodeBin of nodeBins) {
+    const row = await measure(nodeBin, vips, vips === Math.max(...sizes));
+    console.log(JSON.stringify(row));
+    rows.push(row);
+  }
+}
+
+const date = new Date().toISOString();
+const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
+const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}`;
+const cell = (v: number | undefined, unit: string) => (v === undefined ? '' : `${v} ${unit}`);
+const md = `# Speaker footprint (bench/footprint)
+
+Measured ${date} on ${machine}, shared with other work (1-minute load average per row). One standalone
+speaker (\`--config\`, L2, XDP generic on a veth in a namespace; start includes the default 2 s startup grace), alone; idle CPU
+over ${args['idle-s']} s after settling. Reload: one service added to the 10,000 → the new VIP in the XDP
+map, by SIGHUP, and by the file write alone (the speaker's file watch, 100 ms debounce included).
+Rerun (root): \`${command}\`.
+
+| Node | VIPs | start → all programmed | RSS (peak) | idle CPU | reload by SIGHUP | reload by file write | load |
+|---|---|---|---|---|---|---|---|
+${rows
+  .map(
+    (r) =>
+      `| ${r.node} | ${r.vips} | ${r.startToProgrammedMs} ms | ${r.rssMb} MB (${r.peakRssMb}) | ${r.idleCpuPercent}% | ${cell(r.reloadSighupMs, 'ms')} | ${cell(r.reloadFileMs, 'ms')} | ${r.load1} |`,
+  )
+  .join('\n')}
+
+Goals: ≤ 80 MB RSS at 10 VIPs, ≤ 100 MB at 1,000, ≤ 0.5% idle CPU, reload ≤ 100 ms at 10,000.
+`;
+writeResults('footprint', { benchmark: 'footprint', date, machine, command, rows }, md);
+console.log(md);

@@ -1,0 +1,35 @@
+/** Standalone configurations with N L2 services, each at a known address (its own requested IP). */
+
+export function footprintVip(i: number): string {
+  const n = i + 1;
+  return `10.90.${Math.floor(n / 256)}.${n % 256}`;
+}
+
+export function footprintService(i: number): string {
+  return `---
+apiVersion: v1
+kind: Service
+metadata: { name: s${i}, namespace: fp, annotations: { herald.dev/loadBalancerIPs: "${footprintVip(i)}" } }
+spec: { type: LoadBalancer, ports: [{ port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: s${i}, namespace: fp, labels: { kubernetes.io/service-name: s${i} } }
+endpoints: [{ nodeName: n1 }]
+`;
+}
+
+export function footprintConfig(services: number): string {
+  let text = `apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: fp }
+spec: { addresses: [10.90.0.0/18] }
+---
+apiVersion: herald.dev/v1beta1
+kind: L2Advertisement
+metadata: { name: fp }
+spec: { ipAddressPools: [fp] }
+`;
+  for (let i = 0; i < services; i++) text += footprintService(i);
+  return text;
+}
