@@ -1,6 +1,6 @@
 /**
  * Process harness shared by the membership benchmark and the multi-process fault tests: spawns Herald
- * agents (dist/src/membership/agent.js) or HashiCorp memberlist peers (bench/membership/go, built
+ * agents (dist/src/cli/tools/member-agent.js) or HashiCorp memberlist peers (bench/membership/go, built
  * offline at run time), reads their JSON-line events and waits for conditions with deadlines.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -147,7 +147,7 @@ export interface HeraldPeerOptions {
 }
 
 export function agentPath(): string {
-  return join(projectRoot(), 'dist', 'src', 'membership', 'agent.js');
+  return join(projectRoot(), 'dist', 'src', 'cli', 'tools', 'member-agent.js');
 }
 
 export function spawnHerald(o: HeraldPeerOptions): Peer {

@@ -103,7 +103,7 @@ export class BgpLab {
   /** `herald bgp announce ARGS` in speaker namespace i (1-based). */
   startSpeaker(i: number, args: string[]): SpeakerProc {
     const ns = this.speakers[i - 1]!;
-    const main = join(projectRoot(), 'dist', 'src', 'bgp', 'announce-main.js');
+    const main = join(projectRoot(), 'dist', 'src', 'cli', 'tools', 'bgp-announce-main.js');
     const child = this.lan.spawn(ns, process.execPath, [main, ...args]);
     const proc: SpeakerProc = { child, lines: [], stderr: [], ns };
     let buf = '';

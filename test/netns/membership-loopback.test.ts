@@ -1,5 +1,5 @@
 /**
- * Multi-process membership faults on loopback: real agent processes (dist/src/membership/agent.js),
+ * Multi-process membership faults on loopback: real agent processes (dist/src/cli/tools/member-agent.js),
  * killed, stopped, restarted, fed garbage and a wrong key. No root needed.
  */
 import { createSocket } from 'node:dgram';

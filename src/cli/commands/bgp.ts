@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { defineAnnounce } from '../../bgp/announce.js';
+import { defineAnnounce } from '../tools/bgp-announce.js';
 
 /** `herald bgp ...`: BGP tools. `announce` is a standalone speaker for debugging, labs and interop tests. */
 export function registerBgp(program: Command): void {

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
  * `herald bgp announce` without the rest of the CLI (fast start, used by the interop tests and the
- * benchmark): node dist/src/bgp/announce-main.js --asn ... --peer ...
+ * benchmark): node dist/src/cli/tools/bgp-announce-main.js --asn ... --peer ...
  */
 import { Command } from 'commander';
-import { defineAnnounce } from './announce.js';
+import { defineAnnounce } from './bgp-announce.js';
 
 defineAnnounce(new Command('herald-bgp-announce'))
   .parseAsync(process.argv)

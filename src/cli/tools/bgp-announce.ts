@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { BgpSpeaker, type BgpRoute, type PeerConfig, PEER_DEFAULTS } from './index.js';
-import { parseCommunity } from '../config/community.js';
-import type { LargeCommunity } from './wire/attributes.js';
-import { familyOf, normalizePrefix } from './wire/prefix.js';
+import { BgpSpeaker, type BgpRoute, type PeerConfig, PEER_DEFAULTS } from '../../bgp/index.js';
+import { parseCommunity } from '../../config/community.js';
+import type { LargeCommunity } from '../../bgp/wire/attributes.js';
+import { familyOf, normalizePrefix } from '../../bgp/wire/prefix.js';
 
 /**
  * `herald bgp announce`: a standalone BGP speaker for debugging, labs and interop tests. Advertises the

@@ -1,6 +1,6 @@
 /**
  * A standalone member process for tests and benchmarks:
- *   node dist/src/membership/agent.js --name n1 --bind 127.0.0.1:7001 [--join 127.0.0.1:7000]...
+ *   node dist/src/cli/tools/member-agent.js --name n1 --bind 127.0.0.1:7001 [--join 127.0.0.1:7000]...
  *     [--profile fast-lan|lan|local] [--key HEX]... [--cluster NAME] [--meta TEXT]
  * Prints one JSON object per line on stdout: {"ev":"ready",...}, membership events
  * {"ev":"dead","node":"n3","t":<epoch ms>}, and replies to commands read from stdin, one per line:
@@ -8,11 +8,11 @@
  */
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
-import type { ProfileName } from './config.js';
-import { parseKey } from './keyring.js';
-import { Memberlist } from './memberlist.js';
-import { parseGossipAddress } from './push-pull.js';
-import type { Member } from './types.js';
+import type { ProfileName } from '../../membership/config.js';
+import { parseKey } from '../../membership/keyring.js';
+import { Memberlist } from '../../membership/memberlist.js';
+import { parseGossipAddress } from '../../membership/push-pull.js';
+import type { Member } from '../../membership/types.js';
 
 function out(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify({ t: Date.now(), ...o })}\n`);
