@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { homedir, networkInterfaces } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { interfaceIndex } from '../datapath/netdev.js';
+import { interfaceExists } from '../speaker/local-interfaces.js';
 import { type HostFacts, parseCapEff, preflightProblem } from './preflight-rules.js';
 
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -28,15 +28,6 @@ function hasKubernetesCredentials(kubeconfig: string | undefined): boolean {
   return Boolean(process.env.KUBERNETES_SERVICE_HOST) && existsSync(SERVICE_ACCOUNT_TOKEN);
 }
 
-function exists(ifname: string): boolean {
-  try {
-    interfaceIndex(ifname);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Checks the host before the speaker touches the data path: a config source, capabilities, a bpffs for
  * the pins, the named interfaces. Throws one clear line (the CLI prints it and exits 1).
@@ -58,7 +49,7 @@ export function preflight(opts: {
     pinBase: pinBase(opts.pinDir),
     pinDir: opts.pinDir,
     hasConfigSource: opts.config !== undefined || hasKubernetesCredentials(opts.kubeconfig),
-    missingInterfaces: opts.interfaces.filter((i) => !exists(i)),
+    missingInterfaces: opts.interfaces.filter((i) => !interfaceExists(i)),
     interfaces: Object.keys(networkInterfaces()).sort(),
   });
   if (problem) throw new Error(problem);

@@ -1,4 +1,5 @@
 import { networkInterfaces } from 'node:os';
+import { interfaceIndex } from '../datapath/netdev.js';
 import type { NodeInterface } from '../l2/interfaces.js';
 
 /**
@@ -28,4 +29,14 @@ export function localInterfaces(only: readonly string[] = []): NodeInterface[] {
 
 function isHostPrefix(cidr: string): boolean {
   return cidr.endsWith(cidr.includes(':') ? '/128' : '/32');
+}
+
+/** Whether the kernel knows an interface by this name (with or without an address). */
+export function interfaceExists(ifname: string): boolean {
+  try {
+    interfaceIndex(ifname);
+    return true;
+  } catch {
+    return false;
+  }
 }
