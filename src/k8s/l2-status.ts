@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { createLogger, type Logger } from '../util/log.js';
 import {
   CustomObjectsApi,
@@ -9,17 +8,9 @@ import {
 } from './client.js';
 import { EventRecorder } from './events.js';
 import { httpCode } from './api-util.js';
+import { type Announcement, type L2StatusWrite, planL2Status } from './l2-status-plan.js';
 
-/** What one node announces for one Service (the speaker's decision, published for people). */
-export interface Announcement {
-  serviceNamespace: string;
-  serviceName: string;
-  ips: string[];
-  interfaces: string[];
-  /** owner: this node answers for everyone; spread: this node answers for a share of the clients. */
-  mode: 'owner' | 'spread';
-  reason: string;
-}
+export { type Announcement, l2StatusName } from './l2-status-plan.js';
 
 export interface L2StatusWriterOptions {
   kubeConfig: KubeConfig;
@@ -35,15 +26,6 @@ const PLURAL = 'servicel2statuses';
 export const L2STATUS_NODE_LABEL = 'herald.dev/node';
 export const L2STATUS_SERVICE_LABEL = 'herald.dev/service-name';
 export const L2STATUS_NAMESPACE_LABEL = 'herald.dev/service-namespace';
-
-/** Object name for (service, node): stable, DNS-safe, short. */
-export function l2StatusName(serviceNamespace: string, serviceName: string, node: string): string {
-  const h = createHash('sha256')
-    .update(`${serviceNamespace}/${serviceName}/${node}`)
-    .digest('hex')
-    .slice(0, 10);
-  return `${serviceName.slice(0, 40).replace(/[^a-z0-9-]/g, '-')}-${h}`;
-}
 
 /**
  * Publishes which node announces each Service: one `ServiceL2Status` per (service, announcing node),
@@ -88,7 +70,6 @@ export class L2StatusWriter {
   }
 
   private async sync(announcements: readonly Announcement[]): Promise<void> {
-    const { namespace, node } = this.opts;
     if (!this.adopted) {
       try {
         await this.adopt();
@@ -97,91 +78,81 @@ export class L2StatusWriter {
         return;
       }
     }
-    const want = new Map<string, { a: Announcement; status: Record<string, unknown> }>();
-    for (const a of announcements) {
-      const status = {
-        node,
-        serviceName: a.serviceName,
-        serviceNamespace: a.serviceNamespace,
-        ips: a.ips,
-        interfaces: a.interfaces.map((name) => ({ name })),
-        mode: a.mode,
-        reason: a.reason,
-      };
-      want.set(l2StatusName(a.serviceNamespace, a.serviceName, node), { a, status });
-    }
-    for (const [name, { a, status }] of want) {
-      const text = JSON.stringify(status);
-      const before = this.written.get(name);
-      if (before === text) continue;
-      try {
-        if (before === undefined) {
-          await this.api
-            .createNamespacedCustomObject({
-              group: GROUP,
-              version: VERSION,
-              namespace,
-              plural: PLURAL,
-              body: {
-                apiVersion: `${GROUP}/${VERSION}`,
-                kind: 'ServiceL2Status',
-                metadata: {
-                  name,
-                  namespace,
-                  labels: {
-                    [L2STATUS_NODE_LABEL]: node,
-                    [L2STATUS_SERVICE_LABEL]: a.serviceName.slice(0, 63),
-                    [L2STATUS_NAMESPACE_LABEL]: a.serviceNamespace,
-                  },
-                },
-                spec: {},
-              },
-            })
-            .catch((e: unknown) => {
-              if (httpCode(e) !== 409) throw e;
-            });
-        }
-        await this.api.patchNamespacedCustomObjectStatus(
-          {
+    const plan = planL2Status(this.opts.node, announcements, this.written);
+    for (const write of plan.writes) await this.write(write);
+    for (const name of plan.deletes) await this.remove(name);
+  }
+
+  /** Creates (when new) and patches the status of one object; an Event only when this node starts. */
+  private async write({ name, announcement: a, status, text, create }: L2StatusWrite): Promise<void> {
+    const { namespace, node } = this.opts;
+    try {
+      if (create) {
+        await this.api
+          .createNamespacedCustomObject({
             group: GROUP,
             version: VERSION,
             namespace,
             plural: PLURAL,
-            name,
             body: {
-              status: { ...status, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+              apiVersion: `${GROUP}/${VERSION}`,
+              kind: 'ServiceL2Status',
+              metadata: {
+                name,
+                namespace,
+                labels: {
+                  [L2STATUS_NODE_LABEL]: node,
+                  [L2STATUS_SERVICE_LABEL]: a.serviceName.slice(0, 63),
+                  [L2STATUS_NAMESPACE_LABEL]: a.serviceNamespace,
+                },
+              },
+              spec: {},
             },
-          },
-          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-        );
-        this.written.set(name, text);
-        if (before === undefined) {
-          await this.events.record(
-            { apiVersion: 'v1', kind: 'Service', name: a.serviceName, namespace: a.serviceNamespace },
-            'Normal',
-            'Announcing',
-            `node ${node} announces ${a.ips.join(', ')}${a.mode === 'spread' ? ' (spread: a share of the clients)' : ''} (${a.reason})`,
-          );
-        }
-      } catch (e) {
-        this.log.warn({ status: name, code: httpCode(e) }, 'ServiceL2Status write failed; will retry');
+          })
+          .catch((e: unknown) => {
+            if (httpCode(e) !== 409) throw e;
+          });
       }
-    }
-    for (const name of [...this.written.keys()]) {
-      if (want.has(name)) continue;
-      try {
-        await this.api.deleteNamespacedCustomObject({
+      await this.api.patchNamespacedCustomObjectStatus(
+        {
           group: GROUP,
           version: VERSION,
           namespace,
           plural: PLURAL,
           name,
-        });
-        this.written.delete(name);
-      } catch (e) {
-        if (httpCode(e) === 404) this.written.delete(name);
-        else this.log.warn({ status: name, code: httpCode(e) }, 'ServiceL2Status delete failed; will retry');
+          body: {
+            status: { ...status, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+          },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+      this.written.set(name, text);
+      if (create) {
+        await this.events.record(
+          { apiVersion: 'v1', kind: 'Service', name: a.serviceName, namespace: a.serviceNamespace },
+          'Normal',
+          'Announcing',
+          `node ${node} announces ${a.ips.join(', ')}${a.mode === 'spread' ? ' (spread: a share of the clients)' : ''} (${a.reason})`,
+        );
       }
+    } catch (e) {
+      this.log.warn({ status: name, code: httpCode(e) }, 'ServiceL2Status write failed; will retry');
+    }
+  }
+
+  private async remove(name: string): Promise<void> {
+    try {
+      await this.api.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace: this.opts.namespace,
+        plural: PLURAL,
+        name,
+      });
+      this.written.delete(name);
+    } catch (e) {
+      if (httpCode(e) === 404) this.written.delete(name);
+      else this.log.warn({ status: name, code: httpCode(e) }, 'ServiceL2Status delete failed; will retry');
     }
   }
 }
