@@ -43,7 +43,7 @@ const FLOORS = {
     'util',
   ],
   // The CLI drives the roles; the datapath and the L2 machinery only through speaker/.
-  cli: ['allocator', 'api', 'bgp', 'config', 'k8s', 'lab', 'membership', 'speaker', 'util'],
+  cli: ['allocator', 'api', 'bgp', 'config', 'k8s', 'lab', 'membership', 'metrics', 'speaker', 'util'],
 };
 
 const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
