@@ -234,7 +234,10 @@ t.test('CLI: herald status --json and herald top --once match the API', async (t
   t.ok(top.indexOf('192.0.2.10') < top.indexOf('2001:db8::10'), 'busiest first');
   t.same(JSON.parse(topJsonOut).vips, wireVips);
   t.equal((missing as { code: number }).code, 1, 'exit 1 when no speaker answers');
-  t.match((missing as { stderr: string }).stderr, /herald: unix:.*hrl-h7-none\.sock ListVips/);
+  t.match(
+    (missing as { stderr: string }).stderr,
+    /no speaker at .*hrl-h7-none\.sock \(is it running\? --socket\)/,
+  );
 });
 
 t.test('formatting helpers', async (t) => {
