@@ -1,6 +1,6 @@
+import { readyNodesByService } from '../l2/endpoints.js';
 import {
   canonicalIp,
-  ENDPOINTSLICE_SERVICE_LABEL,
   type HeraldModel,
   isHeraldService,
   matchesAnySelector,
@@ -98,7 +98,7 @@ export function groupVips(
   model: HeraldModel,
   allocations: ReadonlyMap<string, ServiceAllocation>,
 ): VipGroup[] {
-  const readyBySvc = readyNodesByService(model);
+  const readyBySvc = readyNodesByService(model.endpointSlices);
   const byIp = new Map<string, { services: Service[]; pool: string }>();
   for (const svc of model.services) {
     if (!isHeraldService(svc)) continue;
@@ -146,22 +146,6 @@ export function isExcluded(labels: Record<string, string>, status: unknown): boo
   const conditions = (status as { conditions?: Array<{ type?: string; status?: string }> } | undefined)
     ?.conditions;
   return (conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True');
-}
-
-/** Nodes with a ready endpoint per service key, from EndpointSlices (ready unset counts as ready). */
-function readyNodesByService(model: HeraldModel): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
-  for (const slice of model.endpointSlices) {
-    const svc = slice.metadata.labels?.[ENDPOINTSLICE_SERVICE_LABEL];
-    if (!svc) continue;
-    const key = `${slice.metadata.namespace ?? 'default'}/${svc}`;
-    const set = out.get(key) ?? new Set<string>();
-    for (const ep of slice.endpoints ?? []) {
-      if (ep.nodeName && ep.conditions?.ready !== false) set.add(ep.nodeName);
-    }
-    out.set(key, set);
-  }
-  return out;
 }
 
 /** The gossip members as the decisions see them, each one's metadata decoded once. */
