@@ -43,7 +43,7 @@ struct {
 #define HERALD_MAX_FLOW_VIPS 4096
 #define HERALD_MAX_FLOWS 65536
 #define HERALD_MAX_NODE_MACS 1024
-#define HERALD_MAX_FLOW_STATS 16384
+#define HERALD_MAX_FLOW_STATS 32768
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -70,9 +70,9 @@ struct {
 } herald_node_macs SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, HERALD_MAX_FLOW_STATS);
-	__type(key, struct herald_flow_stat_key);
+	__type(key, __u32);
 	__type(value, struct herald_flow_stat);
 } herald_flow_stats SEC(".maps");
 

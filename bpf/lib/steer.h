@@ -9,7 +9,6 @@
 #include <linux/if_ether.h>
 #include "maps.h"
 #include "eth.h"
-#include "vip.h"
 #include "clients.h"
 #include "liveness.h"
 #include "flow_key.h"
@@ -32,22 +31,13 @@ static __always_inline int is_node_mac(const __u8 *mac)
 	return bpf_map_lookup_elem(&herald_node_macs, &k) != 0;
 }
 
-static __always_inline void flow_count(const struct herald_addr *vip, const __u8 *mac, __u8 kind, __u64 bytes)
+static __always_inline void flow_count(__u32 stat, __u64 bytes)
 {
-	struct herald_flow_stat_key k = {};
-	struct herald_flow_stat *s;
+	struct herald_flow_stat *s = bpf_map_lookup_elem(&herald_flow_stats, &stat);
 
-	__builtin_memcpy(k.vip, vip->b, 16);
-	__builtin_memcpy(k.mac, mac, ETH_ALEN);
-	k.kind = kind;
-	s = bpf_map_lookup_elem(&herald_flow_stats, &k);
 	if (s) {
 		s->packets++;
 		s->bytes += bytes;
-	} else {
-		struct herald_flow_stat first = { .packets = 1, .bytes = bytes };
-
-		bpf_map_update_elem(&herald_flow_stats, &k, &first, BPF_NOEXIST);
 	}
 }
 
@@ -75,8 +65,8 @@ static __always_inline __u32 flow_target(const struct herald_flow *flow, const s
 /*
  * Called for IPv4/IPv6 packets to a VIP this node counts (after count_rx). Returns XDP_TX when the
  * frame was rewritten towards another node, else XDP_PASS. Frames from a cluster node's MAC are never
- * steered (MAC rewriting keeps the TTL: a loop would never end), nor by a node that does not answer
- * for the VIP, nor to a frame not addressed to the VIP's MAC, nor while the liveness gate is closed.
+ * steered (MAC rewriting keeps the TTL: a loop would never end), nor by a node whose entry is not the
+ * owner's, nor frames not addressed to the owner's MAC, nor while the liveness gate is closed.
  */
 static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *l2, const struct herald_addr *vip_key,
 				      int v6)
@@ -87,20 +77,16 @@ static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *
 	struct herald_flow *flow = bpf_map_lookup_elem(&herald_flows, vip_key);
 	const struct herald_flow_target *t;
 	struct herald_flow_key fk;
-	struct herald_vip *vip;
 	__u64 bytes = data_end - data;
 	__u32 idx;
 
 	if (!flow || (void *)(eth + 1) > data_end)
 		return XDP_PASS;
 	if (is_node_mac(eth->h_source)) {
-		flow_count(vip_key, eth->h_source, HERALD_FLOW_STAT_IN, bytes);
+		flow_count(flow->in_stat, bytes);
 		return XDP_PASS;
 	}
-	if (flow->role != HERALD_FLOW_ROLE_OWNER)
-		return XDP_PASS;
-	vip = vip_lookup(ctx, vip_key, l2);
-	if (!vip || vip->action != HERALD_ACTION_ANSWER || !mac_equal(eth->h_dest, vip->mac))
+	if (flow->role != HERALD_FLOW_ROLE_OWNER || !mac_equal(eth->h_dest, flow->own_mac))
 		return XDP_PASS;
 	if (!control_plane_alive(bpf_ktime_get_ns()))
 		return XDP_PASS;
@@ -110,12 +96,10 @@ static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *
 	if (idx >= HERALD_FLOW_MAX_TARGETS)
 		return XDP_PASS;
 	t = &flow->targets[idx];
-	if (t->local) {
-		flow_count(vip_key, vip->mac, HERALD_FLOW_STAT_LOCAL, bytes);
+	flow_count(t->stat, bytes);
+	if (t->local)
 		return XDP_PASS;
-	}
-	flow_count(vip_key, t->mac, HERALD_FLOW_STAT_OUT, bytes);
-	eth_set_addrs(eth, t->mac, vip->mac);
+	eth_set_addrs(eth, t->mac, flow->own_mac);
 	return XDP_TX;
 }
 

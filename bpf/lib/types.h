@@ -59,12 +59,16 @@ struct herald_flow_target {
 	__u8 mac[6]; /* all zero: unused index */
 	__u8 local;  /* 1: this node (pass to the own stack) */
 	__u8 pad;
+	__u32 stat; /* herald_flow_stats index counting what goes to this target */
+	__u32 pad2;
 };
 
-/* herald_flows value, 8 + 8 * 128 + 4096 = 5128 bytes. */
+/* herald_flows value, 16 + 16 * 128 + 4096 = 6160 bytes. */
 struct herald_flow {
 	__u32 role;
-	__u32 pad;
+	__u32 in_stat;  /* herald_flow_stats index counting frames other nodes steered here */
+	__u8 own_mac[6]; /* frames must be addressed to it to be steered; source MAC of steered frames */
+	__u8 pad[2];
 	struct herald_flow_target targets[HERALD_FLOW_MAX_TARGETS];
 	__u8 slots[HERALD_FLOW_SLOTS]; /* target index; HERALD_FLOW_NO_TARGET = pass */
 };
@@ -95,18 +99,7 @@ struct herald_mac_key {
 	__u8 pad[2];
 };
 
-#define HERALD_FLOW_STAT_OUT 1   /* steered out to mac */
-#define HERALD_FLOW_STAT_LOCAL 2 /* owner's own slots, passed up (mac = own) */
-#define HERALD_FLOW_STAT_IN 3    /* steered in by the node whose MAC is mac */
-
-/* herald_flow_stats key, 24 bytes; value (per CPU): u64 packets, u64 bytes. */
-struct herald_flow_stat_key {
-	__u8 vip[16];
-	__u8 mac[6];
-	__u8 kind;
-	__u8 pad;
-};
-
+/* herald_flow_stats value (per CPU). Indices are handed out by the control plane; 0 is never used. */
 struct herald_flow_stat {
 	__u64 packets;
 	__u64 bytes;

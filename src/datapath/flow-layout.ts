@@ -2,6 +2,7 @@
  * Byte layouts of the flow-mode maps (mirror of the flow part of bpf/lib/types.h). Pure functions only.
  */
 import {
+  FLOW_MAX_STATS,
   FLOW_MAX_TARGETS,
   FLOW_NO_TARGET,
   FLOW_SLOTS,
@@ -9,9 +10,6 @@ import {
   type FlowRole,
   type FlowTarget,
 } from '../l2/flow-model.js';
-import { addrFromKey, addrKey, formatMac } from './xdp-layout.js';
-
-export { FLOW_MAX_TARGETS, FLOW_NO_TARGET, FLOW_SLOTS, type FlowEntry, type FlowRole, type FlowTarget };
 
 export const FLOW_MAP_NAMES = {
   flows: 'herald_flows',
@@ -20,26 +18,46 @@ export const FLOW_MAP_NAMES = {
   stats: 'herald_flow_stats',
 } as const;
 
-const TARGET_SIZE = 8;
-const TARGETS_OFFSET = 8;
+export {
+  FLOW_MAX_STATS,
+  FLOW_MAX_TARGETS,
+  FLOW_NO_TARGET,
+  FLOW_SLOTS,
+  type FlowEntry,
+  type FlowRole,
+  type FlowTarget,
+};
+
+const TARGET_SIZE = 16;
+const TARGETS_OFFSET = 16;
 const SLOTS_OFFSET = TARGETS_OFFSET + FLOW_MAX_TARGETS * TARGET_SIZE;
 export const FLOW_VALUE_SIZE = SLOTS_OFFSET + FLOW_SLOTS;
-export const FLOW_STAT_KEY_SIZE = 24;
 export const FLOW_STAT_VALUE_SIZE = 16;
 
 const ROLE_CODES: Record<FlowRole, number> = { owner: 1, member: 2 };
+
+function checkStat(n: number): number {
+  if (!Number.isInteger(n) || n < 0 || n >= FLOW_MAX_STATS)
+    throw new Error(`flow stat index out of range: ${n}`);
+  return n;
+}
 
 export function encodeFlow(e: FlowEntry): Buffer {
   if (e.targets.length > FLOW_MAX_TARGETS)
     throw new Error(`a flow set holds at most ${FLOW_MAX_TARGETS} targets, got ${e.targets.length}`);
   if (e.slots.length !== FLOW_SLOTS) throw new Error(`slot table must have ${FLOW_SLOTS} slots`);
   const buf = Buffer.alloc(FLOW_VALUE_SIZE);
+  if (e.ownMac.length !== 6) throw new Error(`own MAC must be 6 bytes, got ${e.ownMac.length}`);
   buf.writeUInt32LE(ROLE_CODES[e.role], 0);
+  buf.writeUInt32LE(checkStat(e.inStat), 4);
+  e.ownMac.copy(buf, 8);
   e.targets.forEach((t, i) => {
     if (t === undefined) return;
     if (t.mac.length !== 6) throw new Error(`target MAC must be 6 bytes, got ${t.mac.length}`);
-    t.mac.copy(buf, TARGETS_OFFSET + i * TARGET_SIZE);
-    buf[TARGETS_OFFSET + i * TARGET_SIZE + 6] = t.local ? 1 : 0;
+    const off = TARGETS_OFFSET + i * TARGET_SIZE;
+    t.mac.copy(buf, off);
+    buf[off + 6] = t.local ? 1 : 0;
+    buf.writeUInt32LE(checkStat(t.stat), off + 8);
   });
   for (let s = 0; s < FLOW_SLOTS; s++) {
     const idx = e.slots[s] ?? FLOW_NO_TARGET;
@@ -56,11 +74,17 @@ export function decodeFlow(buf: Buffer): FlowEntry {
   for (let i = 0; i < FLOW_MAX_TARGETS; i++) {
     const off = TARGETS_OFFSET + i * TARGET_SIZE;
     const mac = Buffer.from(buf.subarray(off, off + 6));
-    targets.push(mac.equals(Buffer.alloc(6)) ? undefined : { mac, local: buf[off + 6] === 1 });
+    targets.push(
+      mac.equals(Buffer.alloc(6))
+        ? undefined
+        : { mac, local: buf[off + 6] === 1, stat: buf.readUInt32LE(off + 8) },
+    );
   }
   while (targets.length > 0 && targets[targets.length - 1] === undefined) targets.pop();
   return {
     role: buf.readUInt32LE(0) === ROLE_CODES.owner ? 'owner' : 'member',
+    inStat: buf.readUInt32LE(4),
+    ownMac: Buffer.from(buf.subarray(8, 14)),
     targets,
     slots: new Uint8Array(buf.subarray(SLOTS_OFFSET, SLOTS_OFFSET + FLOW_SLOTS)),
   };
@@ -72,35 +96,4 @@ export function nodeMacKey(mac: Buffer): Buffer {
   const key = Buffer.alloc(8);
   mac.copy(key);
   return key;
-}
-
-export type FlowStatKind = 'out' | 'local' | 'in';
-const STAT_KINDS: Record<number, FlowStatKind> = { 1: 'out', 2: 'local', 3: 'in' };
-
-export interface FlowStat {
-  vip: string;
-  /** out: the target's MAC; local: the owner's own; in: the MAC of the node that steered it here. */
-  mac: string;
-  kind: FlowStatKind;
-  packets: bigint;
-  bytes: bigint;
-}
-
-/** Decodes one herald_flow_stats entry whose per-CPU values were already summed. */
-export function decodeFlowStat(key: Buffer, packets: bigint, bytes: bigint): FlowStat | undefined {
-  if (key.length !== FLOW_STAT_KEY_SIZE) throw new Error(`flow stat key must be 24 bytes, got ${key.length}`);
-  const kind = STAT_KINDS[key[22] ?? 0];
-  if (kind === undefined) return undefined;
-  return {
-    vip: addrFromKey(key.subarray(0, 16)),
-    mac: formatMac(key.subarray(16, 22)),
-    kind,
-    packets,
-    bytes,
-  };
-}
-
-/** The herald_flow_stats keys of one VIP are those starting with its address key. */
-export function flowStatBelongsTo(key: Buffer, vip: string): boolean {
-  return key.subarray(0, 16).equals(addrKey(vip));
 }

@@ -3,20 +3,22 @@
  * the established-flow LRU and the steering counters. Layouts in flow-layout.ts; docs/datapath.md.
  */
 import type { BpfMap, BpfObject } from './bpf.js';
-import { sumU64Fields, splitPerCpu } from './percpu.js';
 import { numPossibleCpus } from './bpf.js';
+import { splitPerCpu, sumU64Fields } from './percpu.js';
 import {
   FLOW_MAP_NAMES,
   FLOW_STAT_VALUE_SIZE,
   decodeFlow,
-  decodeFlowStat,
   encodeFlow,
-  flowStatBelongsTo,
   nodeMacKey,
   type FlowEntry,
-  type FlowStat,
 } from './flow-layout.js';
 import { addrFromKey, addrKey, formatMac } from './xdp-layout.js';
+
+export interface FlowCounter {
+  packets: bigint;
+  bytes: bigint;
+}
 
 export class FlowMaps {
   private readonly flows: BpfMap;
@@ -41,10 +43,8 @@ export class FlowMaps {
     return raw === undefined ? undefined : decodeFlow(raw);
   }
 
-  /** Removes the VIP's flow entry and its counters. */
   delete(vip: string): void {
     this.flows.delete(addrKey(vip));
-    for (const key of this.stats.keys()) if (flowStatBelongsTo(key, vip)) this.stats.delete(key);
   }
 
   /** VIPs with a flow entry. */
@@ -65,16 +65,19 @@ export class FlowMaps {
     return this.nodeMacs.keys().map((k) => formatMac(k.subarray(0, 6)));
   }
 
-  /** Steering counters summed over CPUs. */
-  statList(): FlowStat[] {
-    const cpus = numPossibleCpus();
-    const out: FlowStat[] = [];
-    for (const [key, raw] of this.stats.entries()) {
-      const [packets = 0n, bytes = 0n] = sumU64Fields(splitPerCpu(raw, FLOW_STAT_VALUE_SIZE, cpus));
-      const stat = decodeFlowStat(key, packets, bytes);
-      if (stat) out.push(stat);
-    }
-    return out;
+  /** One steering counter, summed over CPUs. */
+  stat(index: number): FlowCounter {
+    const raw = this.stats.lookup(statKey(index));
+    if (raw === undefined) return { packets: 0n, bytes: 0n };
+    const [packets = 0n, bytes = 0n] = sumU64Fields(
+      splitPerCpu(raw, FLOW_STAT_VALUE_SIZE, numPossibleCpus()),
+    );
+    return { packets, bytes };
+  }
+
+  /** Zeroes a counter before its index is handed to a new target. */
+  resetStat(index: number): void {
+    this.stats.update(statKey(index), Buffer.alloc(FLOW_STAT_VALUE_SIZE), 'any');
   }
 
   /** Established flows pinned by the owner (for status and tests). */
@@ -86,4 +89,10 @@ export class FlowMaps {
   clearPins(): void {
     for (const key of this.lru.keys()) this.lru.delete(key);
   }
+}
+
+function statKey(index: number): Buffer {
+  const key = Buffer.alloc(4);
+  key.writeUInt32LE(index);
+  return key;
 }

@@ -8,6 +8,8 @@ export const FLOW_SLOTS = 4096;
 export const FLOW_MAX_TARGETS = 128;
 /** Slot value meaning "no target": the owner passes the packet up its own stack. */
 export const FLOW_NO_TARGET = 0xff;
+/** Steering counters per node (index 0 is never handed out: "not counted"). */
+export const FLOW_MAX_STATS = 32768;
 
 export type FlowRole = 'owner' | 'member';
 
@@ -15,10 +17,16 @@ export interface FlowTarget {
   mac: Buffer;
   /** This node: its slots are passed up the own stack. */
   local: boolean;
+  /** Counter index of what is sent to this target. */
+  stat: number;
 }
 
 export interface FlowEntry {
   role: FlowRole;
+  /** This node's MAC on the VIP's segment: steered frames must be addressed to it and leave from it. */
+  ownMac: Buffer;
+  /** Counter index of what other nodes steered here. */
+  inStat: number;
   /** Index → target; undefined = unused index. At most FLOW_MAX_TARGETS. */
   targets: ReadonlyArray<FlowTarget | undefined>;
   /** FLOW_SLOTS target indices (FLOW_NO_TARGET = pass). */

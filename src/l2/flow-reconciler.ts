@@ -1,6 +1,6 @@
-import type { FlowEntry } from './flow-model.js';
+import { FLOW_MAX_STATS, type FlowEntry } from './flow-model.js';
 import type { VipDecision } from './desired.js';
-import { buildFlowEntry } from './flow-table.js';
+import { buildFlowEntry, entryStats } from './flow-table.js';
 
 /** The part of the responder's flow maps the reconciler drives (FlowMaps implements it). */
 export interface FlowDatapath {
@@ -9,6 +9,7 @@ export interface FlowDatapath {
   delete(vip: string): void;
   vips(): string[];
   setNodeMacs(macs: readonly Buffer[]): void;
+  resetStat(index: number): void;
 }
 
 /** MAC (12 hex digits) of every node's interfaces, from gossip metadata: node → interface → MAC. */
@@ -31,11 +32,37 @@ export function flowTargets(d: VipDecision, macs: NodeMacs): Map<string, string>
  */
 export class FlowReconciler {
   private readonly written = new Map<string, string>();
+  /** Counter indices in use by this node's entries (the pinned map's, adopted at start). */
+  private readonly statsInUse = new Set<number>();
+  private nextStat = 1;
 
   constructor(
     private readonly datapath: FlowDatapath,
     private readonly self: string,
-  ) {}
+  ) {
+    for (const ip of datapath.vips()) {
+      const e = datapath.get(ip);
+      if (e) for (const n of entryStats(e)) this.statsInUse.add(n);
+    }
+  }
+
+  private allocStat = (): number => {
+    for (let tries = 0; tries < FLOW_MAX_STATS; tries++) {
+      const n = this.nextStat;
+      this.nextStat = n + 1 >= FLOW_MAX_STATS ? 1 : n + 1;
+      if (this.statsInUse.has(n)) continue;
+      this.statsInUse.add(n);
+      this.datapath.resetStat(n);
+      return n;
+    }
+    return 0; // every counter taken: the target is steered to but not counted
+  };
+
+  private freeStats(before: FlowEntry | undefined, after: FlowEntry | undefined): void {
+    if (!before) return;
+    const keep = new Set(after ? entryStats(after) : []);
+    for (const n of entryStats(before)) if (!keep.has(n)) this.statsInUse.delete(n);
+  }
 
   apply(decisions: readonly VipDecision[], macs: NodeMacs): { set: string[]; removed: string[] } {
     const set: string[] = [];
@@ -53,16 +80,20 @@ export class FlowReconciler {
         self: this.self,
         owner: d.owner,
         macs: targets,
+        allocStat: this.allocStat,
         ...(previous ? { previous } : {}),
       });
       this.datapath.set(d.ip, entry);
+      this.freeStats(previous, entry);
       this.written.set(d.ip, signature);
       set.push(d.ip);
     }
     const removed: string[] = [];
     for (const ip of this.datapath.vips()) {
       if (keep.has(ip)) continue;
+      const before = this.datapath.get(ip);
       this.datapath.delete(ip);
+      this.freeStats(before, undefined);
       this.written.delete(ip);
       removed.push(ip);
     }

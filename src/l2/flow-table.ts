@@ -99,25 +99,44 @@ export interface FlowEntryInput {
   ip: string;
   self: string;
   owner: string;
-  /** Nodes of the flow set with their MAC on the VIP's segment (hex, 12 digits); nodes without one are left out. */
+  /** Nodes of the flow set with their MAC on the VIP's segment (12 hex digits); self must be among them. */
   macs: ReadonlyMap<string, string>;
   previous?: FlowEntry;
+  /** Hands out a fresh counter index (the previous entry's are kept for unchanged targets). */
+  allocStat: () => number;
+}
+
+/** Counter indices of an entry (to free those a replacement no longer uses). */
+export function entryStats(e: FlowEntry): number[] {
+  return [e.inStat, ...e.targets.flatMap((t) => (t ? [t.stat] : []))].filter((n) => n > 0);
 }
 
 /** The data-path entry of one flow-mode VIP on `self`. */
 export function buildFlowEntry(input: FlowEntryInput): FlowEntry {
+  const own = input.macs.get(input.self);
+  if (own === undefined) throw new Error(`flow entry for ${input.ip}: no MAC of ${input.self}`);
   const nodes = limitFlowSet(input.ip, [...input.macs.keys()]);
   const macOf = (n: string) => input.macs.get(n) ?? '';
-  const indices = stableIndices(input.previous?.targets ?? [], [...new Set(nodes.map(macOf))]);
+  const before = input.previous?.targets ?? [];
+  const indices = stableIndices(before, [...new Set(nodes.map(macOf))]);
   const targets: Array<FlowTarget | undefined> = [];
   for (const n of nodes) {
     const idx = indices.get(macOf(n)) ?? 0;
-    targets[idx] = { mac: Buffer.from(macOf(n), 'hex'), local: n === input.self };
+    const mac = Buffer.from(macOf(n), 'hex');
+    const kept = before[idx]?.mac.equals(mac) ? before[idx]?.stat : undefined;
+    targets[idx] = { mac, local: n === input.self, stat: kept && kept > 0 ? kept : input.allocStat() };
   }
   for (let i = 0; i < targets.length; i++) targets[i] ??= undefined;
   const slots = new Uint8Array(FLOW_SLOTS).fill(FLOW_NO_TARGET);
   slotOwners(input.ip, nodes).forEach((n, s) => {
     slots[s] = indices.get(macOf(n)) ?? FLOW_NO_TARGET;
   });
-  return { role: input.owner === input.self ? 'owner' : 'member', targets, slots };
+  const inStat = input.previous && input.previous.inStat > 0 ? input.previous.inStat : input.allocStat();
+  return {
+    role: input.owner === input.self ? 'owner' : 'member',
+    ownMac: Buffer.from(own, 'hex'),
+    inStat,
+    targets,
+    slots,
+  };
 }

@@ -38,11 +38,21 @@ export interface LabClusterOptions {
   extraSpeakerArgs?: string[];
   /** Kubernetes mode: speakers read the API server (no --config) with this kubeconfig and namespace. */
   kubernetes?: { kubeconfig: string; namespace: string };
+  /**
+   * Clients behind a router: a router namespace on the LAN (.1) and this many client namespaces r1..rN,
+   * each on its own link behind it (LAB_ROUTED_NET4.N.2/24, LAB_ROUTED_NET6:N::2/64). To the nodes all of
+   * them are one L2 client: the router.
+   */
+  routedClients?: number;
   /** Adds a router namespace running BIRD as the BGP peer of every node (ECMP into its kernel). */
   router?: { asn: number; nodeAsn: number; routedPrefixes: string[] };
 }
 
 export const LAB_ROUTER_IP4 = `${LAB_NET4}.1`;
+export const LAB_ROUTER_IP6 = `${LAB_NET6}1`;
+/** Networks of the clients behind the router: 10.79.N.0/24 and fd79:N::/64 for client rN. */
+export const LAB_ROUTED_NET4 = '10.79';
+export const LAB_ROUTED_NET6 = 'fd79';
 
 /** BIRD as a ToR: accepts every speaker of the LAN, installs ECMP routes, BFD on. */
 export function birdConfig(localAsn: number, speakerAsn: number): string {
@@ -67,6 +77,8 @@ export class LabCluster {
   readonly lan: VirtualLan;
   readonly nodes: LabNode[] = [];
   readonly clients: LabHost[] = [];
+  /** Clients behind the router (routedClients). */
+  readonly routedClients: LabHost[] = [];
   router: (LabHost & { birdSocket: string }) | undefined;
   readonly workDir: string;
   readonly configPath: string;
@@ -121,19 +133,20 @@ export class LabCluster {
       this.clients.push(host);
       members.push({ ns, ifname: 'eth0', addrs: [`${host.ip4}/24`, `${host.ip6}/64`] });
     }
-    if (options.router) {
+    if (options.router || options.routedClients) {
       const ns = await lan.createNamespace('rtr');
       this.router = {
         name: 'rtr',
         ns,
         ip4: LAB_ROUTER_IP4,
-        ip6: `${LAB_NET6}1`,
+        ip6: LAB_ROUTER_IP6,
         birdSocket: join(this.workDir, 'bird.ctl'),
       };
-      members.push({ ns, ifname: 'eth0', addrs: [`${LAB_ROUTER_IP4}/24`, `${LAB_NET6}1/64`] });
+      members.push({ ns, ifname: 'eth0', addrs: [`${LAB_ROUTER_IP4}/24`, `${LAB_ROUTER_IP6}/64`] });
     }
     await lan.bridge(hub, members);
     if (options.router && this.router) await this.startRouter(this.router, options.router);
+    if (options.routedClients && this.router) await this.addRoutedClients(this.router, options.routedClients);
     for (const node of this.nodes) {
       for (const [key, value] of [
         ['net.ipv4.conf.all.arp_ignore', '1'],
@@ -169,6 +182,29 @@ export class LabCluster {
     for (const client of this.clients) {
       for (const prefix of opts.routedPrefixes)
         await this.lan.ip(client.ns, 'route', 'add', prefix, 'via', router.ip4);
+    }
+  }
+
+  private async addRoutedClients(router: LabHost, count: number): Promise<void> {
+    const { lan } = this;
+    await lan.exec(router.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await lan.exec(router.ns, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+    for (let j = 1; j <= count; j++) {
+      const name = `r${j}`;
+      const ns = await lan.createNamespace(name);
+      const net4 = `${LAB_ROUTED_NET4}.${j}`;
+      const net6 = `${LAB_ROUTED_NET6}:${j.toString(16)}::`;
+      await lan.link(
+        { ns: router.ns, ifname: `down${j}`, addrs: [`${net4}.1/24`, `${net6}1/64`] },
+        { ns, ifname: 'eth0', addrs: [`${net4}.2/24`, `${net6}2/64`] },
+      );
+      await lan.ip(ns, 'route', 'add', 'default', 'via', `${net4}.1`);
+      await lan.ip(ns, '-6', 'route', 'add', 'default', 'via', `${net6}1`);
+      this.routedClients.push({ name, ns, ip4: `${net4}.2`, ip6: `${net6}2` });
+    }
+    for (const node of this.nodes) {
+      await lan.ip(node.ns, 'route', 'add', `${LAB_ROUTED_NET4}.0.0/16`, 'via', router.ip4);
+      await lan.ip(node.ns, '-6', 'route', 'add', `${LAB_ROUTED_NET6}::/16`, 'via', router.ip6);
     }
   }
 

@@ -74,9 +74,9 @@ t.test('slot table: balanced, identical everywhere, minimal movement', async (t)
 
 t.test('stable target indices', async (t) => {
   const prev = [
-    { mac: Buffer.from('0200000000c1', 'hex'), local: false },
+    { mac: Buffer.from('0200000000c1', 'hex'), local: false, stat: 1 },
     undefined,
-    { mac: Buffer.from('0200000000a1', 'hex'), local: true },
+    { mac: Buffer.from('0200000000a1', 'hex'), local: true, stat: 2 },
   ];
   const idx = stableIndices(prev, ['0200000000a1', '0200000000b1', '0200000000c1']);
   t.equal(idx.get('0200000000c1'), 0);
@@ -86,7 +86,10 @@ t.test('stable target indices', async (t) => {
 
 t.test('flow entry: role, targets, slots', async (t) => {
   const three = new Map([...macs].filter(([n]) => n !== 'd'));
-  const e = buildFlowEntry({ ip: '10.0.0.200', self: 'a', owner: 'a', macs: three });
+  let stat = 0;
+  const allocStat = () => ++stat;
+  const e = buildFlowEntry({ ip: '10.0.0.200', self: 'a', owner: 'a', macs: three, allocStat });
+  t.same(e.ownMac.toString('hex'), '0200000000a1');
   t.equal(e.role, 'owner');
   t.same(
     e.targets.map((x) => [x?.mac.toString('hex'), x?.local]),
@@ -98,10 +101,11 @@ t.test('flow entry: role, targets, slots', async (t) => {
   );
   const owners = slotOwners('10.0.0.200', ['a', 'b', 'c']);
   t.ok(owners.every((n, s) => e.targets[e.slots[s] ?? FLOW_NO_TARGET]?.mac.toString('hex') === three.get(n)));
-  const member = buildFlowEntry({ ip: '10.0.0.200', self: 'b', owner: 'a', macs: three });
+  const member = buildFlowEntry({ ip: '10.0.0.200', self: 'b', owner: 'a', macs: three, allocStat });
   t.equal(member.role, 'member');
-  const grown = buildFlowEntry({ ip: '10.0.0.200', self: 'a', owner: 'a', macs, previous: e });
-  t.same(grown.targets.slice(0, 3), e.targets, 'existing targets keep their index when d joins');
+  const grown = buildFlowEntry({ ip: '10.0.0.200', self: 'a', owner: 'a', macs, previous: e, allocStat });
+  t.same(grown.targets.slice(0, 3), e.targets, 'existing targets keep their index and counter when d joins');
+  t.equal(grown.inStat, e.inStat);
 });
 
 t.test('reconciler: owner / member / none, writes only on change, node MACs', async (t) => {
@@ -119,6 +123,7 @@ t.test('reconciler: owner / member / none, writes only on change, node MACs', as
     setNodeMacs: (m) => {
       nodeMacs = m.map((b) => b.toString('hex'));
     },
+    resetStat: () => undefined,
   };
   const nodes = [node('a'), node('b'), node('c')];
   const gossip = new Map([...macs].map(([n, m]) => [n, new Map([['eth0', m]])]));
