@@ -5,6 +5,8 @@ export interface NodeInterface {
   name: string;
   /** Addresses in CIDR notation, e.g. 10.0.0.11/24, fd00::11/64. */
   cidrs: readonly string[];
+  /** Its MAC, 12 lowercase hex digits (flow mode steers frames to it); absent from older speakers. */
+  mac?: string;
 }
 
 /**

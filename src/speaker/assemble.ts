@@ -64,6 +64,7 @@ export async function startSpeaker(
   const l2 = new SpeakerL2({
     node: options.node,
     datapath: responder,
+    flows: responder.flows,
     interfaces: announcing,
     sendFrame: (ifname, frame) => void sendRawFrame(ifname, frame),
     log,

@@ -64,6 +64,7 @@ export function buildL2Inputs(
       interfaces: ad.spec.interfaces ?? [],
       spread: ad.spec.spread?.enabled ?? false,
       ...(ad.spec.placement ? { placement: ad.spec.placement.by } : {}),
+      flows: ad.spec.spread?.by === 'flows',
     };
     const pools = selectedPoolNames(ad.spec, model.pools, (p) =>
       matchesAnySelector(ad.spec.ipAddressPoolSelectors, p.metadata.labels, false),

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { HeraldModel } from '../config/index.js';
 import { decideL2, nodeActions, type VipDecision } from '../l2/desired.js';
 import type { L2Plan } from '../l2/plan.js';
+import { type FlowDatapath, FlowReconciler, type NodeMacs } from '../l2/flow-reconciler.js';
 import { type AnnouncingInterface, type L2Datapath, L2Reconciler } from '../l2/reconciler.js';
 import type { Logger } from '../util/log.js';
 import { buildL2Inputs, type MemberView, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
@@ -25,6 +26,8 @@ export function decideVips(
 export interface L2PartOptions {
   node: string;
   datapath: L2Datapath;
+  /** Flow-mode maps (XdpResponder.flows); without them flow-mode VIPs are answered but not steered. */
+  flows?: FlowDatapath;
   interfaces: readonly AnnouncingInterface[];
   sendFrame: (ifname: string, frame: Buffer) => void;
   log: Logger;
@@ -43,6 +46,7 @@ export interface L2PartEvents {
  */
 export class SpeakerL2 extends EventEmitter<L2PartEvents> {
   private readonly reconciler: L2Reconciler;
+  private readonly flows: FlowReconciler | undefined;
 
   constructor(private readonly opts: L2PartOptions) {
     super();
@@ -55,15 +59,33 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
       onAnnounced: (ip, frames) => this.emit('announced', { ip, frames }),
       onError: (what, error) => opts.log.warn({ err: error }, `${what} failed`),
     });
+    this.flows = opts.flows ? new FlowReconciler(opts.flows, opts.node) : undefined;
   }
 
   /** Applies this node's share of the decisions (answer, suppress, nothing); returns what changed. */
-  apply(decisions: readonly VipDecision[]): L2Plan {
+  apply(decisions: readonly VipDecision[], members: readonly MemberView[] = []): L2Plan {
     const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
-    return this.reconciler.apply(nodeActions(decisions, this.opts.node), spread);
+    const plan = this.reconciler.apply(nodeActions(decisions, this.opts.node), spread);
+    try {
+      this.flows?.apply(decisions, nodeMacs(members));
+    } catch (error) {
+      this.opts.log.warn({ err: error }, 'flow steering update failed');
+    }
+    return plan;
   }
 
   stop(): void {
     this.reconciler.stop();
   }
+}
+
+/** Every gossiped interface MAC: node → interface → MAC (flow-mode targets and the loop guard). */
+export function nodeMacs(members: readonly MemberView[]): NodeMacs {
+  const out = new Map<string, Map<string, string>>();
+  for (const m of members) {
+    const ifs = new Map<string, string>();
+    for (const i of m.meta?.interfaces ?? []) if (i.mac) ifs.set(i.name, i.mac);
+    if (ifs.size > 0) out.set(m.name, ifs);
+  }
+  return out;
 }

@@ -18,7 +18,8 @@ export function localInterfaces(only: readonly string[] = []): NodeInterface[] {
     const cidrs = addrs
       .filter((a) => !a.internal && !a.address.startsWith('fe80:') && a.cidr && !isHostPrefix(a.cidr))
       .map((a) => a.cidr as string);
-    if (cidrs.length > 0) result.push({ name, cidrs });
+    const mac = addrs[0]?.mac.replace(/:/g, '').toLowerCase();
+    if (cidrs.length > 0) result.push({ name, cidrs, ...(mac && /^[0-9a-f]{12}$/.test(mac) ? { mac } : {}) });
   }
   const missing = [...wanted].filter((n) => !result.some((r) => r.name === n));
   if (missing.length > 0) {

@@ -13,7 +13,7 @@ export const NODE_META_MAX_BYTES = 512;
 
 const NodeMetaSchema = z.looseObject({
   v: z.int().min(1),
-  ifs: z.array(z.looseObject({ n: z.string().min(1), a: z.array(z.string()) })),
+  ifs: z.array(z.looseObject({ n: z.string().min(1), a: z.array(z.string()), m: z.string().optional() })),
   labels: z.record(z.string(), z.string()).optional(),
   pv: z.int().min(0).optional(),
 });
@@ -29,7 +29,7 @@ export interface NodeMeta {
 export function encodeNodeMeta(meta: NodeMeta): Buffer {
   const body = {
     v: NODE_META_VERSION,
-    ifs: meta.interfaces.map((i) => ({ n: i.name, a: [...i.cidrs] })),
+    ifs: meta.interfaces.map((i) => ({ n: i.name, a: [...i.cidrs], ...(i.mac ? { m: i.mac } : {}) })),
     ...(Object.keys(meta.labels).length > 0 ? { labels: meta.labels } : {}),
     ...(meta.placementVersion ? { pv: meta.placementVersion } : {}),
   };
@@ -55,7 +55,11 @@ export function decodeNodeMeta(buf: Buffer): NodeMeta | undefined {
   if (!parsed.success) return undefined;
   return {
     // Prefixes that do not parse are dropped here, so one bad peer cannot break every decision.
-    interfaces: parsed.data.ifs.map((i) => ({ name: i.n, cidrs: i.a.filter(isCidr) })),
+    interfaces: parsed.data.ifs.map((i) => ({
+      name: i.n,
+      cidrs: i.a.filter(isCidr),
+      ...(i.m !== undefined && /^[0-9a-f]{12}$/.test(i.m) ? { mac: i.m } : {}),
+    })),
     labels: parsed.data.labels ?? {},
     ...(parsed.data.pv !== undefined ? { placementVersion: parsed.data.pv } : {}),
   };

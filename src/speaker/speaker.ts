@@ -255,7 +255,7 @@ export class Speaker
       this.placement.placedOwners(),
     );
     const held = this.placement.heldTakeovers(this.node, this.lastDecisions, decisions, members);
-    const plan = l2.apply(withoutHeld(decisions, held, this.node));
+    const plan = l2.apply(withoutHeld(decisions, held, this.node), members);
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);
     void bgp
