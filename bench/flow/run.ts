@@ -1,0 +1,211 @@
+/**
+ * Flow-mode benchmark (bench/results/flow.md + flow.json), run as root:
+ *   1. per-packet cost of steering vs the counted path (BPF_PROG_TEST_RUN, bench/flow/packet.ts);
+ *   2. the seed's workload (one client host on the LAN, 10 parallel loops) and the router workload (two
+ *      clients behind the lab router, 10 loops each), 16 KB answers, single mode vs flow mode side by side:
+ *      per-node share of requests and of transmitted bytes (interface counters), max/mean TX ratio;
+ *   3. connection survival when the owner dies (SIGKILL, link down) with 24 long-lived connections open.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { answering } from '../../test/helpers/lab.js';
+import { waitUntil } from '../../test/helpers/probes.js';
+import { type LabCluster, type LabHost } from '../../src/lab/cluster.js';
+import {
+  createFlowLab,
+  holdConnections,
+  runRequests,
+  txBytes,
+  type FlowLab,
+} from '../../src/lab/flow-lab.js';
+import { projectRoot } from '../../src/util/paths.js';
+import { packetCost, type PacketRow } from './packet.js';
+
+const SIZE = 16 * 1024;
+const REQUESTS = Number(process.env.FLOW_BENCH_REQUESTS ?? 600);
+
+interface WorkloadRow {
+  workload: string;
+  mode: 'single' | 'flows';
+  requests: Record<string, number>;
+  txBytes: Record<string, number>;
+  failed: number;
+  maxMeanTx: number;
+}
+
+interface SurvivalRow {
+  mode: 'single' | 'flows';
+  victim: string;
+  connections: number;
+  onSurvivors: number;
+  survivorsKeptWorking: number;
+  onVictim: number;
+}
+
+async function workload(
+  lab: FlowLab,
+  name: string,
+  mode: 'single' | 'flows',
+  from: LabHost[],
+): Promise<WorkloadRow> {
+  const { cluster } = lab;
+  const vip = mode === 'flows' ? lab.flow4 : lab.single4;
+  const before = await Promise.all(cluster.nodes.map((n) => txBytes(cluster, n)));
+  const results = await Promise.all(
+    from.map((h) => runRequests(cluster, h, vip, 10, Math.round(REQUESTS / from.length), SIZE)),
+  );
+  const after = await Promise.all(cluster.nodes.map((n) => txBytes(cluster, n)));
+  const requests: Record<string, number> = {};
+  let failed = 0;
+  for (const r of results) {
+    failed += r.failed;
+    for (const [n, c] of Object.entries(r.nodes)) requests[n] = (requests[n] ?? 0) + c;
+  }
+  const tx: Record<string, number> = {};
+  cluster.nodes.forEach((n, i) => (tx[n.name] = (after[i] ?? 0) - (before[i] ?? 0)));
+  const values = Object.values(tx);
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  return { workload: name, mode, requests, txBytes: tx, failed, maxMeanTx: Math.max(...values) / mean };
+}
+
+async function survival(
+  cluster: LabCluster,
+  from: LabHost,
+  vip: string,
+  mode: 'single' | 'flows',
+): Promise<SurvivalRow> {
+  const owner = [
+    ...answering(
+      cluster,
+      vip,
+      cluster.nodes.filter((n) => n.speaker?.exitCode !== null),
+    ).keys(),
+  ][0];
+  const victim = cluster.nodes.find((n) => n.name === owner);
+  if (!victim) throw new Error(`no owner for ${vip}`);
+  const held = holdConnections(cluster, from, vip, 24, 200, 15_000);
+  await waitUntil('24 connections answered', 10_000, () => held.conns.size === 24);
+  await new Promise((r) => setTimeout(r, 1000));
+  await cluster.failNode(victim);
+  const diedAt = Date.now();
+  await held.done;
+  const all = [...held.conns.values()];
+  const onSurvivors = all.filter((c) => c.node !== victim.name);
+  return {
+    mode,
+    victim: victim.name,
+    connections: all.length,
+    onSurvivors: onSurvivors.length,
+    survivorsKeptWorking: onSurvivors.filter((c) => c.error === undefined && (c.lastAt ?? 0) > diedAt + 5000)
+      .length,
+    onVictim: all.length - onSurvivors.length,
+  };
+}
+
+function fmt(n: number, d = 1): string {
+  return Number.isFinite(n) ? n.toFixed(d) : '-';
+}
+
+async function main(): Promise<void> {
+  const started = new Date().toISOString();
+  const loadStart = loadavg()[0] ?? 0;
+  const packet: PacketRow[] = packetCost();
+  const lab = await createFlowLab('fb', { nodes: 3 });
+  const rows: WorkloadRow[] = [];
+  const surv: SurvivalRow[] = [];
+  try {
+    const { cluster } = lab;
+    await waitUntil('both VIPs answered and flows on all nodes', 120_000, async () => {
+      if (answering(cluster, lab.flow4).size === 0 || answering(cluster, lab.single4).size === 0)
+        return false;
+      const r = await runRequests(cluster, cluster.routedClients[0]!, lab.flow4, 4, 30, 0);
+      return Object.keys(r.nodes).length === 3;
+    });
+    const seed = [cluster.clients[0]!];
+    const routed = cluster.routedClients;
+    for (const mode of ['single', 'flows'] as const) {
+      rows.push(await workload(lab, 'seed: one client host, 10 loops', mode, seed));
+      rows.push(await workload(lab, 'router: 2 clients behind the router, 10 loops each', mode, routed));
+    }
+    surv.push(await survival(cluster, routed[0]!, lab.flow4, 'flows'));
+    await waitUntil(
+      'single VIP answered again',
+      30_000,
+      () =>
+        answering(
+          cluster,
+          lab.single4,
+          cluster.nodes.filter((n) => n.speaker?.exitCode !== null),
+        ).size > 0,
+    );
+    surv.push(await survival(cluster, routed[1]!, lab.single4, 'single'));
+  } finally {
+    await lab.cluster.destroy();
+  }
+  const env = {
+    started,
+    cpu: `${cpus().length} × ${cpus()[0]?.model ?? '?'}`,
+    node: process.version,
+    loadavg1Start: loadStart,
+    loadavg1End: loadavg()[0] ?? 0,
+    requestsPerRun: REQUESTS,
+    responseBytes: SIZE,
+  };
+  const results = join(projectRoot(), 'bench', 'results');
+  mkdirSync(results, { recursive: true });
+  writeFileSync(
+    join(results, 'flow.json'),
+    JSON.stringify({ env, packet, workloads: rows, survival: surv }, null, 2) + '\n',
+  );
+  const nodes = ['n1', 'n2', 'n3'];
+  const share = (r: Record<string, number>, n: string) => {
+    const total = Object.values(r).reduce((a, b) => a + b, 0);
+    return total > 0 ? `${fmt((100 * (r[n] ?? 0)) / total, 0)} %` : '-';
+  };
+  const md = [
+    '# Flow mode benchmark',
+    '',
+    `${env.cpu}, Node ${env.node}, ${started}; 1-minute load average ${fmt(loadStart)} at start, ${fmt(env.loadavg1End)} at the end`,
+    '(the machine is shared by several sessions: treat absolute values as rough).',
+    'Rerun: `npx tsc -p tsconfig.json && node dist/bench/flow/run.js` as root.',
+    '',
+    '## Per-packet cost (BPF_PROG_TEST_RUN)',
+    '',
+    '| case | ns/packet | method |',
+    '| --- | --- | --- |',
+    ...packet.map((p) => `| ${p.case} | ${fmt(p.nsPerPacket)} | ${p.method} |`),
+    '',
+    "The repeated steering case steers to a target whose MAC is the VIP's own (not in the node-MAC set), so",
+    'every repeat takes the whole path (pinned flow, rewrite, XDP_TX) again; compare repeated with repeated',
+    'and single runs with single runs (single runs include the kernel timer overhead).',
+    '',
+    `## Workloads: ${REQUESTS} requests per run, ${SIZE / 1024} KB answers, new connection per request`,
+    '',
+    `| workload | mode | ${nodes.map((n) => `${n} requests`).join(' | ')} | ${nodes.map((n) => `${n} TX bytes`).join(' | ')} | max/mean TX | failed |`,
+    `| --- | --- | ${nodes.map(() => '---').join(' | ')} | ${nodes.map(() => '---').join(' | ')} | --- | --- |`,
+    ...rows.map(
+      (r) =>
+        `| ${r.workload} | ${r.mode} | ${nodes.map((n) => share(r.requests, n)).join(' | ')} | ${nodes
+          .map((n) => `${share(r.txBytes, n)} (${fmt((r.txBytes[n] ?? 0) / 1e6)} MB)`)
+          .join(' | ')} | ${fmt(r.maxMeanTx, 2)} | ${r.failed} |`,
+    ),
+    '',
+    "TX bytes are the nodes' LAN interface counters over the run (they include what the owner steers out:",
+    "in flow mode every request frame crosses the owner's link twice).",
+    '',
+    '## Connection survival when the owner dies (SIGKILL + link down, 24 long-lived connections)',
+    '',
+    '| mode | victim | connections | on surviving nodes | of those still working 5 s later | on the victim |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...surv.map(
+      (s) =>
+        `| ${s.mode} | ${s.victim} | ${s.connections} | ${s.onSurvivors} | ${s.survivorsKeptWorking} | ${s.onVictim} |`,
+    ),
+    '',
+  ];
+  writeFileSync(join(results, 'flow.md'), md.join('\n'));
+  console.log(md.join('\n'));
+}
+
+await main();
