@@ -40,7 +40,7 @@ export class Inbound {
     if (this.p.table.stopped) return;
     this.p.stats.counters.udpPacketsIn++;
     try {
-      const env = this.p.wire.open(buf);
+      const env = this.p.wire.open(buf, endpoint(from.address, from.port));
       if (!env) return;
       for (const m of env.messages) this.message(m, from);
     } catch {
@@ -52,9 +52,10 @@ export class Inbound {
   stream(sock: Socket): void {
     const { stats, wire } = this.p;
     stats.counters.tcpStreamsIn++;
+    const source = endpoint(sock.remoteAddress ?? '?', sock.remotePort ?? 0);
     sock.on('error', () => undefined);
     if (this.streams >= MAX_INBOUND_STREAMS) {
-      stats.drop('busy');
+      stats.drop('busy', 1, source);
       sock.destroy();
       return;
     }
@@ -62,7 +63,7 @@ export class Inbound {
     sock.once('close', () => this.streams--);
     void (async () => {
       try {
-        const env = wire.open(await readFrame(sock, this.config.tcpTimeoutMs));
+        const env = wire.open(await readFrame(sock, this.config.tcpTimeoutMs), source);
         if (!env) return;
         if (env.pushPull) {
           this.p.sync.merge(env.pushPull);
@@ -71,13 +72,14 @@ export class Inbound {
         }
         const ping = env.messages.find((m): m is Ping => m.kind === 'ping');
         if (!ping) return;
-        if (!this.forUs(ping)) return;
+        if (!this.forUs(ping, source)) return;
         const ack = encodeMessage({ kind: 'ack', seqNo: ping.seqNo, payload: Buffer.alloc(0) });
         writeFrame(sock, wire.frame([ack]));
       } catch (error) {
         if (error instanceof StreamError) {
-          if (error.reason === 'truncated' || error.reason === 'oversize') stats.drop(error.reason);
-        } else stats.drop('malformed');
+          if (error.reason === 'truncated' || error.reason === 'oversize')
+            stats.drop(error.reason, 1, source);
+        } else stats.drop('malformed', 1, source);
       } finally {
         sock.end();
         setTimeout(() => sock.destroy(), 1000).unref();
@@ -88,7 +90,7 @@ export class Inbound {
   private message(m: WireMessage, from: RemoteInfo): void {
     switch (m.kind) {
       case 'ping':
-        if (!this.forUs(m)) return;
+        if (!this.forUs(m, endpoint(from.address, from.port))) return;
         return this.p.wire.send(from.address, from.port, {
           kind: 'ack',
           seqNo: m.seqNo,
@@ -101,7 +103,7 @@ export class Inbound {
       case 'nack':
         return this.p.prober.nack(m.seqNo);
       case 'alive':
-        return this.p.state.onAlive(m);
+        return void this.p.state.onAlive(m);
       case 'suspect':
         return this.p.state.onSuspect(m);
       case 'dead':
@@ -112,9 +114,13 @@ export class Inbound {
   }
 
   /** A ping names its target; one meant for a previous holder of our address is dropped. */
-  private forUs(ping: Ping): boolean {
+  private forUs(ping: Ping, source: string): boolean {
     if (ping.target === '' || ping.target === this.p.table.self.name) return true;
-    this.p.stats.drop('misdirected');
+    this.p.stats.drop('misdirected', 1, source);
     return false;
   }
+}
+
+function endpoint(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }

@@ -1,4 +1,10 @@
-export { Memberlist, type MembershipStats } from './memberlist.js';
+export {
+  JoinError,
+  Memberlist,
+  type MembershipStats,
+  type SeedOutcome,
+  type SeedResult,
+} from './memberlist.js';
 export {
   FAST_LAN_PROFILE,
   LAN_PROFILE,
@@ -14,4 +20,5 @@ export { Keyring, parseKey } from './keyring.js';
 export { suspicionBounds, suspicionTimeout } from './suspicion.js';
 export { retransmitLimit } from './broadcast-queue.js';
 export { PROTOCOL_VERSION, MIN_PROTOCOL_VERSION } from './codec.js';
-export type { DropReason, Member, MemberState, MemberlistEvents } from './types.js';
+export type { DropReason, DropReport, Member, MemberState, MemberlistEvents, NameConflict } from './types.js';
+export { compareIncarnation, nextIncarnation } from './incarnation.js';

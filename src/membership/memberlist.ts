@@ -14,18 +14,20 @@ import { BroadcastQueue } from './broadcast-queue.js';
 import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION } from './codec.js';
 import { type MemberlistConfig, type MemberlistOptions, resolveConfig } from './config.js';
 import { Inbound } from './inbound.js';
+import { nextIncarnation } from './incarnation.js';
 import { Keyring } from './keyring.js';
 import { MemberTable, toMember } from './member-table.js';
 import { Prober } from './probe.js';
 import { StateChanges } from './state.js';
 import { type MembershipStats, Stats } from './stats.js';
-import { StateSync } from './sync.js';
+import { type SeedResult, StateSync } from './sync.js';
 import { Transport } from './transport.js';
 import type { Member, MemberlistEvents } from './types.js';
 import { UserMessages } from './user-messages.js';
 import { Wire } from './wire.js';
 
 export type { MembershipStats } from './stats.js';
+export { JoinError, type SeedOutcome, type SeedResult } from './sync.js';
 
 interface Parts {
   table: MemberTable;
@@ -39,7 +41,7 @@ interface Parts {
 
 export class Memberlist extends EventEmitter<MemberlistEvents> {
   readonly keyring: Keyring;
-  private readonly tally = new Stats();
+  private readonly tally = new Stats((r) => this.emit('dropped', r));
   private readonly awareness: Awareness;
   private readonly queue: BroadcastQueue;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
@@ -80,7 +82,10 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     });
     const stats = this.tally;
     const wire = new Wire(c, this.keyring, transport, table, this.queue, stats);
-    const state = new StateChanges(c, table, wire, this.awareness, stats, (e, m) => this.emit(e, m));
+    const state = new StateChanges(c, table, wire, this.awareness, stats, {
+      member: (e, m) => this.emit(e, m),
+      conflict: (x) => this.emit('conflict', x),
+    });
     const prober = new Prober(c, table, wire, transport, state, this.awareness, stats);
     const sync = new StateSync(c, table, wire, transport, state, stats);
     const users = new UserMessages(c, table, wire, stats, (m) => this.emit('message', m));
@@ -110,6 +115,11 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     return this.p.sync.join(seeds);
   }
 
+  /** Contacts each seed and says what came of it (joined, unreachable, rejected, conflict); never rejects. */
+  contactSeeds(seeds: string[]): Promise<SeedResult[]> {
+    return this.p.sync.contact(seeds);
+  }
+
   /** Announces a graceful leave and waits (up to timeoutMs) until the news has been gossiped. */
   async leave(timeoutMs: number): Promise<void> {
     const { table, state, wire } = this.p;
@@ -128,6 +138,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     sync.stop();
     state.stop();
     prober.stop();
+    this.tally.stop();
     await transport.close();
   }
 
@@ -148,7 +159,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       );
     const self = this.p.table.self;
     self.meta = Buffer.from(meta);
-    self.incarnation++;
+    self.incarnation = nextIncarnation(self.incarnation);
     this.p.state.announceSelf();
   }
 

@@ -186,7 +186,7 @@ export class Prober {
       sock = await this.transport.connect(target.addr, target.port, timeoutMs);
       this.stats.counters.tcpStreamsOut++;
       writeFrame(sock, this.wire.frame([encodeMessage(this.pingFor(seq, target.name))]));
-      const env = this.wire.open(await readFrame(sock, timeoutMs));
+      const env = this.wire.open(await readFrame(sock, timeoutMs), `${target.addr}:${target.port}`);
       return env?.messages.some((m) => m.kind === 'ack' && m.seqNo === seq) ?? false;
     } catch {
       return false;

@@ -3,6 +3,7 @@
  * Pure functions; the Memberlist applies the decision (state change, events, re-gossip, timers).
  */
 import type { NodeState } from './codec.js';
+import { compareIncarnation, nextIncarnation } from './incarnation.js';
 import type { MemberState } from './types.js';
 
 export interface NodeRecord extends NodeState {
@@ -35,10 +36,21 @@ export interface LocalView {
   leaving: boolean;
 }
 
+export interface Endpoint {
+  addr: string;
+  port: number;
+}
+
 export type EventName = 'join' | 'suspect' | 'alive' | 'dead' | 'leave' | 'update';
 
 export type Decision =
-  | { action: 'ignore'; reason: 'stale' | 'unknown' | 'already-down' | 'self' }
+  /** `implausible`: an incarnation too far ahead to be real news (see incarnation.ts). */
+  | { action: 'ignore'; reason: 'stale' | 'unknown' | 'already-down' | 'self' | 'implausible' }
+  /**
+   * Another process claims a name that is up at another address (a cloned host, a reused --node): the
+   * news is ignored, never outbid, so there are never two members with one name.
+   */
+  | { action: 'conflict'; node: string; known: Endpoint; claimed: Endpoint }
   /** News says we are down (or carries an older/other copy of us): bump to `incarnation` and re-announce. */
   | { action: 'refute'; incarnation: number }
   /** An additional accuser of a member we already suspect. */
@@ -55,15 +67,16 @@ export function decideAlive(
 ): Decision {
   if (a.node === local.name) {
     if (local.leaving) return { action: 'ignore', reason: 'self' };
-    if (a.incarnation < local.incarnation) return { action: 'ignore', reason: 'stale' };
-    const same =
-      a.incarnation === local.incarnation &&
-      a.addr === local.addr &&
-      a.port === local.port &&
-      a.meta.equals(local.meta);
-    if (same) return { action: 'ignore', reason: 'self' };
+    const order = compareIncarnation(a.incarnation, local.incarnation);
+    if (order === 'older') return { action: 'ignore', reason: 'stale' };
+    if (order === 'implausible') return { action: 'ignore', reason: 'implausible' };
+    if (a.addr !== local.addr || a.port !== local.port) return conflict(a, local);
+    if (order === 'same' && a.meta.equals(local.meta)) return { action: 'ignore', reason: 'self' };
     // Someone speaks for us with a newer or different identity (e.g. our previous process): outbid it.
-    return { action: 'refute', incarnation: Math.max(local.incarnation, a.incarnation) + 1 };
+    return {
+      action: 'refute',
+      incarnation: nextIncarnation(order === 'newer' ? a.incarnation : local.incarnation),
+    };
   }
   const fields = {
     name: a.node,
@@ -77,8 +90,13 @@ export function decideAlive(
     changedAt: now,
   };
   if (!cur) return { action: 'apply', next: fields, events: ['join'] };
-  if (a.incarnation <= cur.incarnation) return { action: 'ignore', reason: 'stale' };
-  const changed = !cur.meta.equals(a.meta) || cur.addr !== a.addr || cur.port !== a.port;
+  const moved = cur.addr !== a.addr || cur.port !== a.port;
+  if (moved && !isDown(cur.state)) return conflict(a, cur);
+  const order = compareIncarnation(a.incarnation, cur.incarnation);
+  if (order === 'implausible') return { action: 'ignore', reason: 'implausible' };
+  // A member that is down may come back at another address (a new process elsewhere) at any incarnation.
+  if (order !== 'newer' && !moved) return { action: 'ignore', reason: 'stale' };
+  const changed = !cur.meta.equals(a.meta) || moved;
   const events: EventName[] = [];
   if (isDown(cur.state)) events.push('join');
   else {
@@ -89,6 +107,15 @@ export function decideAlive(
     action: 'apply',
     next: { ...fields, changedAt: cur.state === 'alive' ? cur.changedAt : now },
     events,
+  };
+}
+
+function conflict(a: AliveNews, known: Endpoint): Decision {
+  return {
+    action: 'conflict',
+    node: a.node,
+    known: { addr: known.addr, port: known.port },
+    claimed: { addr: a.addr, port: a.port },
   };
 }
 
@@ -103,11 +130,18 @@ function accusationPrecheck(
 ): Decision | undefined {
   if (news.node === local.name) {
     if (local.leaving) return { action: 'ignore', reason: 'self' };
-    if (news.incarnation < local.incarnation) return { action: 'ignore', reason: 'stale' };
-    return { action: 'refute', incarnation: Math.max(local.incarnation, news.incarnation) + 1 };
+    const order = compareIncarnation(news.incarnation, local.incarnation);
+    if (order === 'older') return { action: 'ignore', reason: 'stale' };
+    if (order === 'implausible') return { action: 'ignore', reason: 'implausible' };
+    return {
+      action: 'refute',
+      incarnation: nextIncarnation(order === 'newer' ? news.incarnation : local.incarnation),
+    };
   }
   if (!cur) return { action: 'ignore', reason: 'unknown' };
-  if (news.incarnation < cur.incarnation) return { action: 'ignore', reason: 'stale' };
+  const order = compareIncarnation(news.incarnation, cur.incarnation);
+  if (order === 'older') return { action: 'ignore', reason: 'stale' };
+  if (order === 'implausible') return { action: 'ignore', reason: 'implausible' };
   if (isDown(cur.state)) return { action: 'ignore', reason: 'already-down' };
   return undefined;
 }

@@ -3,6 +3,7 @@
  * decision is applied here to the member table, the suspicion timers, the gossip queue and the events.
  */
 import type { Awareness } from './awareness.js';
+import type { PushPull } from './codec.js';
 import type { MemberlistConfig } from './config.js';
 import { type MemberTable, toMember } from './member-table.js';
 import {
@@ -17,10 +18,13 @@ import {
 } from './rules.js';
 import type { Stats } from './stats.js';
 import { Suspicion, suspicionBounds } from './suspicion.js';
-import type { Member } from './types.js';
+import type { Member, NameConflict } from './types.js';
 import type { Wire } from './wire.js';
 
-export type EmitMemberEvent = (event: EventName, member: Member) => void;
+export interface StateEvents {
+  member(event: EventName, member: Member): void;
+  conflict(c: NameConflict): void;
+}
 
 export class StateChanges {
   private readonly suspicions = new Map<string, Suspicion>();
@@ -31,13 +35,26 @@ export class StateChanges {
     private readonly wire: Wire,
     private readonly awareness: Awareness,
     private readonly stats: Stats,
-    private readonly emit: EmitMemberEvent,
+    private readonly events: StateEvents,
   ) {}
 
-  onAlive(a: AliveNews): void {
+  /** Returns the decision so a join can tell a name conflict about us from success. */
+  onAlive(a: AliveNews): Decision {
     const d = decideAlive(this.table.get(a.node), a, this.localView(), Date.now());
     this.apply(d);
     if (d.action === 'apply') this.wire.gossipAbout(a.node, { kind: 'alive', ...a });
+    return d;
+  }
+
+  /**
+   * The conflict a joining member would have with a seed's view: the seed knows our name up at another
+   * address. Checked before anything of that view is merged.
+   */
+  selfConflict(pp: PushPull): NameConflict | undefined {
+    const me = pp.states.find((s) => s.name === this.table.self.name);
+    if (!me || (me.state !== 'alive' && me.state !== 'suspect')) return undefined;
+    const d = decideAlive(undefined, { ...me, node: me.name }, this.localView(), Date.now());
+    return d.action === 'conflict' ? toConflict(d, true) : undefined;
   }
 
   onSuspect(s: AccuseNews): void {
@@ -116,6 +133,12 @@ export class StateChanges {
   }
 
   private apply(d: Decision): void {
+    if (d.action === 'ignore' && d.reason === 'implausible') this.stats.drop('implausible');
+    if (d.action === 'conflict') {
+      this.stats.counters.nameConflicts++;
+      this.events.conflict(toConflict(d, d.node === this.table.self.name));
+      return;
+    }
     if (d.action === 'refute') {
       this.stats.counters.refutations++;
       this.table.self.incarnation = d.incarnation;
@@ -130,6 +153,19 @@ export class StateChanges {
       this.suspicions.delete(d.next.name);
     }
     const member = toMember(d.next);
-    for (const e of d.events) this.emit(e, member);
+    for (const e of d.events) this.events.member(e, member);
   }
+}
+
+function toConflict(d: Extract<Decision, { action: 'conflict' }>, self: boolean): NameConflict {
+  return {
+    node: d.node,
+    self,
+    known: hostPort(d.known.addr, d.known.port),
+    claimed: hostPort(d.claimed.addr, d.claimed.port),
+  };
+}
+
+function hostPort(addr: string, port: number): string {
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
 }

@@ -3,13 +3,43 @@
  * with a random member, and the reconnect attempts that heal partitions.
  */
 import type { PushPull } from './codec.js';
+import { StreamError } from './transport.js';
 import type { MemberlistConfig } from './config.js';
 import { type MemberTable, shuffle } from './member-table.js';
 import { parseGossipAddress, pushPullInterval, toNodeState } from './push-pull.js';
 import type { StateChanges } from './state.js';
 import type { Stats } from './stats.js';
 import { type Transport, readFrame, writeFrame } from './transport.js';
+import type { NameConflict } from './types.js';
 import type { Wire } from './wire.js';
+
+/**
+ * What came of contacting one seed: `joined`; `unreachable` (no connection: nobody listens there, or no
+ * route); `rejected` (a listener took the connection but gave no answer we could read: another key or
+ * none, another cluster, overload); `conflict` (the seed knows our name alive at another address).
+ */
+export type SeedOutcome = 'joined' | 'unreachable' | 'rejected' | 'conflict';
+
+export interface SeedResult {
+  seed: string;
+  outcome: SeedOutcome;
+  error?: string;
+}
+
+export class JoinError extends Error {
+  constructor(readonly results: SeedResult[]) {
+    super(`membership join failed: ${results.map((r) => `${r.seed}: ${r.error ?? r.outcome}`).join('; ')}`);
+  }
+}
+
+class SeedError extends Error {
+  constructor(
+    readonly outcome: Exclude<SeedOutcome, 'joined'>,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export class StateSync {
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -23,21 +53,31 @@ export class StateSync {
     private readonly stats: Stats,
   ) {}
 
-  /** Contacts seeds (`IP:port`) with a full state exchange; resolves with how many answered. */
+  /**
+   * Contacts seeds (`IP:port`) with a full state exchange; resolves with how many answered, or rejects
+   * with a JoinError saying what came of each seed when none did.
+   */
   async join(seeds: string[]): Promise<number> {
-    const errors: string[] = [];
-    let ok = 0;
+    const results = await this.contact(seeds);
+    const ok = results.filter((r) => r.outcome === 'joined').length;
+    if (ok === 0 && seeds.length > 0) throw new JoinError(results);
+    return ok;
+  }
+
+  /** Contacts each seed in turn; never rejects. */
+  async contact(seeds: string[]): Promise<SeedResult[]> {
+    const results: SeedResult[] = [];
     for (const seed of seeds) {
       try {
         const { host, port } = parseGossipAddress(seed);
         await this.pushPull(host, port, true);
-        ok++;
+        results.push({ seed, outcome: 'joined' });
       } catch (error) {
-        errors.push(`${seed}: ${(error as Error).message}`);
+        const outcome = error instanceof SeedError ? error.outcome : 'unreachable';
+        results.push({ seed, outcome, error: (error as Error).message });
       }
     }
-    if (ok === 0 && seeds.length > 0) throw new Error(`membership join failed: ${errors.join('; ')}`);
-    return ok;
+    return results;
   }
 
   /** This member's view, for a push-pull request or answer. */
@@ -97,14 +137,30 @@ export class StateSync {
   private async pushPull(host: string, port: number, join: boolean): Promise<void> {
     const sock = await this.transport.connect(host, port, this.config.tcpTimeoutMs);
     this.stats.counters.tcpStreamsOut++;
+    const peer = port === 0 ? host : `${host.includes(':') ? `[${host}]` : host}:${port}`;
     try {
       writeFrame(sock, this.wire.frame([], this.localState(join)));
-      const frame = await readFrame(sock, this.config.tcpTimeoutMs);
-      const env = this.wire.open(frame);
-      if (!env?.pushPull) throw new Error(`no valid push-pull reply from ${host}:${port}`);
+      let frame: Buffer;
+      try {
+        frame = await readFrame(sock, this.config.tcpTimeoutMs);
+      } catch (error) {
+        const why = error instanceof StreamError ? error.reason : 'error';
+        throw new SeedError('rejected', `${peer} took the connection but sent no state (${why})`);
+      }
+      const env = this.wire.open(frame, peer);
+      if (!env?.pushPull) throw new SeedError('rejected', `no valid push-pull reply from ${peer}`);
+      const clash = join ? this.state.selfConflict(env.pushPull) : undefined;
+      if (clash) throw new SeedError('conflict', conflictMessage(clash));
       this.merge(env.pushPull);
     } finally {
       sock.destroy();
     }
   }
+}
+
+function conflictMessage(c: NameConflict): string {
+  return (
+    `the name ${JSON.stringify(c.node)} is alive at ${c.known} (this member is ${c.claimed}); ` +
+    'refusing to join: give this node another name (--node)'
+  );
 }

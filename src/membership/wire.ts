@@ -18,6 +18,7 @@ import { FRAME_OVERHEAD, type Keyring } from './keyring.js';
 import { type MemberTable, isUp, shuffle } from './member-table.js';
 import type { Stats } from './stats.js';
 import type { Transport } from './transport.js';
+import type { DropReason } from './types.js';
 
 export class Wire {
   constructor(
@@ -35,18 +36,19 @@ export class Wire {
   }
 
   /** Frame → validated envelope, or undefined (counted) when it must be dropped. */
-  open(frame: Buffer): Envelope | undefined {
+  open(frame: Buffer, source?: string): Envelope | undefined {
+    const drop = (reason: DropReason, n = 1): undefined => this.stats.drop(reason, n, source);
     const opened = this.keyring.open(frame);
-    if (!opened.ok) return this.stats.drop(opened.reason);
+    if (!opened.ok) return drop(opened.reason);
     let env: Envelope;
     try {
       env = decodeEnvelope(opened.plain, this.config);
     } catch (error) {
-      if (error instanceof CodecError) return this.stats.drop(error.reason);
-      return this.stats.drop('malformed');
+      if (error instanceof CodecError) return drop(error.reason);
+      return drop('malformed');
     }
-    if (env.cluster !== this.config.cluster) return this.stats.drop('cluster');
-    if (env.invalid > 0) this.stats.drop('invalid', env.invalid);
+    if (env.cluster !== this.config.cluster) return drop('cluster');
+    if (env.invalid > 0) drop('invalid', env.invalid);
     return env;
   }
 

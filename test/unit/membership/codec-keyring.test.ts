@@ -9,7 +9,9 @@ import {
   encodeEnvelope,
   encodeMessage,
 } from '../../../src/membership/codec.js';
-import { FRAME_GCM, Keyring, parseKey } from '../../../src/membership/keyring.js';
+import { FRAME_GCM, Keyring, REPLAY_WINDOW_MS, parseKey } from '../../../src/membership/keyring.js';
+import { Stats } from '../../../src/membership/stats.js';
+import type { DropReport } from '../../../src/membership/types.js';
 import { parseGossipAddress, pushPullInterval } from '../../../src/membership/push-pull.js';
 
 const lim = { metaMaxSize: 512, userMessageMaxSize: 1024 };
@@ -224,4 +226,41 @@ t.test('push-pull interval scaling and address parsing', async (t) => {
   t.same(parseGossipAddress('10.0.0.1'), { host: '10.0.0.1', port: 7946 });
   t.throws(() => parseGossipAddress('host.example:1'), /bad address/);
   t.throws(() => parseGossipAddress('10.0.0.1:99999'), /bad address/);
+});
+
+t.test('keyring: an encrypted frame is accepted once, and only near its send time', async (t) => {
+  const k = Buffer.alloc(32, 3);
+  const ring = new Keyring([k]);
+  const now = 1_800_000_000_000;
+  const frame = new Keyring([k]).seal(Buffer.from('left'), now);
+  t.same(ring.open(frame, now + 5), { ok: true, plain: Buffer.from('left') });
+  t.same(ring.open(frame, now + 10), { ok: false, reason: 'replayed' }, 'the same frame again');
+  t.same(
+    ring.open(frame, now + REPLAY_WINDOW_MS + 1000),
+    { ok: false, reason: 'expired' },
+    'a capture replayed after the window',
+  );
+  const early = new Keyring([k]).seal(Buffer.from('x'), now + REPLAY_WINDOW_MS + 1);
+  t.same(ring.open(early, now), { ok: false, reason: 'expired' }, 'a sender clock far ahead');
+  const fresh = new Keyring([k]).seal(Buffer.from('y'), now - REPLAY_WINDOW_MS + 1);
+  t.ok(ring.open(fresh, now).ok, 'within the window either way');
+  const forged = Buffer.from(new Keyring([k]).seal(Buffer.from('z'), now - 10 * REPLAY_WINDOW_MS));
+  forged.writeBigUInt64BE(BigInt(now), 1);
+  t.same(ring.open(forged, now), { ok: false, reason: 'unauthenticated' }, 'the send time is authenticated');
+});
+
+t.test('drop reports: the first at once with its source, then one summary per interval', async (t) => {
+  const reports: DropReport[] = [];
+  const s = new Stats((r) => reports.push(r), 100);
+  t.teardown(() => s.stop());
+  s.drop('unauthenticated', 1, '10.0.0.9:7946');
+  t.same(reports, [{ reason: 'unauthenticated', count: 1, sources: ['10.0.0.9:7946'] }]);
+  for (let i = 0; i < 50; i++) s.drop('unauthenticated', 1, `10.0.0.${i % 8}:1`);
+  s.drop('plaintext', 1, '10.0.0.7:7946');
+  t.equal(reports.length, 2, 'another reason reports at once; the flood waits');
+  await new Promise((r) => setTimeout(r, 150));
+  t.equal(reports.length, 3);
+  t.equal(reports[2]?.count, 50);
+  t.equal(reports[2]?.sources.length, 5, 'a few sources, not all');
+  t.equal(s.snapshot(0).dropped.unauthenticated, 51, 'every drop counted');
 });

@@ -1,7 +1,10 @@
 /** In-process Memberlist instances on loopback: API behaviour, key rotation, leave, errors. */
 import t from 'tap';
-import { Memberlist } from '../../../src/membership/memberlist.js';
-import type { Member } from '../../../src/membership/types.js';
+import { createSocket } from 'node:dgram';
+import { encodeEnvelope, encodeMessage } from '../../../src/membership/codec.js';
+import { Keyring } from '../../../src/membership/keyring.js';
+import { JoinError, Memberlist } from '../../../src/membership/memberlist.js';
+import type { Member, NameConflict } from '../../../src/membership/types.js';
 
 const k1 = Buffer.alloc(32, 7);
 const k2 = Buffer.alloc(32, 9);
@@ -176,4 +179,78 @@ t.test('a starved event loop raises awareness instead of accusing peers', async 
   t.ok(a.stats().lateTicks >= 1, `late tick noticed, awareness raised (${a.stats().lateTicks})`);
   await new Promise((r) => setTimeout(r, 500));
   t.same(suspects, [], 'no suspicion although acks were read late');
+});
+
+t.test(
+  'a second process with a live member name at another address is refused; both sides say so',
+  async (t) => {
+    const [a, b] = (await cluster(t, ['ca', 'cb'])) as [Memberlist, Memberlist];
+    const seen: NameConflict[] = [];
+    a.on('conflict', (c) => seen.push(c));
+    const twin = await Memberlist.create({
+      name: 'cb',
+      bindAddr: '127.0.0.1',
+      bindPort: 0,
+      profile: 'local',
+    });
+    t.teardown(() => twin.shutdown());
+    const twinSeen: NameConflict[] = [];
+    twin.on('conflict', (c) => twinSeen.push(c));
+    const seed = `127.0.0.1:${a.address().port}`;
+    const err = await twin.join([seed]).catch((e: unknown) => e);
+    t.ok(err instanceof JoinError, 'join rejects');
+    t.match((err as Error).message, /the name "cb" is alive at 127\.0\.0\.1:\d+ .*refusing to join/);
+    t.same(
+      (await twin.contactSeeds([seed])).map((r) => r.outcome),
+      ['conflict'],
+    );
+    t.same(
+      twin.members().map((m) => m.name),
+      ['cb'],
+      'the refused twin learned nobody',
+    );
+    await until(() => seen.length > 0, 2000, 'conflict on the seed');
+    t.same(seen[0], {
+      node: 'cb',
+      self: false,
+      known: `127.0.0.1:${b.address().port}`,
+      claimed: `127.0.0.1:${twin.address().port}`,
+    });
+    t.ok(a.stats().nameConflicts >= 1, 'counted on the seed');
+    await new Promise((r) => setTimeout(r, 300));
+    const cbs = a.members().filter((m) => m.name === 'cb');
+    t.same(
+      cbs.map((m) => [m.port, m.state]),
+      [[b.address().port, 'alive']],
+      'one member with that name, still the first one',
+    );
+    t.equal(b.localMember().incarnation, 0, 'no incarnation climb');
+  },
+);
+
+t.test('a captured encrypted packet replayed later changes nothing', async (t) => {
+  const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' as const, keys: [k1] };
+  const a = await Memberlist.create({ name: 'ra', ...opts });
+  const b = await Memberlist.create({ name: 'rb', ...opts });
+  t.teardown(async () => {
+    for (const m of [a, b]) await m.shutdown();
+  });
+  await b.join([`127.0.0.1:${a.address().port}`]);
+  await until(() => view(a, 'rb')?.state === 'alive', 3000, 'join');
+  // What an eavesdropper could have recorded: rb's own graceful leave at its current incarnation.
+  const left = encodeMessage({ kind: 'dead', node: 'rb', incarnation: 0, from: 'rb' });
+  const capture = new Keyring([k1]).seal(encodeEnvelope({ cluster: 'herald' }, [left]));
+  const udp = createSocket('udp4');
+  t.teardown(() => udp.close());
+  const send = (): Promise<void> =>
+    new Promise((r) => udp.send(capture, a.address().port, '127.0.0.1', () => r()));
+  await send();
+  await until(() => view(a, 'rb')?.state === 'left', 2000, 'the original is believed');
+  await until(() => view(a, 'rb')?.state === 'alive', 3000, 'rb refutes');
+  const before = a.stats().dropped.replayed;
+  await send();
+  await send();
+  await until(() => a.stats().dropped.replayed >= before + 2, 2000, 'replays dropped');
+  await new Promise((r) => setTimeout(r, 200));
+  t.equal(view(a, 'rb')?.state, 'alive', 'the replay changed nothing');
 });

@@ -80,9 +80,24 @@ t.test('alive about ourselves: identical ignored, newer or different refuted abo
   t.same(decideAlive(undefined, { ...me, incarnation: 4 }, local, 1), { action: 'ignore', reason: 'stale' });
   t.same(decideAlive(undefined, { ...me, incarnation: 9 }, local, 1), { action: 'refute', incarnation: 10 });
   t.same(
-    decideAlive(undefined, { ...me, port: 1 }, local, 1),
+    decideAlive(undefined, { ...me, meta: Buffer.from('other') }, local, 1),
     { action: 'refute', incarnation: 6 },
-    'an old process at another port',
+    'an old process of ours with other metadata',
+  );
+  t.same(
+    decideAlive(undefined, { ...me, port: 1 }, local, 1),
+    {
+      action: 'conflict',
+      node: 'me',
+      known: { addr: '10.0.0.1', port: 7946 },
+      claimed: { addr: '10.0.0.1', port: 1 },
+    },
+    'our name at another port is a conflict, never outbid',
+  );
+  t.same(
+    decideAlive(undefined, { ...me, port: 1, incarnation: 4 }, local, 1).action,
+    'ignore',
+    'unless old news',
   );
   t.same(decideAlive(undefined, { ...me, incarnation: 9 }, { ...local, leaving: true }, 1).action, 'ignore');
 });
@@ -142,5 +157,28 @@ t.test('dead: from itself = left, otherwise dead; refuted about self unless leav
   t.same(
     decideDead(undefined, { node: 'me', incarnation: 5, from: 'me' }, { ...local, leaving: true }, 1).action,
     'ignore',
+  );
+});
+
+t.test('name conflicts: a name up at another address is never taken over; a down one may move', async (t) => {
+  t.same(decideAlive(rec(), alive({ incarnation: 9, addr: '10.0.0.9' }), local, 1), {
+    action: 'conflict',
+    node: 'b',
+    known: { addr: '10.0.0.2', port: 7946 },
+    claimed: { addr: '10.0.0.9', port: 7946 },
+  });
+  t.equal(
+    decideAlive(rec({ state: 'suspect' }), alive({ incarnation: 9, port: 1 }), local, 1).action,
+    'conflict',
+  );
+  const moved = decideAlive(
+    rec({ state: 'dead', incarnation: 7 }),
+    alive({ incarnation: 0, addr: '10.0.0.9' }),
+    local,
+    1,
+  );
+  t.ok(
+    moved.action === 'apply' && moved.next.addr === '10.0.0.9' && moved.events.join() === 'join',
+    'a new process elsewhere replaces a dead record at any incarnation',
   );
 });
