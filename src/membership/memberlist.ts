@@ -181,6 +181,11 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.p.prober.watch(names);
   }
 
+  /** True when gossip is encrypted (at least one key). */
+  encrypted(): boolean {
+    return this.keyring.encrypted();
+  }
+
   stats(): MembershipStats {
     return this.tally.snapshot(this.awareness.score());
   }

@@ -2,6 +2,7 @@ import type { SessionInfo } from '../bgp/session.js';
 import type { VipCounters } from '../datapath/xdp-layout.js';
 import type { HeraldModel } from '../config/index.js';
 import type { L2Datapath } from '../l2/reconciler.js';
+import type { MembershipStats } from '../membership/stats.js';
 import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { Logger } from '../util/log.js';
 import type { VipGroup } from './l2-inputs.js';
@@ -13,7 +14,11 @@ import type { SpeakerOptions } from './options.js';
 /** What the speaker needs of the gossip membership (membership/Memberlist implements it). */
 export interface SpeakerMembership {
   members(): Member[];
+  /** Rejects with a JoinError (membership/sync.ts) saying what came of each seed when none answered. */
   join(seeds: string[]): Promise<number>;
+  /** Gossip is encrypted (a key is configured). */
+  encrypted(): boolean;
+  stats(): MembershipStats;
   /** The address and port this member is reached at. */
   address(): { address: string; port: number };
   setMeta(meta: Buffer): void;

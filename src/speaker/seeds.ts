@@ -1,3 +1,4 @@
+import { JoinError, type SeedResult } from '../membership/index.js';
 import { pollUntil, sleep } from '../util/wait.js';
 
 /** What seed joining needs of the membership. */
@@ -63,6 +64,16 @@ export async function keepJoining(
     { intervalMs: 500, maxIntervalMs: 10_000, ...(signal ? { signal } : {}) },
   );
   return joined;
+}
+
+/**
+ * Seeds that are there but would not or could not let this node in: they took the connection and sent
+ * nothing we could read (another gossip key, or none), or they know this node's name alive elsewhere.
+ * Unlike unreachable seeds, these mean a cluster exists: a node refused by it must answer nothing.
+ */
+export function refusals(error: unknown): SeedResult[] {
+  if (!(error instanceof JoinError)) return [];
+  return error.results.filter((r) => r.outcome === 'rejected' || r.outcome === 'conflict');
 }
 
 /** The seeds to try: configured and discovered ones, without this node's own addresses. */

@@ -6,6 +6,7 @@ import { poolRanges, rangeSize } from '../config/index.js';
 import { FailoverClock } from '../metrics/failover.js';
 import { ClusterRateView, isRateReport, RateReportPublisher } from '../metrics/gossip.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/registry.js';
+import { registerGossipHealth } from '../metrics/gossip-health.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { TrafficMonitor } from '../metrics/monitor.js';
 import type { Logger } from '../util/log.js';
@@ -33,6 +34,7 @@ export async function startSpeakerServices(
   log: Logger,
 ): Promise<SpeakerServices> {
   const metrics = createHeraldMetrics();
+  registerGossipHealth(metrics.registry, () => speaker.gossipHealth());
   const monitor = new TrafficMonitor(() => speaker.vipCounters(), { windowMs: 10_000 });
   metrics.attachTraffic(monitor);
   const overrides = options.linkCapacity ?? {};

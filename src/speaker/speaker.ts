@@ -3,7 +3,9 @@ import type { SessionInfo } from '../bgp/session.js';
 import { formatProblem, type HeraldModel } from '../config/index.js';
 import type { VipCounters } from '../datapath/xdp-layout.js';
 import type { VipDecision } from '../l2/desired.js';
+import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
+import type { GossipHealth } from '../metrics/gossip-health.js';
 import type { Logger } from '../util/log.js';
 import { groupVips, isExcluded, memberViews, nodeLabels, type ServiceAllocation } from './l2-inputs.js';
 import { decideVips } from './l2-part.js';
@@ -14,7 +16,7 @@ import { decodePlacement, isPlacementMessage } from '../placement/codec.js';
 import type { PlacementMap } from '../placement/map.js';
 import { SpeakerPlacement, withoutHeld } from './placement-part.js';
 import type { SpeakerParts } from './parts.js';
-import { joinFirstSeed, keepJoining, seedCandidates } from './seeds.js';
+import { joinFirstSeed, keepJoining, refusals, seedCandidates } from './seeds.js';
 import type { GossipChannel, MemberEventKind, PlacementSink, SpeakerEvents, SpeakerView } from './view.js';
 
 export type { OwnerChange } from './owner-diff.js';
@@ -34,6 +36,8 @@ export class Speaker
 {
   readonly node: string;
   private readonly placement = new SpeakerPlacement();
+  /** Refused by seeds that exist (see refusedBy): answer nothing until joined. */
+  private silent = false;
   private lastDecisions: VipDecision[] = [];
   private currentAllocations = new Map<string, ServiceAllocation>();
   private allocationErrors = new Map<string, string>();
@@ -86,6 +90,24 @@ export class Speaker
       if (isPlacementMessage(message.payload)) this.receivePlacement(message.payload);
       this.notify('message', message);
     });
+    membership.on('conflict', (c) =>
+      this.log.error(
+        c,
+        c.self
+          ? `another process claims this node's name ${c.node} from ${c.claimed}; ignored (two nodes with one --node?)`
+          : `member ${c.node} is alive at ${c.known}; ignored a second claim from ${c.claimed} (duplicate --node?)`,
+      ),
+    );
+    membership.on('dropped', (d) =>
+      this.log.warn(
+        d,
+        `dropped ${d.count} gossip input(s): ${d.reason} (from ${d.sources.join(', ') || 'unknown'})`,
+      ),
+    );
+    if (!membership.encrypted())
+      this.log.warn(
+        'gossip is NOT encrypted: anyone on the LAN can join or forge membership and so decide who answers ARP for the VIPs; give --key-file',
+      );
     l2.on('announced', (e) => this.notify('announced', e));
     this.timers.push(setInterval(() => this.schedule(), options.resyncMs));
     this.log.info(
@@ -147,6 +169,12 @@ export class Speaker
     return true;
   }
 
+  gossipHealth(): GossipHealth {
+    const { membership } = this.parts;
+    const s = membership.stats();
+    return { encrypted: membership.encrypted(), dropped: s.dropped, nameConflicts: s.nameConflicts };
+  }
+
   broadcast(payload: Buffer, key: string): void {
     this.parts.membership.broadcast(payload, { key });
   }
@@ -197,18 +225,42 @@ export class Speaker
     const seeds = seedList();
     const signal = this.stopping.signal;
     const aliveCount = () => membership.members().filter((m) => m.state === 'alive').length;
-    const target = { join: (s: string[]) => membership.join(s), aliveCount };
+    const target = {
+      join: (s: string[]) =>
+        membership.join(s).catch((error: unknown) => {
+          this.refusedBy(refusals(error));
+          throw error;
+        }),
+      aliveCount,
+    };
     const joined = await joinFirstSeed(target, seeds, options.startupGraceMs, signal);
     if (signal.aborted) return;
-    if (!joined)
+    if (joined) this.silent = false;
+    else if (!this.silent)
       this.log.warn({ seeds }, 'no seed answered within the startup grace; deciding with what is known');
     this.ready = true;
     this.schedule();
     if (joined) return;
     if (await keepJoining(target, seedList, signal)) {
-      this.log.info({ seeds: seedList() }, 'joined the cluster after starting alone');
-      this.schedule();
+      this.log.info({ seeds: seedList() }, 'joined the cluster');
     }
+    this.silent = false;
+    this.schedule();
+  }
+
+  /**
+   * Join gate: a node whose seeds are there but refuse it (another gossip key or none, or its name alive
+   * at another address) must not decide alone: the cluster behind those seeds answers the VIPs. It answers
+   * nothing (and advertises nothing) until a join succeeds. Seeds that cannot be reached at all do not
+   * close the gate: that is a cold start or a node alone on its segment (see docs/membership.md).
+   */
+  private refusedBy(refused: SeedResult[]): void {
+    if (refused.length === 0 || this.silent) return;
+    this.silent = true;
+    for (const r of refused)
+      this.log.error({ seed: r.seed, outcome: r.outcome }, `seed refused this node: ${r.error ?? r.outcome}`);
+    this.log.error('answering no VIP until this node joins the cluster (check --key-file and --node)');
+    this.schedule();
   }
 
   private receivePlacement(payload: Buffer): void {
@@ -246,7 +298,8 @@ export class Speaker
     const model = source.current();
     if (!model) return;
     const groups = groupVips(model, this.currentAllocations);
-    const members = memberViews(membership.members());
+    // A node refused by its seeds decides with nobody eligible: it releases every VIP.
+    const members = memberViews(this.silent ? [] : membership.members());
     const decisions = decideVips(
       model,
       this.currentAllocations,
@@ -259,7 +312,7 @@ export class Speaker
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);
     void bgp
-      .update(model, groups, selfLabels, isExcluded(selfLabels, selfObject?.status))
+      .update(model, groups, selfLabels, this.silent || isExcluded(selfLabels, selfObject?.status))
       .catch((error: unknown) => this.log.error({ err: error }, 'BGP update failed'));
     const previous = this.lastDecisions;
     this.lastDecisions = decisions;

@@ -6,8 +6,9 @@ import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { ServiceAllocation } from './l2-inputs.js';
 import type { PlacementMap } from '../placement/map.js';
 import type { OwnerChange } from './owner-diff.js';
+import type { GossipHealth } from '../metrics/gossip-health.js';
 
-export type MemberEventKind = Exclude<keyof MemberlistEvents, 'message'>;
+export type MemberEventKind = Exclude<keyof MemberlistEvents, 'message' | 'conflict' | 'dropped'>;
 
 export interface SpeakerEvents {
   /** Fired after every reconcile with the full decision set. */
@@ -43,6 +44,8 @@ export interface SpeakerView {
   /** Addresses advertised to at least one BGP peer. */
   bgpAdvertised(): ReadonlySet<string>;
   isReady(): boolean;
+  /** Gossip encryption and drop counters, for /metrics. */
+  gossipHealth(): GossipHealth;
   on<K extends keyof SpeakerEvents>(event: K, listener: (...args: SpeakerEvents[K]) => void): unknown;
 }
 

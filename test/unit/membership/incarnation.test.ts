@@ -115,6 +115,7 @@ t.test('no accusation can push a member into a state it cannot refute', async (t
     ),
     { numRuns: 5000 },
   );
+  t.pass('5000 random and edge-value accusations were all refutable');
 });
 
 t.test(
@@ -143,5 +144,6 @@ t.test(
       }),
       { numRuns: 5000 },
     );
+    t.pass('alive news and refutations stay inside uint32 and only move forward');
   },
 );

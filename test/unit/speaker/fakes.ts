@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import { pino } from 'pino';
 import { type HeraldModel, parseConfigTexts, type Problem } from '../../../src/config/index.js';
 import type { LearnedClient, VipCounters, VipEntry } from '../../../src/datapath/xdp-layout.js';
+import { JoinError, type SeedOutcome } from '../../../src/membership/index.js';
+import { Stats, type MembershipStats } from '../../../src/membership/stats.js';
 import type { Member, MemberlistEvents, MemberState } from '../../../src/membership/types.js';
 import type { VipGroup } from '../../../src/speaker/l2-inputs.js';
 import { SpeakerL2 } from '../../../src/speaker/l2-part.js';
@@ -112,12 +114,23 @@ export class FakeMembership extends EventEmitter<MemberlistEvents> implements Sp
   members(): Member[] {
     return [...this.table.values()];
   }
+  /** Seeds that are there but refuse this node (wrong key, name conflict); undefined: none. */
+  refuse: Exclude<SeedOutcome, 'joined'> | undefined;
   async join(seeds: string[]): Promise<number> {
     this.joins.push(seeds);
+    const refuse = this.refuse;
+    if (refuse)
+      throw new JoinError(seeds.map((seed) => ({ seed, outcome: refuse, error: `${seed} ${refuse}` })));
     return this.answer(seeds);
   }
   address(): { address: string; port: number } {
     return { address: this.table.get(this.self)?.address ?? '', port: 7946 };
+  }
+  encrypted(): boolean {
+    return true;
+  }
+  stats(): MembershipStats {
+    return new Stats().snapshot(0);
   }
   setMeta(meta: Buffer): void {
     const me = this.table.get(this.self);

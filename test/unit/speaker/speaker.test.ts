@@ -226,3 +226,40 @@ t.test('updateMeta gossips the new metadata', async (t) => {
   t.equal(me?.incarnation, before + 1);
   t.match(me?.meta.toString(), /"zone":"z1"/);
 });
+
+t.test(
+  'seeds that are there but refuse this node (wrong key, name conflict): it answers nothing',
+  async (t) => {
+    for (const outcome of ['rejected', 'conflict'] as const) {
+      const r = rig('a', model, { join: ['10.0.0.2:7946'], startupGraceMs: 100 });
+      r.membership.refuse = outcome;
+      t.teardown(() => r.speaker.stop());
+      r.speaker.start();
+      await waitFor('ready after the grace', 2000, () => r.speaker.isReady());
+      await waitFor('decided', 2000, () => r.speaker.decisions().length === 6);
+      t.ok(
+        r.speaker.decisions().every((d) => d.owner === undefined || d.owner === null || d.owner === ''),
+        `${outcome}: it owns no VIP`,
+      );
+      t.notOk(
+        [...r.datapath.entries.values()].some((e) => e.action === 'answer'),
+        `${outcome}: no answer entry`,
+      );
+      t.equal(r.frames.length, 0, `${outcome}: nothing announced`);
+      t.ok(r.bgp.updates.at(-1)?.excluded, `${outcome}: BGP withdraws`);
+      t.ok(
+        r.logs.some((l) => l.msg.includes('answering no VIP')),
+        `${outcome}: says why`,
+      );
+      // Once the seeds let it in (key fixed), it decides with the cluster.
+      r.membership.refuse = undefined;
+      r.membership.answer = () => 1;
+      r.membership.set('b', 'alive');
+      await waitFor(
+        `${outcome}: owns its share`,
+        2000,
+        () => agrees(r) && r.speaker.decisions().some((d) => d.owner === 'a'),
+      );
+    }
+  },
+);
