@@ -43,7 +43,7 @@ static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *
 	if (!arp || arp_is_gratuitous(arp))
 		return XDP_PASS;
 	addr_from_v4(&key, arp->tpa);
-	vip = vip_lookup(ctx, &key, l2);
+	vip = vip_lookup(ctx, &key, l2, vip_mac);
 	if (!vip)
 		return XDP_PASS;
 	now = bpf_ktime_get_ns();
@@ -56,7 +56,6 @@ static __always_inline int handle_arp(struct xdp_md *ctx, const struct l2_info *
 	verdict = request_policy(vip, arp->spa, 4, now);
 	if (verdict != HERALD_ANSWER)
 		return verdict;
-	__builtin_memcpy(vip_mac, vip->mac, ETH_ALEN);
 	arp_reply_in_place(data, arp, vip_mac);
 	if (ctr)
 		ctr->replies++;
@@ -129,7 +128,7 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 	if (ip6->nexthdr != IPPROTO_ICMPV6 || ns_parse(data, data_end, l2->l3off, &ns))
 		return counted ? flow_steer(ctx, l2, &key, 1) : XDP_PASS; /* an NS stays with its answerer */
 	addr_from_v6(&key, ns.target);
-	vip = vip_lookup(ctx, &key, l2);
+	vip = vip_lookup(ctx, &key, l2, vip_mac);
 	if (!vip)
 		return XDP_PASS;
 	now = bpf_ktime_get_ns();
@@ -145,7 +144,6 @@ static __always_inline int handle_ipv6(struct xdp_md *ctx, const struct l2_info 
 	verdict = request_policy(vip, ns.src, 16, now);
 	if (verdict != HERALD_ANSWER)
 		return verdict;
-	__builtin_memcpy(vip_mac, vip->mac, ETH_ALEN);
 	if (answer_ns(ctx, l2->l3off, &ns, vip_mac, req_mac))
 		return XDP_PASS;
 	if (ctr)

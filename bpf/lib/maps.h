@@ -17,6 +17,14 @@ struct {
 	__type(value, struct herald_vip);
 } herald_vips SEC(".maps");
 
+/* A VIP answered on several interfaces: one entry per further interface (see vip.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, HERALD_MAX_VIPS);
+	__type(key, struct herald_vip_if_key);
+	__type(value, struct herald_vip_if);
+} herald_vip_ifs SEC(".maps");
+
 /* Created and deleted by the control plane only; the data path only increments existing entries. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);

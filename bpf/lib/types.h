@@ -22,6 +22,20 @@ struct herald_vip {
 	__u8 pad[3];
 };
 
+/*
+ * herald_vip_ifs: more interfaces a VIP is answered on besides its entry's own ifindex, each with the
+ * MAC of that interface. Key 20 bytes, value 8 bytes.
+ */
+struct herald_vip_if_key {
+	struct herald_addr ip;
+	__u32 ifindex;
+};
+
+struct herald_vip_if {
+	__u8 mac[6];
+	__u8 pad[2];
+};
+
 /* herald_counters value (per CPU), 40 bytes. */
 struct herald_counters {
 	__u64 rx_packets;

@@ -21,8 +21,11 @@ import {
   decodeClient,
   decodeConfig,
   decodeVip,
+  decodeVipIfKey,
   encodeConfig,
   encodeVip,
+  encodeVipIf,
+  encodeVipIfKey,
   formatMac,
   parseTimensMonotonicOffsetNs,
   solicitedNodeMac,
@@ -31,9 +34,10 @@ import {
   type VipAction,
   type VipCounters,
   type VipEntry,
+  type VipInterface,
 } from './xdp-layout.js';
 
-export type { LearnedClient, VipAction, VipCounters, VipEntry } from './xdp-layout.js';
+export type { LearnedClient, VipAction, VipCounters, VipEntry, VipInterface } from './xdp-layout.js';
 
 export const DEFAULT_OBJECT_FILE = 'herald_xdp.bpf.o';
 /** Liveness bound written at first open when the pinned config has none yet. */
@@ -47,6 +51,8 @@ export interface VipSpec {
   vlan?: number;
   /** 64-bit spread bitmap; default all ones (answer every client). */
   buckets?: bigint;
+  /** Further interfaces to answer on (answer entries with an ifindex), each with its own MAC. */
+  more?: readonly VipInterface[];
 }
 
 let timensOffsetNs: bigint | undefined;
@@ -72,6 +78,7 @@ export class XdpResponder {
   private readonly counterMap: BpfMap;
   private readonly clientMap: BpfMap;
   private readonly configMap: BpfMap;
+  private readonly vipIfMap: BpfMap;
   /** Flow-mode maps (slot tables, node MACs, steering counters). */
   readonly flows: FlowMaps;
   private readonly attached = new Map<string, { mode: XdpMode; ifindex: number; mac: Buffer }>();
@@ -89,6 +96,7 @@ export class XdpResponder {
     this.counterMap = object.map(MAP_NAMES.counters);
     this.clientMap = object.map(MAP_NAMES.clients);
     this.configMap = object.map(MAP_NAMES.config);
+    this.vipIfMap = object.map(MAP_NAMES.vipIfs);
     this.flows = new FlowMaps(object);
     const cfg = decodeConfig(this.configMap.lookup(configKey()) ?? Buffer.alloc(16));
     this.livenessBoundNs = cfg.livenessBoundNs;
@@ -166,14 +174,43 @@ export class XdpResponder {
         if (!(error instanceof BpfError && error.code === 'EEXIST')) throw error; // raced: fine
       }
     }
+    // Further interfaces before the entry: a request on one of them is never answered with a wrong MAC.
+    const more = entry.action === 'answer' && entry.ifindex ? (spec.more ?? []) : [];
+    this.setMoreInterfaces(ip, more);
     this.vipMap.update(key, value, 'any');
-    if (entry.action === 'answer') this.joinSolicitedNode(ip, entry.ifindex, 'add');
+    if (entry.action === 'answer') {
+      this.joinSolicitedNode(ip, entry.ifindex, 'add');
+      for (const m of more) this.joinSolicitedNode(ip, m.ifindex, 'add');
+    }
+  }
+
+  /** The further interfaces (ifindexes) of every VIP answered on more than one. */
+  moreInterfaces(): Map<string, number[]> {
+    this.assertOpen();
+    const out = new Map<string, number[]>();
+    for (const [k] of this.vipIfMap.entries()) {
+      const { ip, ifindex } = decodeVipIfKey(k);
+      out.set(
+        ip,
+        [...(out.get(ip) ?? []), ifindex].sort((a, b) => a - b),
+      );
+    }
+    return out;
+  }
+
+  private setMoreInterfaces(ip: string, more: readonly VipInterface[]): void {
+    const wanted = new Set(more.map((m) => m.ifindex));
+    for (const ifindex of this.moreInterfaces().get(ip) ?? []) {
+      if (!wanted.has(ifindex)) this.vipIfMap.delete(encodeVipIfKey(ip, ifindex));
+    }
+    for (const m of more) this.vipIfMap.update(encodeVipIfKey(ip, m.ifindex), encodeVipIf(m.mac), 'any');
   }
 
   deleteVip(ip: string): void {
     this.assertOpen();
     const key = addrKey(ip);
     this.vipMap.delete(key);
+    this.setMoreInterfaces(ip, []);
     this.counterMap.delete(key);
     const group = solicitedNodeMac(ip);
     // Leave the group unless another answer VIP (same last 24 bits) still needs it.

@@ -15,6 +15,7 @@ export const MAP_NAMES = {
   counters: 'herald_counters',
   clients: 'herald_clients',
   config: 'herald_config',
+  vipIfs: 'herald_vip_ifs',
 } as const;
 
 export const ADDR_KEY_SIZE = 16;
@@ -22,6 +23,8 @@ export const VIP_VALUE_SIZE = 24;
 export const COUNTERS_VALUE_SIZE = 40;
 export const CLIENT_VALUE_SIZE = 24;
 export const CONFIG_VALUE_SIZE = 16;
+export const VIP_IF_KEY_SIZE = 20;
+export const VIP_IF_VALUE_SIZE = 8;
 
 export const ACTION_ANSWER = 1;
 export const ACTION_SUPPRESS = 2;
@@ -91,6 +94,30 @@ export function encodeVip(e: VipEntry): Buffer {
   buf.writeUInt16LE(e.vlan, 12);
   e.mac.copy(buf, 14);
   buf[20] = e.action === 'answer' ? ACTION_ANSWER : ACTION_SUPPRESS;
+  return buf;
+}
+
+/** A further interface a VIP is answered on, with that interface's MAC (herald_vip_ifs). */
+export interface VipInterface {
+  ifindex: number;
+  mac: Buffer;
+}
+
+export function encodeVipIfKey(ip: string, ifindex: number): Buffer {
+  const key = Buffer.alloc(VIP_IF_KEY_SIZE);
+  addrKey(ip).copy(key, 0);
+  key.writeUInt32LE(ifindex, ADDR_KEY_SIZE);
+  return key;
+}
+
+export function decodeVipIfKey(key: Buffer): { ip: string; ifindex: number } {
+  return { ip: addrFromKey(key.subarray(0, ADDR_KEY_SIZE)), ifindex: key.readUInt32LE(ADDR_KEY_SIZE) };
+}
+
+export function encodeVipIf(mac: Buffer): Buffer {
+  if (mac.length !== 6) throw new Error(`MAC must be 6 bytes, got ${mac.length}`);
+  const buf = Buffer.alloc(VIP_IF_VALUE_SIZE);
+  mac.copy(buf, 0);
   return buf;
 }
 

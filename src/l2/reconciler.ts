@@ -22,10 +22,19 @@ export interface LearnedClient {
 export interface L2Datapath {
   setVip(
     ip: string,
-    spec: { action: 'answer' | 'suppress'; mac?: Buffer; ifindex?: number; buckets?: bigint },
+    spec: {
+      action: 'answer' | 'suppress';
+      mac?: Buffer;
+      ifindex?: number;
+      buckets?: bigint;
+      /** Further interfaces the VIP is answered on, each with its own MAC. */
+      more?: ReadonlyArray<{ ifindex: number; mac: Buffer }>;
+    },
   ): void;
   deleteVip(ip: string): void;
   vips(): ReadonlyMap<string, DatapathVip>;
+  /** Further interfaces (ifindexes) of the VIPs answered on several (adoption after a restart). */
+  moreInterfaces?(): Map<string, number[]>;
   learnedClients(): LearnedClient[];
 }
 
@@ -87,11 +96,13 @@ export class L2Reconciler {
     }
     for (const { ip, want } of plan.set) {
       if (want.action === 'answer') {
-        const iface = this.byName.get(want.interfaces[0] ?? '');
+        // Every named interface answers, each with its own MAC.
+        const [iface, ...more] = want.interfaces.flatMap((n) => this.byName.get(n) ?? []);
         this.options.datapath.setVip(ip, {
           action: 'answer',
           buckets: want.buckets,
           ...(iface ? { mac: iface.mac, ifindex: iface.ifindex } : {}),
+          ...(more.length > 0 ? { more: more.map((m) => ({ ifindex: m.ifindex, mac: m.mac })) } : {}),
         });
       } else {
         this.options.datapath.setVip(ip, { action: 'suppress' });
@@ -131,13 +142,16 @@ export class L2Reconciler {
    */
   private adopt(): Map<string, AppliedVip> {
     const adopted = new Map<string, AppliedVip>();
+    const more = this.options.datapath.moreInterfaces?.() ?? new Map<string, number[]>();
     for (const [ip, entry] of this.options.datapath.vips()) {
       if (entry.action === 'answer') {
-        const iface = this.byIndex.get(entry.ifindex);
+        const names = [entry.ifindex, ...(more.get(ip) ?? [])].flatMap(
+          (i) => this.byIndex.get(i)?.name ?? [],
+        );
         adopted.set(ip, {
           action: 'answer',
           buckets: entry.buckets,
-          interfaces: iface ? [iface.name] : [],
+          interfaces: names,
           spread: entry.buckets !== ALL_BUCKETS,
         });
       } else {

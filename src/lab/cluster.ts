@@ -32,7 +32,10 @@ export interface LabClusterOptions {
   clients: number;
   /** Standalone configuration every speaker reads. */
   config: string;
-  /** VIPs the nodes accept traffic for (put on their lo, as kube-proxy would accept them). */
+  /**
+   * VIPs the nodes accept traffic for. Standalone speakers put the ones they serve on lo themselves;
+   * in Kubernetes mode the lab puts them all there, as kube-proxy would accept them.
+   */
   vips: string[];
   xdpMode?: 'auto' | 'native' | 'generic';
   extraSpeakerArgs?: string[];
@@ -70,7 +73,7 @@ protocol bgp speakers4_listener from speakers4 { }
 
 /**
  * A LAN of network namespaces with real Herald speakers: nodes n1..nN and clients c1..cK on one bridge.
- * Nodes hold every VIP on lo and ignore ARP for addresses not on the receiving interface (arp_ignore=1),
+ * Standalone speakers hold the VIPs they serve on lo and keep the kernel silent for them (arp_ignore=1),
  * so only an XDP answer entry makes a node reachable for a VIP. Used by `herald lab` and the tests.
  */
 export class LabCluster {
@@ -148,18 +151,22 @@ export class LabCluster {
     if (options.router && this.router) await this.startRouter(this.router, options.router);
     if (options.routedClients && this.router) await this.addRoutedClients(this.router, options.routedClients);
     for (const node of this.nodes) {
-      for (const [key, value] of [
-        ['net.ipv4.conf.all.arp_ignore', '1'],
-        ['net.ipv4.conf.all.arp_announce', '2'],
-        ['net.ipv4.conf.eth0.arp_ignore', '1'],
-        ['net.ipv4.conf.eth0.arp_announce', '2'],
-      ]) {
-        await lan.exec(node.ns, 'sysctl', ['-qw', `${key}=${value}`]);
-      }
-      for (const vip of options.vips) {
-        await lan.ip(node.ns, 'addr', 'add', vip.includes(':') ? `${vip}/128` : `${vip}/32`, 'dev', 'lo');
-      }
+      if (options.kubernetes) await this.actAsKubeProxy(node);
       this.startEcho(node);
+    }
+  }
+
+  /** What kube-proxy would do in Kubernetes mode: accept every VIP, keep the kernel silent for them. */
+  private async actAsKubeProxy(node: LabNode): Promise<void> {
+    const lan = this.lan;
+    for (const [key, value] of [
+      ['net.ipv4.conf.all.arp_ignore', '1'],
+      ['net.ipv4.conf.all.arp_announce', '2'],
+    ]) {
+      await lan.exec(node.ns, 'sysctl', ['-qw', `${key}=${value}`]);
+    }
+    for (const vip of this.options.vips) {
+      await lan.ip(node.ns, 'addr', 'add', vip.includes(':') ? `${vip}/128` : `${vip}/32`, 'dev', 'lo');
     }
   }
 

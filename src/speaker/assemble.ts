@@ -3,6 +3,8 @@ import { XdpResponder } from '../datapath/responder.js';
 import type { XdpMode } from '../datapath/xdp.js';
 import { autoXdpMode, linkFacts } from '../datapath/xdp-auto.js';
 import type { AnnouncingInterface } from '../l2/reconciler.js';
+import { HealthMonitor } from '../health/monitor.js';
+import { HostVips } from '../host/vips.js';
 import { Memberlist } from '../membership/index.js';
 import type { Logger } from '../util/log.js';
 import { SpeakerBgp } from './bgp-part.js';
@@ -70,6 +72,14 @@ export async function startSpeaker(
     log,
   });
   const bgp = new SpeakerBgp(options.node, routerId, restarting, log.child({ part: 'bgp' }));
+  const health = new HealthMonitor({ node: options.node });
+  let host: HostVips | undefined;
+  if (options.hostVips) {
+    host = new HostVips(options.hostVips);
+    const raised = host.prepare();
+    if (raised.length > 0)
+      log.info({ sysctls: Object.fromEntries(raised) }, 'ARP sysctls raised for VIPs on the host');
+  }
   const speaker = new Speaker({
     options,
     log,
@@ -80,6 +90,8 @@ export async function startSpeaker(
     bgp,
     membership,
     meta: { interfaces: ifaces, labels: options.labels },
+    health,
+    ...(host ? { host } : {}),
   });
   speaker.start();
   return speaker;

@@ -4,11 +4,12 @@ import type { SessionInfo } from '../bgp/session.js';
 import { BgpSpeaker } from '../bgp/speaker.js';
 import { type HeraldModel, matchesAnySelector } from '../config/index.js';
 import type { Logger } from '../util/log.js';
+import { anyReadyEndpoint, hasReadyEndpoint } from '../l2/endpoints.js';
 import type { VipGroup } from './l2-inputs.js';
 
 /**
  * VIPs this node advertises over BGP: every node with a ready endpoint (Local policy) or, with the
- * Cluster policy, every node as long as some endpoint is ready. Routers spread the traffic by ECMP.
+ * Cluster policy, every node as long as some endpoint is ready; never a node failing the health check. Routers spread the traffic by ECMP.
  */
 export function bgpEligibleVips(
   groups: readonly VipGroup[],
@@ -17,7 +18,12 @@ export function bgpEligibleVips(
 ): Array<{ ip: string; pool: string }> {
   if (excluded) return [];
   return groups
-    .filter((g) => g.readyNodes.size > 0 && (g.externalTrafficPolicy === 'Cluster' || g.readyNodes.has(node)))
+    .filter(
+      (g) =>
+        anyReadyEndpoint(g.readyNodes) &&
+        (g.externalTrafficPolicy === 'Cluster' || hasReadyEndpoint(g.readyNodes, node)) &&
+        !g.unhealthy.has(node),
+    )
     .map((g) => ({ ip: g.ip, pool: g.pool }));
 }
 

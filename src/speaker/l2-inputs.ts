@@ -1,4 +1,3 @@
-import { readyNodesByService } from '../l2/endpoints.js';
 import {
   canonicalIp,
   type HeraldModel,
@@ -6,9 +5,18 @@ import {
   matchesAnySelector,
   selectedPoolNames,
   type Service,
+  serviceHealthCheck,
   serviceKey,
 } from '../config/index.js';
+import { unhealthyNodes } from '../health/gossip.js';
 import type { L2AdvertisementView, L2NodeInput, L2VipInput } from '../l2/desired.js';
+import {
+  type EndpointSemantics,
+  mergeReadyNodes,
+  type ReadyNodes,
+  readyNodesByService,
+  readyNodesOf,
+} from '../l2/endpoints.js';
 import type { Member } from '../membership/types.js';
 import { decodeNodeMeta, type NodeMeta } from './node-meta.js';
 
@@ -77,6 +85,7 @@ export function buildL2Inputs(
     services: v.services,
     externalTrafficPolicy: v.externalTrafficPolicy,
     readyNodes: v.readyNodes,
+    unhealthy: v.unhealthy,
     advertisements: adsByPool.get(v.pool) ?? [],
     ...(placed.has(v.ip) ? { placedOwner: placed.get(v.ip) as string } : {}),
   }));
@@ -90,16 +99,29 @@ export interface VipGroup {
   /** `namespace/name`, sorted. */
   services: string[];
   externalTrafficPolicy: 'Cluster' | 'Local';
-  /** Nodes with a ready endpoint of any of the services. */
-  readyNodes: Set<string>;
+  /** Nodes with a ready endpoint of any of the services ('undeclared': no EndpointSlice, standalone). */
+  readyNodes: ReadyNodes;
+  /** Nodes failing the health check of one of the services (from their gossiped metadata), with why. */
+  unhealthy: ReadonlyMap<string, string>;
 }
 
-/** Allocated IPs of the services Herald handles, services sharing an IP merged, sorted by IP. */
+/**
+ * Allocated IPs of the services Herald handles, services sharing an IP merged, sorted by IP. Standalone
+ * allocation reads a missing EndpointSlice as "every node serves"; Kubernetes mode as "no endpoint".
+ */
 export function groupVips(
   model: HeraldModel,
   allocations: ReadonlyMap<string, ServiceAllocation>,
+  members: readonly MemberView[] = [],
+  semantics: EndpointSemantics = 'kubernetes',
 ): VipGroup[] {
   const readyBySvc = readyNodesByService(model.endpointSlices);
+  const checked = new Set(
+    model.services.filter((s) => serviceHealthCheck(s).check !== undefined).map(serviceKey),
+  );
+  const failingByNode = new Map(
+    members.filter((m) => m.meta?.failing).map((m) => [m.name, m.meta?.failing ?? {}]),
+  );
   const byIp = new Map<string, { services: Service[]; pool: string }>();
   for (const svc of model.services) {
     if (!isHeraldService(svc)) continue;
@@ -124,7 +146,8 @@ export function groupVips(
         externalTrafficPolicy: services.some((s) => s.spec.externalTrafficPolicy === 'Local')
           ? 'Local'
           : 'Cluster',
-        readyNodes: new Set(keys.flatMap((k) => [...(readyBySvc.get(k) ?? [])])),
+        readyNodes: mergeReadyNodes(keys.map((k) => readyNodesOf(readyBySvc, k, semantics))),
+        unhealthy: unhealthyNodes(keys, checked, failingByNode),
       };
     });
 }

@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
+import { encodeFailing } from '../health/gossip.js';
 import type { NodeInterface } from '../l2/interfaces.js';
 
 /**
@@ -16,6 +17,7 @@ const NodeMetaSchema = z.looseObject({
   ifs: z.array(z.looseObject({ n: z.string().min(1), a: z.array(z.string()), m: z.string().optional() })),
   labels: z.record(z.string(), z.string()).optional(),
   pv: z.int().min(0).optional(),
+  hc: z.record(z.string(), z.string()).optional(),
 });
 
 export interface NodeMeta {
@@ -24,6 +26,8 @@ export interface NodeMeta {
   labels: Record<string, string>;
   /** Version of the bandwidth placement map this node applied last (0 or absent: none). */
   placementVersion?: number;
+  /** Services whose health check fails on this node, with a short reason (health/gossip.ts). */
+  failing?: Record<string, string>;
 }
 
 export function encodeNodeMeta(meta: NodeMeta): Buffer {
@@ -33,6 +37,12 @@ export function encodeNodeMeta(meta: NodeMeta): Buffer {
     ...(Object.keys(meta.labels).length > 0 ? { labels: meta.labels } : {}),
     ...(meta.placementVersion ? { pv: meta.placementVersion } : {}),
   };
+  const failing = meta.failing ?? {};
+  if (Object.keys(failing).length > 0) {
+    // Health results share the limit with the rest; they shrink to fit (health/gossip.ts).
+    const rest = Buffer.byteLength(JSON.stringify(body)) + ',"hc":'.length;
+    Object.assign(body, { hc: encodeFailing(new Map(Object.entries(failing)), NODE_META_MAX_BYTES - rest) });
+  }
   const buf = Buffer.from(JSON.stringify(body));
   if (buf.length > NODE_META_MAX_BYTES) {
     throw new Error(
@@ -62,6 +72,7 @@ export function decodeNodeMeta(buf: Buffer): NodeMeta | undefined {
     })),
     labels: parsed.data.labels ?? {},
     ...(parsed.data.pv !== undefined ? { placementVersion: parsed.data.pv } : {}),
+    ...(parsed.data.hc ? { failing: parsed.data.hc } : {}),
   };
 }
 

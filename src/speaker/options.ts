@@ -27,6 +27,11 @@ export interface SpeakerOptions {
   apiSocket?: string;
   /** compute: allocate from the pools (standalone); status: announce the controller's Service status. */
   allocation: 'compute' | 'status';
+  /**
+   * Standalone mode: hold the VIPs this node serves on this interface (with the ARP sysctls), recording
+   * what it added in statePath. Absent: the host is left alone (--no-host-vips, Kubernetes mode).
+   */
+  hostVips?: { interface: string; statePath: string };
   /** More gossip seeds found at start (Kubernetes: the speaker pods). */
   discoverSeeds?: () => string[];
 }
@@ -40,4 +45,12 @@ export const SPEAKER_DEFAULTS = {
   startupGraceMs: 2000,
   resyncMs: 5000,
   apiSocket: '/run/herald/speaker.sock',
+  vipInterface: 'lo',
 } as const;
+
+/**
+ * Where the host-VIP state lives: beside the status socket, named after it (/run/herald/speaker.sock →
+ * /run/herald/speaker-host-vips.json; under /run it is gone after a reboot, like the addresses).
+ */
+export const hostVipsStatePath = (apiSocket: string): string =>
+  `${apiSocket.replace(/\.sock$/, '')}-host-vips.json`;

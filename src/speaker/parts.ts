@@ -1,6 +1,7 @@
 import type { SessionInfo } from '../bgp/session.js';
 import type { VipCounters } from '../datapath/xdp-layout.js';
 import type { HeraldModel } from '../config/index.js';
+import type { HealthTarget } from '../health/monitor.js';
 import type { L2Datapath } from '../l2/reconciler.js';
 import type { MembershipStats } from '../membership/stats.js';
 import type { Member, MemberlistEvents } from '../membership/types.js';
@@ -49,6 +50,20 @@ export interface BgpPart {
   stop(graceful: boolean): Promise<void>;
 }
 
+/** This node's health checks (health/monitor.ts HealthMonitor implements it). */
+export interface HealthPart {
+  setTargets(targets: readonly HealthTarget[]): void;
+  /** Services whose check fails here, with the reason. */
+  failing(): Map<string, string>;
+  on(event: 'change', listener: (e: { service: string; passing: boolean; detail: string }) => void): unknown;
+  stop(): void;
+}
+
+/** The host interface holding the VIPs this node serves (host/vips.ts HostVips implements it). */
+export interface HostPart {
+  sync(want: ReadonlySet<string>): Promise<{ added: string[]; removed: string[] }>;
+}
+
 /**
  * Everything a Speaker runs on, built by assemble.ts for a real node and by tests with fakes.
  * The speaker owns their life cycle from start() to stop().
@@ -65,4 +80,7 @@ export interface SpeakerParts {
   membership: SpeakerMembership;
   /** What this node gossips about itself; Speaker.updateMeta changes it. */
   meta: NodeMeta;
+  health?: HealthPart;
+  /** Standalone mode: hold served VIPs on a host interface (absent: --no-host-vips, Kubernetes mode). */
+  host?: HostPart;
 }

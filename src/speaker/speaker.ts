@@ -2,6 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { SessionInfo } from '../bgp/session.js';
 import { formatProblem, type HeraldModel } from '../config/index.js';
 import type { VipCounters } from '../datapath/xdp-layout.js';
+import { healthTargets } from '../health/targets.js';
+import { servedVips } from './served-vips.js';
 import type { VipDecision } from '../l2/desired.js';
 import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
@@ -66,6 +68,11 @@ export class Speaker
     datapath.heartbeat();
     this.timers.push(setInterval(() => datapath.heartbeat(), options.heartbeatMs));
     membership.setMeta(encodeNodeMeta(this.meta));
+    // A verdict change is gossiped; every speaker (this one too) then decides with it.
+    this.parts.health?.on('change', ({ service, passing, detail }) => {
+      this.log.info({ service, passing, detail }, passing ? 'health check passes' : 'health check fails');
+      this.updateMeta({ failing: Object.fromEntries(this.parts.health?.failing() ?? []) });
+    });
     this.reallocate(model);
     source.on('change', (m) => {
       this.log.info('configuration reloaded');
@@ -199,6 +206,7 @@ export class Speaker
     for (const t of this.timers) clearInterval(t);
     if (this.pending) clearImmediate(this.pending);
     const { l2, source, bgp, membership, datapath } = this.parts;
+    this.parts.health?.stop();
     l2.stop();
     source.stop();
     // Without a NOTIFICATION, graceful-restart peers keep our routes until the next process re-syncs.
@@ -272,6 +280,9 @@ export class Speaker
   }
 
   private reallocate(model: HeraldModel): void {
+    const { targets, problems } = healthTargets(model);
+    for (const p of problems) this.log.warn(`health check ignored: ${p}`);
+    this.parts.health?.setTargets(targets);
     const { allocations, errors } = serviceAllocations(model, this.parts.options.allocation);
     this.currentAllocations = allocations;
     for (const [key, error] of errors) {
@@ -297,9 +308,10 @@ export class Speaker
     const { source, l2, bgp, membership, options } = this.parts;
     const model = source.current();
     if (!model) return;
-    const groups = groupVips(model, this.currentAllocations);
     // A node refused by its seeds decides with nobody eligible: it releases every VIP.
     const members = memberViews(this.silent ? [] : membership.members());
+    const semantics = options.allocation === 'compute' ? 'standalone' : 'kubernetes';
+    const groups = groupVips(model, this.currentAllocations, members, semantics);
     const decisions = decideVips(
       model,
       this.currentAllocations,
@@ -311,9 +323,18 @@ export class Speaker
     const plan = l2.apply(withoutHeld(decisions, held, this.node), members);
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);
-    void bgp
+    const routed = bgp
       .update(model, groups, selfLabels, this.silent || isExcluded(selfLabels, selfObject?.status))
       .catch((error: unknown) => this.log.error({ err: error }, 'BGP update failed'));
+    const host = this.parts.host;
+    if (host) {
+      void routed
+        .then(() => host.sync(servedVips(decisions, this.node, bgp.advertised())))
+        .then(({ added, removed }) => {
+          if (added.length + removed.length > 0) this.log.info({ added, removed }, 'host VIP addresses');
+        })
+        .catch((error: unknown) => this.log.error({ err: error }, 'holding VIPs on the host failed'));
+    }
     const previous = this.lastDecisions;
     this.lastDecisions = decisions;
     const now = Date.now();

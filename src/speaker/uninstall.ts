@@ -1,6 +1,7 @@
 import { XdpResponder } from '../datapath/responder.js';
 import { PROGRAM_NAME } from '../datapath/xdp-layout.js';
 import { detachXdp, queryXdp } from '../datapath/xdp.js';
+import { HostVips } from '../host/vips.js';
 import { localInterfaces } from './local-interfaces.js';
 
 /**
@@ -21,4 +22,16 @@ export function uninstallDatapath(interfaces: readonly string[], pinDir: string)
   XdpResponder.cleanup(pinDir);
   done.push(`removed pinned maps under ${pinDir}`);
   return done;
+}
+
+/**
+ * Removes the VIP addresses the speaker added to `vipInterface` (recorded in the state file); addresses
+ * it did not add stay. Returns the line to print, or undefined when there was nothing to remove.
+ */
+export async function uninstallHostVips(
+  vipInterface: string,
+  statePath: string,
+): Promise<string | undefined> {
+  const { removed } = await new HostVips({ interface: vipInterface, statePath }).cleanup();
+  return removed.length > 0 ? `removed VIPs from ${vipInterface}: ${removed.join(' ')}` : undefined;
 }

@@ -6,10 +6,10 @@ import { PROFILES, type ProfileName } from '../../membership/config.js';
 import { parseHostPort } from '../../util/host-port.js';
 import { FileConfigSource } from '../../config/file-source.js';
 import { DEFAULT_CONFIG_MAX_BYTES } from '../../config/read-limited.js';
-import { SPEAKER_DEFAULTS, type SpeakerOptions } from '../../speaker/options.js';
+import { hostVipsStatePath, SPEAKER_DEFAULTS, type SpeakerOptions } from '../../speaker/options.js';
 import type { Speaker } from '../../speaker/speaker.js';
 import { startSpeaker } from '../../speaker/assemble.js';
-import { uninstallDatapath } from '../../speaker/uninstall.js';
+import { uninstallDatapath, uninstallHostVips } from '../../speaker/uninstall.js';
 import { createLogger } from '../../util/log.js';
 import { preflight } from '../preflight.js';
 import { startSpeakerServices } from '../../speaker/services.js';
@@ -41,6 +41,8 @@ interface SpeakerFlags {
   linkCapacity: string[];
   startupGraceMs: string;
   cleanup?: boolean;
+  vipInterface: string;
+  hostVips: boolean;
   kubeconfig?: string;
   namespace: string;
 }
@@ -118,12 +120,18 @@ export function registerSpeaker(program: Command): void {
       process.env.POD_NAMESPACE ?? 'herald-system',
     )
     .option(
+      '--vip-interface <iface>',
+      'standalone mode: interface that holds the VIPs this node serves',
+      SPEAKER_DEFAULTS.vipInterface,
+    )
+    .option('--no-host-vips', 'standalone mode: do not put served VIPs on the host (nor set the ARP sysctls)')
+    .option(
       '--cleanup',
-      "uninstall: detach Herald's XDP program from the interfaces and remove the pinned maps",
+      "uninstall: detach Herald's XDP program from the interfaces, remove the pinned maps and the VIPs it put on the host",
     )
     .action(async (flags: SpeakerFlags) => {
       if (flags.cleanup) {
-        cleanup(flags);
+        await cleanup(flags);
         return;
       }
       preflight({
@@ -136,7 +144,12 @@ export function registerSpeaker(program: Command): void {
       let speaker: Speaker;
       let options: SpeakerOptions;
       if (flags.config) {
-        options = toOptions(flags, 'compute');
+        options = {
+          ...toOptions(flags, 'compute'),
+          ...(flags.hostVips
+            ? { hostVips: { interface: flags.vipInterface, statePath: hostVipsStatePath(flags.apiSocket) } }
+            : {}),
+        };
         const source = new FileConfigSource(flags.config, {
           maxBytes: positive('config-max-bytes', flags.configMaxBytes),
           allowEmpty: flags.allowEmptyConfig ?? false,
@@ -225,6 +238,8 @@ function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']
   };
 }
 
-function cleanup(flags: SpeakerFlags): void {
+async function cleanup(flags: SpeakerFlags): Promise<void> {
   for (const line of uninstallDatapath(flags.interface, flags.pinDir)) process.stdout.write(`${line}\n`);
+  const removed = await uninstallHostVips(flags.vipInterface, hostVipsStatePath(flags.apiSocket));
+  if (removed) process.stdout.write(`${removed}\n`);
 }

@@ -27,3 +27,16 @@ t.test('local interfaces: unknown names are an error, loopback is never listed',
   t.throws(() => localInterfaces(['hrl-no-such-if']), /not found/);
   t.notOk(localInterfaces().some((i) => i.name === 'lo'));
 });
+
+t.test('failing health checks travel in the metadata and shrink to fit it', async (t) => {
+  const meta = {
+    interfaces: [{ name: 'eth0', cidrs: ['10.0.0.1/24'] }],
+    labels: {},
+    failing: { 'default/web': 'connect refused' },
+  };
+  t.same(decodeNodeMeta(encodeNodeMeta(meta)), meta);
+  const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`default/service-${i}`, 'HTTP 503']));
+  const buf = encodeNodeMeta({ ...meta, failing: many });
+  t.ok(buf.length <= NODE_META_MAX_BYTES, `${buf.length} bytes`);
+  t.same(decodeNodeMeta(buf)?.failing, { '*': 'too many failing checks to list' });
+});

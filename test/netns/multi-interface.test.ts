@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { namespacePrefix } from '../../src/lab/netns.js';
+import { projectRoot } from '../../src/util/paths.js';
+import { TestLan } from '../helpers/netns.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
+import { arping, interfaceMacIn, waitUntil } from '../helpers/probes.js';
+
+requirePrerequisites({ root: true, commands: ['arping', 'nsenter', 'ip'] });
+
+const VIP = '10.78.0.200';
+
+t.test('a VIP named on two interfaces is answered on each with that interface MAC', async (t) => {
+  const lan = new TestLan('mif');
+  const dir = mkdtempSync(join(tmpdir(), 'herald-f-mif-'));
+  const pinDir = `/sys/fs/bpf/${namespacePrefix()}mif`;
+  const node = await lan.createNamespace('n1');
+  const ca = await lan.createNamespace('ca');
+  const cb = await lan.createNamespace('cb');
+  t.teardown(async () => {
+    await lan.destroy();
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(pinDir, { recursive: true, force: true });
+  });
+  await lan.link(
+    { ns: node, ifname: 'eth0', addrs: ['10.78.0.11/24'] },
+    { ns: ca, ifname: 'eth0', addrs: ['10.78.0.2/24'] },
+  );
+  await lan.link(
+    { ns: node, ifname: 'eth1', addrs: ['10.79.0.11/24'] },
+    { ns: cb, ifname: 'eth0', addrs: ['10.79.0.2/24'] },
+  );
+  const config = join(dir, 'herald.yaml');
+  writeFileSync(
+    config,
+    `apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: {name: lan}
+spec: {addresses: [${VIP}/32]}
+---
+apiVersion: herald.dev/v1beta1
+kind: L2Advertisement
+metadata: {name: both}
+spec: {ipAddressPools: [lan], interfaces: [eth0, eth1]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec: {type: LoadBalancer, ports: [{port: 80}]}
+`,
+  );
+  const speaker = lan.spawn(
+    node,
+    process.execPath,
+    [
+      join(projectRoot(), 'dist', 'src', 'cli', 'main.js'),
+      'speaker',
+      '--node',
+      'n1',
+      '--config',
+      config,
+      '--interface',
+      'eth0',
+      '--interface',
+      'eth1',
+      '--bind',
+      '10.78.0.11:7946',
+      '--pin-dir',
+      pinDir,
+      '--api-socket',
+      join(dir, 'n1.sock'),
+      '--xdp-mode',
+      'generic',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  speaker.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  t.teardown(() => {
+    if (t.passing()) return;
+    t.comment(log);
+  });
+  const mac0 = await interfaceMacIn(lan, node, 'eth0');
+  const mac1 = await interfaceMacIn(lan, node, 'eth1');
+  t.not(mac0, mac1);
+  await waitUntil(
+    'the VIP is answered on eth0',
+    20_000,
+    async () => (await arping(lan, ca, VIP, { count: 1 })).received > 0,
+  );
+  const a = await arping(lan, ca, VIP, { count: 2 });
+  const b = await arping(lan, cb, VIP, { count: 2, source: '10.79.0.2' });
+  t.equal(a.received, 2, 'answered on eth0');
+  t.same(new Set(a.macs), new Set([mac0]), 'with eth0 MAC');
+  t.equal(b.received, 2, 'answered on eth1');
+  t.same(new Set(b.macs), new Set([mac1]), 'with eth1 MAC');
+  await lan.run(node, process.execPath, [
+    join(projectRoot(), 'dist', 'src', 'cli', 'main.js'),
+    'speaker',
+    '--cleanup',
+    '--interface',
+    'eth0',
+    '--interface',
+    'eth1',
+    '--pin-dir',
+    pinDir,
+    '--api-socket',
+    join(dir, 'n1.sock'),
+  ]);
+});
