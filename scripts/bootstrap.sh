@@ -15,6 +15,8 @@ debian_packages=(
   golang-go golang-github-hashicorp-memberlist-dev
   # the OCI image (npm run image) and its test: no registry is reachable, so bases come from debootstrap
   podman buildah runc debootstrap uidmap
+  # examples/herald.service: systemd-analyze verify, setpriv (its capability set in the user-path test)
+  systemd util-linux
 )
 
 missing=()

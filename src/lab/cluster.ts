@@ -37,8 +37,12 @@ export interface LabClusterOptions {
    * in Kubernetes mode the lab puts them all there, as kube-proxy would accept them.
    */
   vips: string[];
+  /** First three octets of the LAN's IPv4 /24 (default LAB_NET4; a router needs the default). */
+  net4?: string;
   xdpMode?: 'auto' | 'native' | 'generic';
   extraSpeakerArgs?: string[];
+  /** Command the speaker runs under (e.g. setpriv with a capability bounding set). */
+  speakerWrapper?: string[];
   /** Kubernetes mode: speakers read the API server (no --config) with this kubeconfig and namespace. */
   kubernetes?: { kubeconfig: string; namespace: string };
   /**
@@ -112,6 +116,8 @@ export class LabCluster {
 
   private async build(): Promise<void> {
     const { lan, options } = this;
+    const net4 = options.net4 ?? LAB_NET4;
+    if (options.router && net4 !== LAB_NET4) throw new Error(`a lab router needs the LAN ${LAB_NET4}.0/24`);
     const hub = await lan.createNamespace('hub');
     const members: Array<{ ns: string; ifname: string; addrs: string[] }> = [];
     for (let i = 1; i <= options.nodes; i++) {
@@ -120,7 +126,7 @@ export class LabCluster {
       const node: LabNode = {
         name,
         ns,
-        ip4: `${LAB_NET4}.${10 + i}`,
+        ip4: `${net4}.${10 + i}`,
         ip6: `${LAB_NET6}${(10 + i).toString(16)}`,
         pinDir: `/sys/fs/bpf/${ns}`,
         apiSocket: join(this.workDir, `${name}.sock`),
@@ -132,7 +138,7 @@ export class LabCluster {
     for (let j = 1; j <= options.clients; j++) {
       const name = `c${j}`;
       const ns = await lan.createNamespace(name);
-      const host = { name, ns, ip4: `${LAB_NET4}.${100 + j}`, ip6: `${LAB_NET6}${(256 + j).toString(16)}` };
+      const host = { name, ns, ip4: `${net4}.${100 + j}`, ip6: `${LAB_NET6}${(256 + j).toString(16)}` };
       this.clients.push(host);
       members.push({ ns, ifname: 'eth0', addrs: [`${host.ip4}/24`, `${host.ip6}/64`] });
     }
@@ -264,7 +270,8 @@ export class LabCluster {
     writeFileSync(node.logFile, '', { flag: 'a' });
     // `env -u NODE_OPTIONS`: not under a test runner's module hooks (tap puts them back into the
     // environment of every child it sees spawned); loading the Kubernetes client under them takes ×3 CPU.
-    const args = ['-u', 'NODE_OPTIONS', process.execPath, ...this.speakerArgs(node)];
+    const wrapper = this.options.speakerWrapper ?? [];
+    const args = ['-u', 'NODE_OPTIONS', ...wrapper, process.execPath, ...this.speakerArgs(node)];
     const child = this.lan.spawn(node.ns, 'env', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'info' },
