@@ -46,3 +46,15 @@ export function unhealthyNodes(
   }
   return out;
 }
+
+/** Per checked service, how many of the nodes' gossiped `failing` maps fail it (metrics). */
+export function failingCounts(
+  failingByNode: ReadonlyArray<Readonly<Record<string, string>>>,
+  checked: Iterable<string>,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const service of checked) {
+    out.set(service, failingByNode.filter((f) => (f[service] ?? f[ALL_FAILING]) !== undefined).length);
+  }
+  return out;
+}

@@ -55,7 +55,14 @@ export interface HealthPart {
   setTargets(targets: readonly HealthTarget[]): void;
   /** Services whose check fails here, with the reason. */
   failing(): Map<string, string>;
+  /** This node's verdict per checked Service (unknown ones as passing). */
+  verdicts(): Map<string, boolean>;
   on(event: 'change', listener: (e: { service: string; passing: boolean; detail: string }) => void): unknown;
+  /** Every probe result, with how long it took. */
+  on(
+    event: 'result',
+    listener: (e: { service: string; result: { ok: boolean }; durationMs: number }) => void,
+  ): unknown;
   stop(): void;
 }
 

@@ -7,9 +7,13 @@ import { FailoverClock } from '../metrics/failover.js';
 import { ClusterRateView, isRateReport, RateReportPublisher } from '../metrics/gossip.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/registry.js';
 import { registerGossipHealth } from '../metrics/gossip-health.js';
+import { registerHealthMetrics } from '../metrics/health.js';
 import { startMetricsServer } from '../metrics/server.js';
 import { TrafficMonitor } from '../metrics/monitor.js';
+import type { Member } from '../membership/types.js';
 import type { Logger } from '../util/log.js';
+import { failingCounts } from '../health/gossip.js';
+import { decodeNodeMeta } from './node-meta.js';
 import type { SpeakerOptions } from './options.js';
 import type { GossipChannel, SpeakerView } from './view.js';
 
@@ -35,6 +39,11 @@ export async function startSpeakerServices(
 ): Promise<SpeakerServices> {
   const metrics = createHeraldMetrics();
   registerGossipHealth(metrics.registry, () => speaker.gossipHealth());
+  const health = registerHealthMetrics(metrics.registry, {
+    verdicts: () => speaker.healthVerdicts(),
+    failingNodes: () => failingNodes(speaker.members(), speaker.healthVerdicts().keys()),
+  });
+  speaker.on('probe', ({ service, ok, durationMs }) => health.probe(service, ok, durationMs));
   const monitor = new TrafficMonitor(() => speaker.vipCounters(), { windowMs: 10_000 });
   metrics.attachTraffic(monitor);
   const overrides = options.linkCapacity ?? {};
@@ -146,4 +155,13 @@ export async function startSpeakerServices(
       await metricsServer?.close();
     },
   };
+}
+
+/** Per checked Service, how many alive members gossip a failing health check for it. */
+function failingNodes(members: readonly Member[], checked: Iterable<string>): Map<string, number> {
+  const alive = members.filter((m) => m.state === 'alive' || m.state === 'suspect');
+  return failingCounts(
+    alive.map((m) => decodeNodeMeta(m.meta)?.failing ?? {}),
+    checked,
+  );
 }

@@ -73,6 +73,9 @@ export class Speaker
       this.log.info({ service, passing, detail }, passing ? 'health check passes' : 'health check fails');
       this.updateMeta({ failing: Object.fromEntries(this.parts.health?.failing() ?? []) });
     });
+    this.parts.health?.on('result', ({ service, result, durationMs }) =>
+      this.notify('probe', { service, ok: result.ok, durationMs }),
+    );
     this.reallocate(model);
     source.on('change', (m) => {
       this.log.info('configuration reloaded');
@@ -174,6 +177,10 @@ export class Speaker
     this.log.debug({ version: map.version, coordinator: map.coordinator }, 'placement map applied');
     this.schedule();
     return true;
+  }
+
+  healthVerdicts(): ReadonlyMap<string, boolean> {
+    return this.parts.health?.verdicts() ?? new Map();
   }
 
   gossipHealth(): GossipHealth {

@@ -21,6 +21,8 @@ export interface SpeakerEvents {
   announced: [{ ip: string; frames: number }];
   /** A gossip membership change, as the membership reported it. */
   member: [{ kind: MemberEventKind; member: Member }];
+  /** A health check probe on this node finished. */
+  probe: [{ service: string; ok: boolean; durationMs: number }];
   /** An application message gossiped by another speaker. */
   message: MemberlistEvents['message'];
 }
@@ -44,6 +46,8 @@ export interface SpeakerView {
   /** Addresses advertised to at least one BGP peer. */
   bgpAdvertised(): ReadonlySet<string>;
   isReady(): boolean;
+  /** This node's health check verdict per checked Service. */
+  healthVerdicts(): ReadonlyMap<string, boolean>;
   /** Gossip encryption and drop counters, for /metrics. */
   gossipHealth(): GossipHealth;
   on<K extends keyof SpeakerEvents>(event: K, listener: (...args: SpeakerEvents[K]) => void): unknown;

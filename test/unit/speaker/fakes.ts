@@ -9,7 +9,12 @@ import type { VipGroup } from '../../../src/speaker/l2-inputs.js';
 import { SpeakerL2 } from '../../../src/speaker/l2-part.js';
 import { encodeNodeMeta, type NodeMeta } from '../../../src/speaker/node-meta.js';
 import type { SpeakerOptions } from '../../../src/speaker/options.js';
-import type { BgpPart, SpeakerDatapath, SpeakerMembership } from '../../../src/speaker/parts.js';
+import type {
+  BgpPart,
+  SpeakerDatapath,
+  SpeakerMembership,
+  SpeakerParts,
+} from '../../../src/speaker/parts.js';
 import { Speaker } from '../../../src/speaker/speaker.js';
 import type { Logger } from '../../../src/util/log.js';
 
@@ -213,6 +218,7 @@ export function rig(
   model: HeraldModel,
   over: Partial<SpeakerOptions> = {},
   datapath = new FakeDatapath(),
+  extra: Pick<SpeakerParts, 'health'> = {},
 ): Rig {
   const logs: Rig['logs'] = [];
   const log: Logger = pino(
@@ -243,6 +249,7 @@ export function rig(
     bgp,
     membership,
     meta: { interfaces: [{ ...IFACE, cidrs: [`10.0.0.${node.charCodeAt(0) - 96}/24`] }], labels: {} },
+    ...extra,
   });
   return { speaker, source, datapath, membership, bgp, frames, logs };
 }

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { waitFor } from '../../../src/util/wait.js';
+import { HealthMonitor } from '../../../src/health/monitor.js';
 import { FakeDatapath, parseModel, rig } from './fakes.js';
 
 // Six single-owner VIPs served on nodes a, b and c; enough that each node owns some.
@@ -263,3 +264,33 @@ t.test(
     }
   },
 );
+
+t.test('health checks: verdicts and probes reach observers, a failing check is gossiped', async (t) => {
+  const checked = parseModel(
+    yaml.replace(
+      'metadata: { name: s1, namespace: default }',
+      "metadata: { name: s1, namespace: default, annotations: { herald.dev/health-check: 'tcp:80' } }",
+    ),
+  );
+  const health = new HealthMonitor({
+    node: 'a',
+    prober: async () => ({ ok: false, detail: 'connect refused' }),
+  });
+  const r = rig('a', checked, {}, new FakeDatapath(), { health });
+  t.teardown(() => r.speaker.stop());
+  const probes: Array<{ service: string; ok: boolean }> = [];
+  r.speaker.on('probe', ({ service, ok }) => probes.push({ service, ok }));
+  r.speaker.start();
+  await waitFor('a probe', 2000, () => probes.length > 0);
+  t.same(probes[0], { service: 'default/s1', ok: false });
+  await waitFor('the verdict', 2000, () => r.speaker.healthVerdicts().get('default/s1') === false);
+  await waitFor('the failing check in gossip', 2000, () =>
+    /connect refused/.test(
+      r.membership
+        .members()
+        .find((m) => m.name === 'a')
+        ?.meta.toString() ?? '',
+    ),
+  );
+  t.same([...r.speaker.healthVerdicts().keys()], ['default/s1'], 'only checked services have a verdict');
+});
