@@ -73,7 +73,7 @@ export function bgpStatuses(sessions: readonly SessionInfo[]): BgpSessionStatus[
   return sessions.map((s) => ({
     peer: s.peer,
     peerAsn: s.peerAsn ?? 0,
-    localAsn: 0,
+    localAsn: s.localAsn,
     state: s.state,
     bfdState: s.bfd === 'disabled' ? '' : s.bfd === 'admin-down' ? 'admindown' : s.bfd,
     uptimeSeconds: s.uptimeSec,

@@ -36,6 +36,9 @@ export interface SessionInfo {
   updatesSent: number;
   updatesReceived: number;
   bfd: BfdState;
+  /** Our AS number. */
+  localAsn: number;
+  /** The peer's AS: negotiated once Established, else the configured one (absent: dynamicASN external). */
   peerAsn?: number;
   peerRouterId?: string;
   /** Our address on the Established connection. */
@@ -209,7 +212,8 @@ export class BgpSession extends EventEmitter {
       updatesSent: this.stats.updatesSent,
       updatesReceived: this.stats.updatesReceived,
       bfd: this.bfd,
-      ...(n ? { peerAsn: n.peerAsn, peerRouterId: n.peerOpen.routerId } : {}),
+      localAsn: this.cfg.localAsn,
+      ...(n ? { peerAsn: n.peerAsn, peerRouterId: n.peerOpen.routerId } : configuredPeerAsn(this.cfg)),
       ...(this.established?.socket?.localAddress
         ? { localAddress: stripMapped(this.established.socket.localAddress) }
         : {}),
@@ -352,10 +356,9 @@ export class BgpSession extends EventEmitter {
   }
 
   private fsmConfig() {
-    const peerAsn = this.cfg.peerAsn ?? (this.cfg.dynamicAsn === 'internal' ? this.cfg.localAsn : undefined);
     return {
       localAsn: this.cfg.localAsn,
-      ...(peerAsn !== undefined ? { peerAsn } : {}),
+      ...configuredPeerAsn(this.cfg),
       ...(this.cfg.dynamicAsn ? { dynamicAsn: this.cfg.dynamicAsn } : {}),
       holdTimeSec: this.cfg.holdTimeSec,
       connectRetrySec: this.cfg.connectRetrySec,
@@ -542,4 +545,10 @@ function asBgpError(e: unknown): BgpError {
     0,
     `internal decoder error: ${e instanceof Error ? e.message : String(e)}`,
   );
+}
+
+/** The peer AS a session expects before the OPEN says (`dynamicASN: internal` is ours; external: unknown). */
+function configuredPeerAsn(cfg: PeerConfig): { peerAsn?: number } {
+  const peerAsn = cfg.peerAsn ?? (cfg.dynamicAsn === 'internal' ? cfg.localAsn : undefined);
+  return peerAsn !== undefined ? { peerAsn } : {};
 }

@@ -75,6 +75,11 @@ t.test('malformed input gets the prescribed NOTIFICATION and a reset, the listen
   });
   await a.start();
   t.teardown(() => a.stop({ graceful: false }));
+  t.match(
+    byName(a, 'x'),
+    { localAsn: 65000, peerAsn: 65009 },
+    'before any OPEN the status shows the configured AS numbers (not 0)',
+  );
   const port = a.listenPort()!;
   async function exchange(
     send: (sock: ReturnType<typeof connect>) => void,
