@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { allocateAll } from '../../allocator/allocate-all.js';
 import { loadConfigFiles } from '../../config/load.js';
 import { isHeraldService, serviceKey } from '../../config/service.js';
+import { lintService } from '../../config/service-lint.js';
 import { formatProblem, sortProblems, type Problem } from '../../config/types.js';
 import type { ParsedConfig } from '../../config/parse.js';
 import { Allocator } from '../../allocator/allocator.js';
@@ -37,7 +38,11 @@ export function validateReport(parsed: ParsedConfig, fileCount: number): Validat
   // In a file, a Service without a type is almost surely a mistake (Kubernetes would make it ClusterIP).
   for (const svc of model.services) {
     const loc = parsed.locations.get(svc);
-    if (svc.spec.type === undefined && loc) {
+    if (!loc) continue;
+    for (const f of lintService(svc)) {
+      problems.push({ ...loc, path: loc.path ? `${loc.path}.${f.path}` : f.path, message: f.message });
+    }
+    if (svc.spec.type === undefined) {
       problems.push({
         ...loc,
         path: loc.path ? `${loc.path}.spec.type` : 'spec.type',
