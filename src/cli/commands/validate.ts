@@ -3,6 +3,7 @@ import { allocateAll } from '../../allocator/allocate-all.js';
 import { loadConfigFiles } from '../../config/load.js';
 import { isHeraldService, serviceKey } from '../../config/service.js';
 import { lintService } from '../../config/service-lint.js';
+import { formatSummaries, type ServiceSummary, serviceSummaries } from './validate-summary.js';
 import { formatProblem, sortProblems, type Problem } from '../../config/types.js';
 import type { ParsedConfig } from '../../config/parse.js';
 import { Allocator } from '../../allocator/allocator.js';
@@ -14,6 +15,8 @@ export interface ValidateReport {
   problems: Problem[];
   summary: string;
   allocations: Record<string, { ips: string[]; pool: string } | { error: string }>;
+  /** Per allocated service: addresses, pool, how they are announced, why one family of a dual request. */
+  services: ServiceSummary[];
 }
 
 export function validateReport(parsed: ParsedConfig, fileCount: number): ValidateReport {
@@ -59,7 +62,13 @@ export function validateReport(parsed: ParsedConfig, fileCount: number): Validat
     `${model.l2Advertisements.length} L2 and ${model.bgpAdvertisements.length} BGP advertisements, ` +
     `${model.bgpPeers.length} BGP peers, ${handled} services (${allocated} allocated)`;
   const sorted = sortProblems(problems);
-  return { valid: sorted.length === 0, problems: sorted, summary, allocations };
+  return {
+    valid: sorted.length === 0,
+    problems: sorted,
+    summary,
+    allocations,
+    services: serviceSummaries(model, result),
+  };
 }
 
 const fmtCount = (n: number): string => (n >= 1e15 ? n.toExponential(2) : n.toLocaleString('en-US'));
@@ -78,7 +87,7 @@ export function registerValidate(program: Command): void {
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
       } else if (report.valid) {
-        process.stdout.write(`${report.summary}\n`);
+        process.stdout.write(`${[report.summary, ...formatSummaries(report.services)].join('\n')}\n`);
       } else {
         for (const p of report.problems) process.stdout.write(`${formatProblem(p)}\n`);
         process.stderr.write(`${report.problems.length} problem${report.problems.length === 1 ? '' : 's'}\n`);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { validateReport } from '../../../src/cli/commands/validate.js';
-import { formatProblem, loadConfigFiles } from '../../../src/config/index.js';
+import { formatSummaries } from '../../../src/cli/commands/validate-summary.js';
+import { formatProblem, loadConfigFiles, parseConfigTexts } from '../../../src/config/index.js';
 import { projectRoot } from '../../../src/util/paths.js';
 
 // `herald validate` as a person runs it: exit status, one line per problem, summary, --json.
@@ -57,6 +58,21 @@ t.test('valid files: summary and allocations (in process); unreadable file', asy
   t.equal(ok.valid, true);
   t.match(ok.summary, /^1 file valid: 2 pools .* 4 services \(4 allocated\)$/);
   t.same(ok.allocations['infra/dns-udp'], { ips: ['192.168.50.241'], pool: 'lan' });
+  t.same(
+    ok.services.find((r) => r.service === 'infra/dns-udp'),
+    {
+      service: 'infra/dns-udp',
+      ips: ['192.168.50.241'],
+      pool: 'lan',
+      announced: ['L2 spread by clients (lan)', 'BGP (to-tor)'],
+    },
+    'per service: address, pool, how it is announced',
+  );
+  t.same(
+    ok.services.find((r) => r.service === 'shop/api')?.announced,
+    ['L2 spread by clients (lan)'],
+    'a pool only the L2 advertisement selects',
+  );
   const files = ['metallb-l2', 'metallb-bgp', 'herald-l2-spread', 'service'].map((f) =>
     join(examples, 'kubernetes', `${f}.yaml`),
   );
@@ -64,4 +80,30 @@ t.test('valid files: summary and allocations (in process); unreadable file', asy
   t.same(k8s.problems.map(formatProblem), []);
   const missing = validateReport(await loadConfigFiles([join(dir, 'nope.yaml')]), 1);
   t.same(missing.problems.map(formatProblem), [`${join(dir, 'nope.yaml')}:0:-: cannot read file (ENOENT)`]);
+});
+
+t.test('per service: why a PreferDualStack service got one family; a pool nobody announces', async (t) => {
+  const text = `apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: {name: v4}
+spec: {addresses: [10.0.0.0/30]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: dual}
+spec: {type: LoadBalancer, ipFamilyPolicy: PreferDualStack, ports: [{port: 80}]}
+`;
+  const report = validateReport(parseConfigTexts([{ fileName: 'f.yaml', text }]), 1);
+  t.same(report.services, [
+    {
+      service: 'default/dual',
+      ips: ['10.0.0.0'],
+      pool: 'v4',
+      announced: [],
+      note: 'PreferDualStack got IPv4 only: pool v4 has no IPv6 addresses',
+    },
+  ]);
+  t.same(formatSummaries(report.services), [
+    '  default/dual  10.0.0.0  pool v4  not announced (no advertisement for the pool); PreferDualStack got IPv4 only: pool v4 has no IPv6 addresses',
+  ]);
 });
