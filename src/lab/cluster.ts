@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +57,14 @@ export interface LabClusterOptions {
 }
 
 export const LAB_ROUTER_IP4 = `${LAB_NET4}.1`;
+
+/** How one speaker start differs from the lab's defaults (tests of wrong keys and reused names). */
+export interface SpeakerOverrides {
+  /** --node (default: the node's own name). */
+  name?: string;
+  /** A gossip key file of its own, or null: no key (--insecure-gossip). Default: the lab's key. */
+  keyFile?: string | null;
+}
 export const LAB_ROUTER_IP6 = `${LAB_NET6}1`;
 /** Networks of the clients behind the router: 10.79.N.0/24 and fd79:N::/64 for client rN. */
 export const LAB_ROUTED_NET4 = '10.79';
@@ -89,12 +98,16 @@ export class LabCluster {
   router: (LabHost & { birdSocket: string }) | undefined;
   readonly workDir: string;
   readonly configPath: string;
+  /** The gossip key every speaker shares (a fresh random key per lab). */
+  readonly keyFile: string;
 
   private constructor(readonly options: LabClusterOptions) {
     this.lan = new VirtualLan(options.tag);
     this.workDir = mkdtempSync(join(tmpdir(), `herald-${options.tag}-`));
     this.configPath = join(this.workDir, 'herald.yaml');
     writeFileSync(this.configPath, options.config);
+    this.keyFile = join(this.workDir, 'gossip.key');
+    writeFileSync(this.keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     // Pinned maps live in the global bpffs, not in the namespaces: remove them even on a crash.
     process.once('exit', this.removePins);
   }
@@ -235,13 +248,15 @@ export class LabCluster {
     });
   }
 
-  speakerArgs(node: LabNode): string[] {
+  speakerArgs(node: LabNode, overrides: SpeakerOverrides = {}): string[] {
     const seeds = this.nodes.filter((n) => n !== node).flatMap((n) => ['--join', `${n.ip4}:7946`]);
+    const keyFile = overrides.keyFile === undefined ? this.keyFile : overrides.keyFile;
     return [
       join(projectRoot(), 'dist', 'src', 'cli', 'main.js'),
       'speaker',
       '--node',
-      node.name,
+      overrides.name ?? node.name,
+      ...(keyFile === null ? ['--insecure-gossip'] : ['--key-file', keyFile]),
       ...(this.options.kubernetes
         ? [
             '--kubeconfig',
@@ -266,12 +281,12 @@ export class LabCluster {
   }
 
   /** Starts (or restarts) the speaker of a node; its log goes to node.logFile. */
-  startSpeaker(node: LabNode): ChildProcess {
+  startSpeaker(node: LabNode, overrides: SpeakerOverrides = {}): ChildProcess {
     writeFileSync(node.logFile, '', { flag: 'a' });
     // `env -u NODE_OPTIONS`: not under a test runner's module hooks (tap puts them back into the
     // environment of every child it sees spawned); loading the Kubernetes client under them takes ×3 CPU.
     const wrapper = this.options.speakerWrapper ?? [];
-    const args = ['-u', 'NODE_OPTIONS', ...wrapper, process.execPath, ...this.speakerArgs(node)];
+    const args = ['-u', 'NODE_OPTIONS', ...wrapper, process.execPath, ...this.speakerArgs(node, overrides)];
     const child = this.lan.spawn(node.ns, 'env', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, HERALD_LOG_LEVEL: process.env.HERALD_LOG_LEVEL ?? 'info' },

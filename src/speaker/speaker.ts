@@ -116,7 +116,7 @@ export class Speaker
     );
     if (!membership.encrypted())
       this.log.warn(
-        'gossip is NOT encrypted: anyone on the LAN can join or forge membership and so decide who answers ARP for the VIPs; give --key-file',
+        'gossip is NOT encrypted (--insecure-gossip): anyone on the LAN can join or forge membership and so decide who answers ARP for the VIPs; use --key-file unless this network is trusted',
       );
     l2.on('announced', (e) => this.notify('announced', e));
     this.timers.push(setInterval(() => this.schedule(), options.resyncMs));

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Command, Option } from 'commander';
-import { parseKey } from '../../membership/keyring.js';
+import { gossipKeys } from '../gossip-keys.js';
 import { PROFILES, type ProfileName } from '../../membership/config.js';
 import { parseHostPort } from '../../util/host-port.js';
 import { FileConfigSource } from '../../config/file-source.js';
@@ -37,6 +36,7 @@ interface SpeakerFlags {
   heartbeatMs: string;
   profile: string;
   keyFile?: string;
+  insecureGossip?: boolean;
   label: string[];
   linkCapacity: string[];
   startupGraceMs: string;
@@ -99,7 +99,11 @@ export function registerSpeaker(program: Command): void {
     )
     .option(
       '--key-file <file>',
-      'gossip encryption keys, one per line (hex or base64, 32 bytes), primary first',
+      'gossip encryption keys, one per line (hex or base64, 32 bytes, e.g. `openssl rand -hex 32`), primary first',
+    )
+    .option(
+      '--insecure-gossip',
+      'run gossip without a key: plaintext, so anyone on the LAN can join or forge membership and decide who answers ARP (trusted networks only)',
     )
     .option('--label <key=value>', 'node label for nodeSelectors (repeatable; standalone mode)', collect, [])
     .option(
@@ -209,13 +213,7 @@ function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']
     if (eq <= 0) throw new Error(`--link-capacity: expected iface=rate (eth0=10G), got "${l}"`);
     linkCapacity[l.slice(0, eq)] = parseBitsPerSecond(l.slice(eq + 1));
   }
-  const keys = flags.keyFile
-    ? readFileSync(flags.keyFile, 'utf8')
-        .split('\n')
-        .map((s) => s.trim())
-        .filter(Boolean)
-        .map(parseKey)
-    : [];
+  const keys = gossipKeys(flags);
   return {
     node: flags.node,
     interfaces: flags.interface,
