@@ -44,7 +44,10 @@ t.test('examples/herald.service verifies and starts the installed herald speaker
   const unit = readFileSync(join(root, 'examples/herald.service'), 'utf8');
   const exec = /^ExecStart=(\S+) (.*)$/m.exec(unit);
   t.equal(exec?.[1], '/usr/local/bin/herald', 'the path scripts/install.sh writes by default');
-  t.match(exec?.[2] ?? '', /^speaker --config \/etc\/herald\/herald\.yaml --key-file \/etc\/herald\/gossip\.key --join \S+:7946/);
+  t.match(
+    exec?.[2] ?? '',
+    /^speaker --config \/etc\/herald\/herald\.yaml --key-file \/etc\/herald\/gossip\.key --join \S+:7946/,
+  );
   t.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m, 'reload is SIGHUP (the file is reread)');
   t.match(unit, /^Restart=always$/m);
   // verify checks the executable exists: point it at the one installed above
