@@ -173,10 +173,12 @@ export interface GoPeerOptions {
   port: number;
   join?: string[];
   spawner?: Spawner;
+  /** More flags (timers, see go/main.go). */
+  extra?: string[];
 }
 
 export function spawnGoPeer(o: GoPeerOptions): Peer {
-  const args = ['-name', o.name, '-bind', o.bind, '-port', String(o.port)];
+  const args = ['-name', o.name, '-bind', o.bind, '-port', String(o.port), ...(o.extra ?? [])];
   if (o.join && o.join.length > 0) args.push('-join', o.join.join(','));
   return new Peer(o.name, o.port, (o.spawner ?? hostSpawner)(o.binary, args));
 }

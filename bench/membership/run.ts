@@ -2,14 +2,16 @@
  * Membership benchmark, Herald vs HashiCorp memberlist (Debian's v0.2.2, DefaultLANConfig), same run:
  *  1. detection: N members on loopback, SIGKILL one, time until every survivor reports it dead;
  *     repeated (the victim restarts with the same name between repeats); median and p95;
- *  2. CPU per member at the largest N over a quiet window;
+ *  2. CPU per member at every N over a quiet window;
  *  3. loss: N members in a private network namespace whose loopback drops a share of packets at random
  *     (nftables numgen), counting false "dead" verdicts.
  *
  *   node dist/bench/membership/run.js [--sizes 3,10,50] [--repeats 10] [--impls herald,go]
  *     [--loss-seconds 600] [--loss-percent 5] [--loss-n 10] [--cpu-seconds 20] [--profile fast-lan]
+ *     [--go-timers default|profile] [--out membership]
  *
- * Writes bench/results/membership.json and bench/results/membership.md. Needs root for the loss run.
+ * `--go-timers profile` gives the Go peers Herald's profile timers (equal timers); `default` keeps
+ * DefaultLANConfig (MetalLB's). Writes bench/results/<out>.json and .md. Needs root for the loss run.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -43,6 +45,8 @@ const { values: args } = parseArgs({
     'loss-n': { type: 'string', default: '10' },
     'cpu-seconds': { type: 'string', default: '20' },
     profile: { type: 'string', default: 'fast-lan' },
+    'go-timers': { type: 'string', default: 'default' },
+    out: { type: 'string', default: 'membership' },
   },
 });
 const sizes = args.sizes
@@ -57,6 +61,29 @@ const lossN = Number(args['loss-n']);
 const cpuWindow = Number(args['cpu-seconds']);
 const profile = args.profile as ProfileName;
 if (!PROFILES[profile]) throw new Error(`unknown profile ${profile}`);
+const goTimers = args['go-timers'];
+if (goTimers !== 'default' && goTimers !== 'profile') throw new Error('--go-timers: default or profile');
+if (!/^[a-z0-9-]+$/.test(args.out)) throw new Error('--out: a file name without extension');
+
+/** Go memberlist flags with Herald's profile timers (bench/membership/go/main.go). */
+function goTimerFlags(): string[] {
+  if (goTimers === 'default') return [];
+  const p = PROFILES[profile];
+  return [
+    ['-probe-interval-ms', p.probeIntervalMs],
+    ['-probe-timeout-ms', p.probeTimeoutMs],
+    ['-indirect-checks', p.indirectChecks],
+    ['-gossip-interval-ms', p.gossipIntervalMs],
+    ['-gossip-nodes', p.gossipNodes],
+    ['-gossip-to-the-dead-ms', p.gossipToTheDeadMs],
+    ['-suspicion-mult', p.suspicionMult],
+    ['-suspicion-max-timeout-mult', p.suspicionMaxTimeoutMult],
+    ['-retransmit-mult', p.retransmitMult],
+    ['-awareness-max-multiplier', p.awarenessMaxMultiplier],
+    ['-push-pull-ms', p.pushPullIntervalMs],
+    ['-tcp-timeout-ms', p.tcpTimeoutMs],
+  ].flatMap(([flag, v]) => [String(flag), String(v)]);
+}
 
 const live = new Set<Peer>();
 const namespaces: string[] = [];
@@ -81,7 +108,15 @@ function startPeer(impl: Impl, name: string, port: number, seed: number | undefi
   const p =
     impl === 'herald'
       ? spawnHerald({ name, bind: '127.0.0.1', port, join, profile, spawner })
-      : spawnGoPeer({ binary: goBinary, name, bind: '127.0.0.1', port, join, spawner });
+      : spawnGoPeer({
+          binary: goBinary,
+          name,
+          bind: '127.0.0.1',
+          port,
+          join,
+          spawner,
+          extra: goTimerFlags(),
+        });
   live.add(p);
   p.child.once('exit', () => live.delete(p));
   return p;
@@ -110,7 +145,7 @@ async function startCluster(impl: Impl, n: number, basePort: number, spawner: Sp
     const batch: Peer[] = [];
     for (let j = i; j < Math.min(n, i + 10); j++)
       batch.push(startPeer(impl, `${impl}-${j}`, basePort + j, basePort, spawner));
-    await Promise.all(batch.map((p) => p.waitFor((e) => e.ev === 'ready', 30_000, 'ready')));
+    await Promise.all(batch.map((p) => p.waitFor((e) => e.ev === 'ready', 120_000, 'ready')));
     peers.push(...batch);
   }
   await waitConverged(peers, 120_000 + n * 2000);
@@ -145,7 +180,7 @@ async function detection(
   const settle = impl === 'go' ? 3000 : 1500 + n * 40;
   await sleep(settle);
   let cpu: CpuResult | undefined;
-  if (n === Math.max(...sizes)) cpu = await measureCpu(impl, peers);
+  if (cpuWindow > 0) cpu = await measureCpu(impl, peers);
   const samples: number[] = [];
   const firsts: number[] = [];
   let falseDeaths = 0;
@@ -288,6 +323,12 @@ async function lossRun(): Promise<LossResult[]> {
   return out;
 }
 
+function goConfigText(): string {
+  return goTimers === 'default'
+    ? 'DefaultLANConfig (probe 1 s / 500 ms, suspicion mult 4 (max ×6), gossip 200 ms × 3) = MetalLB'
+    : `DefaultLANConfig with the timers of Herald's \`${profile}\` profile (probe, indirect checks, gossip, suspicion, retransmit, awareness, push-pull, TCP timeout)`;
+}
+
 function round(x: number, d = 0): number {
   const f = 10 ** d;
   return Math.round(x * f) / f;
@@ -330,17 +371,16 @@ async function main(): Promise<void> {
         loadAverage1m: { start: round(loadStart, 1), end: round(loadavg()[0]!, 1) },
       },
       heraldProfile: { name: profile, ...PROFILES[profile] },
-      goMemberlist:
-        'hashicorp/memberlist v0.2.2 (Debian golang-github-hashicorp-memberlist-dev), DefaultLANConfig',
+      goMemberlist: `hashicorp/memberlist v0.2.2 (Debian golang-github-hashicorp-memberlist-dev), ${goConfigText()}`,
       detection: detections,
       cpu: cpuResults,
       loss,
     };
     const dir = join(projectRoot(), 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, 'membership.json'), `${JSON.stringify(result, null, 2)}\n`);
+    writeFileSync(join(dir, `${args.out}.json`), `${JSON.stringify(result, null, 2)}\n`);
     const md = markdown(result.command, started, result.host.loadAverage1m, detections, cpuResults, loss);
-    writeFileSync(join(dir, 'membership.md'), md);
+    writeFileSync(join(dir, `${args.out}.md`), md);
     process.stdout.write(md);
   } finally {
     await cleanupGo?.();
@@ -365,7 +405,7 @@ function markdown(
     '',
     `Herald profile \`${profile}\`: probe ${p.probeIntervalMs} ms / timeout ${p.probeTimeoutMs} ms, ` +
       `suspicion mult ${p.suspicionMult} (max ×${p.suspicionMaxTimeoutMult}), gossip ${p.gossipIntervalMs} ms × ${p.gossipNodes}. ` +
-      'Go memberlist: DefaultLANConfig (probe 1 s / 500 ms, suspicion mult 4 (max ×6), gossip 200 ms × 3) = MetalLB.',
+      `Go memberlist: ${goConfigText()}.`,
     '',
     '## Detection of a SIGKILLed member (time until every survivor reports it dead)',
     '',

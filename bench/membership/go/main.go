@@ -1,5 +1,6 @@
-// A HashiCorp memberlist peer with DefaultLANConfig timers (the MetalLB baseline), for the side-by-side
-// benchmark in bench/membership/run.ts. Built offline from Debian packages at bench time:
+// A HashiCorp memberlist peer with DefaultLANConfig timers (the MetalLB baseline), or with timers given
+// by flags (to compare at equal timers with a Herald profile), for the side-by-side benchmark in
+// bench/membership/run.ts. Built offline from Debian packages at bench time:
 //
 //	env GO111MODULE=off GOPATH=/usr/share/gocode GOPROXY=off GOCACHE=$(mktemp -d) go build -o DIR/mlpeer .
 //
@@ -54,6 +55,19 @@ func main() {
 	bind := flag.String("bind", "127.0.0.1", "bind address")
 	port := flag.Int("port", 7946, "bind port (UDP+TCP)")
 	join := flag.String("join", "", "comma-separated seeds host:port")
+	// Zero keeps DefaultLANConfig's value.
+	probeInterval := flag.Int("probe-interval-ms", 0, "ProbeInterval")
+	probeTimeout := flag.Int("probe-timeout-ms", 0, "ProbeTimeout")
+	indirect := flag.Int("indirect-checks", 0, "IndirectChecks")
+	gossipInterval := flag.Int("gossip-interval-ms", 0, "GossipInterval")
+	gossipNodes := flag.Int("gossip-nodes", 0, "GossipNodes")
+	gossipToDead := flag.Int("gossip-to-the-dead-ms", 0, "GossipToTheDeadTime")
+	suspicionMult := flag.Int("suspicion-mult", 0, "SuspicionMult")
+	suspicionMax := flag.Int("suspicion-max-timeout-mult", 0, "SuspicionMaxTimeoutMult")
+	retransmitMult := flag.Int("retransmit-mult", 0, "RetransmitMult")
+	awarenessMax := flag.Int("awareness-max-multiplier", 0, "AwarenessMaxMultiplier")
+	pushPull := flag.Int("push-pull-ms", 0, "PushPullInterval")
+	tcpTimeout := flag.Int("tcp-timeout-ms", 0, "TCPTimeout")
 	flag.Parse()
 	if *name == "" {
 		fmt.Fprintln(os.Stderr, "mlpeer: -name is required")
@@ -67,6 +81,28 @@ func main() {
 	cfg.AdvertisePort = *port
 	cfg.Events = events{}
 	cfg.Logger = log.New(io.Discard, "", 0)
+	ms := func(v int, d *time.Duration) {
+		if v > 0 {
+			*d = time.Duration(v) * time.Millisecond
+		}
+	}
+	n := func(v int, d *int) {
+		if v > 0 {
+			*d = v
+		}
+	}
+	ms(*probeInterval, &cfg.ProbeInterval)
+	ms(*probeTimeout, &cfg.ProbeTimeout)
+	n(*indirect, &cfg.IndirectChecks)
+	ms(*gossipInterval, &cfg.GossipInterval)
+	n(*gossipNodes, &cfg.GossipNodes)
+	ms(*gossipToDead, &cfg.GossipToTheDeadTime)
+	n(*suspicionMult, &cfg.SuspicionMult)
+	n(*suspicionMax, &cfg.SuspicionMaxTimeoutMult)
+	n(*retransmitMult, &cfg.RetransmitMult)
+	n(*awarenessMax, &cfg.AwarenessMaxMultiplier)
+	ms(*pushPull, &cfg.PushPullInterval)
+	ms(*tcpTimeout, &cfg.TCPTimeout)
 	ml, err := memberlist.Create(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mlpeer:", err)
