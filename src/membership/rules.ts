@@ -67,10 +67,12 @@ export function decideAlive(
 ): Decision {
   if (a.node === local.name) {
     if (local.leaving) return { action: 'ignore', reason: 'self' };
+    // Our name claimed at another address, whatever the incarnation (incarnations of two processes say
+    // nothing about which is real): another process uses our name. Ignored and reported, never outbid.
+    if (a.addr !== local.addr || a.port !== local.port) return conflict(a, local);
     const order = compareIncarnation(a.incarnation, local.incarnation);
     if (order === 'older') return { action: 'ignore', reason: 'stale' };
     if (order === 'implausible') return { action: 'ignore', reason: 'implausible' };
-    if (a.addr !== local.addr || a.port !== local.port) return conflict(a, local);
     if (order === 'same' && a.meta.equals(local.meta)) return { action: 'ignore', reason: 'self' };
     // Someone speaks for us with a newer or different identity (e.g. our previous process): outbid it.
     return {

@@ -96,8 +96,8 @@ t.test('alive about ourselves: identical ignored, newer or different refuted abo
   );
   t.same(
     decideAlive(undefined, { ...me, port: 1, incarnation: 4 }, local, 1).action,
-    'ignore',
-    'unless old news',
+    'conflict',
+    'whatever its incarnation (two processes count theirs apart: a lower one is no proof of old news)',
   );
   t.same(decideAlive(undefined, { ...me, incarnation: 9 }, { ...local, leaving: true }, 1).action, 'ignore');
 });
