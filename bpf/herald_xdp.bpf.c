@@ -5,7 +5,8 @@
  * IPv4/IPv6 traffic per VIP, learns requesting clients and, in flow mode, steers the flows of the VIPs it
  * owns to their nodes (lib/steer.h). See docs/datapath.md.
  *
- * Verdicts: XDP_TX = we answered in place (or steered a flow to another node); XDP_DROP = suppressed (or another node's spread bucket);
+ * Verdicts: XDP_TX = we answered in place (or steered a flow to another node); XDP_DROP = suppressed (or another
+ * node's spread bucket, or another node's flow this node may not steer);
  * XDP_PASS = everything else, untouched (malformed, truncated, unknown, not a VIP, gate closed).
  */
 #include <linux/bpf.h>

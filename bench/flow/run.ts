@@ -84,7 +84,7 @@ async function survival(
   ][0];
   const victim = cluster.nodes.find((n) => n.name === owner);
   if (!victim) throw new Error(`no owner for ${vip}`);
-  const held = holdConnections(cluster, from, vip, 24, 200, 15_000);
+  const held = holdConnections(cluster, from, vip, 24, 200, 15_000, 8_000);
   await waitUntil('24 connections answered', 10_000, () => held.conns.size === 24);
   await new Promise((r) => setTimeout(r, 1000));
   await cluster.failNode(victim);

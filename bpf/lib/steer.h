@@ -41,21 +41,41 @@ static __always_inline void flow_count(__u32 stat, __u64 bytes)
 	}
 }
 
-/* Target index of the flow: its pinned target while that stays in the table, else its slot's. */
-static __always_inline __u32 flow_target(const struct herald_flow *flow, const struct herald_flow_key *k)
+/* The flow's pinned target index while that target stays in the table, else HERALD_FLOW_NO_TARGET. */
+static __always_inline __u32 flow_pinned(const struct herald_flow *flow, const struct herald_flow_key *k)
 {
 	struct herald_flow_pin *pin = bpf_map_lookup_elem(&herald_flow_lru, k);
-	struct herald_flow_pin fresh = {};
 	__u32 idx;
 
-	if (pin) {
-		idx = pin->index;
-		if (idx < HERALD_FLOW_MAX_TARGETS && mac_equal(flow->targets[idx].mac, pin->mac))
-			return idx;
-	}
-	idx = flow->slots[flow_hash(k) & (HERALD_FLOW_SLOTS - 1)];
+	if (!pin)
+		return HERALD_FLOW_NO_TARGET;
+	idx = pin->index;
+	if (idx < HERALD_FLOW_MAX_TARGETS && mac_equal(flow->targets[idx].mac, pin->mac))
+		return idx;
+	return HERALD_FLOW_NO_TARGET;
+}
+
+/* The target index of the flow's slot, HERALD_FLOW_NO_TARGET for an empty slot. */
+static __always_inline __u32 flow_slot(const struct herald_flow *flow, const struct herald_flow_key *k)
+{
+	__u32 idx = flow->slots[flow_hash(k) & (HERALD_FLOW_SLOTS - 1)];
+
 	if (idx >= HERALD_FLOW_MAX_TARGETS || mac_is_zero(flow->targets[idx].mac))
 		return HERALD_FLOW_NO_TARGET;
+	return idx;
+}
+
+/* Target index of the flow: its pinned target, else its slot's, pinned on first sight (table changes keep it). */
+static __always_inline __u32 flow_target(const struct herald_flow *flow, const struct herald_flow_key *k)
+{
+	struct herald_flow_pin fresh = {};
+	__u32 idx = flow_pinned(flow, k);
+
+	if (idx < HERALD_FLOW_MAX_TARGETS)
+		return idx;
+	idx = flow_slot(flow, k);
+	if (idx >= HERALD_FLOW_MAX_TARGETS)
+		return idx;
 	__builtin_memcpy(fresh.mac, flow->targets[idx].mac, ETH_ALEN);
 	fresh.index = idx;
 	bpf_map_update_elem(&herald_flow_lru, k, &fresh, BPF_ANY);
@@ -63,10 +83,28 @@ static __always_inline __u32 flow_target(const struct herald_flow *flow, const s
 }
 
 /*
+ * A frame this node may not steer (it is not the owner, or its gate is closed) but that the LAN still
+ * sends to it (a router's ARP cache older than the takeover, a stalled speaker): the flows of the own
+ * slots go up the stack; the others are dropped, because the own stack would answer them with a reset
+ * and break connections that live on other nodes (TCP retransmits once the new owner steers them).
+ */
+static __always_inline int flow_hold(const struct herald_flow *flow, const struct herald_flow_key *k)
+{
+	__u32 idx = flow_pinned(flow, k);
+
+	if (idx >= HERALD_FLOW_MAX_TARGETS)
+		idx = flow_slot(flow, k);
+	if (idx >= HERALD_FLOW_MAX_TARGETS || flow->targets[idx].local)
+		return XDP_PASS;
+	return XDP_DROP;
+}
+
+/*
  * Called for IPv4/IPv6 packets to a VIP this node counts (after count_rx). Returns XDP_TX when the
- * frame was rewritten towards another node, else XDP_PASS. Frames from a cluster node's MAC are never
- * steered (MAC rewriting keeps the TTL: a loop would never end), nor by a node whose entry is not the
- * owner's, nor frames not addressed to the owner's MAC, nor while the liveness gate is closed.
+ * frame was rewritten towards another node, XDP_DROP for another node's flow this node may not steer
+ * (flow_hold), else XDP_PASS. Frames from a cluster node's MAC are never steered (MAC rewriting keeps the
+ * TTL: a loop would never end), nor by a node whose entry is not the owner's, nor frames not addressed to
+ * the own MAC, nor while the liveness gate is closed.
  */
 static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *l2, const struct herald_addr *vip_key,
 				      int v6)
@@ -86,12 +124,12 @@ static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *
 		flow_count(flow->in_stat, bytes);
 		return XDP_PASS;
 	}
-	if (flow->role != HERALD_FLOW_ROLE_OWNER || !mac_equal(eth->h_dest, flow->own_mac))
-		return XDP_PASS;
-	if (!control_plane_alive(bpf_ktime_get_ns()))
+	if (!mac_equal(eth->h_dest, flow->own_mac))
 		return XDP_PASS;
 	if ((v6 ? flow_key_v6(&fk, data, data_end, l2->l3off) : flow_key_v4(&fk, data, data_end, l2->l3off)) != 0)
 		return XDP_PASS;
+	if (flow->role != HERALD_FLOW_ROLE_OWNER || !control_plane_alive(bpf_ktime_get_ns()))
+		return flow_hold(flow, &fk);
 	idx = flow_target(flow, &fk);
 	if (idx >= HERALD_FLOW_MAX_TARGETS)
 		return XDP_PASS;

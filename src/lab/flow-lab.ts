@@ -125,6 +125,7 @@ export function holdConnections(
   conns: number,
   intervalMs: number,
   maxMs: number,
+  timeoutMs = 2000,
 ): { conns: Map<number, HeldConnection>; child: ChildProcess; done: Promise<void> } {
   const out = new Map<number, HeldConnection>();
   const child = cluster.lan.spawn(from.ns, process.execPath, [
@@ -135,6 +136,7 @@ export function holdConnections(
     String(conns),
     String(intervalMs),
     String(maxMs),
+    String(timeoutMs),
   ]);
   let buf = '';
   child.stdout?.on('data', (chunk: Buffer) => {

@@ -8,9 +8,10 @@ import { pathToFileURL } from 'node:url';
  *   node flow-load.js requests VIP PORT LOOPS COUNT SIZE
  *     LOOPS parallel loops send COUNT requests in all, each on a new connection, for SIZE-byte answers
  *     → {"nodes":{"n1":..},"bytes":{"n1":..},"failed":N}
- *   node flow-load.js hold VIP PORT CONNS INTERVAL_MS MAX_MS
+ *   node flow-load.js hold VIP PORT CONNS INTERVAL_MS MAX_MS [TIMEOUT_MS]
  *     CONNS keep-alive connections, one request each per INTERVAL_MS until MAX_MS; one line per answer
- *     {"c":i,"t":ms,"node":"n2"} and one when a connection breaks {"c":i,"t":ms,"error":".."} (it then stops)
+ *     {"c":i,"t":ms,"node":"n2"} and one when a connection breaks {"c":i,"t":ms,"error":".."} (it then
+ *     stops): reset, closed, or no answer within TIMEOUT_MS (default 2000; longer to ride out a failover)
  */
 
 function once(vip: string, port: number, size: number): Promise<{ node: string; bytes: number }> {
@@ -59,6 +60,7 @@ function holdOne(
   vip: string,
   port: number,
   intervalMs: number,
+  timeoutMs: number,
   endAt: number,
   emit: (line: object) => void,
 ): Promise<void> {
@@ -80,7 +82,7 @@ function holdOne(
     const ask = () => {
       if (Date.now() >= endAt) return finish();
       socket.write(`GET /?size=0 HTTP/1.1\r\nHost: vip\r\nConnection: keep-alive\r\n\r\n`);
-      deadline = setTimeout(() => finish('timeout'), 2000);
+      deadline = setTimeout(() => finish('timeout'), timeoutMs);
     };
     socket.on('connect', ask);
     socket.on('data', (chunk: Buffer) => {
@@ -101,22 +103,32 @@ function holdOne(
   });
 }
 
-export async function hold(vip: string, port: number, conns: number, intervalMs: number, maxMs: number) {
+export async function hold(
+  vip: string,
+  port: number,
+  conns: number,
+  intervalMs: number,
+  maxMs: number,
+  timeoutMs = 2000,
+) {
   const endAt = Date.now() + maxMs;
   const emit = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
-  await Promise.all(Array.from({ length: conns }, (_, i) => holdOne(i, vip, port, intervalMs, endAt, emit)));
+  await Promise.all(
+    Array.from({ length: conns }, (_, i) => holdOne(i, vip, port, intervalMs, timeoutMs, endAt, emit)),
+  );
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [mode, vip = '', port = '8080', a = '10', b = '100', c = '0'] = process.argv.slice(2);
+  const [mode, vip = '', port = '8080', a = '10', b = '100', c = '0', d = '2000'] = process.argv.slice(2);
   if (mode === 'requests') {
     const r = await requests(vip, Number(port), Number(a), Math.min(Number(b), 100_000), Number(c));
     process.stdout.write(`${JSON.stringify(r)}\n`);
   } else if (mode === 'hold') {
-    await hold(vip, Number(port), Math.min(Number(a), 1000), Number(b), Math.min(Number(c), 600_000));
+    const maxMs = Math.min(Number(c), 600_000);
+    await hold(vip, Number(port), Math.min(Number(a), 1000), Number(b), maxMs, Math.min(Number(d), maxMs));
   } else {
     process.stderr.write(
-      'usage: flow-load.js requests VIP PORT LOOPS COUNT SIZE | hold VIP PORT CONNS INTERVAL_MS MAX_MS\n',
+      'usage: flow-load.js requests VIP PORT LOOPS COUNT SIZE | hold VIP PORT CONNS INTERVAL_MS MAX_MS [TIMEOUT_MS]\n',
     );
     process.exit(2);
   }

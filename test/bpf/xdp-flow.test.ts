@@ -6,6 +6,7 @@ import { flowFrame, flowSlot, steered, type FrameOpts } from './flow-frames.js';
 import { CLIENT_MAC, nsFrame, VIP_MAC } from './xdp-frames.js';
 import {
   CLIENT4,
+  XDP_DROP,
   CLIENT6,
   openResponder,
   run,
@@ -140,7 +141,7 @@ if (r) {
     }
   });
 
-  t.test('loop guard, non-owner, gate closed, foreign MAC, suppress: passed untouched', async (t) => {
+  t.test('loop guard, non-owner, gate closed, foreign MAC, suppress: never steered', async (t) => {
     reset();
     // A flow that lands on NODE_B, to show what each guard stops.
     let sport = 20000;
@@ -159,13 +160,43 @@ if (r) {
     const other = flowFrame({ ...o, ethDst: Buffer.from('020000000099', 'hex') });
     t.same(run(r, other), { retval: XDP_PASS, data: other }, 'frame not addressed to the VIP MAC');
 
+    // A flow of the own slot, for the cases that must not steer: it still goes up the own stack.
+    let own = 20000;
+    while (byThirds(flowSlot(ROUTER4, VIP4, 6, own, 80)) !== 0) own++;
+    const mine = { ...o, l4: { ...o.l4, sport: own } };
+    r.flows.clearPins();
     r.flows.set(VIP4, table('member', byThirds));
-    t.same(run(r, flowFrame(o)), { retval: XDP_PASS, data: flowFrame(o) }, 'member role never steers');
+    t.same(
+      run(r, flowFrame(o)),
+      { retval: XDP_DROP, data: flowFrame(o) },
+      "member: another node's flow dropped",
+    );
+    t.same(run(r, flowFrame(mine)), { retval: XDP_PASS, data: flowFrame(mine) }, 'member: own flow passed');
     r.flows.set(VIP4, table('owner', byThirds));
+    t.equal(run(r, flowFrame(o)).retval, XDP_TX, 'owner again: steered (and pinned)');
 
     r.setLivenessBoundMs(50);
     r.heartbeat(kernelMonotonicNs() - 5_000_000_000n);
-    t.same(run(r, flowFrame(o)), { retval: XDP_PASS, data: flowFrame(o) }, 'gate closed: no steering');
+    t.same(
+      run(r, flowFrame(o)),
+      { retval: XDP_DROP, data: flowFrame(o) },
+      'gate closed: not steered, dropped',
+    );
+    t.same(
+      run(r, flowFrame(mine)),
+      { retval: XDP_PASS, data: flowFrame(mine) },
+      'gate closed: own flow passed',
+    );
+    r.flows.set(
+      VIP4,
+      table('owner', () => 0),
+    );
+    t.equal(
+      run(r, flowFrame(o)).retval,
+      XDP_DROP,
+      'gate closed: a pinned flow stays with its node (dropped)',
+    );
+    r.flows.set(VIP4, table('owner', byThirds));
     r.setLivenessBoundMs(600_000);
     r.heartbeat();
     t.equal(run(r, flowFrame(o)).retval, XDP_TX, 'gate open again');
