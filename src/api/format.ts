@@ -28,9 +28,19 @@ export function formatRatio(r: number): string {
   return `${(r * 100).toFixed(r >= 0.1 ? 0 : 1)}%`;
 }
 
-/** The "owner" cell: the owner, the spread shares ("a:32 b:32") or "-" when nobody announces. */
+/**
+ * The "owner" cell: the owner, the spread shares ("a:32/64 b:32/64"), the flow-mode owner and slot shares
+ * ("a flows a:33% b:33% c:34%") or "-" when nobody announces.
+ */
 export function ownerCell(v: Pick<VipStatus, 'owner' | 'shares' | 'mode'>): string {
   const shares = v.shares ?? [];
+  if (v.mode === 'flows') {
+    const total = shares.reduce((a, s) => a + (s.slots ?? 0), 0);
+    const parts = shares.map(
+      (s) => `${s.node}:${total > 0 ? Math.round((100 * (s.slots ?? 0)) / total) : 0}%`,
+    );
+    return `${v.owner || '-'} flows ${parts.join(' ') || '-'}`;
+  }
   if (shares.length > 0) {
     return shares.map((s) => (v.mode === 'l2' ? `${s.node}:${s.buckets}/64` : s.node)).join(' ');
   }

@@ -3,12 +3,14 @@ import { EventEmitter } from 'node:events';
 /** Default status API socket of a speaker (`--api-socket`). */
 export const DEFAULT_API_SOCKET = '/run/herald/speaker.sock';
 
-export type VipMode = 'l2' | 'bgp';
+export type VipMode = 'l2' | 'flows' | 'bgp';
 
 export interface SpreadShare {
   node: string;
   /** Client buckets of 64 this node answers (L2 spread); 0 for BGP nexthops. */
   buckets: number;
+  /** Flow mode: slots (of 4096) of the VIP's slot table whose new flows go to this node. */
+  slots?: number;
 }
 
 /** One VIP as this speaker sees it. Optional fields default to empty / 0 on the wire. */
@@ -19,7 +21,7 @@ export interface VipStatus {
   mode: VipMode;
   /** Single-owner L2: the announcing node; "" when nobody announces. */
   owner: string;
-  /** L2 spread: bucket shares; BGP: every advertising node. */
+  /** L2 spread: bucket shares; flow mode: slot shares of the flow set; BGP: every advertising node. */
   shares?: SpreadShare[];
   /** Why this owner / node set (or why nobody), e.g. "rendezvous winner among 3 eligible nodes". */
   reason: string;

@@ -1,6 +1,7 @@
 import type { SessionInfo } from '../bgp/session.js';
 import { bucketCount } from '../l2/buckets.js';
 import type { VipDecision } from '../l2/desired.js';
+import { limitFlowSet, slotShares } from '../l2/flow-table.js';
 import type { Member } from '../membership/types.js';
 import type { BgpSessionStatus, MemberStatus, VipStatus } from './source.js';
 
@@ -36,6 +37,21 @@ export function vipStatuses(input: {
         ...input.traffic(d.ip),
         local: true,
         ...(pool ? { pool } : {}),
+      };
+    }
+    if (d.mode === 'flows') {
+      const members = limitFlowSet(d.ip, [...(d.flowSet?.keys() ?? [])]);
+      return {
+        ip: d.ip,
+        services: [...d.services],
+        mode: 'flows',
+        owner: d.owner ?? '',
+        shares: [...slotShares(d.ip, members)].map(([n, slots]) => ({ node: n, buckets: 0, slots })),
+        reason: d.reason,
+        ...input.traffic(d.ip),
+        local: d.flowSet?.has(node) ?? false,
+        ...(pool ? { pool } : {}),
+        interfaces: d.interfaces.get(node) ?? [],
       };
     }
     return {

@@ -45,10 +45,24 @@ const vips: VipStatus[] = [
     mode: 'l2',
     owner: '',
     shares: [
-      { node: 'node-a', buckets: 32 },
-      { node: 'node-b', buckets: 32 },
+      { node: 'node-a', buckets: 32, slots: 0 },
+      { node: 'node-b', buckets: 32, slots: 0 },
     ],
     reason: 'spread over 2 nodes',
+    rxBitsPerSecond: 0,
+    rxPacketsPerSecond: 0,
+    local: true,
+  },
+  {
+    ip: '192.0.2.30',
+    services: ['shop/web'],
+    mode: 'flows',
+    owner: 'node-a',
+    shares: [
+      { node: 'node-a', buckets: 0, slots: 1400 },
+      { node: 'node-b', buckets: 0, slots: 2696 },
+    ],
+    reason: 'flows spread over 2 nodes',
     rxBitsPerSecond: 0,
     rxPacketsPerSecond: 0,
     local: true,
@@ -127,7 +141,7 @@ t.test('a failing source is an error for the caller, not for the server', async 
   source.fail = true;
   await t.rejects(client.listVips(), /ListVips: allocator state not loaded yet/);
   source.fail = false;
-  t.equal((await client.listVips()).vips.length, 2, 'still serving');
+  t.equal((await client.listVips()).vips.length, vips.length, 'still serving');
 });
 
 t.test('Watch streams an owner change (and honors the kind filter)', async (t) => {
@@ -191,7 +205,7 @@ t.test('TCP with TLS', async (t) => {
   t.ok(server.tcpPort! > 0);
   const client = new StatusClient({ tcp: { address: `127.0.0.1:${server.tcpPort}`, caFile: certFile } });
   t.teardown(() => client.close());
-  t.equal((await client.listVips()).vips.length, 2);
+  t.equal((await client.listVips()).vips.length, vips.length);
   const untrusted = new StatusClient({ tcp: { address: `127.0.0.1:${server.tcpPort}` }, timeoutMs: 2000 });
   await t.rejects(untrusted.listVips(), /ListVips/);
   untrusted.close();
@@ -230,7 +244,7 @@ t.test('CLI: herald status --json and herald top --once match the API', async (t
   t.match(text, /2001:db8::10 .*node-a:32\/64 node-b:32\/64/);
   t.match(text, /node-b\s+\[fd00::2\]:7946\s+suspect\s+9/);
   t.match(text, /10\.250\.0\.1\s+64512\s+established\s+up\s+1h2m\s+2\s+5\/1/);
-  t.match(top, /^herald top - node node-a .* 2 VIPs, 1\.50 Gb\/s/);
+  t.match(top, /^herald top - node node-a .* 3 VIPs, 1\.50 Gb\/s/);
   t.ok(top.indexOf('192.0.2.10') < top.indexOf('2001:db8::10'), 'busiest first');
   t.same(JSON.parse(topJsonOut).vips, wireVips);
   t.equal((missing as { code: number }).code, 1, 'exit 1 when no speaker answers');
@@ -242,6 +256,18 @@ t.test('CLI: herald status --json and herald top --once match the API', async (t
 
 t.test('formatting helpers', async (t) => {
   t.equal(ownerCell({ owner: '', shares: [], mode: 'l2' }), '-');
+  t.equal(
+    ownerCell({
+      owner: 'a',
+      shares: [
+        { node: 'a', buckets: 0, slots: 1365 },
+        { node: 'b', buckets: 0, slots: 2731 },
+      ],
+      mode: 'flows',
+    }),
+    'a flows a:33% b:67%',
+    "flow mode: the owner, then each node's share of the slots",
+  );
   t.equal(
     ownerCell({
       owner: '',

@@ -1,0 +1,46 @@
+import t from 'tap';
+import { vipStatuses } from '../../../src/api/speaker-status.js';
+import type { VipDecision } from '../../../src/l2/desired.js';
+import { FLOW_SLOTS } from '../../../src/l2/flow-model.js';
+import { slotShares } from '../../../src/l2/flow-table.js';
+
+const quiet = () => ({ rxBitsPerSecond: 0, rxPacketsPerSecond: 0, utilization: 0 });
+
+t.test(
+  'a flow-mode VIP is listed as flows: the owner and every node of the flow set with its slots',
+  async (t) => {
+    const flows: VipDecision = {
+      ip: '192.0.2.30',
+      services: ['shop/web'],
+      mode: 'flows',
+      owner: 'n2',
+      shares: new Map([['n2', 0xffffffffffffffffn]]),
+      eligible: ['n1', 'n2', 'n3'],
+      interfaces: new Map([['n2', ['eth0']]]),
+      reason: 'flows spread over 3 nodes',
+      flowSet: new Map([
+        ['n1', ['eth0']],
+        ['n2', ['eth0']],
+        ['n3', ['eth0']],
+      ]),
+    };
+    const status = (node: string) =>
+      vipStatuses({ node, decisions: [flows], allocations: [], advertised: new Set(), traffic: quiet })[0];
+    const owner = status('n2');
+    t.equal(owner?.mode, 'flows');
+    t.equal(owner?.owner, 'n2');
+    const expected = slotShares(flows.ip, ['n1', 'n2', 'n3']);
+    t.same(
+      owner?.shares?.map((s) => [s.node, s.slots]),
+      [...expected],
+      'slot shares as every speaker computes them',
+    );
+    t.equal(
+      owner?.shares?.reduce((a, s) => a + (s.slots ?? 0), 0),
+      FLOW_SLOTS,
+      'the shares cover every slot',
+    );
+    t.equal(status('n3')?.local, true, 'a flow-set member serves the VIP');
+    t.equal(status('n9')?.local, false, 'a node outside the flow set does not');
+  },
+);
