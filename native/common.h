@@ -30,5 +30,6 @@ void InitBpfMap(Napi::Env env, Napi::Object exports);
 void InitXdpAttach(Napi::Env env, Napi::Object exports);
 void InitProgTestRun(Napi::Env env, Napi::Object exports);
 void InitNetdev(Napi::Env env, Napi::Object exports);
+void InitFileLock(Napi::Env env, Napi::Object exports);
 
 }  // namespace herald

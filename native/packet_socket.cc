@@ -189,6 +189,7 @@ void InitPacketSocket(Napi::Env env, Napi::Object exports) {
   exports.Set("packetSendBatch", Napi::Function::New(env, PacketSendBatch, "packetSendBatch"));
   exports.Set("packetRecv", Napi::Function::New(env, PacketRecv, "packetRecv"));
   InitNetdev(env, exports);
+  InitFileLock(env, exports);
 }
 
 }  // namespace herald

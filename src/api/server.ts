@@ -7,7 +7,8 @@ import {
   type ServerWritableStream,
   status as GrpcStatus,
 } from '@grpc/grpc-js';
-import { mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { parseHostPort } from '../util/host-port.js';
 import { type Message, speakerService } from './service.js';
@@ -23,6 +24,8 @@ export interface StatusTls {
 export interface StatusServerOptions {
   /** Unix socket path (default /run/herald/speaker.sock); its directory is created. */
   socketPath?: string;
+  /** Permission bits of the socket, set explicitly rather than from the umask (default 0o660). */
+  socketMode?: number;
   /** Optional TCP listener; TLS is required unless the address is loopback. */
   tcp?: { address: string; tls?: StatusTls };
 }
@@ -48,6 +51,40 @@ function unary(produce: () => Promise<Message>) {
         }),
     );
   };
+}
+
+export const DEFAULT_API_SOCKET_MODE = 0o660;
+
+/** Whether something accepts connections on the unix socket at `path`. */
+function socketInUse(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Takes the socket path over from a dead process (a stale socket file), but never from a live one: a
+ * second speaker on the host must fail instead of stealing the first one's status API.
+ */
+async function claimSocketPath(path: string): Promise<void> {
+  try {
+    if (!statSync(path).isSocket())
+      throw new Error(`status API socket path ${path} exists and is not a socket`);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (await socketInUse(path)) {
+    throw new Error(
+      `status API socket ${path} is served by a running process (another speaker on this host?); stop it or use another --api-socket`,
+    );
+  }
+  removeStaleSocket(path);
 }
 
 function removeStaleSocket(path: string): void {
@@ -103,10 +140,14 @@ export async function startStatusServer(
       call.on('error', end);
     },
   });
+  const socketMode = opts.socketMode ?? DEFAULT_API_SOCKET_MODE;
+  if (!Number.isInteger(socketMode) || socketMode < 0 || socketMode > 0o777)
+    throw new Error(`status API socket mode must be octal permission bits (e.g. 0660), got ${socketMode}`);
   mkdirSync(dirname(socketPath), { recursive: true });
-  removeStaleSocket(socketPath);
+  await claimSocketPath(socketPath);
   try {
     await bind(server, `unix:${socketPath}`, ServerCredentials.createInsecure());
+    chmodSync(socketPath, socketMode);
     let tcpPort: number | undefined;
     if (opts.tcp) {
       const { host, port } = parseHostPort(opts.tcp.address);

@@ -82,6 +82,7 @@ export interface DatapathNative {
   packetRecv(fd: number, max: number): Buffer[];
   interfaceIndex(ifname: string): number;
   interfaceMac(ifname: string): Buffer;
+  lockExclusive(path: string): number;
 }
 
 const datapathExports: ReadonlyArray<keyof DatapathNative> = [
@@ -108,6 +109,7 @@ const datapathExports: ReadonlyArray<keyof DatapathNative> = [
   'packetRecv',
   'interfaceIndex',
   'interfaceMac',
+  'lockExclusive',
 ];
 
 /** The datapath view of the addon; fails clearly when the built addon lacks an export (stale build). */

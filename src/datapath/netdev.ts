@@ -17,8 +17,9 @@ export function interfaceMac(ifname: string): Buffer {
 }
 
 /**
- * Sends one complete Ethernet frame (destination MAC first) out of `ifname` through an AF_PACKET socket;
- * returns the bytes sent. For gratuitous ARP / unsolicited NA, which XDP cannot originate.
+ * Sends one complete Ethernet frame (destination MAC first) out of `ifname` through a throwaway AF_PACKET
+ * socket; returns the bytes sent. For tools and tests: its close waits in synchronize_net() (10-20 ms), so
+ * anything sending more than a few frames uses a long-lived PacketSocket or a FrameSender.
  */
 export function sendRawFrame(ifname: string, frame: Buffer): number {
   const ifindex = interfaceIndex(ifname);

@@ -3,11 +3,11 @@
  * maps, attaches it to interfaces, and programs VIPs, the liveness heartbeat and reads counters and
  * learned clients. Map layouts live in xdp-layout.ts; docs/datapath.md explains the behaviour.
  */
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { nativeBuildDir } from '../util/paths.js';
-import { BpfError, BpfObject, type BpfMap, type BpfProgram, numPossibleCpus, unpinDir } from './bpf.js';
+import { BpfObject, type BpfMap, type BpfProgram, numPossibleCpus, unpinDir } from './bpf.js';
 import { FlowMaps } from './flow-maps.js';
 import { interfaceIndex, interfaceMac } from './netdev.js';
 import { attachXdp, detachXdp, queryXdp, type XdpMode } from './xdp.js';
@@ -83,8 +83,11 @@ export class XdpResponder {
   readonly flows: FlowMaps;
   private readonly attached = new Map<string, { mode: XdpMode; ifindex: number; mac: Buffer }>();
   private livenessBoundNs: bigint;
-  /** `${ifname} ${mac}` of the solicited-node groups this instance joined (no repeated `ip` runs). */
-  private readonly joined = new Set<string>();
+  /** Solicited-node groups joined (`MAC dev IFNAME`) → the answered VIPs that need them. */
+  private readonly groups = new Map<string, Set<string>>();
+  private groupOps: string[] = [];
+  private groupChain: Promise<void> = Promise.resolve();
+  private knownCounters: Set<string> | undefined;
   private closed = false;
 
   private constructor(
@@ -142,8 +145,9 @@ export class XdpResponder {
       used = attachXdp(ifname, this.program, { mode });
     }
     this.attached.set(ifname, { mode: used, ifindex: interfaceIndex(ifname), mac: interfaceMac(ifname) });
-    for (const [ip, e] of this.vips())
-      if (e.action === 'answer') this.joinSolicitedNode(ip, e.ifindex, 'add');
+    for (const [ip, e] of this.vips()) if (e.action === 'answer') this.joinGroup(ip, e.ifindex);
+    for (const [ip, ifindexes] of this.moreInterfaces()) for (const i of ifindexes) this.joinGroup(ip, i);
+    this.flushGroups();
     return used;
   }
 
@@ -156,32 +160,58 @@ export class XdpResponder {
   }
 
   setVip(ip: string, spec: VipSpec): void {
+    this.setVips([[ip, spec]]);
+  }
+
+  /**
+   * Writes many VIP entries with one batch per map. New VIPs get their counters first, so the very first
+   * answered request is counted; existing counters keep their sums.
+   */
+  setVips(entries: ReadonlyArray<readonly [string, VipSpec]>): void {
     this.assertOpen();
-    const key = addrKey(ip);
-    const entry: VipEntry = {
-      action: spec.action,
-      mac: spec.mac ?? (spec.action === 'answer' ? this.defaultMac(ip, spec.ifindex) : Buffer.alloc(6)),
-      ifindex: spec.ifindex ?? 0,
-      vlan: spec.vlan ?? 0,
-      buckets: spec.buckets ?? ALL_BUCKETS,
-    };
-    const value = encodeVip(entry);
-    // Counters first, so the very first answered request is counted; an existing entry keeps its sums.
-    if (!this.counterMap.lookupPerCpu(key)) {
-      try {
-        this.counterMap.update(key, Buffer.alloc(numPossibleCpus() * COUNTERS_VALUE_SIZE), 'noexist');
-      } catch (error) {
-        if (!(error instanceof BpfError && error.code === 'EEXIST')) throw error; // raced: fine
+    if (entries.length === 0) return;
+    const known = this.counterKeys();
+    const zero = Buffer.alloc(numPossibleCpus() * COUNTERS_VALUE_SIZE);
+    const counters: Array<[Buffer, Buffer]> = [];
+    const values: Array<[Buffer, Buffer]> = [];
+    const answering: Array<[string, number]> = [];
+    const moreNow = this.moreInterfaces();
+    const ifDeletes: Buffer[] = [];
+    const ifWrites: Array<[Buffer, Buffer]> = [];
+    for (const [ip, spec] of entries) {
+      const key = addrKey(ip);
+      const entry: VipEntry = {
+        action: spec.action,
+        mac: spec.mac ?? (spec.action === 'answer' ? this.defaultMac(ip, spec.ifindex) : Buffer.alloc(6)),
+        ifindex: spec.ifindex ?? 0,
+        vlan: spec.vlan ?? 0,
+        buckets: spec.buckets ?? ALL_BUCKETS,
+      };
+      const hex = key.toString('hex');
+      if (!known.has(hex)) {
+        counters.push([key, zero]);
+        known.add(hex);
+      }
+      values.push([key, encodeVip(entry)]);
+      const more = entry.action === 'answer' && entry.ifindex ? (spec.more ?? []) : [];
+      const wanted = new Set(more.map((m) => m.ifindex));
+      for (const ifindex of moreNow.get(ip) ?? [])
+        if (!wanted.has(ifindex)) ifDeletes.push(encodeVipIfKey(ip, ifindex));
+      for (const m of more) ifWrites.push([encodeVipIfKey(ip, m.ifindex), encodeVipIf(m.mac)]);
+      if (entry.action === 'answer') {
+        answering.push([ip, entry.ifindex]);
+        for (const m of more) answering.push([ip, m.ifindex]);
+      } else {
+        this.leaveGroup(ip);
       }
     }
     // Further interfaces before the entry: a request on one of them is never answered with a wrong MAC.
-    const more = entry.action === 'answer' && entry.ifindex ? (spec.more ?? []) : [];
-    this.setMoreInterfaces(ip, more);
-    this.vipMap.update(key, value, 'any');
-    if (entry.action === 'answer') {
-      this.joinSolicitedNode(ip, entry.ifindex, 'add');
-      for (const m of more) this.joinSolicitedNode(ip, m.ifindex, 'add');
-    }
+    if (ifDeletes.length > 0) this.vipIfMap.deleteMany(ifDeletes);
+    if (ifWrites.length > 0) this.vipIfMap.updateMany(ifWrites, 'any');
+    this.counterMap.updateMany(counters, 'any');
+    this.vipMap.updateMany(values, 'any');
+    for (const [ip, ifindex] of answering) this.joinGroup(ip, ifindex);
+    this.flushGroups();
   }
 
   /** The further interfaces (ifindexes) of every VIP answered on more than one. */
@@ -198,26 +228,23 @@ export class XdpResponder {
     return out;
   }
 
-  private setMoreInterfaces(ip: string, more: readonly VipInterface[]): void {
-    const wanted = new Set(more.map((m) => m.ifindex));
-    for (const ifindex of this.moreInterfaces().get(ip) ?? []) {
-      if (!wanted.has(ifindex)) this.vipIfMap.delete(encodeVipIfKey(ip, ifindex));
-    }
-    for (const m of more) this.vipIfMap.update(encodeVipIfKey(ip, m.ifindex), encodeVipIf(m.mac), 'any');
+  deleteVip(ip: string): void {
+    this.deleteVips([ip]);
   }
 
-  deleteVip(ip: string): void {
+  deleteVips(ips: readonly string[]): void {
     this.assertOpen();
-    const key = addrKey(ip);
-    this.vipMap.delete(key);
-    this.setMoreInterfaces(ip, []);
-    this.counterMap.delete(key);
-    const group = solicitedNodeMac(ip);
-    // Leave the group unless another answer VIP (same last 24 bits) still needs it.
-    const shared =
-      group &&
-      [...this.vips()].some(([other, e]) => e.action === 'answer' && solicitedNodeMac(other)?.equals(group));
-    if (group && !shared) this.joinSolicitedNode(ip, 0, 'del');
+    if (ips.length === 0) return;
+    const keys = ips.map(addrKey);
+    this.vipMap.deleteMany(keys);
+    const more = this.moreInterfaces();
+    const ifKeys = ips.flatMap((ip) => (more.get(ip) ?? []).map((ifindex) => encodeVipIfKey(ip, ifindex)));
+    if (ifKeys.length > 0) this.vipIfMap.deleteMany(ifKeys);
+    this.counterMap.deleteMany(keys);
+    const known = this.counterKeys();
+    for (const key of keys) known.delete(key.toString('hex'));
+    for (const ip of ips) this.leaveGroup(ip);
+    this.flushGroups();
   }
 
   vips(): Map<string, VipEntry> {
@@ -231,6 +258,23 @@ export class XdpResponder {
   heartbeat(atNs?: bigint): void {
     this.assertOpen();
     this.writeConfig(atNs ?? kernelMonotonicNs());
+  }
+
+  /**
+   * Age of the last heartbeat as the XDP gate sees it, in ms; undefined when none was ever written.
+   * At start, an age beyond the liveness bound means the gate closed while no speaker ran.
+   */
+  heartbeatAgeMs(): number | undefined {
+    this.assertOpen();
+    const cfg = decodeConfig(this.configMap.lookup(configKey()) ?? Buffer.alloc(16));
+    if (cfg.heartbeatNs === 0n) return undefined;
+    return Number(kernelMonotonicNs() - cfg.heartbeatNs) / 1e6;
+  }
+
+  /** Whether the liveness gate is open now (a heartbeat fresher than the bound). */
+  gateOpen(): boolean {
+    const age = this.heartbeatAgeMs();
+    return age !== undefined && age * 1e6 < Number(this.livenessBoundNs);
   }
 
   setLivenessBoundMs(ms: number): void {
@@ -269,26 +313,71 @@ export class XdpResponder {
     );
   }
 
+  /** Keys (hex) of the counter entries, read once from the map and kept up to date after. */
+  private counterKeys(): Set<string> {
+    if (!this.knownCounters) {
+      this.knownCounters = new Set(this.counterMap.keys().map((k) => k.toString('hex')));
+    }
+    return this.knownCounters;
+  }
+
   /**
    * NS for an IPv6 VIP go to its solicited-node multicast MAC, which a NIC filters out unless the
    * interface joined that group (Cilium #44311): join it on the attached interfaces (`ip maddr`), as the
-   * kernel would for an address it holds. Best effort: a failure leaves veth/promiscuous setups working.
+   * kernel would for an address it holds. A group is left when no answered VIP needs it any more.
    */
-  private joinSolicitedNode(ip: string, ifindex: number, op: 'add' | 'del'): void {
+  private joinGroup(ip: string, ifindex: number): void {
     const mac = solicitedNodeMac(ip);
     if (!mac) return;
     for (const [ifname, a] of this.attached) {
       if (ifindex && a.ifindex !== ifindex) continue;
-      const id = `${ifname} ${formatMac(mac)}`;
-      if ((op === 'add') === this.joined.has(id)) continue;
-      if (op === 'add') this.joined.add(id);
-      else this.joined.delete(id);
-      try {
-        execFileSync('ip', ['maddr', op, formatMac(mac), 'dev', ifname], { stdio: 'ignore' });
-      } catch {
-        // already joined / already left, or no iproute2: the XDP program still answers what reaches it
+      const id = `${formatMac(mac)} dev ${ifname}`;
+      let members = this.groups.get(id);
+      if (!members) {
+        members = new Set();
+        this.groups.set(id, members);
+        this.groupOps.push(`maddr add ${id}`);
       }
+      members.add(ip);
     }
+  }
+
+  private leaveGroup(ip: string): void {
+    const mac = solicitedNodeMac(ip);
+    if (!mac) return;
+    for (const ifname of this.attached.keys()) {
+      const id = `${formatMac(mac)} dev ${ifname}`;
+      const members = this.groups.get(id);
+      if (!members?.delete(ip) || members.size > 0) continue;
+      this.groups.delete(id);
+      this.groupOps.push(`maddr del ${id}`);
+    }
+  }
+
+  /**
+   * Runs the queued `ip maddr` changes as one `ip -batch` in the background (one process for thousands of
+   * VIPs, off the event loop), one batch after the other. Best effort: a failure leaves veth and
+   * promiscuous setups working, since the XDP program answers whatever reaches it.
+   */
+  private flushGroups(): void {
+    if (this.groupOps.length === 0) return;
+    const script = `${this.groupOps.join('\n')}\n`;
+    this.groupOps = [];
+    this.groupChain = this.groupChain.then(
+      () =>
+        new Promise<void>((resolve) => {
+          const child = spawn('ip', ['-force', '-batch', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+          child.once('error', () => resolve());
+          child.once('exit', () => resolve());
+          child.stdin.on('error', () => undefined);
+          child.stdin.end(script);
+        }),
+    );
+  }
+
+  /** Resolves when the queued group changes have been applied (tests). */
+  groupsSettled(): Promise<void> {
+    return this.groupChain;
   }
 
   private defaultMac(ip: string, ifindex: number | undefined): Buffer {

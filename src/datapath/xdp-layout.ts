@@ -77,6 +77,9 @@ export function addrKey(ip: string): Buffer {
 /** Inverse of addrKey: dotted quad for v4-mapped keys, RFC 5952 text for IPv6. */
 export function addrFromKey(key: Buffer): string {
   if (key.length !== ADDR_KEY_SIZE) throw new Error(`address key must be 16 bytes, got ${key.length}`);
+  // IPv4-mapped (::ffff:a.b.c.d), the common case, without a parse: map dumps decode every key each second.
+  if (key.readBigUInt64BE(0) === 0n && key.readUInt32BE(8) === 0xffff)
+    return `${key[12]}.${key[13]}.${key[14]}.${key[15]}`;
   const v6 = ipaddr.IPv6.parse(ipaddr.fromByteArray([...key]).toString());
   return v6.isIPv4MappedAddress() ? v6.toIPv4Address().toString() : v6.toString();
 }

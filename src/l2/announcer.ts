@@ -1,8 +1,12 @@
+import { DueQueue } from './due-queue.js';
+
 /**
  * Schedules the gratuitous announcements of the VIPs this node owns: a burst right after a takeover (the
  * first frame at once; repeats cover a lost frame and switches that were slow to learn), then a periodic
- * refresh so a client that missed everything still converges. Sending is injected so the schedule is
- * testable with fake timers and the data path stays at the edge.
+ * refresh so a client that missed everything still converges. One timer serves every VIP, and a tick
+ * fires at most `maxPerTick` of them before yielding to the event loop, so 10,000 VIPs taken over at once
+ * never hold the heartbeat back. Sending is injected so the schedule is testable and the data path stays
+ * at the edge.
  */
 export interface AnnouncerOptions {
   /** Delays after takeover, in ms, for the burst; the first should be 0. */
@@ -12,6 +16,8 @@ export interface AnnouncerOptions {
   /** `burst` for the frames right after a change, `refresh` for the periodic ones. */
   send: (ip: string, interfaces: readonly string[], phase: 'burst' | 'refresh') => void;
   onError?: (ip: string, error: unknown) => void;
+  /** VIPs fired per timer tick before yielding (default 500). */
+  maxPerTick?: number;
 }
 
 export const DEFAULT_BURST_MS = [0, 100, 300, 700, 1500, 3000] as const;
@@ -19,47 +25,51 @@ export const DEFAULT_REFRESH_MS = 30_000;
 
 interface Schedule {
   interfaces: readonly string[];
-  timers: NodeJS.Timeout[];
+  /** Bumped on every (re)schedule: queued steps of an older generation are ignored. */
+  gen: number;
+  /** Time the burst started (refreshOnly: when the refresh started). */
+  origin: number;
+}
+
+/** Next step of a schedule: an index into burstMs, or -1 for a refresh. */
+interface Step {
+  ip: string;
+  gen: number;
+  step: number;
 }
 
 export class Announcer {
   private readonly schedules = new Map<string, Schedule>();
+  private readonly due = new DueQueue<Step>();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private gen = 0;
+  private readonly maxPerTick: number;
 
-  constructor(private readonly options: AnnouncerOptions) {}
+  constructor(private readonly options: AnnouncerOptions) {
+    this.maxPerTick = options.maxPerTick ?? 500;
+  }
 
-  /** Starts (or restarts) the burst for `ip` on `interfaces`. */
+  /** Starts (or restarts) the burst for `ip` on `interfaces`; the first frame goes out now. */
   announce(ip: string, interfaces: readonly string[]): void {
-    this.cancel(ip);
-    const schedule: Schedule = { interfaces, timers: [] };
+    const now = Date.now();
+    const schedule: Schedule = { interfaces, gen: ++this.gen, origin: now };
     this.schedules.set(ip, schedule);
-    for (const delay of this.options.burstMs) {
-      if (delay === 0) this.fire(ip, 'burst');
-      else schedule.timers.push(setTimeout(() => this.fire(ip, 'burst'), delay).unref());
-    }
-    if (this.options.refreshMs > 0) {
-      const last = this.options.burstMs.at(-1) ?? 0;
-      const refresh = setTimeout(() => {
-        const interval = setInterval(() => this.fire(ip, 'refresh'), this.options.refreshMs).unref();
-        schedule.timers.push(interval);
-        this.fire(ip, 'refresh');
-      }, last + this.options.refreshMs).unref();
-      schedule.timers.push(refresh);
-    }
+    const first = this.options.burstMs[0];
+    if (first === 0) this.fire(ip, 'burst');
+    this.queueNext(ip, schedule, first === 0 ? 1 : 0, now);
   }
 
   /** Only the periodic refresh, no burst (for state adopted from a previous process). */
   refreshOnly(ip: string, interfaces: readonly string[]): void {
-    this.cancel(ip);
+    this.schedules.delete(ip);
     if (this.options.refreshMs <= 0) return;
-    const schedule: Schedule = { interfaces, timers: [] };
+    const schedule: Schedule = { interfaces, gen: ++this.gen, origin: Date.now() };
     this.schedules.set(ip, schedule);
-    schedule.timers.push(setInterval(() => this.fire(ip, 'refresh'), this.options.refreshMs).unref());
+    this.push(schedule.origin + this.options.refreshMs, { ip, gen: schedule.gen, step: -1 });
   }
 
   cancel(ip: string): void {
-    const schedule = this.schedules.get(ip);
-    if (!schedule) return;
-    for (const timer of schedule.timers) clearTimeout(timer);
     this.schedules.delete(ip);
   }
 
@@ -72,7 +82,65 @@ export class Announcer {
   }
 
   stop(): void {
-    for (const ip of [...this.schedules.keys()]) this.cancel(ip);
+    this.schedules.clear();
+    this.due.clear();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /**
+   * Queues the first burst step after `step - 1` that is still ahead (a late tick sends one frame, not
+   * every step it missed), or the first refresh after the burst.
+   */
+  private queueNext(ip: string, schedule: Schedule, step: number, now: number): void {
+    const burst = this.options.burstMs;
+    let next = step;
+    while (next < burst.length && schedule.origin + (burst[next] ?? 0) <= now) next++;
+    if (next < burst.length) {
+      this.push(schedule.origin + (burst[next] ?? 0), { ip, gen: schedule.gen, step: next });
+    } else if (this.options.refreshMs > 0) {
+      const at = schedule.origin + (burst.at(-1) ?? 0) + this.options.refreshMs;
+      this.push(Math.max(at, now + 1), { ip, gen: schedule.gen, step: -1 });
+    }
+  }
+
+  private push(at: number, step: Step): void {
+    this.due.add(at, step);
+    this.arm();
+  }
+
+  private arm(): void {
+    const next = this.due.nextAt();
+    if (next === undefined || next >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = next;
+    this.timer = setTimeout(() => this.tick(), Math.max(0, next - Date.now())).unref();
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    this.timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    for (const { ip, gen, step } of this.due.takeDue(now, this.maxPerTick)) {
+      const schedule = this.schedules.get(ip);
+      if (!schedule || schedule.gen !== gen) continue;
+      if (step >= 0) {
+        this.fire(ip, 'burst');
+        this.queueNext(ip, schedule, step + 1, now);
+      } else {
+        this.fire(ip, 'refresh');
+        this.push(now + this.options.refreshMs, { ip, gen, step: -1 });
+      }
+    }
+    const next = this.due.nextAt();
+    if (next !== undefined && next <= now) {
+      // More is due than one tick fires: let timers and I/O run first.
+      this.timerAt = now;
+      this.timer = setTimeout(() => this.tick(), 0).unref();
+    } else {
+      this.arm();
+    }
   }
 
   private fire(ip: string, phase: 'burst' | 'refresh'): void {

@@ -18,20 +18,20 @@ export interface LearnedClient {
   ifindex: number;
 }
 
+export interface L2VipSpec {
+  action: 'answer' | 'suppress';
+  mac?: Buffer;
+  ifindex?: number;
+  buckets?: bigint;
+  /** Further interfaces the VIP is answered on, each with its own MAC. */
+  more?: ReadonlyArray<{ ifindex: number; mac: Buffer }>;
+}
+
 /** The part of the XDP responder the reconciler drives (XdpResponder implements it). */
 export interface L2Datapath {
-  setVip(
-    ip: string,
-    spec: {
-      action: 'answer' | 'suppress';
-      mac?: Buffer;
-      ifindex?: number;
-      buckets?: bigint;
-      /** Further interfaces the VIP is answered on, each with its own MAC. */
-      more?: ReadonlyArray<{ ifindex: number; mac: Buffer }>;
-    },
-  ): void;
-  deleteVip(ip: string): void;
+  /** Writes entries in one batch per map. */
+  setVips(entries: ReadonlyArray<readonly [string, L2VipSpec]>): void;
+  deleteVips(ips: readonly string[]): void;
   vips(): ReadonlyMap<string, DatapathVip>;
   /** Further interfaces (ifindexes) of the VIPs answered on several (adoption after a restart). */
   moreInterfaces?(): Map<string, number[]>;
@@ -39,6 +39,16 @@ export interface L2Datapath {
 }
 
 const CLIENTS_CACHE_MS = 50;
+
+/** `urgent`: first frames after a takeover; `bulk`: burst repeats and periodic refreshes. */
+export type FramePriority = 'urgent' | 'bulk';
+
+/** Where announcement frames go (datapath/frame-sender FrameSender: paced, never blocking). */
+export interface FrameQueue {
+  send(ifname: string, frames: readonly Buffer[], priority: FramePriority): void;
+  /** Drops what is queued and releases the sockets. */
+  close(): void;
+}
 
 export interface AnnouncingInterface {
   name: string;
@@ -49,7 +59,14 @@ export interface AnnouncingInterface {
 export interface L2ReconcilerOptions {
   datapath: L2Datapath;
   interfaces: readonly AnnouncingInterface[];
-  sendFrame: (ifname: string, frame: Buffer) => void;
+  /** Frames queue per interface; `urgent` for the first frames of a takeover. Closed by stop(). */
+  frames: FrameQueue;
+  /**
+   * The adopted entries are stale: the liveness gate closed while no speaker ran, so other nodes may have
+   * answered meanwhile. They are turned into suppress entries before anything else, and every VIP this
+   * node answers again is a fresh takeover (burst).
+   */
+  adoptStale?: boolean;
   burstMs?: readonly number[];
   refreshMs?: number;
   /** Called for every announcement frame sent (metrics: herald_layer2_gratuitous_sent_total). */
@@ -72,6 +89,10 @@ export class L2Reconciler {
   private readonly announcer: Announcer;
   private readonly byName: Map<string, AnnouncingInterface>;
   private readonly byIndex: Map<number, AnnouncingInterface>;
+  /** Answer entries adopted from a previous process, not yet confirmed by a decision of this one. */
+  private readonly adoptedAnswers = new Set<string>();
+  /** Announcement frames by `ip ifname` (built once per VIP and interface). */
+  private readonly frameCache = new Map<string, Buffer[]>();
 
   constructor(private readonly options: L2ReconcilerOptions) {
     this.byName = new Map(options.interfaces.map((i) => [i.name, i]));
@@ -82,7 +103,7 @@ export class L2Reconciler {
       send: (ip, ifnames, phase) => this.announce(ip, ifnames, phase),
       onError: (ip, error) => options.onError?.(`announce ${ip}`, error),
     });
-    this.applied = this.adopt();
+    this.applied = this.adopt(options.adoptStale ?? false);
   }
 
   /** Applies the decisions for this node; returns what changed. */
@@ -94,21 +115,27 @@ export class L2Reconciler {
       this.announcer.cancel(ip);
       this.gainedBuckets.delete(ip);
     }
+    const writes: Array<[string, L2VipSpec]> = [];
     for (const { ip, want } of plan.set) {
       if (want.action === 'answer') {
         // Every named interface answers, each with its own MAC.
         const [iface, ...more] = want.interfaces.flatMap((n) => this.byName.get(n) ?? []);
-        this.options.datapath.setVip(ip, {
-          action: 'answer',
-          buckets: want.buckets,
-          ...(iface ? { mac: iface.mac, ifindex: iface.ifindex } : {}),
-          ...(more.length > 0 ? { more: more.map((m) => ({ ifindex: m.ifindex, mac: m.mac })) } : {}),
-        });
+        writes.push([
+          ip,
+          {
+            action: 'answer',
+            buckets: want.buckets,
+            ...(iface ? { mac: iface.mac, ifindex: iface.ifindex } : {}),
+            ...(more.length > 0 ? { more: more.map((m) => ({ ifindex: m.ifindex, mac: m.mac })) } : {}),
+          },
+        ]);
       } else {
-        this.options.datapath.setVip(ip, { action: 'suppress' });
+        writes.push([ip, { action: 'suppress' }]);
       }
     }
-    for (const ip of plan.remove) this.options.datapath.deleteVip(ip);
+    this.options.datapath.setVips(writes);
+    this.options.datapath.deleteVips(plan.remove);
+    for (const ip of [...plan.released, ...plan.remove]) this.forgetFrames(ip);
     this.spreadIps.clear();
     for (const ip of spreadIps) this.spreadIps.add(ip);
     // The new state must be in place before the first frame goes out: announce() reads it.
@@ -118,12 +145,20 @@ export class L2Reconciler {
       this.gainedBuckets.set(ip, buckets);
       this.announcer.announce(ip, interfaces);
     }
-    // Entries adopted from a previous process (or otherwise without a schedule) get the periodic refresh
-    // only: re-announcing what did not change would pull clients for nothing.
+    // An answer entry adopted from a previous process is announced once this process decides it owns
+    // the VIP: while no speaker ran, another node may have answered and pulled the clients away, and a
+    // restarted speaker cannot tell (its view starts empty).
+    for (const ip of this.adoptedAnswers) {
+      const want = desired.get(ip);
+      if (want?.action !== 'answer' || this.announcer.has(ip)) continue;
+      if (want.spread) this.gainedBuckets.set(ip, want.buckets);
+      plan.takeovers.push({ ip, interfaces: want.interfaces });
+      this.announcer.announce(ip, want.interfaces);
+    }
+    this.adoptedAnswers.clear();
     for (const [ip, want] of desired) {
-      if (want.action === 'answer' && !this.announcer.has(ip)) {
+      if (want.action === 'answer' && !this.announcer.has(ip))
         this.announcer.refreshOnly(ip, want.interfaces);
-      }
     }
     return plan;
   }
@@ -134,20 +169,27 @@ export class L2Reconciler {
 
   stop(): void {
     this.announcer.stop();
+    this.options.frames.close();
   }
 
   /**
    * Rebuilds the applied state from the map a previous process left behind. Announces nothing: the
-   * speaker has not joined yet, and ownership may have moved while it was away.
+   * speaker has not joined yet, and ownership may have moved while it was away. Stale answer entries
+   * (see adoptStale) become suppress entries at once.
    */
-  private adopt(): Map<string, AppliedVip> {
+  private adopt(stale: boolean): Map<string, AppliedVip> {
     const adopted = new Map<string, AppliedVip>();
     const more = this.options.datapath.moreInterfaces?.() ?? new Map<string, number[]>();
+    const silence: Array<[string, L2VipSpec]> = [];
     for (const [ip, entry] of this.options.datapath.vips()) {
-      if (entry.action === 'answer') {
+      if (entry.action === 'answer' && stale) {
+        silence.push([ip, { action: 'suppress' }]);
+        adopted.set(ip, { action: 'suppress', spread: false });
+      } else if (entry.action === 'answer') {
         const names = [entry.ifindex, ...(more.get(ip) ?? [])].flatMap(
           (i) => this.byIndex.get(i)?.name ?? [],
         );
+        this.adoptedAnswers.add(ip);
         adopted.set(ip, {
           action: 'answer',
           buckets: entry.buckets,
@@ -158,11 +200,27 @@ export class L2Reconciler {
         adopted.set(ip, { action: 'suppress', spread: false });
       }
     }
+    this.options.datapath.setVips(silence);
     return adopted;
+  }
+
+  private forgetFrames(ip: string): void {
+    for (const name of this.byName.keys()) this.frameCache.delete(`${ip} ${name}`);
+  }
+
+  private framesFor(ip: string, iface: AnnouncingInterface): Buffer[] {
+    const key = `${ip} ${iface.name}`;
+    let frames = this.frameCache.get(key);
+    if (!frames) {
+      frames = announcementFrames(ip, iface.mac);
+      this.frameCache.set(key, frames);
+    }
+    return frames;
   }
 
   private announce(ip: string, ifnames: readonly string[], phase: 'burst' | 'refresh'): void {
     const entry = this.applied.get(ip);
+    const priority: FramePriority = phase === 'burst' ? 'urgent' : 'bulk';
     let frames = 0;
     if (this.spreadIps.has(ip) && entry?.action === 'answer') {
       const family = ip.includes(':') ? 6 : 4;
@@ -176,13 +234,15 @@ export class L2Reconciler {
         if (!hasBucket(buckets, clientBucket(client.ip))) continue;
         const iface = this.byIndex.get(client.ifindex);
         if (!iface || !ifnames.includes(iface.name)) continue;
-        if (this.send(ip, iface.name, clientRedirectFrame(ip, iface.mac, client.ip, client.mac))) frames++;
+        const frame = clientRedirectFrame(ip, iface.mac, client.ip, client.mac);
+        if (this.send(ip, iface.name, [frame], priority)) frames++;
       }
     } else {
       for (const name of ifnames) {
         const iface = this.byName.get(name);
         if (!iface) continue;
-        for (const frame of announcementFrames(ip, iface.mac)) if (this.send(ip, name, frame)) frames++;
+        const built = this.framesFor(ip, iface);
+        if (this.send(ip, name, built, priority)) frames += built.length;
       }
     }
     if (frames > 0) this.options.onAnnounced?.(ip, frames);
@@ -200,10 +260,10 @@ export class L2Reconciler {
     return this.clientsCache.clients;
   }
 
-  /** One frame; a failure is reported and does not stop the frames to other clients or interfaces. */
-  private send(ip: string, ifname: string, frame: Buffer): boolean {
+  /** Queues frames; a failure is reported and does not stop the frames to other clients or interfaces. */
+  private send(ip: string, ifname: string, frames: readonly Buffer[], priority: FramePriority): boolean {
     try {
-      this.options.sendFrame(ifname, frame);
+      this.options.frames.send(ifname, frames, priority);
       return true;
     } catch (error) {
       this.options.onError?.(`announce ${ip} on ${ifname}`, error);

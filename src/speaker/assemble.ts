@@ -1,4 +1,5 @@
-import { interfaceIndex, interfaceMac, sendRawFrame } from '../datapath/netdev.js';
+import { interfaceIndex, interfaceMac } from '../datapath/netdev.js';
+import { FrameSender } from '../datapath/frame-sender.js';
 import { XdpResponder } from '../datapath/responder.js';
 import type { XdpMode } from '../datapath/xdp.js';
 import { autoXdpMode, linkFacts } from '../datapath/xdp-auto.js';
@@ -27,6 +28,15 @@ export async function startSpeaker(
   await source.start();
   const ifaces = localInterfaces(options.interfaces);
   if (ifaces.length === 0) throw new Error('no interface with an address to announce on (use --interface)');
+  // Listeners first: a port in use must fail the start before anything in the data path changes.
+  const membership = await Memberlist.create({
+    name: options.node,
+    bindAddr: options.bind.host,
+    bindPort: options.bind.port,
+    profile: options.profile,
+    keys: options.keys,
+    ...(options.advertise ? { advertiseAddr: options.advertise } : {}),
+  });
   const responder = XdpResponder.open({ pinDir: options.pinDir });
   // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.
   const restarting = responder.vips().size > 0;
@@ -35,10 +45,29 @@ export async function startSpeaker(
       .flatMap((i) => i.cidrs)
       .find((c) => !c.includes(':'))
       ?.split('/')[0] ?? '0.0.0.1';
+  const announcing: AnnouncingInterface[] = ifaces.map((iface) => ({
+    name: iface.name,
+    ifindex: interfaceIndex(iface.name),
+    mac: interfaceMac(iface.name),
+  }));
+  // Before the first heartbeat reopens the gate: entries a previous process left while the gate closed
+  // (it stopped or froze longer than the bound) are stale, since other nodes may have answered meanwhile.
+  const stale = restarting && !responder.gateOpen();
+  if (stale) log.info('liveness gate closed since the last speaker: adopted VIPs are silenced until decided');
+  const l2 = new SpeakerL2({
+    node: options.node,
+    datapath: responder,
+    flows: responder.flows,
+    interfaces: announcing,
+    frames: new FrameSender({
+      onError: (ifname, error) => log.warn({ interface: ifname, err: error }, 'announcement frames dropped'),
+    }),
+    adoptStale: stale,
+    log,
+  });
   responder.setLivenessBoundMs(options.livenessMs);
   responder.heartbeat();
   const attached = new Map<string, XdpMode>();
-  const announcing: AnnouncingInterface[] = [];
   for (const iface of ifaces) {
     const choice =
       options.xdpMode === 'auto'
@@ -53,24 +82,7 @@ export async function startSpeaker(
         { interface: iface.name },
         'native XDP on a veth whose peer has no XDP program: replies are dropped (use --xdp-mode generic)',
       );
-    announcing.push({ name: iface.name, ifindex: interfaceIndex(iface.name), mac: interfaceMac(iface.name) });
   }
-  const membership = await Memberlist.create({
-    name: options.node,
-    bindAddr: options.bind.host,
-    bindPort: options.bind.port,
-    profile: options.profile,
-    keys: options.keys,
-    ...(options.advertise ? { advertiseAddr: options.advertise } : {}),
-  });
-  const l2 = new SpeakerL2({
-    node: options.node,
-    datapath: responder,
-    flows: responder.flows,
-    interfaces: announcing,
-    sendFrame: (ifname, frame) => void sendRawFrame(ifname, frame),
-    log,
-  });
   const bgp = new SpeakerBgp(options.node, routerId, restarting, log.child({ part: 'bgp' }));
   const health = new HealthMonitor({ node: options.node });
   let host: HostVips | undefined;

@@ -3,7 +3,12 @@ import type { HeraldModel } from '../config/index.js';
 import { decideL2, nodeActions, type VipDecision } from '../l2/desired.js';
 import type { L2Plan } from '../l2/plan.js';
 import { type FlowDatapath, FlowReconciler, type NodeMacs } from '../l2/flow-reconciler.js';
-import { type AnnouncingInterface, type L2Datapath, L2Reconciler } from '../l2/reconciler.js';
+import {
+  type AnnouncingInterface,
+  type FrameQueue,
+  type L2Datapath,
+  L2Reconciler,
+} from '../l2/reconciler.js';
 import type { Logger } from '../util/log.js';
 import { buildL2Inputs, type MemberView, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
 
@@ -29,7 +34,10 @@ export interface L2PartOptions {
   /** Flow-mode maps (XdpResponder.flows); without them flow-mode VIPs are answered but not steered. */
   flows?: FlowDatapath;
   interfaces: readonly AnnouncingInterface[];
-  sendFrame: (ifname: string, frame: Buffer) => void;
+  /** Frame queue (FrameSender in assemble.ts: paced, one socket per interface); closed by stop(). */
+  frames: FrameQueue;
+  /** The adopted XDP entries are stale (the gate closed while no speaker ran); see L2Reconciler. */
+  adoptStale?: boolean;
   log: Logger;
   burstMs?: readonly number[];
   refreshMs?: number;
@@ -53,7 +61,8 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
     this.reconciler = new L2Reconciler({
       datapath: opts.datapath,
       interfaces: opts.interfaces,
-      sendFrame: opts.sendFrame,
+      frames: opts.frames,
+      ...(opts.adoptStale ? { adoptStale: true } : {}),
       ...(opts.burstMs ? { burstMs: opts.burstMs } : {}),
       ...(opts.refreshMs !== undefined ? { refreshMs: opts.refreshMs } : {}),
       onAnnounced: (ip, frames) => this.emit('announced', { ip, frames }),

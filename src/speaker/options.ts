@@ -25,6 +25,8 @@ export interface SpeakerOptions {
   resyncMs: number;
   metrics?: string;
   apiSocket?: string;
+  /** Permission bits of the status API socket (default 0o660). */
+  apiSocketMode?: number;
   /** compute: allocate from the pools (standalone); status: announce the controller's Service status. */
   allocation: 'compute' | 'status';
   /**
@@ -46,6 +48,7 @@ export const SPEAKER_DEFAULTS = {
   resyncMs: 5000,
   apiSocket: '/run/herald/speaker.sock',
   vipInterface: 'lo',
+  apiSocketMode: '0660',
 } as const;
 
 /**

@@ -19,6 +19,8 @@ import type { GossipChannel, SpeakerView } from './view.js';
 
 export interface SpeakerServices {
   metrics: HeraldMetrics;
+  /** Wires the bound listeners to the started speaker (until then the status API answers 'starting'). */
+  attach(speaker: SpeakerView, gossip: GossipChannel): void;
   /** Every node's latest rate report, this node's own included. */
   rates: ClusterRateView;
   stop(): Promise<void>;
@@ -28,16 +30,78 @@ const SAMPLE_INTERVAL_MS = 1000;
 
 /**
  * The speaker's outward face: Prometheus metrics (per-VIP traffic from the XDP counters, gossiped cluster
- * concentration, membership, BGP, allocator, failover), and the gRPC status API. Reads the speaker's
- * view; changes nothing but its own gossiped rate reports.
+ * concentration, membership, BGP, allocator, failover), and the gRPC status API. Its listeners are bound
+ * before the speaker touches the data path (a port or socket in use fails the start first); attach()
+ * then connects them to the speaker's view. Changes nothing but its own gossiped rate reports.
  */
 export async function startSpeakerServices(
-  speaker: SpeakerView,
-  gossip: GossipChannel,
-  options: Pick<SpeakerOptions, 'node' | 'apiSocket' | 'metrics' | 'linkCapacity'>,
+  options: Pick<SpeakerOptions, 'node' | 'apiSocket' | 'apiSocketMode' | 'metrics' | 'linkCapacity'>,
   log: Logger,
 ): Promise<SpeakerServices> {
   const metrics = createHeraldMetrics();
+  const events = new StatusEvents();
+  const view = new ClusterRateView();
+  let attached: SpeakerView | undefined;
+  const current = (): SpeakerView => {
+    if (!attached) throw new Error('the speaker is starting');
+    return attached;
+  };
+  const source: StatusSource = {
+    node: () => options.node,
+    vips: async () => {
+      const speaker = current();
+      return vipStatuses({
+        node: options.node,
+        decisions: speaker.decisions(),
+        allocations: speaker.allocations().values(),
+        advertised: speaker.bgpAdvertised(),
+        traffic: (ip) => metrics.vipTraffic(ip),
+      });
+    },
+    traffic: () => metrics.nodeTraffic(),
+    members: async () => memberStatuses(current().members()),
+    bgpSessions: async () => bgpStatuses(current().bgpSessions()),
+    events,
+  };
+  const status = await startStatusServer(source, {
+    socketPath: options.apiSocket ?? '/run/herald/speaker.sock',
+    ...(options.apiSocketMode !== undefined ? { socketMode: options.apiSocketMode } : {}),
+  });
+  const metricsServer = options.metrics
+    ? await startMetricsServer(metrics, { address: options.metrics }).catch(async (error: unknown) => {
+        await status.close();
+        throw error;
+      })
+    : undefined;
+  log.info({ api: status.socketPath, metrics: metricsServer?.url }, 'status API and metrics serving');
+  let wired: { stop(): void } | undefined;
+  return {
+    metrics,
+    rates: view,
+    attach: (speaker, gossip) => {
+      if (attached) throw new Error('speaker services are attached already');
+      attached = speaker;
+      wired = wire({ speaker, gossip, metrics, events, view, options, log });
+    },
+    stop: async () => {
+      wired?.stop();
+      await status.close();
+      await metricsServer?.close();
+    },
+  };
+}
+
+/** Feeds the metrics, the rate view and the status events from the speaker's view and gossip. */
+function wire(parts: {
+  speaker: SpeakerView;
+  gossip: GossipChannel;
+  metrics: HeraldMetrics;
+  events: StatusEvents;
+  view: ClusterRateView;
+  options: Pick<SpeakerOptions, 'node' | 'linkCapacity'>;
+  log: Logger;
+}): { stop(): void } {
+  const { speaker, gossip, metrics, events, view, options, log } = parts;
   registerGossipHealth(metrics.registry, () => speaker.gossipHealth());
   const health = registerHealthMetrics(metrics.registry, {
     verdicts: () => speaker.healthVerdicts(),
@@ -50,7 +114,6 @@ export async function startSpeakerServices(
   void metrics.probeLinks([...speaker.interfaces().keys()], { overrides }).catch(() => undefined);
 
   // Per-VIP rates travel through gossip so any speaker can tell how concentrated LB traffic is.
-  const view = new ClusterRateView();
   const publisher = new RateReportPublisher(options.node, { windowMs: monitor.windowMs });
   metrics.attachCluster({
     view,
@@ -76,7 +139,6 @@ export async function startSpeakerServices(
     view.ingest(report, performance.now());
   });
 
-  const events = new StatusEvents();
   const failovers = new FailoverClock(metrics.failoverSeconds);
   const refresh = () => {
     metrics.setMembers([...speaker.members()]);
@@ -123,36 +185,10 @@ export async function startSpeakerServices(
   const timer = setInterval(refresh, 5000);
   timer.unref();
 
-  const source: StatusSource = {
-    node: () => options.node,
-    vips: () =>
-      vipStatuses({
-        node: options.node,
-        decisions: speaker.decisions(),
-        allocations: speaker.allocations().values(),
-        advertised: speaker.bgpAdvertised(),
-        traffic: (ip) => metrics.vipTraffic(ip),
-      }),
-    traffic: () => metrics.nodeTraffic(),
-    members: () => memberStatuses(speaker.members()),
-    bgpSessions: () => bgpStatuses(speaker.bgpSessions()),
-    events,
-  };
-  const status = await startStatusServer(source, {
-    socketPath: options.apiSocket ?? '/run/herald/speaker.sock',
-  });
-  const metricsServer = options.metrics
-    ? await startMetricsServer(metrics, { address: options.metrics })
-    : undefined;
-  log.info({ api: status.socketPath, metrics: metricsServer?.url }, 'status API and metrics serving');
   return {
-    metrics,
-    rates: view,
-    stop: async () => {
+    stop: () => {
       clearInterval(timer);
       monitor.stop();
-      await status.close();
-      await metricsServer?.close();
     },
   };
 }

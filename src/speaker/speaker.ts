@@ -345,14 +345,14 @@ export class Speaker
     const previous = this.lastDecisions;
     this.lastDecisions = decisions;
     const now = Date.now();
-    for (const { ip } of plan.takeovers) {
-      this.log.info({ ip }, 'took over VIP');
-      this.notify('takeover', { ip, at: now });
-    }
-    for (const ip of plan.released) {
-      this.log.info({ ip }, 'released VIP');
-      this.notify('released', { ip, at: now });
-    }
+    logChanges(
+      this.log,
+      'took over',
+      plan.takeovers.map((t) => t.ip),
+    );
+    logChanges(this.log, 'released', plan.released);
+    for (const { ip } of plan.takeovers) this.notify('takeover', { ip, at: now });
+    for (const ip of plan.released) this.notify('released', { ip, at: now });
     for (const change of ownerChanges(previous, decisions)) this.notify('owner', change);
     this.notify('decisions', decisions);
     // Gossiped after the datapath was programmed: a node gaining a moved VIP waits for this to answer it.
@@ -369,3 +369,13 @@ export class Speaker
     }
   }
 }
+
+/** One line per VIP for a few, one summary line for many (a log line per VIP holds a loop of 10,000). */
+function logChanges(log: Logger, what: string, ips: readonly string[]): void {
+  if (ips.length <= LOGGED_ONE_BY_ONE) {
+    for (const ip of ips) log.info({ ip }, `${what} VIP`);
+  } else {
+    log.info({ count: ips.length, first: ips.slice(0, LOGGED_ONE_BY_ONE) }, `${what} ${ips.length} VIPs`);
+  }
+}
+const LOGGED_ONE_BY_ONE = 20;

@@ -4,9 +4,14 @@
  * Every intervalMs it reads the replies to the previous round from one long-lived AF_PACKET socket, then
  * sends one broadcast ARP request (IPv6: one NS to the solicited-node group) per VIP. Prints one JSON line
  * per round: { r, t, silent: [vip index...], dual: [[index, [mac...]]], moved: [[index, mac]] } and a last
- * line { end: true, rounds }. Stops after durationMs, on SIGTERM, or when stdin closes.
+ * line { end: true, rounds }. With heartbeatPins, each round also carries hb: the age in ms of each
+ * speaker's last heartbeat (-1 when unreadable). Stops after durationMs, on SIGTERM, or when stdin closes.
  */
+import { join } from 'node:path';
+import { BpfMap } from '../../src/datapath/bpf.js';
 import { interfaceMac } from '../../src/datapath/netdev.js';
+import { kernelMonotonicNs } from '../../src/datapath/responder.js';
+import { decodeConfig, MAP_NAMES } from '../../src/datapath/xdp-layout.js';
 import { ETH_P_ALL, PacketSocket } from '../../src/datapath/packet-socket.js';
 import { arpFrame, nsFrame, v4, v6 } from '../bpf/xdp-frames.js';
 
@@ -17,6 +22,8 @@ export interface ArpAgentConfig {
   vips: string[];
   intervalMs: number;
   durationMs: number;
+  /** Pin directories of speakers whose heartbeat age (ms, as the XDP gate sees it) each round reports. */
+  heartbeatPins?: string[];
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as ArpAgentConfig;
@@ -58,6 +65,30 @@ function answer(frame: Buffer): [number, string] | undefined {
   return undefined;
 }
 
+const configMaps = new Map<string, BpfMap>();
+const ZERO_KEY = Buffer.alloc(4);
+
+/** Heartbeat age per pin dir, in ms on the clock the XDP gate reads; -1 when not readable (yet). */
+function heartbeatAges(): number[] {
+  return (config.heartbeatPins ?? []).map((dir) => {
+    try {
+      let map = configMaps.get(dir);
+      if (!map) {
+        map = BpfMap.openPinned(join(dir, MAP_NAMES.config));
+        configMaps.set(dir, map);
+      }
+      const value = map.lookup(ZERO_KEY);
+      if (!value) return -1;
+      const { heartbeatNs } = decodeConfig(value);
+      return heartbeatNs === 0n ? -1 : Number((kernelMonotonicNs() - heartbeatNs) / 1_000_000n);
+    } catch {
+      configMaps.get(dir)?.close();
+      configMaps.delete(dir);
+      return -1;
+    }
+  });
+}
+
 const owner: Array<string | undefined> = config.vips.map(() => undefined);
 let round = 0;
 let stopping = false;
@@ -83,7 +114,8 @@ function collect(r: number, t: number): void {
       }
     }
   });
-  process.stdout.write(`${JSON.stringify({ r, t, silent, dual, moved })}\n`);
+  const hb = config.heartbeatPins ? { hb: heartbeatAges() } : {};
+  process.stdout.write(`${JSON.stringify({ r, t, silent, dual, moved, ...hb })}\n`);
 }
 
 async function run(): Promise<void> {
@@ -106,6 +138,7 @@ async function run(): Promise<void> {
   if (round > 0) collect(round - 1, sentAt);
   process.stdout.write(`${JSON.stringify({ end: true, rounds: round })}\n`);
   socket.close();
+  for (const map of configMaps.values()) map.close();
 }
 
 process.once('SIGTERM', () => (stopping = true));

@@ -24,6 +24,8 @@ export interface ArpWatchOptions {
   intervalMs?: number;
   /** Hard bound of the probing (the agent stops by itself). */
   maxDurationMs: number;
+  /** Speakers' pin directories: each round also samples their heartbeat age. */
+  heartbeatPins?: string[];
 }
 
 export interface WatchRound {
@@ -36,6 +38,8 @@ export interface WatchRound {
   dual: Array<[number, string[]]>;
   /** VIPs whose single answering MAC changed (or appeared) in this round. */
   moved: Array<[number, string]>;
+  /** Heartbeat age (ms) of each heartbeatPins speaker when the round was read; -1 unreadable. */
+  hb?: number[];
 }
 
 export interface WatchSummary {
@@ -53,6 +57,8 @@ export interface WatchSummary {
   silentMsByVip: Map<string, number>;
   /** Time of the first round in which every sampled VIP was answered by exactly one MAC. */
   firstAllAnsweredAt: number | undefined;
+  /** Highest heartbeat age sampled, per heartbeatPins entry (-1: never readable). */
+  maxHeartbeatAgeMs: number[];
 }
 
 /** Evenly spaced sample of at most n items, first and last included. */
@@ -78,6 +84,7 @@ export function summarize(
     longestSilentMs: 0,
     silentMsByVip: new Map(),
     firstAllAnsweredAt: undefined,
+    maxHeartbeatAgeMs: [],
   };
   const streak = new Map<number, number>();
   for (const round of rounds) {
@@ -99,6 +106,9 @@ export function summarize(
       if (ms > summary.longestSilentMs) summary.longestSilentMs = ms;
     }
     for (const i of streak.keys()) if (!silentNow.has(i)) streak.delete(i);
+    (round.hb ?? []).forEach((age, i) => {
+      summary.maxHeartbeatAgeMs[i] = Math.max(summary.maxHeartbeatAgeMs[i] ?? -1, age);
+    });
   }
   return summary;
 }
@@ -134,6 +144,7 @@ export class ArpWatch {
       vips,
       intervalMs: opts.intervalMs ?? 20,
       durationMs: opts.maxDurationMs,
+      ...(opts.heartbeatPins ? { heartbeatPins: opts.heartbeatPins } : {}),
     };
     const script = join(projectRoot(), 'dist', 'test', 'helpers', 'arp-watch-agent.js');
     const child = lan.spawn(ns, process.execPath, [script, JSON.stringify(config)], {

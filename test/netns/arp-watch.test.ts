@@ -27,7 +27,8 @@ t.test('summarize and sampleEvenly (pure)', async (t) => {
       { r: 0, t: 100, silent: [0, 1], dual: [], moved: [] },
       { r: 1, t: 120, silent: [1], dual: [], moved: [[0, 'aa']] },
       { r: 2, t: 140, silent: [1], dual: [[0, ['aa', 'bb']]], moved: [] },
-      { r: 3, t: 160, silent: [], dual: [], moved: [[1, 'aa']] },
+      { r: 3, t: 160, silent: [], dual: [], moved: [[1, 'aa']], hb: [30, -1] },
+      { r: 4, t: 180, silent: [], dual: [], moved: [], hb: [10, -1] },
     ],
     ['v0', 'v1'],
     20,
@@ -38,6 +39,7 @@ t.test('summarize and sampleEvenly (pure)', async (t) => {
   t.equal(s.longestSilentMs, 60, 'v1 silent for 3 rounds');
   t.equal(s.silentMsByVip.get('v0'), 20);
   t.equal(s.firstAllAnsweredAt, 160);
+  t.same(s.maxHeartbeatAgeMs, [30, -1], 'highest heartbeat age per speaker');
 });
 
 t.test('the watcher sees single, dual and missing answers', async (t) => {
@@ -86,6 +88,7 @@ t.test('the watcher sees single, dual and missing answers', async (t) => {
     source6: 'fd79::1',
     vips: [...V4, V6],
     maxDurationMs: 20_000,
+    heartbeatPins: pins,
   });
   const phase = async (ms: number) => {
     const from = Date.now();
@@ -117,6 +120,15 @@ t.test('the watcher sees single, dual and missing answers', async (t) => {
   t.equal(silent.dualRounds, 0, 'dual answers stopped with the suppress entry');
   t.ok(silent.longestSilentMs >= 300, `${V4[2]} silent for ${silent.longestSilentMs} ms`);
   t.same([...silent.silentMsByVip.keys()], [V4[2]], 'only the removed VIP is silent');
+
+  const stale = watch.summary().maxHeartbeatAgeMs;
+  t.ok(
+    stale.length === 2 && stale.every((age) => age >= 1000),
+    `heartbeat ages sampled: ${stale.join(', ')} ms`,
+  );
+  ra!.heartbeat();
+  const fresh = await phase(200);
+  t.ok((fresh.maxHeartbeatAgeMs[0] ?? -1) < 300, `a fresh heartbeat: ${fresh.maxHeartbeatAgeMs[0]} ms`);
 
   const all = await watch.stop();
   watch = undefined;

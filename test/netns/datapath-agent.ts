@@ -21,6 +21,7 @@ if (cmd === 'attach') {
   const [pinDir = '', ifname = '', mode = 'auto'] = args;
   const r = XdpResponder.open({ pinDir });
   const used = r.attach(ifname, mode as XdpMode);
+  await r.groupsSettled();
   console.log(JSON.stringify({ mode: used, progId: r.program.id }));
   r.close();
 } else if (cmd === 'pass') {

@@ -9,6 +9,7 @@ import { hostVipsStatePath, SPEAKER_DEFAULTS, type SpeakerOptions } from '../../
 import type { Speaker } from '../../speaker/speaker.js';
 import { startSpeaker } from '../../speaker/assemble.js';
 import { uninstallDatapath, uninstallHostVips } from '../../speaker/uninstall.js';
+import { lockPinDir } from '../../speaker/pin-dir.js';
 import { createLogger } from '../../util/log.js';
 import { preflight } from '../preflight.js';
 import { startSpeakerServices } from '../../speaker/services.js';
@@ -30,6 +31,7 @@ interface SpeakerFlags {
   join: string[];
   metrics?: string;
   apiSocket: string;
+  apiSocketMode: string;
   pinDir: string;
   xdpMode: 'auto' | 'native' | 'generic';
   livenessMs: string;
@@ -80,6 +82,11 @@ export function registerSpeaker(program: Command): void {
     .option('--join <addr:port>', 'gossip seed (repeatable)', collect, [])
     .option('--metrics <addr:port>', 'serve Prometheus metrics here (/metrics)')
     .option('--api-socket <path>', 'status API unix socket', SPEAKER_DEFAULTS.apiSocket)
+    .option(
+      '--api-socket-mode <octal>',
+      'permission bits of the status API socket (set explicitly, not from the umask)',
+      SPEAKER_DEFAULTS.apiSocketMode,
+    )
     .option('--pin-dir <dir>', 'bpffs directory for the pinned maps', SPEAKER_DEFAULTS.pinDir)
     .addOption(
       new Option('--xdp-mode <mode>', 'XDP attach mode')
@@ -145,20 +152,23 @@ export function registerSpeaker(program: Command): void {
         interfaces: flags.interface,
       });
       const log = createLogger('speaker', flags.logLevel);
+      const standalone = flags.config !== undefined;
+      const base: SpeakerOptions = {
+        ...toOptions(flags, standalone ? 'compute' : 'status'),
+        ...(standalone && flags.hostVips
+          ? { hostVips: { interface: flags.vipInterface, statePath: hostVipsStatePath(flags.apiSocket) } }
+          : {}),
+      };
+      // Order: the pin-dir lock, then every listener, and only then the data path (in startSpeaker).
+      const lock = lockPinDir(base.pinDir);
+      const services = await startSpeakerServices(base, log);
       let speaker: Speaker;
-      let options: SpeakerOptions;
       if (flags.config) {
-        options = {
-          ...toOptions(flags, 'compute'),
-          ...(flags.hostVips
-            ? { hostVips: { interface: flags.vipInterface, statePath: hostVipsStatePath(flags.apiSocket) } }
-            : {}),
-        };
         const source = new FileConfigSource(flags.config, {
           maxBytes: positive('config-max-bytes', flags.configMaxBytes),
           allowEmpty: flags.allowEmptyConfig ?? false,
         });
-        speaker = await startSpeaker(options, source, log);
+        speaker = await startSpeaker(base, source, log);
       } else {
         const { kubernetesMode } = await import('../../speaker/kubernetes-mode.js');
         const k8s = kubernetesMode({
@@ -168,11 +178,11 @@ export function registerSpeaker(program: Command): void {
           log,
         });
         const port = parseHostPort(flags.bind, '0.0.0.0').port;
-        options = { ...toOptions(flags, 'status'), discoverSeeds: () => k8s.source.speakerPeers(port) };
+        const options = { ...base, discoverSeeds: () => k8s.source.speakerPeers(port) };
         speaker = await startSpeaker(options, k8s.source, log);
         k8s.attach(speaker);
       }
-      const services = await startSpeakerServices(speaker, speaker, options, log);
+      services.attach(speaker, speaker);
       const stopPlacement = startPlacementCoordinator({
         speaker,
         gossip: speaker,
@@ -185,6 +195,7 @@ export function registerSpeaker(program: Command): void {
         stopPlacement();
         await services.stop();
         await speaker.stop();
+        lock.release();
         process.exit(0);
       };
       process.once('SIGTERM', () => void shutdown('SIGTERM'));
@@ -196,6 +207,12 @@ function positive(name: string, text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got "${text}"`);
   return n;
+}
+
+function socketMode(text: string): number {
+  if (!/^0?[0-7]{3}$/.test(text))
+    throw new Error(`--api-socket-mode: expected octal bits like 0660, got "${text}"`);
+  return parseInt(text, 8);
 }
 
 function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']): SpeakerOptions {
@@ -232,11 +249,14 @@ function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']
     resyncMs: SPEAKER_DEFAULTS.resyncMs,
     ...(flags.metrics ? { metrics: flags.metrics } : {}),
     apiSocket: flags.apiSocket,
+    apiSocketMode: socketMode(flags.apiSocketMode),
     allocation,
   };
 }
 
 async function cleanup(flags: SpeakerFlags): Promise<void> {
+  // Never from under a running speaker: it holds the pin directory's lock.
+  lockPinDir(flags.pinDir);
   for (const line of uninstallDatapath(flags.interface, flags.pinDir)) process.stdout.write(`${line}\n`);
   const removed = await uninstallHostVips(flags.vipInterface, hostVipsStatePath(flags.apiSocket));
   if (removed) process.stdout.write(`${removed}\n`);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -171,28 +171,42 @@ t.test('Watch streams an owner change (and honors the kind filter)', async (t) =
   t.match(String(await ended), /unknown event kinds: bogus/);
 });
 
-t.test('a stale socket file is replaced; a non-socket file is refused', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-api-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const socketPath = join(dir, 'speaker.sock');
-  const stale = createServer();
-  await new Promise<void>((r) => stale.listen(socketPath, r));
-  await new Promise<void>((r) => {
-    // close without unlinking: what a killed speaker leaves behind
-    stale.close(() => r());
-  });
-  writeFileSync(join(dir, 'plain'), 'x');
-  const server = await startStatusServer(fakeSource(), { socketPath });
-  const client = new StatusClient({ socketPath });
-  t.equal((await client.listMembers()).members.length, 2);
-  client.close();
-  await server.close();
-  await t.rejects(startStatusServer(fakeSource(), { socketPath: join(dir, 'plain') }), /not a socket/);
-  await t.rejects(
-    startStatusServer(fakeSource(), { socketPath: join(dir, 's2.sock'), tcp: { address: '0.0.0.0:0' } }),
-    /requires TLS/,
-  );
-});
+t.test(
+  'a stale socket file is replaced, a live one refused; a non-socket file is refused; mode set',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-api-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const socketPath = join(dir, 'speaker.sock');
+    const stale = createServer();
+    await new Promise<void>((r) => stale.listen(socketPath, r));
+    await new Promise<void>((r) => {
+      // close without unlinking: what a killed speaker leaves behind
+      stale.close(() => r());
+    });
+    writeFileSync(join(dir, 'plain'), 'x');
+    const server = await startStatusServer(fakeSource(), { socketPath });
+    const client = new StatusClient({ socketPath });
+    t.equal((await client.listMembers()).members.length, 2);
+    t.equal(statSync(socketPath).mode & 0o777, 0o660, 'mode 0660 whatever the umask');
+    await t.rejects(
+      startStatusServer(fakeSource(), { socketPath }),
+      /served by a running process/,
+      'a second server never steals a live socket',
+    );
+    t.equal((await client.listMembers()).members.length, 2, 'the first one still serves');
+    client.close();
+    await server.close();
+    const open = await startStatusServer(fakeSource(), { socketPath, socketMode: 0o600 });
+    t.equal(statSync(socketPath).mode & 0o777, 0o600, 'explicit mode');
+    await open.close();
+    await t.rejects(startStatusServer(fakeSource(), { socketPath, socketMode: 0o1777 }), /permission bits/);
+    await t.rejects(startStatusServer(fakeSource(), { socketPath: join(dir, 'plain') }), /not a socket/);
+    await t.rejects(
+      startStatusServer(fakeSource(), { socketPath: join(dir, 's2.sock'), tcp: { address: '0.0.0.0:0' } }),
+      /requires TLS/,
+    );
+  },
+);
 
 t.test('TCP with TLS', async (t) => {
   const { certFile, keyFile, remove } = selfSignedCert();

@@ -5,6 +5,7 @@ import type { LearnedClient, VipCounters, VipEntry } from '../../../src/datapath
 import { JoinError, type SeedOutcome } from '../../../src/membership/index.js';
 import { Stats, type MembershipStats } from '../../../src/membership/stats.js';
 import type { Member, MemberlistEvents, MemberState } from '../../../src/membership/types.js';
+import type { L2VipSpec } from '../../../src/l2/reconciler.js';
 import type { VipGroup } from '../../../src/speaker/l2-inputs.js';
 import { SpeakerL2 } from '../../../src/speaker/l2-part.js';
 import { encodeNodeMeta, type NodeMeta } from '../../../src/speaker/node-meta.js';
@@ -51,10 +52,7 @@ export class FakeDatapath implements SpeakerDatapath {
   heartbeats = 0;
   closed = false;
   writes = 0;
-  setVip(
-    ip: string,
-    spec: { action: 'answer' | 'suppress'; mac?: Buffer; ifindex?: number; buckets?: bigint },
-  ): void {
+  setVip(ip: string, spec: L2VipSpec): void {
     this.writes++;
     this.entries.set(ip, {
       action: spec.action,
@@ -67,6 +65,12 @@ export class FakeDatapath implements SpeakerDatapath {
   deleteVip(ip: string): void {
     this.writes++;
     this.entries.delete(ip);
+  }
+  setVips(entries: ReadonlyArray<readonly [string, L2VipSpec]>): void {
+    for (const [ip, spec] of entries) this.setVip(ip, spec);
+  }
+  deleteVips(ips: readonly string[]): void {
+    for (const ip of ips) this.deleteVip(ip);
   }
   vips(): Map<string, VipEntry> {
     return new Map(this.entries);
@@ -234,7 +238,10 @@ export function rig(
     node,
     datapath,
     interfaces: [{ name: 'eth0', ifindex: 2, mac: Buffer.from('02aabbccdd01', 'hex') }],
-    sendFrame: (ifname, frame) => void frames.push({ ifname, frame }),
+    frames: {
+      send: (ifname, fs) => fs.forEach((frame) => frames.push({ ifname, frame })),
+      close: () => undefined,
+    },
     log,
     burstMs: [0],
     refreshMs: 60_000,

@@ -1,0 +1,169 @@
+import { PacketSocket } from './packet-socket.js';
+
+/** What the sender needs of a socket (PacketSocket; a fake in unit tests). */
+export interface FrameSocket {
+  sendBatch(frames: readonly Buffer[], start: number): number;
+  close(): void;
+}
+
+/** `urgent`: first frames after a takeover; `bulk`: burst repeats and periodic refreshes. */
+export type FramePriority = 'urgent' | 'bulk';
+
+export interface FrameSenderOptions {
+  /** Frames per second across all interfaces (token bucket). */
+  ratePerSec?: number;
+  /** Pacing tick; at most ratePerSec × tickMs / 1000 frames go out per tick. */
+  tickMs?: number;
+  open?: (ifname: string) => FrameSocket;
+  onError?: (ifname: string, error: unknown) => void;
+}
+
+export const DEFAULT_FRAME_RATE = 20_000;
+const DEFAULT_TICK_MS = 5;
+
+/** Frames of one interface and priority, first in first out. */
+interface Lane {
+  items: Buffer[][];
+  head: number;
+  /** Next frame of items[head]. */
+  offset: number;
+  frames: number;
+}
+
+/**
+ * Sends gratuitous frames without ever holding the event loop: one long-lived packet socket per
+ * interface, frames queued by priority and sent in paced sendmmsg batches (a tick sends at most its
+ * share of ratePerSec), so the heartbeat and gossip timers run between ticks whatever the number of VIPs.
+ * A socket whose queue is full (EAGAIN) is retried on the next tick.
+ */
+export class FrameSender {
+  private readonly sockets = new Map<string, FrameSocket>();
+  private readonly lanes: Record<FramePriority, Map<string, Lane>> = { urgent: new Map(), bulk: new Map() };
+  private readonly ratePerSec: number;
+  private readonly tickMs: number;
+  private readonly open: (ifname: string) => FrameSocket;
+  private timer: NodeJS.Timeout | undefined;
+  private queued = 0;
+  private sentTotal = 0;
+  private closed = false;
+
+  constructor(private readonly options: FrameSenderOptions = {}) {
+    this.ratePerSec = options.ratePerSec ?? DEFAULT_FRAME_RATE;
+    this.tickMs = options.tickMs ?? DEFAULT_TICK_MS;
+    this.open = options.open ?? ((ifname) => PacketSocket.open(ifname));
+    if (!(this.ratePerSec > 0) || !(this.tickMs > 0)) throw new Error('frame rate and tick must be positive');
+  }
+
+  /** Queues frames for `ifname`; they go out on the next ticks, urgent ones first. */
+  send(ifname: string, frames: readonly Buffer[], priority: FramePriority = 'bulk'): void {
+    if (this.closed || frames.length === 0) return;
+    const lanes = this.lanes[priority];
+    let lane = lanes.get(ifname);
+    if (!lane) {
+      lane = { items: [], head: 0, offset: 0, frames: 0 };
+      lanes.set(ifname, lane);
+    }
+    lane.items.push([...frames]);
+    lane.frames += frames.length;
+    this.queued += frames.length;
+    if (!this.timer) this.timer = setTimeout(() => this.tick(), 0);
+  }
+
+  /** Frames waiting. */
+  pending(): number {
+    return this.queued;
+  }
+
+  /** Frames sent since start. */
+  sent(): number {
+    return this.sentTotal;
+  }
+
+  /** Drops what is queued and closes the sockets. */
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lanes.urgent.clear();
+    this.lanes.bulk.clear();
+    this.queued = 0;
+    for (const socket of this.sockets.values()) socket.close();
+    this.sockets.clear();
+  }
+
+  private tick(): void {
+    this.timer = undefined;
+    let budget = Math.max(1, Math.floor((this.ratePerSec * this.tickMs) / 1000));
+    const full = new Set<string>();
+    for (const priority of ['urgent', 'bulk'] as const) {
+      for (const [ifname, lane] of this.lanes[priority]) {
+        if (budget <= 0) break;
+        if (full.has(ifname)) continue;
+        const sent = this.drain(ifname, lane, budget);
+        budget -= sent;
+        if (lane.frames === 0) this.lanes[priority].delete(ifname);
+        else if (budget > 0) full.add(ifname); // the socket took less than offered: its queue is full
+      }
+    }
+    if (this.queued > 0 && !this.closed) this.timer = setTimeout(() => this.tick(), this.tickMs);
+  }
+
+  /** Sends up to `budget` frames of a lane in sendmmsg batches; returns how many went out. */
+  private drain(ifname: string, lane: Lane, budget: number): number {
+    const batch: Buffer[] = [];
+    for (let i = lane.head, offset = lane.offset; i < lane.items.length && batch.length < budget; i++) {
+      const item = lane.items[i]!;
+      for (let k = offset; k < item.length && batch.length < budget; k++) batch.push(item[k]!);
+      offset = 0;
+    }
+    let sent = 0;
+    try {
+      const socket = this.socket(ifname);
+      while (sent < batch.length) {
+        const n = socket.sendBatch(batch, sent);
+        if (n === 0) break;
+        sent += n;
+      }
+    } catch (error) {
+      // The interface is gone or refuses frames: drop its queue, report once, reopen on the next send.
+      this.options.onError?.(ifname, error);
+      this.sockets.get(ifname)?.close();
+      this.sockets.delete(ifname);
+      this.queued -= lane.frames;
+      lane.frames = 0;
+      return sent;
+    }
+    this.consume(lane, sent);
+    this.sentTotal += sent;
+    this.queued -= sent;
+    return sent;
+  }
+
+  private consume(lane: Lane, count: number): void {
+    lane.frames -= count;
+    let left = count;
+    while (left > 0) {
+      const item = lane.items[lane.head]!;
+      const take = Math.min(left, item.length - lane.offset);
+      lane.offset += take;
+      left -= take;
+      if (lane.offset === item.length) {
+        lane.head++;
+        lane.offset = 0;
+      }
+    }
+    if (lane.head > 1024 && lane.head * 2 > lane.items.length) {
+      lane.items = lane.items.slice(lane.head);
+      lane.head = 0;
+    }
+  }
+
+  private socket(ifname: string): FrameSocket {
+    let socket = this.sockets.get(ifname);
+    if (!socket) {
+      socket = this.open(ifname);
+      this.sockets.set(ifname, socket);
+    }
+    return socket;
+  }
+}

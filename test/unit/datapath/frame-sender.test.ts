@@ -1,0 +1,73 @@
+import t from 'tap';
+import { type FrameSocket, FrameSender } from '../../../src/datapath/frame-sender.js';
+
+class FakeSocket implements FrameSocket {
+  readonly sent: string[] = [];
+  room = Number.POSITIVE_INFINITY;
+  fail: Error | undefined;
+  closed = false;
+  sendBatch(frames: readonly Buffer[], start: number): number {
+    if (this.fail) throw this.fail;
+    const n = Math.min(frames.length - start, this.room);
+    for (let i = start; i < start + n; i++) this.sent.push(frames[i]!.toString());
+    this.room -= n;
+    return n;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+const frames = (prefix: string, n: number) =>
+  Array.from({ length: n }, (_, i) => Buffer.from(`${prefix}${i}`));
+
+t.test('paced: a tick sends its share of the rate, urgent frames first', async (t) => {
+  const socket = new FakeSocket();
+  const opened: string[] = [];
+  const s = new FrameSender({
+    ratePerSec: 10_000,
+    tickMs: 5,
+    open: (ifname) => {
+      opened.push(ifname);
+      return socket;
+    },
+  });
+  t.teardown(() => s.close());
+  s.send('eth0', frames('b', 120), 'bulk');
+  s.send('eth0', frames('u', 10), 'urgent');
+  t.equal(s.pending(), 130);
+  t.equal(socket.sent.length, 0, 'nothing sent synchronously');
+  await new Promise((r) => setTimeout(r, 2));
+  t.equal(socket.sent.length, 50, 'first tick: 10,000/s × 5 ms');
+  t.same(socket.sent.slice(0, 10), frames('u', 10).map(String), 'urgent frames went first');
+  await new Promise((r) => setTimeout(r, 60));
+  t.equal(socket.sent.length, 130, 'the rest followed on later ticks');
+  t.same(socket.sent.slice(10), frames('b', 120).map(String), 'in order');
+  t.same(opened, ['eth0'], 'one socket, kept open');
+  t.equal(s.sent(), 130);
+});
+
+t.test('a full socket queue is retried; a failing interface is dropped and reported', async (t) => {
+  const socket = new FakeSocket();
+  socket.room = 3;
+  const errors: string[] = [];
+  const s = new FrameSender({
+    ratePerSec: 100_000,
+    tickMs: 1,
+    open: () => socket,
+    onError: (ifname, e) => errors.push(`${ifname}: ${(e as Error).message}`),
+  });
+  t.teardown(() => s.close());
+  s.send('eth0', frames('a', 10));
+  await new Promise((r) => setTimeout(r, 5));
+  t.equal(socket.sent.length, 3, 'only what fitted');
+  socket.room = Number.POSITIVE_INFINITY;
+  await new Promise((r) => setTimeout(r, 10));
+  t.equal(socket.sent.length, 10, 'the rest on later ticks');
+  socket.fail = new Error('ENXIO');
+  s.send('eth0', frames('c', 5));
+  await new Promise((r) => setTimeout(r, 10));
+  t.same(errors, ['eth0: ENXIO'], 'reported once');
+  t.equal(s.pending(), 0, 'queue dropped');
+  t.ok(socket.closed, 'socket closed (reopened on the next send)');
+});

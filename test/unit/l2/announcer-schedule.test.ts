@@ -1,0 +1,62 @@
+import t from 'tap';
+import { Announcer } from '../../../src/l2/announcer.js';
+import { DueQueue } from '../../../src/l2/due-queue.js';
+
+t.test('DueQueue: time order, bounded takes', async (t) => {
+  const q = new DueQueue<string>(10);
+  q.add(35, 'c');
+  q.add(5, 'a');
+  q.add(12, 'b1');
+  q.add(18, 'b2');
+  t.equal(q.nextAt(), 10);
+  t.same(q.takeDue(20, 10), ['a', 'b1', 'b2']);
+  t.same(q.takeDue(39, 10), [], 'c is due at 40 (rounded up)');
+  t.same(q.takeDue(40, 10), ['c']);
+  for (let i = 0; i < 5; i++) q.add(100, `x${i}`);
+  t.same(q.takeDue(100, 2), ['x0', 'x1']);
+  t.equal(q.length, 3);
+});
+
+t.test('Announcer: 10,000 VIPs share one timer and fire in bounded ticks', async (t) => {
+  let total = 0;
+  let measuring = false;
+  let inTick = 0;
+  let maxInTick = 0;
+  let ticks = 0;
+  const a = new Announcer({
+    burstMs: [0, 20],
+    refreshMs: 0,
+    maxPerTick: 500,
+    send: () => {
+      total++;
+      if (!measuring) return;
+      if (inTick === 0) {
+        ticks++;
+        setImmediate(() => (inTick = 0));
+      }
+      inTick++;
+      maxInTick = Math.max(maxInTick, inTick);
+    },
+  });
+  t.teardown(() => a.stop());
+  for (let i = 0; i < 10_000; i++) a.announce(`10.0.${i >> 8}.${i & 255}`, ['eth0']);
+  t.equal(total, 10_000, 'first frames at once');
+  measuring = true;
+  await new Promise((r) => setTimeout(r, 400));
+  t.equal(total, 20_000, 'second burst step for every VIP');
+  t.ok(maxInTick <= 500, `at most 500 per tick (max ${maxInTick})`);
+  t.ok(ticks >= 20, `${ticks} ticks`);
+});
+
+t.test('Announcer: a late tick sends one frame, not every missed step', async (t) => {
+  const sent: string[] = [];
+  const a = new Announcer({ burstMs: [0, 10, 20, 30], refreshMs: 0, send: (_ip, _i, p) => sent.push(p) });
+  t.teardown(() => a.stop());
+  a.announce('10.0.0.1', ['eth0']);
+  const until = Date.now() + 45;
+  while (Date.now() < until) {
+    // hold the event loop past every step
+  }
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(sent.length, 2, 'the first frame and one catch-up frame');
+});

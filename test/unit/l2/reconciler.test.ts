@@ -1,0 +1,120 @@
+import t from 'tap';
+import { ALL_BUCKETS } from '../../../src/l2/buckets.js';
+import type { VipEntry } from '../../../src/datapath/xdp-layout.js';
+import type { NodeVipAction } from '../../../src/l2/desired.js';
+import { type L2Datapath, L2Reconciler, type L2VipSpec } from '../../../src/l2/reconciler.js';
+
+const MAC = Buffer.from('020000000001', 'hex');
+const IFACE = { name: 'eth0', ifindex: 2, mac: MAC };
+
+class FakeDatapath implements L2Datapath {
+  readonly entries = new Map<string, VipEntry>();
+  readonly batches: string[] = [];
+  setVips(entries: ReadonlyArray<readonly [string, L2VipSpec]>): void {
+    if (entries.length > 0) this.batches.push(`set ${entries.length}`);
+    for (const [ip, spec] of entries) {
+      this.entries.set(ip, {
+        action: spec.action,
+        mac: spec.mac ?? Buffer.alloc(6),
+        ifindex: spec.ifindex ?? 0,
+        vlan: 0,
+        buckets: spec.buckets ?? ALL_BUCKETS,
+      });
+    }
+  }
+  deleteVips(ips: readonly string[]): void {
+    if (ips.length > 0) this.batches.push(`delete ${ips.length}`);
+    for (const ip of ips) this.entries.delete(ip);
+  }
+  vips(): Map<string, VipEntry> {
+    return new Map(this.entries);
+  }
+  learnedClients() {
+    return [];
+  }
+}
+
+const answer = (): NodeVipAction => ({ action: 'answer', buckets: ALL_BUCKETS, interfaces: ['eth0'] });
+const actions = (owned: string[], others: string[]) =>
+  new Map<string, NodeVipAction>([
+    ...owned.map((ip) => [ip, answer()] as const),
+    ...others.map((ip) => [ip, { action: 'suppress' }] as const),
+  ]);
+
+function reconciler(datapath: FakeDatapath, adoptStale = false) {
+  const frames: Array<{ ip: string; priority: string }> = [];
+  const r = new L2Reconciler({
+    datapath,
+    interfaces: [IFACE],
+    burstMs: [0, 50],
+    refreshMs: 0,
+    adoptStale,
+    frames: {
+      send: (_ifname, fs, priority) => {
+        for (const f of fs) frames.push({ ip: [...f.subarray(28, 32)].join('.'), priority });
+      },
+      close: () => undefined,
+    },
+  });
+  return { r, frames };
+}
+
+t.test('a thousand VIPs: one map batch, first frames queued urgent at once', async (t) => {
+  const dp = new FakeDatapath();
+  const { r, frames } = reconciler(dp);
+  t.teardown(() => r.stop());
+  const owned = Array.from({ length: 1000 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
+  const plan = r.apply(actions(owned.slice(0, 400), owned.slice(400)), new Set());
+  t.same(dp.batches, ['set 1000'], 'one batch for every entry');
+  t.equal(plan.takeovers.length, 400);
+  t.equal(frames.length, 800, 'request + reply per taken VIP');
+  t.ok(
+    frames.every((f) => f.priority === 'urgent'),
+    'burst frames are urgent',
+  );
+  r.apply(actions(owned.slice(0, 399), owned.slice(400)), new Set());
+  t.same(dp.batches.at(-1), 'delete 1', 'a VIP gone from the config is deleted');
+});
+
+t.test('a restarted speaker announces the VIPs it keeps once it decides, not before', async (t) => {
+  const dp = new FakeDatapath();
+  dp.setVips([
+    ['10.0.0.1', { action: 'answer', mac: MAC, ifindex: 2 }],
+    ['10.0.0.2', { action: 'answer', mac: MAC, ifindex: 2 }],
+    ['10.0.0.3', { action: 'suppress' }],
+  ]);
+  const { r, frames } = reconciler(dp);
+  t.teardown(() => r.stop());
+  t.equal(frames.length, 0, 'nothing announced while adopting');
+  t.equal(dp.entries.get('10.0.0.1')?.action, 'answer', 'live adopted entries keep answering');
+  const plan = r.apply(actions(['10.0.0.1'], ['10.0.0.2', '10.0.0.3']), new Set());
+  t.same(
+    plan.takeovers.map((x) => x.ip),
+    ['10.0.0.1'],
+    'the kept VIP counts as a takeover',
+  );
+  t.same(plan.released, ['10.0.0.2']);
+  t.same(
+    frames.map((f) => f.ip),
+    ['10.0.0.1', '10.0.0.1'],
+    'burst for the kept VIP only',
+  );
+  frames.length = 0;
+  r.apply(actions(['10.0.0.1'], ['10.0.0.2', '10.0.0.3']), new Set());
+  t.equal(frames.length, 0, 'the next decisions announce nothing new');
+});
+
+t.test('stale adopted entries (gate closed) are silenced at once, then taken over afresh', async (t) => {
+  const dp = new FakeDatapath();
+  dp.setVips([['10.0.0.1', { action: 'answer', mac: MAC, ifindex: 2 }]]);
+  const { r, frames } = reconciler(dp, true);
+  t.teardown(() => r.stop());
+  t.equal(dp.entries.get('10.0.0.1')?.action, 'suppress', 'silenced before any decision');
+  const plan = r.apply(actions(['10.0.0.1'], []), new Set());
+  t.same(
+    plan.takeovers.map((x) => x.ip),
+    ['10.0.0.1'],
+  );
+  t.equal(dp.entries.get('10.0.0.1')?.action, 'answer');
+  t.equal(frames.length, 2, 'burst');
+});
