@@ -59,6 +59,7 @@ spec: {type: LoadBalancer, ports: [{port: 80}]}
       'speaker',
       '--node',
       'n1',
+      '--insecure-gossip', // one node alone: nothing to gossip with
       '--config',
       config,
       '--interface',
