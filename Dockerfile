@@ -21,15 +21,22 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY src ./src
 COPY proto ./proto
+# Only what runs: no dev dependencies, and none of the type declarations, source maps and docs that
+# packages ship (they are over half of @kubernetes/client-node).
 RUN npx tsc -p tsconfig.json \
  && npm prune --omit=dev --no-audit --no-fund \
- && find dist -name '*.map' -delete
+ && rm -rf node_modules/node-addon-api \
+ && find dist -name '*.map' -delete \
+ && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
+      -o -name '*.md' \) -delete
 
 # ---- runtime: node + the shared libraries the addon links (libbpf, libelf, zlib) ---------------------
 FROM ${RUNTIME_IMAGE} AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libbpf1 libelf1 zlib1g iproute2 \
- && rm -rf /var/lib/apt/lists/* /usr/local/include /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
+      /usr/local/include /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
 WORKDIR /opt/herald
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules

@@ -13,10 +13,11 @@ runtime_image=${HERALD_RUNTIME_IMAGE:-node:24-bookworm-slim}
 available() { podman image exists "$1" || timeout 60 podman pull --quiet "$1" >/dev/null 2>&1; }
 if ! available "$build_image" || ! available "$runtime_image"; then
   node_version=$(node -p 'require("./package.json").devDependencies.node')
-  base="localhost/herald-base:bookworm-node$node_version-$(sha256sum scripts/image/base.sh | cut -c1-8)"
-  podman image exists "$base" || bash scripts/image/base.sh "$base"
-  build_image=$base
-  runtime_image=$base
+  suffix="bookworm-node$node_version-$(sha256sum scripts/image/base.sh | cut -c1-8)"
+  build_image="localhost/herald-base-build:$suffix"
+  runtime_image="localhost/herald-base-runtime:$suffix"
+  podman image exists "$build_image" && podman image exists "$runtime_image" ||
+    bash scripts/image/base.sh "$build_image" "$runtime_image"
 fi
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 [[ -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] || commit="$commit-dirty"

@@ -17,6 +17,14 @@ export interface MetricsServerOptions {
   address?: string;
   /** PEM files: serve HTTPS instead of HTTP. */
   tls?: { certFile: string; keyFile: string };
+  /** Answers `/readyz`: 200 when ready, else 503 with the reason (Kubernetes readiness probe). */
+  readiness?: () => Readiness;
+}
+
+export interface Readiness {
+  ready: boolean;
+  /** What is missing, for the probe's log: e.g. "the XDP program is not attached". */
+  detail: string;
 }
 
 export interface MetricsEndpoint {
@@ -30,7 +38,10 @@ export interface RunningMetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `GET /metrics` (and `/healthz`); any render failure answers 500 and never stops the server. */
+/**
+ * Serves `GET /metrics`, `/healthz` (the process serves) and `/readyz` (the owner's readiness); any render
+ * failure answers 500 and never stops the server.
+ */
 export async function startMetricsServer(
   endpoint: MetricsEndpoint,
   opts: MetricsServerOptions = {},
@@ -53,6 +64,9 @@ export async function startMetricsServer(
       );
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const { ready, detail } = opts.readiness?.() ?? { ready: true, detail: 'ready' };
+      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(`${detail}\n`);
     } else {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found; try /metrics\n');
     }

@@ -8,7 +8,7 @@ import { ClusterRateView, isRateReport, RateReportPublisher } from '../metrics/g
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/registry.js';
 import { registerGossipHealth } from '../metrics/gossip-health.js';
 import { registerHealthMetrics } from '../metrics/health.js';
-import { startMetricsServer } from '../metrics/server.js';
+import { type Readiness, startMetricsServer } from '../metrics/server.js';
 import { TrafficMonitor } from '../metrics/monitor.js';
 import type { Member } from '../membership/types.js';
 import type { Logger } from '../util/log.js';
@@ -27,6 +27,15 @@ export interface SpeakerServices {
 }
 
 const SAMPLE_INTERVAL_MS = 1000;
+
+/** Ready once the control loop runs and the XDP program is attached to every interface it serves. */
+export function readiness(speaker: Pick<SpeakerView, 'isReady' | 'interfaces'>): Readiness {
+  if (!speaker.isReady())
+    return { ready: false, detail: 'the control loop has not started (joining gossip)' };
+  if (speaker.interfaces().size === 0) return { ready: false, detail: 'the XDP program is not attached' };
+  const attached = [...speaker.interfaces()].map(([name, mode]) => `${name} (${mode})`).join(', ');
+  return { ready: true, detail: `ready: XDP on ${attached}` };
+}
 
 /**
  * The speaker's outward face: Prometheus metrics (per-VIP traffic from the XDP counters, gossiped cluster
@@ -68,7 +77,11 @@ export async function startSpeakerServices(
     ...(options.apiSocketMode !== undefined ? { socketMode: options.apiSocketMode } : {}),
   });
   const metricsServer = options.metrics
-    ? await startMetricsServer(metrics, { address: options.metrics }).catch(async (error: unknown) => {
+    ? await startMetricsServer(metrics, {
+        address: options.metrics,
+        readiness: () =>
+          attached ? readiness(attached) : { ready: false, detail: 'the speaker is starting' },
+      }).catch(async (error: unknown) => {
         await status.close();
         throw error;
       })

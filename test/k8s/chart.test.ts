@@ -66,6 +66,8 @@ type PodSpec = {
     securityContext: { privileged?: boolean; capabilities: { add?: string[]; drop?: string[] } };
     volumeMounts: Array<{ mountPath: string }>;
     lifecycle?: { preStop?: { exec: { command: string[] } } };
+    livenessProbe?: { httpGet: { path: string; port: string } };
+    readinessProbe?: { httpGet: { path: string; port: string } };
   }>;
   tolerations?: unknown[];
 };
@@ -109,6 +111,8 @@ t.test('rendered workloads: replicas, capabilities, host network, bpffs, preStop
   );
   const preStop = c.lifecycle?.preStop?.exec.command.join(' ') ?? '';
   t.notMatch(preStop, /cleanup|detach|bpftool|ip link/, 'preStop does not tear the XDP program down');
+  t.same(c.livenessProbe?.httpGet, { path: '/healthz', port: 'metrics' }, 'speaker liveness probe');
+  t.same(c.readinessProbe?.httpGet, { path: '/readyz', port: 'metrics' }, 'speaker readiness probe');
   t.ok((pod.tolerations ?? []).length > 0, 'tolerations for control-plane nodes');
   t.ok(
     objects.some((o) => o.kind === 'Secret' && o.metadata.name.endsWith('-gossip')),

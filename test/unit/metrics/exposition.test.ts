@@ -205,6 +205,23 @@ t.test('HTTP server: /metrics, /healthz, 404, 500 on a failing render, loopback 
   );
 });
 
+t.test('/readyz: 200 when ready, 503 with the reason when not', async (t) => {
+  let state = { ready: false, detail: 'the XDP program is not attached' };
+  const server = await startMetricsServer(sampleMetrics(), {
+    address: '127.0.0.1:0',
+    readiness: () => state,
+  });
+  t.teardown(() => server.close());
+  const readyz = server.url.replace('/metrics', '/readyz');
+  const notReady = await fetch(readyz);
+  t.equal(notReady.status, 503);
+  t.equal(await notReady.text(), 'the XDP program is not attached\n');
+  state = { ready: true, detail: 'ready: XDP on eth0 (native)' };
+  const ready = await fetch(readyz);
+  t.equal(ready.status, 200);
+  t.match(await ready.text(), /eth0/);
+});
+
 t.test('HTTPS with a certificate', async (t) => {
   const { certFile, keyFile, remove } = selfSignedCert();
   t.teardown(remove);
