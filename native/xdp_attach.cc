@@ -21,14 +21,20 @@ int ProgFdById(Napi::Env env, uint32_t id) {
 }
 
 // bpf_xdp_attach (progFd >= 0) or bpf_xdp_detach (progFd < 0); with expectedProgId > 0 the kernel acts
-// only if that program is the one attached (XDP_FLAGS_REPLACE), else EEXIST.
-void SetXdp(Napi::Env env, uint32_t ifindex, int progFd, uint32_t flags, uint32_t expected) {
+// only if that program is the one attached (XDP_FLAGS_REPLACE), else EEXIST. The expected program is
+// named by an fd the caller holds (expectedFd >= 0: a pinned program, which needs no CAP_SYS_ADMIN) or
+// else opened by id (BPF_PROG_GET_FD_BY_ID needs CAP_SYS_ADMIN).
+void SetXdp(Napi::Env env, uint32_t ifindex, int progFd, uint32_t flags, uint32_t expected, int expectedFd) {
   LIBBPF_OPTS(bpf_xdp_attach_opts, opts);
   int oldFd = -1;
   if (expected > 0) {
-    oldFd = ProgFdById(env, expected);
-    if (oldFd < 0) return;
-    opts.old_prog_fd = oldFd;
+    if (expectedFd >= 0) {
+      opts.old_prog_fd = expectedFd;
+    } else {
+      oldFd = ProgFdById(env, expected);
+      if (oldFd < 0) return;
+      opts.old_prog_fd = oldFd;
+    }
     flags |= XDP_FLAGS_REPLACE;
   }
   int r = progFd >= 0 ? bpf_xdp_attach(static_cast<int>(ifindex), progFd, flags, &opts)
@@ -38,16 +44,17 @@ void SetXdp(Napi::Env env, uint32_t ifindex, int progFd, uint32_t flags, uint32_
     ThrowErrno(env, progFd >= 0 ? "bpf_xdp_attach" : "bpf_xdp_detach", -r, "ifindex " + std::to_string(ifindex));
 }
 
-// xdpAttach(ifindex, progFd, flags, expectedProgId): with expectedProgId > 0, an atomic replace.
+// xdpAttach(ifindex, progFd, flags, expectedProgId, expectedProgFd): with expectedProgId > 0, an atomic
+// replace of that program (held as expectedProgFd when >= 0).
 Napi::Value XdpAttach(const Napi::CallbackInfo& info) {
   uint32_t ifindex, flags, expected;
-  int32_t progFd;
+  int32_t progFd, expectedFd;
   if (ArgU32(info, 0, "ifindex", &ifindex) && ArgI32(info, 1, "progFd", &progFd) && ArgU32(info, 2, "flags", &flags) &&
-      ArgU32(info, 3, "expectedProgId", &expected)) {
+      ArgU32(info, 3, "expectedProgId", &expected) && ArgI32(info, 4, "expectedProgFd", &expectedFd)) {
     if (progFd < 0)
       ThrowErrno(info.Env(), "bpf_xdp_attach", EBADF, "program fd " + std::to_string(progFd));
     else
-      SetXdp(info.Env(), ifindex, progFd, flags, expected);
+      SetXdp(info.Env(), ifindex, progFd, flags, expected, expectedFd);
   }
   return info.Env().Undefined();
 }
@@ -57,7 +64,7 @@ Napi::Value XdpDetach(const Napi::CallbackInfo& info) {
   uint32_t ifindex, flags, expected;
   if (ArgU32(info, 0, "ifindex", &ifindex) && ArgU32(info, 1, "flags", &flags) &&
       ArgU32(info, 2, "expectedProgId", &expected))
-    SetXdp(info.Env(), ifindex, -1, flags, expected);
+    SetXdp(info.Env(), ifindex, -1, flags, expected, -1);
   return info.Env().Undefined();
 }
 
@@ -109,6 +116,43 @@ Napi::Value ProgInfoById(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// progPin(progFd, path): pins a program (replacing nothing: EEXIST when the path exists).
+Napi::Value ProgPin(const Napi::CallbackInfo& info) {
+  int32_t fd;
+  std::string path;
+  if (ArgI32(info, 0, "progFd", &fd) && ArgString(info, 1, "path", &path) && bpf_obj_pin(fd, path.c_str()) != 0)
+    ThrowErrno(info.Env(), "bpf_obj_pin", errno, path);
+  return info.Env().Undefined();
+}
+
+// progOpenPinned(path) -> { fd, id, name } | undefined when nothing is pinned there. Only file access to
+// the pin is needed, not CAP_SYS_ADMIN: this is how a speaker in a pod recognizes the program it attached.
+Napi::Value ProgOpenPinned(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path;
+  if (!ArgString(info, 0, "path", &path)) return env.Undefined();
+  int fd = bpf_obj_get(path.c_str());
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) return env.Undefined();
+    ThrowErrno(env, "bpf_obj_get", err, path);
+    return env.Undefined();
+  }
+  bpf_prog_info pi = {};
+  __u32 len = sizeof(pi);
+  if (bpf_obj_get_info_by_fd(fd, &pi, &len) != 0) {
+    int err = errno;
+    close(fd);
+    ThrowErrno(env, "bpf_obj_get_info_by_fd", err, path);
+    return env.Undefined();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("fd", fd);
+  o.Set("id", pi.id);
+  o.Set("name", pi.name);
+  return o;
+}
+
 }  // namespace
 
 void InitXdpAttach(Napi::Env env, Napi::Object exports) {
@@ -116,6 +160,8 @@ void InitXdpAttach(Napi::Env env, Napi::Object exports) {
   exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach, "xdpDetach"));
   exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery, "xdpQuery"));
   exports.Set("progInfoById", Napi::Function::New(env, ProgInfoById, "progInfoById"));
+  exports.Set("progPin", Napi::Function::New(env, ProgPin, "progPin"));
+  exports.Set("progOpenPinned", Napi::Function::New(env, ProgOpenPinned, "progOpenPinned"));
 }
 
 }  // namespace herald

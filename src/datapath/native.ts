@@ -66,10 +66,18 @@ export interface DatapathNative {
   mapLookupBatch(fd: number, chunk: number): { keys: RawPacked; values: RawPacked } | null;
   mapOpenPinned(path: string): RawMapInfo;
   closeFd(fd: number): void;
-  xdpAttach(ifindex: number, progFd: number, flags: number, expectedProgId: number): void;
+  xdpAttach(
+    ifindex: number,
+    progFd: number,
+    flags: number,
+    expectedProgId: number,
+    expectedProgFd: number,
+  ): void;
   xdpDetach(ifindex: number, flags: number, expectedProgId: number): void;
   xdpQuery(ifindex: number): RawXdpQuery;
   progInfoById(id: number): { id: number; name: string; typeId: number } | undefined;
+  progPin(progFd: number, path: string): void;
+  progOpenPinned(path: string): { fd: number; id: number; name: string } | undefined;
   progTestRun(
     progFd: number,
     frame: Buffer,
@@ -102,6 +110,8 @@ const datapathExports: ReadonlyArray<keyof DatapathNative> = [
   'xdpDetach',
   'xdpQuery',
   'progInfoById',
+  'progPin',
+  'progOpenPinned',
   'progTestRun',
   'packetSend',
   'packetOpen',

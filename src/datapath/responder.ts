@@ -10,7 +10,15 @@ import { nativeBuildDir } from '../util/paths.js';
 import { BpfObject, type BpfMap, type BpfProgram, numPossibleCpus, unpinDir } from './bpf.js';
 import { FlowMaps } from './flow-maps.js';
 import { interfaceIndex, interfaceMac } from './netdev.js';
-import { attachXdp, detachXdp, queryXdp, type XdpMode } from './xdp.js';
+import {
+  attachXdp,
+  detachXdp,
+  type KnownProgram,
+  openPinnedProgram,
+  pinProgram,
+  queryXdp,
+  type XdpMode,
+} from './xdp.js';
 import { ALL_BUCKETS } from '../l2/buckets.js';
 import {
   COUNTERS_VALUE_SIZE,
@@ -130,20 +138,22 @@ export class XdpResponder {
    */
   attach(ifname: string, mode: XdpMode | 'auto' = 'auto'): XdpMode {
     this.assertOpen();
-    let current = queryXdp(ifname);
-    if (current && current.progName === PROGRAM_NAME && mode !== 'auto' && mode !== current.mode) {
-      detachXdp(ifname, current.mode); // explicit mode change: a short gap is unavoidable
-      current = undefined;
-    }
-    let used: XdpMode;
-    if (current && current.progName === PROGRAM_NAME) {
-      used =
-        current.progId === this.program.id
+    const used = this.withHeraldPrograms((known) => {
+      let current = queryXdp(ifname, known);
+      if (current && current.progName === PROGRAM_NAME && mode !== 'auto' && mode !== current.mode) {
+        detachXdp(ifname, current.mode); // explicit mode change: a short gap is unavoidable
+        current = undefined;
+      }
+      if (current && current.progName === PROGRAM_NAME) {
+        return current.progId === this.program.id
           ? current.mode
-          : attachXdp(ifname, this.program, { mode: current.mode, replaceProgId: current.progId });
-    } else {
-      used = attachXdp(ifname, this.program, { mode });
-    }
+          : attachXdp(ifname, this.program, { mode: current.mode, replaceProgId: current.progId, known });
+      }
+      return attachXdp(ifname, this.program, { mode, known });
+    });
+    const pinned = openPinnedProgram(this.pinDir);
+    pinned?.close();
+    if (pinned?.id !== this.program.id) pinProgram(this.program, this.pinDir);
     this.attached.set(ifname, { mode: used, ifindex: interfaceIndex(ifname), mac: interfaceMac(ifname) });
     for (const [ip, e] of this.vips()) if (e.action === 'answer') this.joinGroup(ip, e.ifindex);
     for (const [ip, ifindexes] of this.moreInterfaces()) for (const i of ifindexes) this.joinGroup(ip, i);
@@ -153,7 +163,7 @@ export class XdpResponder {
 
   /** Detaches Herald's program from ifname (no-op when none of ours is attached). */
   detach(ifname: string): void {
-    const current = queryXdp(ifname);
+    const current = this.withHeraldPrograms((known) => queryXdp(ifname, known));
     this.attached.delete(ifname);
     if (!current || current.progName !== PROGRAM_NAME) return;
     detachXdp(ifname, current.mode);
@@ -299,6 +309,24 @@ export class XdpResponder {
   }
 
   /** Releases fds. Attachments and pins stay (a restarted speaker takes over without a gap). */
+  /**
+   * Runs `fn` with the programs known to be Herald's without asking the kernel by id (which needs
+   * CAP_SYS_ADMIN, which a speaker in a pod does not have): this one and the one a previous speaker pinned.
+   */
+  private withHeraldPrograms<T>(fn: (known: KnownProgram[]) => T): T {
+    const pinned = openPinnedProgram(this.pinDir);
+    const known = [this.program, ...(pinned ? [pinned] : [])].map(({ id, fd }) => ({
+      id,
+      fd,
+      name: PROGRAM_NAME,
+    }));
+    try {
+      return fn(known);
+    } finally {
+      pinned?.close();
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;

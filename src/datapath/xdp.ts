@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BpfProgram } from './bpf.js';
 import { BpfError, callNative } from './errors.js';
 import { datapathNative } from './native.js';
@@ -19,18 +21,58 @@ export interface XdpQueryResult {
   progName: string;
 }
 
-/** The XDP program attached to `ifname` (in this network namespace), or undefined. */
-export function queryXdp(ifname: string): XdpQueryResult | undefined {
-  const ifindex = interfaceIndex(ifname);
-  return queryIndex(ifname, ifindex);
+/** A program the caller already holds (loaded, or opened from its pin): recognized without a lookup. */
+export interface KnownProgram {
+  id: number;
+  name: string;
+  fd: number;
 }
 
-function queryIndex(ifname: string, ifindex: number): XdpQueryResult | undefined {
+/** Where a speaker pins the program it attached, beside its maps. */
+export const PROGRAM_PIN_NAME = 'herald_prog';
+
+/**
+ * The XDP program attached to `ifname` (in this network namespace), or undefined. Its name comes from
+ * `known` when it is one of them; else from the kernel by id, which needs CAP_SYS_ADMIN: without it
+ * (a speaker in a pod) an unknown program's name is '' and it is treated as foreign.
+ */
+export function queryXdp(ifname: string, known: readonly KnownProgram[] = []): XdpQueryResult | undefined {
+  const ifindex = interfaceIndex(ifname);
+  return queryIndex(ifname, ifindex, known);
+}
+
+function queryIndex(
+  ifname: string,
+  ifindex: number,
+  known: readonly KnownProgram[] = [],
+): XdpQueryResult | undefined {
   const where = `interface ${ifname}`;
   const attachment = attachmentFromQuery(callNative(where, () => datapathNative().xdpQuery(ifindex)));
   if (attachment === undefined) return undefined;
-  const info = callNative(where, () => datapathNative().progInfoById(attachment.progId));
-  return { ...attachment, progName: info?.name ?? '' };
+  const held = known.find((p) => p.id === attachment.progId);
+  if (held) return { ...attachment, progName: held.name };
+  try {
+    const info = callNative(where, () => datapathNative().progInfoById(attachment.progId));
+    return { ...attachment, progName: info?.name ?? '' };
+  } catch (error) {
+    if (error instanceof BpfError && error.code === 'EPERM') return { ...attachment, progName: '' };
+    throw error;
+  }
+}
+
+/** The program pinned under `pinDir` by the speaker that attached it (close it when done), if any. */
+export function openPinnedProgram(pinDir: string): (KnownProgram & { close(): void }) | undefined {
+  const path = join(pinDir, PROGRAM_PIN_NAME);
+  const raw = callNative(path, () => datapathNative().progOpenPinned(path));
+  if (raw === undefined) return undefined;
+  return { ...raw, close: () => datapathNative().closeFd(raw.fd) };
+}
+
+/** Pins `prog` under `pinDir`, replacing the pin of a previous speaker's program. */
+export function pinProgram(prog: BpfProgram, pinDir: string): void {
+  const path = join(pinDir, PROGRAM_PIN_NAME);
+  rmSync(path, { force: true });
+  callNative(path, () => datapathNative().progPin(prog.fd, path));
 }
 
 /**
@@ -42,12 +84,13 @@ function queryIndex(ifname: string, ifindex: number): XdpQueryResult | undefined
 export function attachXdp(
   ifname: string,
   prog: BpfProgram,
-  opts: { mode?: XdpMode | 'auto'; replaceProgId?: number } = {},
+  opts: { mode?: XdpMode | 'auto'; replaceProgId?: number; known?: readonly KnownProgram[] } = {},
 ): XdpMode {
   const mode = opts.mode ?? 'auto';
   const ifindex = interfaceIndex(ifname);
   const where = `interface ${ifname}`;
-  const current = queryIndex(ifname, ifindex);
+  const known = opts.known ?? [];
+  const current = queryIndex(ifname, ifindex, known);
   if (opts.replaceProgId === undefined && current !== undefined) {
     throw new BpfError(
       `${where}: XDP program ${current.progId} (${current.progName}) is already attached in ${current.mode} mode; ` +
@@ -60,7 +103,13 @@ export function attachXdp(
   for (const attempt of attempts) {
     try {
       callNative(`${where} (${attempt.mode})`, () =>
-        datapathNative().xdpAttach(ifindex, prog.fd, attempt.flags, attempt.expectedProgId),
+        datapathNative().xdpAttach(
+          ifindex,
+          prog.fd,
+          attempt.flags,
+          attempt.expectedProgId,
+          known.find((p) => p.id === attempt.expectedProgId)?.fd ?? -1,
+        ),
       );
       return attempt.mode;
     } catch (error) {

@@ -1,6 +1,6 @@
 import { XdpResponder } from '../datapath/responder.js';
 import { PROGRAM_NAME } from '../datapath/xdp-layout.js';
-import { detachXdp, queryXdp } from '../datapath/xdp.js';
+import { detachXdp, openPinnedProgram, queryXdp } from '../datapath/xdp.js';
 import { HostVips } from '../host/vips.js';
 import { localInterfaces } from './local-interfaces.js';
 
@@ -12,12 +12,19 @@ import { localInterfaces } from './local-interfaces.js';
 export function uninstallDatapath(interfaces: readonly string[], pinDir: string): string[] {
   const done: string[] = [];
   const names = interfaces.length > 0 ? interfaces : localInterfaces().map((i) => i.name);
-  for (const name of names) {
-    const current = queryXdp(name);
-    if (current?.progName === PROGRAM_NAME) {
-      detachXdp(name, current.mode);
-      done.push(`detached ${PROGRAM_NAME} from ${name}`);
+  // The pinned program identifies Herald's attachments without CAP_SYS_ADMIN (cleanup from the image).
+  const pinned = openPinnedProgram(pinDir);
+  try {
+    const known = pinned ? [{ ...pinned, name: PROGRAM_NAME }] : [];
+    for (const name of names) {
+      const current = queryXdp(name, known);
+      if (current?.progName === PROGRAM_NAME) {
+        detachXdp(name, current.mode);
+        done.push(`detached ${PROGRAM_NAME} from ${name}`);
+      }
     }
+  } finally {
+    pinned?.close();
   }
   XdpResponder.cleanup(pinDir);
   done.push(`removed pinned maps under ${pinDir}`);

@@ -225,7 +225,7 @@ t.test('addon maps, pinning, test runs and errors', async (t) => {
     );
     t.throws(() => n.mapLookup('x' as unknown as number, u32(0)), TypeError);
     t.throws(() => n.mapUpdate(0, u32(0), 'v' as unknown as Buffer, 0), /must be a Buffer/);
-    t.throws(() => n.xdpAttach(-5, 0, 0, 0), /unsigned 32-bit/);
+    t.throws(() => n.xdpAttach(-5, 0, 0, 0, -1), /unsigned 32-bit/);
     t.doesNotThrow(() => n.closeFd(-1), 'closing no fd is a no-op');
     t.throws(() => n.objectClose({} as never), /object handle/);
     const obj = BpfObject.load(fixture);

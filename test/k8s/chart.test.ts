@@ -63,7 +63,11 @@ type PodSpec = {
   hostNetwork?: boolean;
   containers: Array<{
     args: string[];
-    securityContext: { privileged?: boolean; capabilities: { add?: string[]; drop?: string[] } };
+    securityContext: {
+      privileged?: boolean;
+      capabilities: { add?: string[]; drop?: string[] };
+      seccompProfile?: { type: string };
+    };
     volumeMounts: Array<{ mountPath: string }>;
     lifecycle?: { preStop?: { exec: { command: string[] } } };
     livenessProbe?: { httpGet: { path: string; port: string } };
@@ -105,6 +109,7 @@ t.test('rendered workloads: replicas, capabilities, host network, bpffs, preStop
   );
   t.same(c.securityContext.capabilities.drop, ['ALL']);
   t.notOk(c.securityContext.privileged, 'not privileged');
+  t.same(c.securityContext.seccompProfile, { type: 'Unconfined' }, 'bpf() is not behind CAP_SYS_ADMIN');
   t.ok(
     c.volumeMounts.some((m) => m.mountPath === '/sys/fs/bpf'),
     '/sys/fs/bpf mounted',

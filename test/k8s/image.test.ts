@@ -39,6 +39,16 @@ async function podman(args: string[], timeoutMs = 120_000): Promise<string> {
   return stdout;
 }
 
+/** A container's output: the speaker and controller log to stderr, which `podman logs` passes through. */
+async function containerLogs(name: string): Promise<string> {
+  return execFileAsync('podman', ['logs', name], {
+    env: { ...process.env, CONTAINERS_CONF: containersConf },
+  }).then(
+    (r) => r.stdout + r.stderr,
+    (e: unknown) => String(e),
+  );
+}
+
 async function removeContainer(name: string): Promise<void> {
   await podman(['rm', '--force', '--ignore', '--time', '0', name]).catch(() => undefined);
 }
@@ -92,36 +102,41 @@ t.test(
       '--cap-drop=all',
       ...SPEAKER_CAPS.map((c) => `--cap-add=${c}`),
       '--security-opt=no-new-privileges',
+      // As the chart: seccomp Unconfined (the default profile puts bpf() behind CAP_SYS_ADMIN).
+      '--security-opt=seccomp=unconfined',
       '--read-only',
       '--volume=/sys/fs/bpf:/sys/fs/bpf',
     ];
-    await podman([
-      'run',
-      '--detach',
-      `--name=${name}`,
-      ...chartSecurity,
-      `--volume=${cluster.workDir}:/etc/herald:ro`,
-      `--volume=${runDir}:/run/herald`,
-      '--env=HERALD_LOG_LEVEL=info',
-      IMAGE,
-      'speaker',
-      `--node=${node.name}`,
-      '--config=/etc/herald/herald.yaml',
-      '--interface=eth0',
-      `--bind=${node.ip4}:7946`,
-      `--pin-dir=${node.pinDir}`,
-      '--api-socket=/run/herald/speaker.sock',
-      `--metrics=${node.ip4}:7473`,
-      '--xdp-mode=generic',
-    ]);
-    const logs = async () => podman(['logs', name]).catch((e: unknown) => String(e));
-    await waitUntil('the containerized speaker to answer for the VIP', 60_000, () =>
-      answering(cluster, vip).has(node.name),
-    ).catch(async (error: unknown) => {
-      t.comment((await logs()).slice(-3000));
-      throw error;
-    });
-
+    const startSpeaker = async (container: string) => {
+      t.teardown(() => removeContainer(container));
+      await podman([
+        'run',
+        '--detach',
+        `--name=${container}`,
+        ...chartSecurity,
+        `--volume=${cluster.workDir}:/etc/herald:ro`,
+        `--volume=${runDir}:/run/herald`,
+        '--env=HERALD_LOG_LEVEL=info',
+        IMAGE,
+        'speaker',
+        `--node=${node.name}`,
+        '--config=/etc/herald/herald.yaml',
+        '--interface=eth0',
+        `--bind=${node.ip4}:7946`,
+        `--pin-dir=${node.pinDir}`,
+        '--api-socket=/run/herald/speaker.sock',
+        `--metrics=${node.ip4}:7473`,
+        '--xdp-mode=generic',
+      ]);
+      await waitUntil('the containerized speaker to answer for the VIP', 60_000, async () => {
+        if (!answering(cluster, vip).has(node.name)) return false;
+        return (await containerLogs(container)).includes('"msg":"speaker started"');
+      }).catch(async (error: unknown) => {
+        t.comment((await containerLogs(container)).slice(-3000));
+        throw error;
+      });
+    };
+    await startSpeaker(name);
     const client = cluster.clients[0]!;
     const reply = await arping(cluster.lan, client.ns, vip, { count: 2 });
     t.same(
@@ -137,7 +152,11 @@ t.test(
       ]);
     const metrics = await fetchFromClient('/metrics');
     t.match(metrics.stdout, /^200\n/, '/metrics serves');
-    t.match(metrics.stdout, /^herald_allocator_addresses_total\{pool="lab"\} \d+$/m, 'herald metrics in the exposition');
+    t.match(
+      metrics.stdout,
+      /^herald_allocator_addresses_total\{pool="lab"\} \d+$/m,
+      'herald metrics in the exposition',
+    );
     await waitUntil('/readyz to report ready', 20_000, async () =>
       (await fetchFromClient('/readyz')).stdout.startsWith('200'),
     );
@@ -150,9 +169,23 @@ t.test(
       `herald status in the container names the VIP:\n${status}`,
     );
 
-    // Uninstall as docs/kubernetes.md says: stop the speaker, then --cleanup from the same image.
+    // Upgrade: the next speaker, without CAP_SYS_ADMIN, recognizes the running program by its pin and
+    // replaces it atomically.
+    const attachedProgram = async () =>
+      /prog\/xdp id (\d+)/.exec(await cluster.lan.ip(node.ns, '-d', 'link', 'show', 'eth0'))?.[1];
+    const before = await attachedProgram();
     await removeContainer(name);
     t.ok(existsSync(node.pinDir), 'a stopped speaker keeps its pins (upgrades adopt them)');
+    t.equal(await attachedProgram(), before, 'and its XDP program stays attached');
+    const next = containerName('spk2');
+    await startSpeaker(next);
+    const after = await attachedProgram();
+    t.ok(after !== undefined && after !== before, `the new speaker replaced program ${before} with ${after}`);
+    const again = await arping(cluster.lan, client.ns, vip, { count: 1 });
+    t.equal(again.received, 1, 'the VIP is answered after the upgrade');
+
+    // Uninstall as docs/kubernetes.md says: stop the speaker, then --cleanup from the same image.
+    await removeContainer(next);
     await podman([
       'run',
       '--rm',
@@ -200,7 +233,7 @@ t.test('the controller from the image runs as 65534 and allocates against the AP
   ]);
   await waitUntil('the controller to allocate web', 60_000, () => ingressOf(server, 'web').length > 0).catch(
     async (error: unknown) => {
-      t.comment((await podman(['logs', name]).catch((e: unknown) => String(e))).slice(-3000));
+      t.comment((await containerLogs(name)).slice(-3000));
       throw error;
     },
   );
