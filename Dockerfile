@@ -21,11 +21,12 @@ RUN npm ci --no-audit --no-fund --loglevel=error
 COPY tsconfig.json ./
 COPY src ./src
 COPY proto ./proto
-# Only what runs: no dev dependencies, and none of the type declarations, source maps and docs that
-# packages ship (they are over half of @kubernetes/client-node).
+# Only what runs: no dev dependencies, no addon headers, no bare-* (tar-fs loads them only on the Bare
+# runtime, never on Node), and none of the type declarations, source maps and docs that packages ship
+# (they are over half of @kubernetes/client-node).
 RUN npx tsc -p tsconfig.json \
  && npm prune --omit=dev --no-audit --no-fund \
- && rm -rf node_modules/node-addon-api \
+ && rm -rf node_modules/node-addon-api node_modules/bare-* \
  && find dist -name '*.map' -delete \
  && find node_modules -type f \( -name '*.map' -o -name '*.d.ts' -o -name '*.d.mts' -o -name '*.d.cts' \
       -o -name '*.md' \) -delete
