@@ -8,8 +8,16 @@ t.test('a speaker is ready once its loop runs and XDP is attached', async (t) =>
   });
   t.match(readiness(view(false, [['eth0', 'native']])), { ready: false, detail: /not started/ });
   t.match(readiness(view(true, [])), { ready: false, detail: /not attached/ });
-  t.same(readiness(view(true, [['eth0', 'native'], ['eth1', 'generic']])), {
-    ready: true,
-    detail: 'ready: XDP on eth0 (native), eth1 (generic)',
-  });
+  t.same(
+    readiness(
+      view(true, [
+        ['eth0', 'native'],
+        ['eth1', 'generic'],
+      ]),
+    ),
+    {
+      ready: true,
+      detail: 'ready: XDP on eth0 (native), eth1 (generic)',
+    },
+  );
 });
