@@ -50,7 +50,18 @@ export class HostVips {
       }
     }
     const changes = planSysctls(current);
-    for (const [key, value] of changes) writeFileSync(join(root, key), value);
+    for (const [key, value] of changes) {
+      try {
+        writeFileSync(join(root, key), value);
+      } catch (error) {
+        const sysctl = key.replaceAll('/', '.');
+        throw new Error(
+          `cannot set ${sysctl}=${value} for the VIPs held on ${this.options.interface} ` +
+            `(${error instanceof Error ? error.message : String(error)}): set it on the host ` +
+            `(sysctl -w ${sysctl}=${value}) or let something else hold the VIPs (--no-host-vips)`,
+        );
+      }
+    }
     return changes;
   }
 

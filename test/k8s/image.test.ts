@@ -127,6 +127,8 @@ t.test(
         '--api-socket=/run/herald/speaker.sock',
         `--metrics=${node.ip4}:7473`,
         '--xdp-mode=generic',
+        // As in Kubernetes mode: the node's own stack (kube-proxy there, the lab here) accepts the VIPs.
+        '--no-host-vips',
       ]);
       await waitUntil('the containerized speaker to answer for the VIP', 60_000, async () => {
         if (!answering(cluster, vip).has(node.name)) return false;
