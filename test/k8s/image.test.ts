@@ -129,6 +129,7 @@ t.test(
         '--xdp-mode=generic',
         // As in Kubernetes mode: the node's own stack (kube-proxy there, the lab here) accepts the VIPs.
         '--no-host-vips',
+        '--insecure-gossip',
       ]);
       await waitUntil('the containerized speaker to answer for the VIP', 60_000, async () => {
         if (!answering(cluster, vip).has(node.name)) return false;
