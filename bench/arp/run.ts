@@ -23,6 +23,7 @@ import { PASS_PROGRAM_NAME } from '../../src/datapath/xdp-layout.js';
 import { nativeBuildDir, projectRoot } from '../../src/util/paths.js';
 import { TestLan } from '../../test/helpers/netns.js';
 import { arpFrame, ipv4Frame, nsFrame, VIP_MAC } from '../../test/bpf/xdp-frames.js';
+import { median } from '../stats.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -36,11 +37,6 @@ interface TestRunRow {
   case: string;
   nsPerPacket: number;
   method: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
 function testRunPart(): TestRunRow[] {

@@ -9,16 +9,12 @@ import { FLOW_SLOTS } from '../../src/datapath/flow-layout.js';
 import { XdpResponder } from '../../src/datapath/responder.js';
 import { flowFrame } from '../../test/bpf/flow-frames.js';
 import { VIP_MAC } from '../../test/bpf/xdp-frames.js';
+import { median } from '../stats.js';
 
 export interface PacketRow {
   case: string;
   nsPerPacket: number;
   method: string;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
 export function packetCost(opts: { repeat?: number; single?: number } = {}): PacketRow[] {

@@ -34,8 +34,8 @@ rm -rf "$rootfs"/usr/share/{man,locale,info}/* "$rootfs"/var/cache/apt/* "$rootf
 # without its symbol table (18 MB that only native debuggers use).
 install -m 0755 --strip node_modules/node/bin/node "$rootfs/usr/local/bin/node"
 # This machine's trust store (its egress may re-sign TLS): npm ci in the build stage must reach the registry.
-cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt" 2>/dev/null ||
-  { mkdir -p "$rootfs/etc/ssl/certs" && cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"; }
+mkdir -p "$rootfs/etc/ssl/certs"
+cp /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/ca-certificates.crt"
 import_base() {
   tar -C "$rootfs" -c . | podman import --quiet \
     --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \

@@ -11,13 +11,6 @@ import {
   type FlowTarget,
 } from '../l2/flow-model.js';
 
-export const FLOW_MAP_NAMES = {
-  flows: 'herald_flows',
-  lru: 'herald_flow_lru',
-  nodeMacs: 'herald_node_macs',
-  stats: 'herald_flow_stats',
-} as const;
-
 export {
   FLOW_MAX_STATS,
   FLOW_MAX_TARGETS,
@@ -26,7 +19,14 @@ export {
   type FlowEntry,
   type FlowRole,
   type FlowTarget,
-};
+} from '../l2/flow-model.js';
+
+export const FLOW_MAP_NAMES = {
+  flows: 'herald_flows',
+  lru: 'herald_flow_lru',
+  nodeMacs: 'herald_node_macs',
+  stats: 'herald_flow_stats',
+} as const;
 
 const TARGET_SIZE = 16;
 const TARGETS_OFFSET = 16;

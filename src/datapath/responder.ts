@@ -138,22 +138,21 @@ export class XdpResponder {
    */
   attach(ifname: string, mode: XdpMode | 'auto' = 'auto'): XdpMode {
     this.assertOpen();
-    const used = this.withHeraldPrograms((known) => {
+    const used = this.withHeraldPrograms((known, pinned) => {
       let current = queryXdp(ifname, known);
       if (current && current.progName === PROGRAM_NAME && mode !== 'auto' && mode !== current.mode) {
         detachXdp(ifname, current.mode); // explicit mode change: a short gap is unavoidable
         current = undefined;
       }
-      if (current && current.progName === PROGRAM_NAME) {
-        return current.progId === this.program.id
-          ? current.mode
-          : attachXdp(ifname, this.program, { mode: current.mode, replaceProgId: current.progId, known });
-      }
-      return attachXdp(ifname, this.program, { mode, known });
+      const attachedMode =
+        current?.progName !== PROGRAM_NAME
+          ? attachXdp(ifname, this.program, { mode, known })
+          : current.progId === this.program.id
+            ? current.mode
+            : attachXdp(ifname, this.program, { mode: current.mode, replaceProgId: current.progId, known });
+      if (pinned?.id !== this.program.id) pinProgram(this.program, this.pinDir);
+      return attachedMode;
     });
-    const pinned = openPinnedProgram(this.pinDir);
-    pinned?.close();
-    if (pinned?.id !== this.program.id) pinProgram(this.program, this.pinDir);
     this.attached.set(ifname, { mode: used, ifindex: interfaceIndex(ifname), mac: interfaceMac(ifname) });
     for (const [ip, e] of this.vips()) if (e.action === 'answer') this.joinGroup(ip, e.ifindex);
     for (const [ip, ifindexes] of this.moreInterfaces()) for (const i of ifindexes) this.joinGroup(ip, i);
@@ -308,25 +307,21 @@ export class XdpResponder {
     return this.clientMap.entries().map(([k, v]) => decodeClient(k, v));
   }
 
-  /** Releases fds. Attachments and pins stay (a restarted speaker takes over without a gap). */
   /**
    * Runs `fn` with the programs known to be Herald's without asking the kernel by id (which needs
-   * CAP_SYS_ADMIN, which a speaker in a pod does not have): this one and the one a previous speaker pinned.
+   * CAP_SYS_ADMIN, which a speaker in a pod does not have): this one and the one a speaker pinned (their
+   * kernel names are PROGRAM_NAME).
    */
-  private withHeraldPrograms<T>(fn: (known: KnownProgram[]) => T): T {
+  private withHeraldPrograms<T>(fn: (known: KnownProgram[], pinned: KnownProgram | undefined) => T): T {
     const pinned = openPinnedProgram(this.pinDir);
-    const known = [this.program, ...(pinned ? [pinned] : [])].map(({ id, fd }) => ({
-      id,
-      fd,
-      name: PROGRAM_NAME,
-    }));
     try {
-      return fn(known);
+      return fn(pinned ? [this.program, pinned] : [this.program], pinned);
     } finally {
       pinned?.close();
     }
   }
 
+  /** Releases fds. Attachments and pins stay (a restarted speaker takes over without a gap). */
   close(): void {
     if (this.closed) return;
     this.closed = true;

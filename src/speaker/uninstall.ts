@@ -15,9 +15,8 @@ export function uninstallDatapath(interfaces: readonly string[], pinDir: string)
   // The pinned program identifies Herald's attachments without CAP_SYS_ADMIN (cleanup from the image).
   const pinned = openPinnedProgram(pinDir);
   try {
-    const known = pinned ? [{ ...pinned, name: PROGRAM_NAME }] : [];
     for (const name of names) {
-      const current = queryXdp(name, known);
+      const current = queryXdp(name, pinned ? [pinned] : []);
       if (current?.progName === PROGRAM_NAME) {
         detachXdp(name, current.mode);
         done.push(`detached ${PROGRAM_NAME} from ${name}`);
