@@ -323,6 +323,20 @@ async function lossRun(): Promise<LossResult[]> {
   return out;
 }
 
+function lossTable(loss: LossResult[]): string[] {
+  return [
+    '## Random packet loss (nftables numgen drop on the namespace loopback, TCP and UDP)',
+    '',
+    '| impl | N | duration s | loss % | packets dropped (both clusters) | suspicions | false deaths |',
+    '|---|---|---|---|---|---|---|',
+    ...loss.map(
+      (l) =>
+        `| ${l.impl} | ${l.n} | ${l.durationS} | ${l.lossPercent} | ${l.droppedByNft} | ${l.suspicions} | ${l.falseDeaths} |`,
+    ),
+    '',
+  ];
+}
+
 function goConfigText(): string {
   return goTimers === 'default'
     ? 'DefaultLANConfig (probe 1 s / 500 ms, suspicion mult 4 (max ×6), gossip 200 ms × 3) = MetalLB'
@@ -422,14 +436,7 @@ function markdown(
     '|---|---|---|---|---|',
     ...cpu.map((c) => `| ${c.impl} | ${c.n} | ${c.windowS} | ${c.meanCpuPercent} | ${c.maxCpuPercent} |`),
     '',
-    '## Random packet loss (nftables numgen drop on the namespace loopback, TCP and UDP)',
-    '',
-    '| impl | N | duration s | loss % | packets dropped (both clusters) | suspicions | false deaths |',
-    '|---|---|---|---|---|---|---|',
-    ...loss.map(
-      (l) =>
-        `| ${l.impl} | ${l.n} | ${l.durationS} | ${l.lossPercent} | ${l.droppedByNft} | ${l.suspicions} | ${l.falseDeaths} |`,
-    ),
+    ...(loss.length === 0 ? [] : lossTable(loss)),
     '',
   ];
   return lines.join('\n');
