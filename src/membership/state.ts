@@ -54,7 +54,9 @@ export class StateChanges {
     const me = pp.states.find((s) => s.name === this.table.self.name);
     if (!me || (me.state !== 'alive' && me.state !== 'suspect')) return undefined;
     const d = decideAlive(undefined, { ...me, node: me.name }, this.localView(), Date.now());
-    return d.action === 'conflict' ? toConflict(d, true) : undefined;
+    if (d.action !== 'conflict') return undefined;
+    // Decided from our side: "known" is our own record. The joiner's message names the cluster's copy first.
+    return toConflict({ ...d, known: d.claimed, claimed: d.known }, true);
   }
 
   onSuspect(s: AccuseNews): void {

@@ -67,7 +67,12 @@ t.test('gossip rails next to a running cluster', async (t) => {
     }
   };
   const checkRefused = async (what: string, mark: number, refused: RegExp) => {
-    await waitUntil(`${what}: n3 refused`, 30_000, () => refused.test(logSince(n3, mark)));
+    await waitUntil(`${what}: n3 refused`, 30_000, () => refused.test(logSince(n3, mark))).catch(
+      (err: unknown) => {
+        t.comment(`n3's log:\n${logSince(n3, mark)}`);
+        throw err;
+      },
+    );
     await waitUntil(`${what}: n3 gives up waiting for a join`, 30_000, () =>
       /answering no VIP until this node joins/.test(logSince(n3, mark)),
     );
