@@ -92,6 +92,8 @@ export async function startSpeaker(
     if (raised.length > 0)
       log.info({ sysctls: Object.fromEntries(raised) }, 'ARP sysctls raised for VIPs on the host');
   }
+  // Interfaces found at start keep being read: addresses added or removed later are gossiped.
+  const known = new Set(ifaces.map((i) => i.name));
   const speaker = new Speaker({
     options,
     log,
@@ -104,6 +106,7 @@ export async function startSpeaker(
     meta: { interfaces: ifaces, labels: options.labels },
     health,
     ...(host ? { host } : {}),
+    rescanInterfaces: () => localInterfaces(options.interfaces).filter((i) => known.has(i.name)),
   });
   speaker.start();
   return speaker;

@@ -1,3 +1,4 @@
+import type { NodeInterface } from '../l2/interfaces.js';
 import type { SessionInfo } from '../bgp/session.js';
 import type { VipCounters } from '../datapath/xdp-layout.js';
 import type { HeraldModel } from '../config/index.js';
@@ -90,4 +91,6 @@ export interface SpeakerParts {
   health?: HealthPart;
   /** Standalone mode: hold served VIPs on a host interface (absent: --no-host-vips, Kubernetes mode). */
   host?: HostPart;
+  /** The attached interfaces with their current addresses, read again at every resync. */
+  rescanInterfaces?: () => NodeInterface[];
 }

@@ -5,6 +5,7 @@ import type { VipCounters } from '../datapath/xdp-layout.js';
 import { healthTargets } from '../health/targets.js';
 import { servedVips } from './served-vips.js';
 import type { VipDecision } from '../l2/desired.js';
+import type { NodeInterface } from '../l2/interfaces.js';
 import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
@@ -119,7 +120,12 @@ export class Speaker
         'gossip is NOT encrypted (--insecure-gossip): anyone on the LAN can join or forge membership and so decide who answers ARP for the VIPs; use --key-file unless this network is trusted',
       );
     l2.on('announced', (e) => this.notify('announced', e));
-    this.timers.push(setInterval(() => this.schedule(), options.resyncMs));
+    this.timers.push(
+      setInterval(() => {
+        this.rescanInterfaces();
+        this.schedule();
+      }, options.resyncMs),
+    );
     this.log.info(
       { node: this.node, interfaces: Object.fromEntries(this.parts.attached) },
       'speaker started',
@@ -191,6 +197,23 @@ export class Speaker
 
   broadcast(payload: Buffer, key: string): void {
     this.parts.membership.broadcast(payload, { key });
+  }
+
+  /** Addresses added to or removed from the attached interfaces are gossiped, so every node decides on them. */
+  private rescanInterfaces(): void {
+    let now: NodeInterface[];
+    try {
+      now = this.parts.rescanInterfaces?.() ?? this.meta.interfaces;
+    } catch (error) {
+      this.log.debug({ err: error }, 'interface rescan failed; keeping the known addresses');
+      return;
+    }
+    if (JSON.stringify(now) === JSON.stringify(this.meta.interfaces)) return;
+    this.log.info(
+      { interfaces: Object.fromEntries(now.map((i) => [i.name, i.cidrs])) },
+      'interface addresses changed',
+    );
+    this.updateMeta({ interfaces: now });
   }
 
   /**

@@ -222,7 +222,7 @@ export function rig(
   model: HeraldModel,
   over: Partial<SpeakerOptions> = {},
   datapath = new FakeDatapath(),
-  extra: Pick<SpeakerParts, 'health'> = {},
+  extra: Pick<SpeakerParts, 'health' | 'rescanInterfaces'> = {},
 ): Rig {
   const logs: Rig['logs'] = [];
   const log: Logger = pino(

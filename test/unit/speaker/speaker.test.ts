@@ -294,3 +294,37 @@ t.test('health checks: verdicts and probes reach observers, a failing check is g
   );
   t.same([...r.speaker.healthVerdicts().keys()], ['default/s1'], 'only checked services have a verdict');
 });
+
+t.test('an address added to an attached interface at run time is gossiped', async (t) => {
+  let cidrs = ['10.0.0.1/24'];
+  let fail = false;
+  const rescanInterfaces = () => {
+    if (fail) throw new Error('interface went away');
+    return [{ name: 'eth0', cidrs }];
+  };
+  const r = rig('a', model, { resyncMs: 20 }, new FakeDatapath(), { rescanInterfaces });
+  t.teardown(() => r.speaker.stop());
+  r.speaker.start();
+  const gossiped = () =>
+    r.membership
+      .members()
+      .find((m) => m.name === 'a')
+      ?.meta.toString() ?? '';
+  await waitFor('first metadata', 2000, () => gossiped().includes('10.0.0.1/24'));
+  const before = r.membership.members().find((m) => m.name === 'a')?.incarnation ?? 0;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(
+    r.membership.members().find((m) => m.name === 'a')?.incarnation,
+    before,
+    'unchanged addresses gossip nothing new',
+  );
+  cidrs = ['10.0.0.1/24', '192.168.7.1/24'];
+  await waitFor('the new address in gossip', 2000, () => gossiped().includes('192.168.7.1/24'));
+  fail = true;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.match(gossiped(), '192.168.7.1/24', 'a failed rescan keeps the known addresses');
+  t.ok(
+    r.logs.some((l) => l.msg === 'interface addresses changed'),
+    'and it is logged',
+  );
+});
