@@ -4,13 +4,10 @@ import { projectRoot } from '../util/paths.js';
 import { ECHO_PORT, LAB_NET4, LAB_NET6, LabCluster, type LabHost, type LabNode } from './cluster.js';
 import { labAllocations } from './scenario.js';
 
-/**
- * The flow-mode lab: N nodes with HTTP backends, clients behind a router, one VIP per family in flow mode
- * and one in single mode (for side-by-side runs). Used by the namespace tests, the benchmark and `herald lab`.
- */
-export function flowLabConfig(nodes: number): string {
+/** A lab Service in `pool` with an EndpointSlice naming every node (each node runs the HTTP backend). */
+export function labService(name: string, pool: string, nodes: number, dual = false): string {
   const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
-  const svc = (name: string, pool: string, dual = false) => `---
+  return `---
 apiVersion: v1
 kind: Service
 metadata: { name: ${name}, namespace: lab, annotations: { herald.dev/address-pool: ${pool} } }
@@ -21,6 +18,13 @@ kind: EndpointSlice
 metadata: { name: ${name}, namespace: lab, labels: { kubernetes.io/service-name: ${name} } }
 endpoints: [${names.map((n) => `{ nodeName: ${n} }`).join(', ')}]
 `;
+}
+
+/**
+ * The flow-mode lab: N nodes with HTTP backends, clients behind a router, one VIP per family in flow mode
+ * and one in single mode (for side-by-side runs). Used by the namespace tests, the benchmark and `herald lab`.
+ */
+export function flowLabConfig(nodes: number): string {
   return `# herald lab: flow mode vs single mode
 apiVersion: herald.dev/v1beta1
 kind: IPAddressPool
@@ -41,7 +45,7 @@ apiVersion: herald.dev/v1beta1
 kind: L2Advertisement
 metadata: { name: flows }
 spec: { ipAddressPools: [flows], spread: { enabled: true, by: flows } }
-${svc('single-web', 'single')}${svc('flow-web', 'flows', true)}`;
+${labService('single-web', 'single', nodes)}${labService('flow-web', 'flows', nodes, true)}`;
 }
 
 export interface FlowLab {
@@ -162,9 +166,15 @@ export function holdConnections(
   return { conns: out, child, done };
 }
 
+/** Bytes a node received and transmitted on its LAN interface (interface counters). */
+export async function linkBytes(cluster: LabCluster, node: LabNode): Promise<{ rx: number; tx: number }> {
+  const out = await cluster.lan.ip(node.ns, '-s', '-j', 'link', 'show', 'eth0');
+  const parsed = JSON.parse(out) as Array<{ stats64?: { rx?: { bytes?: number }; tx?: { bytes?: number } } }>;
+  const stats = parsed[0]?.stats64;
+  return { rx: stats?.rx?.bytes ?? 0, tx: stats?.tx?.bytes ?? 0 };
+}
+
 /** Bytes a node transmitted on its LAN interface (interface counters). */
 export async function txBytes(cluster: LabCluster, node: LabNode): Promise<number> {
-  const out = await cluster.lan.ip(node.ns, '-s', '-j', 'link', 'show', 'eth0');
-  const parsed = JSON.parse(out) as Array<{ stats64?: { tx?: { bytes?: number } } }>;
-  return parsed[0]?.stats64?.tx?.bytes ?? 0;
+  return (await linkBytes(cluster, node)).tx;
 }
