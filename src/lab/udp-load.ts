@@ -62,7 +62,8 @@ export function parseRates(text: string): Map<string, number> {
   for (const part of text.split(',').filter(Boolean)) {
     const [ip = '', rate = ''] = part.split('=');
     const bits = Number(rate);
-    if (!ip || rate === '' || !(bits >= 0)) throw new Error(`udp-load: expected IP=BITS_PER_SECOND, got "${part}"`);
+    if (!ip || rate === '' || !(bits >= 0))
+      throw new Error(`udp-load: expected IP=BITS_PER_SECOND, got "${part}"`);
     rates.set(ip, Math.min(bits, MAX_RATE_BITS));
   }
   return rates;
