@@ -12,6 +12,8 @@ debian_packages=(
   bpftool iproute2 iputils-arping ndisc6 tcpdump nftables ethtool procps psmisc iputils-ping openssl curl
   # real peers for interop tests and benchmarks
   bird2 frr gobgpd keepalived prometheus
+  # benchmarks: full CPU stress next to the speakers (bench/failover)
+  stress-ng
   golang-go golang-github-hashicorp-memberlist-dev
   # the OCI image (npm run image) and its test: no registry is reachable, so bases come from debootstrap
   podman buildah runc debootstrap uidmap

@@ -170,6 +170,8 @@ export class LabCluster {
     if (options.router && this.router) await this.startRouter(this.router, options.router);
     if (options.routedClients && this.router) await this.addRoutedClients(this.router, options.routedClients);
     for (const node of this.nodes) {
+      // failNode takes the link down: keep the IPv6 address (and its on-link route) for restoreNode.
+      await lan.exec(node.ns, 'sysctl', ['-qw', 'net.ipv6.conf.eth0.keep_addr_on_down=1']);
       if (options.kubernetes) await this.actAsKubeProxy(node);
       this.startEcho(node);
     }

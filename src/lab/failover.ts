@@ -50,7 +50,7 @@ export async function measureFailover(
     for (const line of lines) if (line) answers.push(JSON.parse(line) as ProbeAnswer);
   });
   try {
-    if ((await pollUntil(5_000, () => answers.some((a) => a.node === owner.name), 20)) === undefined) {
+    if ((await pollUntil(15_000, () => answers.some((a) => a.node === owner.name), 20)) === undefined) {
       throw new Error(`the probe never reached ${owner.name} through ${ip}`);
     }
     const killedAt = Date.now();

@@ -21,3 +21,55 @@ export function aliveForOwnership(verdict: WatchVerdict, gossip: GossipLiveness,
   if (gossip.alive) return true;
   return gossip.deadForMs !== undefined && gossip.deadForMs < holdMs;
 }
+
+/** Remembers when gossip declared each member dead or gone (local monotonic ms). */
+export class GossipDeaths {
+  private readonly since = new Map<string, number>();
+
+  constructor(private readonly clockMs: () => number) {}
+
+  note(kind: string, name: string): void {
+    if (kind === 'dead' || kind === 'leave') {
+      if (!this.since.has(name)) this.since.set(name, this.clockMs());
+    } else if (kind === 'join' || kind === 'alive') this.since.delete(name);
+  }
+
+  deadForMs(name: string): number | undefined {
+    const at = this.since.get(name);
+    return at === undefined ? undefined : this.clockMs() - at;
+  }
+}
+
+export interface OwnershipViews<T> {
+  views: T[];
+  /** Some member's liveness differs from what gossip alone says. */
+  changed: boolean;
+  /** Reconcile again in this many ms: a gossip death's hold runs out then. */
+  recheckInMs: number | undefined;
+}
+
+/**
+ * The member list the ownership decision runs on: gossip's alive flags corrected by the direct watch and
+ * by the hold on gossip deaths (aliveForOwnership). Pure given its inputs.
+ */
+export function ownershipViews<T extends { name: string; alive: boolean }>(
+  gossipViews: readonly T[],
+  self: string,
+  verdict: (name: string) => WatchVerdict,
+  deadForMs: (name: string) => number | undefined,
+  holdMs: number,
+): OwnershipViews<T> {
+  let changed = false;
+  let recheckInMs: number | undefined;
+  const views = gossipViews.map((v) => {
+    if (v.name === self) return v;
+    const deadFor = v.alive ? undefined : deadForMs(v.name);
+    const alive = aliveForOwnership(verdict(v.name), { alive: v.alive, deadForMs: deadFor }, holdMs);
+    if (!v.alive && alive && deadFor !== undefined && verdict(v.name) === 'unknown')
+      recheckInMs = Math.min(recheckInMs ?? Infinity, holdMs - deadFor);
+    if (alive === v.alive) return v;
+    changed = true;
+    return { ...v, alive };
+  });
+  return { views: changed ? views : [...gossipViews], changed, recheckInMs };
+}

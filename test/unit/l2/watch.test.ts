@@ -12,7 +12,7 @@ import {
   type PeerWatchState,
 } from '../../../src/l2/watch/peer.js';
 import { watchTargets } from '../../../src/l2/watch/targets.js';
-import { aliveForOwnership } from '../../../src/l2/watch/view.js';
+import { aliveForOwnership, GossipDeaths, ownershipViews } from '../../../src/l2/watch/view.js';
 
 const lan = [{ name: 'eth0', cidrs: ['10.0.0.11/24'] }];
 const node = (name: string): L2NodeInput => ({ name, alive: true, excluded: false, interfaces: lan });
@@ -203,4 +203,54 @@ t.test('freshness: watchers that never answer are given up on at the cap', async
   s = pulse(s.next, inputs(2000, { watchers: () => [{ name: 'x', reportsUp: false }] }));
   t.ok(s.beat);
   t.same(s.refreshed?.gaveUpOn, ['x']);
+});
+
+t.test('ownershipViews: corrects gossip by the watch and holds fresh gossip deaths', async (t) => {
+  const gossip = [
+    { name: 'self', alive: true },
+    { name: 'o', alive: true },
+    { name: 'p', alive: false },
+    { name: 'q', alive: false },
+  ];
+  const verdicts: Record<string, 'up' | 'down' | 'unknown'> = { o: 'down', p: 'unknown', q: 'up' };
+  const r = ownershipViews(
+    gossip,
+    'self',
+    (n) => verdicts[n] ?? 'unknown',
+    (n) => (n === 'p' ? 50 : undefined),
+    120,
+  );
+  t.ok(r.changed);
+  t.same(
+    r.views.map((v) => [v.name, v.alive]),
+    [
+      ['self', true],
+      ['o', false],
+      ['p', true],
+      ['q', true],
+    ],
+  );
+  t.equal(r.recheckInMs, 70, 'p is held for the rest of the 120 ms');
+  const plain = ownershipViews(
+    gossip.slice(0, 2),
+    'self',
+    () => 'unknown',
+    () => undefined,
+    120,
+  );
+  t.notOk(plain.changed);
+  t.equal(plain.recheckInMs, undefined);
+});
+
+t.test('GossipDeaths: from the first dead/leave until join/alive', async (t) => {
+  let now = 1000;
+  const d = new GossipDeaths(() => now);
+  d.note('suspect', 'a');
+  t.equal(d.deadForMs('a'), undefined);
+  d.note('dead', 'a');
+  now = 1100;
+  d.note('leave', 'a');
+  t.equal(d.deadForMs('a'), 100, 'the first verdict counts');
+  d.note('alive', 'a');
+  t.equal(d.deadForMs('a'), undefined);
 });

@@ -1,0 +1,132 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
+import { measureFailover } from '../../src/lab/failover.js';
+import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
+import { labAllocations, labConfig } from '../../src/lab/scenario.js';
+import { pollUntil, sleep } from '../../src/util/wait.js';
+import { KeepalivedCluster } from './keepalived.js';
+import { load1, type Series, summarize, toTrial, type Trial } from './stats.js';
+
+/** The lab's single-mode VIPs: lab/web (IPv4) and the IPv6 address of lab/api. */
+export function labVips(nodes: number): { config: string; v4: string; v6: string } {
+  const config = labConfig(nodes);
+  const allocations = labAllocations(config);
+  const v4 = (allocations.get('lab/web') ?? [])[0];
+  const v6 = (allocations.get('lab/api') ?? []).find((ip) => ip.includes(':'));
+  if (!v4 || !v6) throw new Error('lab config: lab/web or the IPv6 address of lab/api missing');
+  return { config, v4, v6 };
+}
+
+export function heraldOwner(cluster: LabCluster, vip: string): string[] {
+  const live = cluster.nodes.filter(
+    (n) => n.speaker && n.speaker.exitCode === null && n.speaker.signalCode === null,
+  );
+  const planes = new Map(live.map((n) => [n.name, readDataplane(n)]));
+  return [...answeringNodes(live, planes, vip).keys()];
+}
+
+/** Waits until each VIP has exactly one answering node; on timeout the speakers' logs say why. */
+export async function waitForOwners(cluster: LabCluster, vips: readonly string[]): Promise<void> {
+  for (const vip of vips) {
+    if ((await pollUntil(60_000, () => heraldOwner(cluster, vip).length === 1)) !== undefined) continue;
+    for (const n of cluster.nodes) {
+      const text = existsSync(n.logFile) ? readFileSync(n.logFile, 'utf8') : '(no log)';
+      process.stderr.write(`--- ${n.name}\n${text.split('\n').slice(-15).join('\n')}\n`);
+    }
+    throw new Error(`herald: ${vip} never got exactly one owner (${heraldOwner(cluster, vip).join(',')})`);
+  }
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+export async function heraldSeries(nodes: number, trials: number): Promise<Series[]> {
+  const { config, v4, v6 } = labVips(nodes);
+  const allVips = [...new Set([...labAllocations(config).values()].flat())];
+  const cluster = await LabCluster.create({ tag: `fo${nodes}`, nodes, clients: 1, config, vips: allVips });
+  const results: Trial[] = [];
+  const load = load1();
+  try {
+    await cluster.startAll();
+    await waitForOwners(cluster, [v4, v6]);
+    await sleep(1000);
+    for (let i = 0; i < 2 * trials; i++) {
+      const family = i % 2 === 0 ? 4 : 6;
+      const vip = family === 4 ? v4 : v6;
+      const current = cluster.nodes.find((n) => n.name === heraldOwner(cluster, vip)[0]);
+      if (!current) throw new Error(`herald: no owner of ${vip} before a trial`);
+      const trial = toTrial(
+        family,
+        await measureFailover(cluster, vip, current, () => cluster.failNode(current)),
+      );
+      results.push(trial);
+      log(
+        `herald n=${nodes} IPv${family} trial ${(i >> 1) + 1}: ${trial.failoverMs ?? 'none'} ms → ${trial.newOwner}`,
+      );
+      await cluster.restoreNode(current);
+      cluster.startSpeaker(current);
+      await pollUntil(10_000, () => [v4, v6].every((ip) => heraldOwner(cluster, ip).length === 1));
+      await sleep(1500);
+    }
+  } finally {
+    await cluster.destroy();
+  }
+  return ([4, 6] as const).map((family) =>
+    summarize({ system: 'herald', mode: 'single', family, nodes }, results, load),
+  );
+}
+
+export async function keepalivedSeries(nodes: number, trials: number, advertInt: number): Promise<Series[]> {
+  const { config, v4, v6 } = labVips(nodes);
+  const cluster = await LabCluster.create({
+    tag: `ka${nodes}${String(advertInt).replace('.', '')}`,
+    nodes,
+    clients: 1,
+    config,
+    vips: [v4, v6],
+  });
+  const ka = new KeepalivedCluster(cluster, { v4, v6 }, { advertInt });
+  const system = `keepalived VRRPv3 advert_int ${advertInt} s`;
+  const results: Trial[] = [];
+  const load = load1();
+  try {
+    ka.startAll();
+    for (const vip of [v4, v6])
+      if ((await pollUntil(20_000, async () => (await ka.holders(vip)).length === 1)) === undefined)
+        throw new Error(`keepalived: no master for ${vip}`);
+    await sleep(2000);
+    for (let i = 0; i < 2 * trials; i++) {
+      const family = i % 2 === 0 ? 4 : 6;
+      const vip = family === 4 ? v4 : v6;
+      const name = (await ka.holders(vip))[0];
+      const master = cluster.nodes.find((n) => n.name === name);
+      if (!master) throw new Error(`keepalived: no master of ${vip} before a trial`);
+      const trial = toTrial(
+        family,
+        await measureFailover(cluster, vip, master, async () => {
+          await cluster.failNode(master);
+          ka.kill(master);
+        }),
+      );
+      results.push(trial);
+      log(
+        `${system} n=${nodes} IPv${family} trial ${(i >> 1) + 1}: ${trial.failoverMs ?? 'none'} ms → ${trial.newOwner}`,
+      );
+      await restoreKeepalived(cluster, ka, master, [v4, v6]);
+    }
+  } finally {
+    ka.stopAll();
+    await cluster.destroy();
+  }
+  return ([4, 6] as const).map((family) => summarize({ system, mode: 'VRRP', family, nodes }, results, load));
+}
+
+async function restoreKeepalived(cluster: LabCluster, ka: KeepalivedCluster, node: LabNode, vips: string[]) {
+  await cluster.restoreNode(node);
+  await ka.release(node);
+  ka.start(node);
+  await pollUntil(15_000, async () => {
+    for (const vip of vips) if ((await ka.holders(vip)).join() !== node.name) return false;
+    return true;
+  });
+  await sleep(2000);
+}
