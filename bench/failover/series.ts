@@ -64,7 +64,8 @@ export async function heraldSeries(nodes: number, trials: number): Promise<Serie
       );
       await cluster.restoreNode(current);
       cluster.startSpeaker(current);
-      await pollUntil(10_000, () => [v4, v6].every((ip) => heraldOwner(cluster, ip).length === 1));
+      await pollUntil(30_000, () => [v4, v6].every((ip) => heraldOwner(cluster, ip).length === 1));
+      await forgetNeighbors(cluster);
       await sleep(1500);
     }
   } finally {
@@ -128,5 +129,15 @@ async function restoreKeepalived(cluster: LabCluster, ka: KeepalivedCluster, nod
     for (const vip of vips) if ((await ka.holders(vip)).join() !== node.name) return false;
     return true;
   });
+  await forgetNeighbors(cluster);
   await sleep(2000);
+}
+
+/**
+ * The client forgets its neighbor entries between trials: a node that takes a VIP back after a restart
+ * does not announce it yet (issue 14, restart burst), and the next trial must start from the owner.
+ */
+async function forgetNeighbors(cluster: LabCluster): Promise<void> {
+  for (const c of cluster.clients)
+    await cluster.lan.ip(c.ns, 'neigh', 'flush', 'dev', 'eth0').catch(() => undefined);
 }

@@ -1,11 +1,15 @@
 import { interfaceIndex, interfaceMac } from '../datapath/netdev.js';
 import { FrameSender } from '../datapath/frame-sender.js';
-import { XdpResponder } from '../datapath/responder.js';
+import { socketsNative } from '../bgp/native-sockets.js';
+import { kernelMonotonicNs, XdpResponder } from '../datapath/responder.js';
 import type { XdpMode } from '../datapath/xdp.js';
 import { autoXdpMode, linkFacts } from '../datapath/xdp-auto.js';
+import { checkLivenessBound, DEFAULT_GATE_SETTINGS, deriveGateTiming, type GateTiming } from '../l2/gate.js';
 import type { AnnouncingInterface } from '../l2/reconciler.js';
 import { HealthMonitor } from '../health/monitor.js';
 import { HostVips } from '../host/vips.js';
+import { OwnerWatch } from '../l2/watch/driver.js';
+import { PROFILES } from '../membership/config.js';
 import { Memberlist } from '../membership/index.js';
 import type { Logger } from '../util/log.js';
 import { SpeakerBgp } from './bgp-part.js';
@@ -28,6 +32,7 @@ export async function startSpeaker(
   await source.start();
   const ifaces = localInterfaces(options.interfaces);
   if (ifaces.length === 0) throw new Error('no interface with an address to announce on (use --interface)');
+  const gate = gateTiming(options);
   // Listeners first: a port in use must fail the start before anything in the data path changes.
   const membership = await Memberlist.create({
     name: options.node,
@@ -37,6 +42,21 @@ export async function startSpeaker(
     keys: options.keys,
     ...(options.advertise ? { advertiseAddr: options.advertise } : {}),
   });
+  const ownPort = membership.address().port + 1;
+  const family = options.bind.host.includes(':') ? 6 : 4;
+  const watch = new OwnerWatch({
+    timing: gate,
+    detectMult: options.watchDetectMult,
+    // Every speaker's watch listens one port above its gossip port.
+    peerPort: (name) => (membership.members().find((m) => m.name === name)?.port ?? options.bind.port) + 1,
+    socket: (onMessage) =>
+      new (socketsNative().UdpTtlSocket)(family, options.bind.host, ownPort, 255, onMessage),
+    clockNs: kernelMonotonicNs,
+    // Called only once the watch runs (speaker.start), after the responder below exists.
+    beat: (ns) => responder.heartbeat(ns),
+    capMs: WATCHER_CAP_MS,
+  });
+  watch.listen();
   const responder = XdpResponder.open({ pinDir: options.pinDir });
   // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.
   const restarting = responder.vips().size > 0;
@@ -50,8 +70,8 @@ export async function startSpeaker(
     ifindex: interfaceIndex(iface.name),
     mac: interfaceMac(iface.name),
   }));
-  // Before the first heartbeat reopens the gate: entries a previous process left while the gate closed
-  // (it stopped or froze longer than the bound) are stale, since other nodes may have answered meanwhile.
+  // Entries a previous process left while the gate closed (it stopped or froze longer than the bound)
+  // are stale, since other nodes may have answered meanwhile.
   const stale = restarting && !responder.gateOpen();
   if (stale) log.info('liveness gate closed since the last speaker: adopted VIPs are silenced until decided');
   const l2 = new SpeakerL2({
@@ -65,8 +85,8 @@ export async function startSpeaker(
     adoptStale: stale,
     log,
   });
-  responder.setLivenessBoundMs(options.livenessMs);
-  responder.heartbeat();
+  // No heartbeat here: the gate opens only once this node's watchers report it up (speaker.start).
+  responder.setLivenessBoundMs(options.livenessMs ?? gate.livenessBoundMs);
   const attached = new Map<string, XdpMode>();
   for (const iface of ifaces) {
     const choice =
@@ -103,6 +123,8 @@ export async function startSpeaker(
     l2,
     bgp,
     membership,
+    watch,
+    gate,
     meta: { interfaces: ifaces, labels: options.labels },
     health,
     ...(host ? { host } : {}),
@@ -110,4 +132,21 @@ export async function startSpeaker(
   });
   speaker.start();
   return speaker;
+}
+
+/** A stale speaker waits at most this long for watchers that never report it up (dead, port blocked). */
+const WATCHER_CAP_MS = 2000;
+
+/** The gate and takeover timers of these options; refuses a liveness bound that could outlive a takeover. */
+export function gateTiming(options: SpeakerOptions): GateTiming {
+  const gate = deriveGateTiming({
+    ...DEFAULT_GATE_SETTINGS,
+    watch: { intervalMs: options.heartbeatMs, detectMult: options.watchDetectMult },
+    swim: PROFILES[options.profile],
+  });
+  if (options.livenessMs !== undefined) {
+    const problem = checkLivenessBound(options.livenessMs, gate);
+    if (problem) throw new Error(`--liveness-ms: ${problem}`);
+  }
+  return gate;
 }

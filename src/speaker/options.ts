@@ -1,4 +1,5 @@
 import type { XdpMode } from '../datapath/xdp.js';
+import { DEFAULT_GATE_SETTINGS } from '../l2/gate.js';
 import type { ProfileName } from '../membership/config.js';
 
 export interface SpeakerOptions {
@@ -11,9 +12,15 @@ export interface SpeakerOptions {
   join: string[];
   pinDir: string;
   xdpMode: XdpMode | 'auto';
-  /** The XDP program stops answering when the heartbeat is older than this. */
-  livenessMs: number;
+  /**
+   * The XDP program stops answering when the heartbeat is older than this; undefined = the bound derived
+   * from the timers (l2/gate.ts). A longer one than derived is refused.
+   */
+  livenessMs?: number;
+  /** Heartbeat and owner-watch packet period (the pulse). */
   heartbeatMs: number;
+  /** A successor declares its owner down after this many pulses without a watch packet. */
+  watchDetectMult: number;
   profile: ProfileName;
   keys: Buffer[];
   labels: Record<string, string>;
@@ -41,8 +48,8 @@ export interface SpeakerOptions {
 export const SPEAKER_DEFAULTS = {
   bind: '0.0.0.0:7946',
   pinDir: '/sys/fs/bpf/herald',
-  livenessMs: 2000,
-  heartbeatMs: 100,
+  heartbeatMs: DEFAULT_GATE_SETTINGS.watch.intervalMs,
+  watchDetectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
   profile: 'fast-lan' as ProfileName,
   startupGraceMs: 2000,
   resyncMs: 5000,

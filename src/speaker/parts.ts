@@ -3,8 +3,12 @@ import type { SessionInfo } from '../bgp/session.js';
 import type { VipCounters } from '../datapath/xdp-layout.js';
 import type { HeraldModel } from '../config/index.js';
 import type { HealthTarget } from '../health/monitor.js';
+import type { GateTiming } from '../l2/gate.js';
 import type { L2Datapath } from '../l2/reconciler.js';
 import type { MembershipStats } from '../membership/stats.js';
+import type { OwnerWatchEvents } from '../l2/watch/driver.js';
+import type { WatchVerdict } from '../l2/watch/peer.js';
+import type { WatchTargets } from '../l2/watch/targets.js';
 import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { Logger } from '../util/log.js';
 import type { VipGroup } from './l2-inputs.js';
@@ -32,10 +36,28 @@ export interface SpeakerMembership {
 
 /** What the speaker needs of this node's XDP responder (datapath/XdpResponder implements it). */
 export interface SpeakerDatapath extends L2Datapath {
-  /** Keeps the XDP liveness gate open; the program goes silent when this stops. */
-  heartbeat(): void;
+  /**
+   * Keeps the XDP liveness gate open (stamped `atNs` on the kernel's monotonic clock, default now); the
+   * program goes silent when this stops. 0 closes the gate at once.
+   */
+  heartbeat(atNs?: bigint): void;
   counters(): Map<string, VipCounters>;
   close(): void;
+}
+
+/**
+ * The direct watch between owners and successors, which also drives the heartbeat (l2/watch/driver.ts
+ * OwnerWatch implements it): the speaker feeds it the watch pairs and reads its verdicts.
+ */
+export interface OwnerWatchPart {
+  start(): void;
+  /** Joined (or alone after the grace): the gate may open once the watchers agree. */
+  setReady(): void;
+  setTargets(targets: WatchTargets, addresses: ReadonlyMap<string, string>): void;
+  verdict(peer: string): WatchVerdict;
+  fresh(): boolean;
+  stop(opts?: { adminDown?: boolean }): void;
+  on<K extends keyof OwnerWatchEvents>(event: K, listener: (...args: OwnerWatchEvents[K]) => void): unknown;
 }
 
 /** The speaker's BGP side (bgp-part.ts SpeakerBgp implements it). */
@@ -86,6 +108,9 @@ export interface SpeakerParts {
   l2: SpeakerL2;
   bgp: BgpPart;
   membership: SpeakerMembership;
+  watch: OwnerWatchPart;
+  /** The gate and takeover timers, derived together (l2/gate.ts). */
+  gate: GateTiming;
   /** What this node gossips about itself; Speaker.updateMeta changes it. */
   meta: NodeMeta;
   health?: HealthPart;

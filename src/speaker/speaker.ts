@@ -10,10 +10,11 @@ import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
 import type { Logger } from '../util/log.js';
-import { groupVips, isExcluded, memberViews, nodeLabels, type ServiceAllocation } from './l2-inputs.js';
+import { groupVips, isExcluded, nodeLabels, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
 import { decideVips } from './l2-part.js';
 import { serviceAllocations } from './model-source.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
+import { OwnershipLiveness } from './ownership.js';
 import { ownerChanges } from './owner-diff.js';
 import { decodePlacement, isPlacementMessage } from '../placement/codec.js';
 import type { PlacementMap } from '../placement/map.js';
@@ -31,7 +32,7 @@ const MEMBER_EVENTS: readonly MemberEventKind[] = ['join', 'suspect', 'alive', '
  * One node's speaker: joins the gossip membership, decides with every other speaker (same pure inputs,
  * same answers) who answers each VIP, and programs this node's datapath through its L2 and BGP parts.
  * The parts are injected (assemble.ts builds the real ones); the XDP program and its pinned maps outlive
- * the process, so a restart is hitless: the next process adopts them.
+ * the process: the next process adopts them.
  */
 export class Speaker
   extends EventEmitter<SpeakerEvents>
@@ -50,24 +51,38 @@ export class Speaker
   private pending: NodeJS.Immediate | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
+  private readonly liveness: OwnershipLiveness;
 
   constructor(private readonly parts: SpeakerParts) {
     super();
     this.node = parts.options.node;
     this.meta = parts.meta;
+    this.liveness = new OwnershipLiveness(parts, this.node, () => this.schedule());
   }
 
   /**
-   * Starts the control loop on the model the source already holds: heartbeat, membership events, seed
-   * joining. Until a seed answers (or the startup grace runs out) nothing is decided.
+   * Starts the control loop on the model the source already holds: the owner watch (which drives the
+   * heartbeat), membership events, seed joining. Until a seed answers (or the startup grace runs out)
+   * nothing is decided, and the liveness gate stays shut (adopted entries answer nothing) until the nodes
+   * watching this one report it up: they may hold its VIPs since it went away.
    */
   start(): void {
-    const { options, datapath, membership, source, l2 } = this.parts;
+    const { options, membership, source, l2, watch } = this.parts;
     const model = source.current();
     if (this.started || !model) throw new Error('Speaker.start: needs a started source, once');
     this.started = true;
-    datapath.heartbeat();
-    this.timers.push(setInterval(() => datapath.heartbeat(), options.heartbeatMs));
+    watch.on('verdict', ({ peer, verdict, previous }) => {
+      this.log.info({ peer, verdict, previous }, `owner watch: ${peer} ${verdict}`);
+      this.schedule();
+    });
+    watch.on('stale', ({ gapMs }) =>
+      this.log.warn(
+        { gapMs },
+        'not scheduled for longer than the liveness bound: answering nothing until the watchers report this node up',
+      ),
+    );
+    watch.on('refreshed', (r) => this.log.info(r, 'liveness gate open'));
+    watch.start();
     membership.setMeta(encodeNodeMeta(this.meta));
     // A verdict change is gossiped; every speaker (this one too) then decides with it.
     this.parts.health?.on('change', ({ service, passing, detail }) => {
@@ -93,6 +108,7 @@ export class Speaker
     for (const kind of MEMBER_EVENTS) {
       membership.on(kind, (member: Member) => {
         this.log.debug({ member: member.name, state: member.state }, `member ${kind}`);
+        this.liveness.noteMember(kind, member);
         this.notify('member', { kind, member });
         this.schedule();
       });
@@ -227,16 +243,21 @@ export class Speaker
   }
 
   /**
-   * Stops the control plane. The XDP program stays attached and its maps pinned, so traffic keeps being
-   * answered by the current entries until the liveness gate expires or the next process takes over.
+   * Stops the control plane. The liveness gate shuts first and the watching nodes are told (AdminDown), so
+   * they take this node's VIPs over at once. The XDP program stays attached and its maps pinned: the next
+   * process adopts them and answers again once its watchers have handed the VIPs back.
    */
   async stop(opts: { leave?: boolean } = {}): Promise<void> {
     if (this.stopping.signal.aborted) return;
     this.stopping.abort();
     for (const t of this.timers) clearInterval(t);
     if (this.pending) clearImmediate(this.pending);
-    const { l2, source, bgp, membership, datapath } = this.parts;
+    this.liveness.stop();
+    const { l2, source, bgp, membership, datapath, watch } = this.parts;
     this.parts.health?.stop();
+    // Shut the gate first, then tell the watchers: they take over at once, never next to this node.
+    datapath.heartbeat(0n);
+    watch.stop({ adminDown: true });
     l2.stop();
     source.stop();
     // Without a NOTIFICATION, graceful-restart peers keep our routes until the next process re-syncs.
@@ -277,6 +298,7 @@ export class Speaker
     else if (!this.silent)
       this.log.warn({ seeds }, 'no seed answered within the startup grace; deciding with what is known');
     this.ready = true;
+    this.parts.watch.setReady();
     this.schedule();
     if (joined) return;
     if (await keepJoining(target, seedList, signal)) {
@@ -339,16 +361,13 @@ export class Speaker
     const model = source.current();
     if (!model) return;
     // A node refused by its seeds decides with nobody eligible: it releases every VIP.
-    const members = memberViews(this.silent ? [] : membership.members());
+    const gossip = this.silent ? [] : membership.members();
     const semantics = options.allocation === 'compute' ? 'standalone' : 'kubernetes';
-    const groups = groupVips(model, this.currentAllocations, members, semantics);
-    const decisions = decideVips(
-      model,
-      this.currentAllocations,
-      members,
-      groups,
-      this.placement.placedOwners(),
-    );
+    let groups: VipGroup[] = [];
+    const { decisions, views: members } = this.liveness.decide(gossip, (views) => {
+      groups = groupVips(model, this.currentAllocations, views, semantics);
+      return decideVips(model, this.currentAllocations, views, groups, this.placement.placedOwners());
+    });
     const held = this.placement.heldTakeovers(this.node, this.lastDecisions, decisions, members);
     const plan = l2.apply(withoutHeld(decisions, held, this.node), members);
     const selfLabels = nodeLabels(model, this.node, options.labels);

@@ -34,8 +34,9 @@ interface SpeakerFlags {
   apiSocketMode: string;
   pinDir: string;
   xdpMode: 'auto' | 'native' | 'generic';
-  livenessMs: string;
+  livenessMs?: string;
   heartbeatMs: string;
+  watchDetectMult: string;
   profile: string;
   keyFile?: string;
   insecureGossip?: boolean;
@@ -95,10 +96,18 @@ export function registerSpeaker(program: Command): void {
     )
     .option(
       '--liveness-ms <ms>',
-      'XDP stops answering when the speaker is silent this long',
-      String(SPEAKER_DEFAULTS.livenessMs),
+      'XDP stops answering when the speaker is silent this long (default: derived from the timers, docs/l2.md; never longer)',
     )
-    .option('--heartbeat-ms <ms>', 'heartbeat period', String(SPEAKER_DEFAULTS.heartbeatMs))
+    .option(
+      '--heartbeat-ms <ms>',
+      'heartbeat and owner-watch packet period',
+      String(SPEAKER_DEFAULTS.heartbeatMs),
+    )
+    .option(
+      '--watch-detect-mult <n>',
+      'a successor takes over after this many heartbeat periods without a watch packet from the owner',
+      String(SPEAKER_DEFAULTS.watchDetectMult),
+    )
     .option(
       '--profile <name>',
       `gossip timer profile (${Object.keys(PROFILES).join(', ')})`,
@@ -239,8 +248,9 @@ function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']
     join: flags.join,
     pinDir: flags.pinDir,
     xdpMode: flags.xdpMode,
-    livenessMs: number('liveness-ms', flags.livenessMs),
+    ...(flags.livenessMs !== undefined ? { livenessMs: number('liveness-ms', flags.livenessMs) } : {}),
     heartbeatMs: number('heartbeat-ms', flags.heartbeatMs),
+    watchDetectMult: number('watch-detect-mult', flags.watchDetectMult),
     profile: flags.profile as ProfileName,
     keys,
     labels,

@@ -93,9 +93,14 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     this.cfg = watchMachineConfig(opts.timing.heartbeatMs, opts.detectMult);
   }
 
+  /** Binds the socket (a port in use throws here); start() does it too when not done yet. */
+  listen(): void {
+    this.socket ??= this.opts.socket((data, address, _port, ttl) => this.onPacket(data, address, ttl));
+  }
+
   start(): void {
-    if (this.socket) return;
-    this.socket = this.opts.socket((data, address, _port, ttl) => this.onPacket(data, address, ttl));
+    if (this.timer) return;
+    this.listen();
     this.timer = setInterval(() => this.onPulse(), this.opts.timing.heartbeatMs);
   }
 

@@ -4,6 +4,11 @@ import { type HeraldModel, parseConfigTexts, type Problem } from '../../../src/c
 import type { LearnedClient, VipCounters, VipEntry } from '../../../src/datapath/xdp-layout.js';
 import { JoinError, type SeedOutcome } from '../../../src/membership/index.js';
 import { Stats, type MembershipStats } from '../../../src/membership/stats.js';
+import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../../src/l2/gate.js';
+import type { OwnerWatchEvents } from '../../../src/l2/watch/driver.js';
+import type { WatchVerdict } from '../../../src/l2/watch/peer.js';
+import type { WatchTargets } from '../../../src/l2/watch/targets.js';
+import { PROFILES } from '../../../src/membership/config.js';
 import type { Member, MemberlistEvents, MemberState } from '../../../src/membership/types.js';
 import type { L2VipSpec } from '../../../src/l2/reconciler.js';
 import type { VipGroup } from '../../../src/speaker/l2-inputs.js';
@@ -12,6 +17,7 @@ import { encodeNodeMeta, type NodeMeta } from '../../../src/speaker/node-meta.js
 import type { SpeakerOptions } from '../../../src/speaker/options.js';
 import type {
   BgpPart,
+  OwnerWatchPart,
   SpeakerDatapath,
   SpeakerMembership,
   SpeakerParts,
@@ -78,8 +84,11 @@ export class FakeDatapath implements SpeakerDatapath {
   learnedClients(): LearnedClient[] {
     return [];
   }
-  heartbeat(): void {
+  /** The last stamp written (0n = gate shut on purpose). */
+  lastBeat: bigint | undefined;
+  heartbeat(atNs?: bigint): void {
     this.heartbeats++;
+    this.lastBeat = atNs ?? process.hrtime.bigint();
   }
   counters(): Map<string, VipCounters> {
     return new Map();
@@ -164,6 +173,46 @@ export class FakeMembership extends EventEmitter<MemberlistEvents> implements Sp
   }
 }
 
+/** The owner watch without sockets: pulses the heartbeat once ready; verdicts are set by the test. */
+export class FakeWatch extends EventEmitter<OwnerWatchEvents> implements OwnerWatchPart {
+  readonly verdicts = new Map<string, WatchVerdict>();
+  targets: WatchTargets = { watching: new Set(), watchedBy: new Set() };
+  ready = false;
+  stopped: { adminDown?: boolean } | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly datapath: FakeDatapath,
+    private readonly intervalMs: number,
+  ) {
+    super();
+  }
+  start(): void {
+    this.timer = setInterval(() => this.ready && this.datapath.heartbeat(), this.intervalMs);
+  }
+  setReady(): void {
+    this.ready = true;
+  }
+  setTargets(targets: WatchTargets): void {
+    this.targets = targets;
+  }
+  verdict(peer: string): WatchVerdict {
+    return this.verdicts.get(peer) ?? 'unknown';
+  }
+  /** Sets a verdict and tells the speaker, as the real watch does. */
+  set(peer: string, verdict: WatchVerdict): void {
+    const previous = this.verdict(peer);
+    this.verdicts.set(peer, verdict);
+    this.emit('verdict', { peer, verdict, previous });
+  }
+  fresh(): boolean {
+    return this.ready;
+  }
+  stop(opts: { adminDown?: boolean } = {}): void {
+    clearInterval(this.timer);
+    this.stopped = opts;
+  }
+}
+
 export class FakeBgp implements BgpPart {
   readonly updates: Array<{ groups: readonly VipGroup[]; excluded: boolean }> = [];
   stoppedGraceful: boolean | undefined;
@@ -194,8 +243,8 @@ export function options(node: string, over: Partial<SpeakerOptions> = {}): Speak
     join: [],
     pinDir: '/nonexistent',
     xdpMode: 'auto',
-    livenessMs: 2000,
     heartbeatMs: 20,
+    watchDetectMult: 8,
     profile: 'fast-lan',
     keys: [],
     labels: {},
@@ -212,6 +261,7 @@ export interface Rig {
   datapath: FakeDatapath;
   membership: FakeMembership;
   bgp: FakeBgp;
+  watch: FakeWatch;
   frames: Array<{ ifname: string; frame: Buffer }>;
   logs: Array<{ level: number; msg: string }>;
 }
@@ -246,7 +296,10 @@ export function rig(
     burstMs: [0],
     refreshMs: 60_000,
   });
+  const watch = new FakeWatch(datapath, opts.heartbeatMs);
   const speaker = new Speaker({
+    watch,
+    gate: deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES[opts.profile] }),
     options: opts,
     log,
     source,
@@ -258,5 +311,5 @@ export function rig(
     meta: { interfaces: [{ ...IFACE, cidrs: [`10.0.0.${node.charCodeAt(0) - 96}/24`] }], labels: {} },
     ...extra,
   });
-  return { speaker, source, datapath, membership, bgp, frames, logs };
+  return { speaker, source, datapath, membership, bgp, watch, frames, logs };
 }

@@ -1,0 +1,62 @@
+import { performance } from 'node:perf_hooks';
+import type { VipDecision } from '../l2/desired.js';
+import { watchTargets } from '../l2/watch/targets.js';
+import { GossipDeaths, ownershipViews } from '../l2/watch/view.js';
+import type { Member } from '../membership/types.js';
+import { memberViews, type MemberView } from './l2-inputs.js';
+import type { SpeakerParts } from './parts.js';
+
+/**
+ * Who counts as alive when the speaker decides ownership: gossip's view, corrected by the direct owner
+ * watch (l2/watch) and held back on fresh gossip deaths until the dead member's gate is surely shut
+ * (l2/gate.ts). The watch pairs come from the decisions over gossip alone, so a successor that took a VIP
+ * over keeps watching the owner and hands the VIP back when the owner is heard again.
+ */
+export class OwnershipLiveness {
+  private readonly deaths = new GossipDeaths(() => performance.now());
+  private recheck: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly parts: Pick<SpeakerParts, 'watch' | 'gate'>,
+    private readonly node: string,
+    private readonly onRecheck: () => void,
+  ) {}
+
+  noteMember(kind: string, member: Member): void {
+    this.deaths.note(kind, member.name);
+  }
+
+  decide(
+    members: readonly Member[],
+    decideWith: (views: readonly MemberView[]) => VipDecision[],
+  ): { decisions: VipDecision[]; views: MemberView[] } {
+    const { watch, gate } = this.parts;
+    const gossip = memberViews(members);
+    const byGossip = decideWith(gossip);
+    watch.setTargets(watchTargets(byGossip, this.node), new Map(members.map((m) => [m.name, m.address])));
+    const corrected = ownershipViews(
+      gossip,
+      this.node,
+      (name) => watch.verdict(name),
+      (name) => this.deaths.deadForMs(name),
+      gate.swimTakeoverHoldMs,
+    );
+    if (corrected.recheckInMs !== undefined && !this.recheck) {
+      this.recheck = setTimeout(
+        () => {
+          this.recheck = undefined;
+          this.onRecheck();
+        },
+        Math.max(1, Math.ceil(corrected.recheckInMs)),
+      );
+    }
+    return corrected.changed
+      ? { decisions: decideWith(corrected.views), views: corrected.views }
+      : { decisions: byGossip, views: gossip };
+  }
+
+  stop(): void {
+    clearTimeout(this.recheck);
+    this.recheck = undefined;
+  }
+}

@@ -1,0 +1,101 @@
+import t, { type Test } from 'tap';
+import { rendezvousOrder } from '../../../src/l2/rendezvous.js';
+import { waitFor } from '../../../src/util/wait.js';
+import { parseModel, rig } from './fakes.js';
+
+const yaml = `
+apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: lan }
+spec: { addresses: [10.0.0.200-10.0.0.209] }
+---
+apiVersion: herald.dev/v1beta1
+kind: L2Advertisement
+metadata: { name: lan }
+spec: { ipAddressPools: [lan] }
+${['s1', 's2', 's3', 's4', 's5', 's6']
+  .map(
+    (name) => `---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: default }
+spec: { type: LoadBalancer, ports: [{ port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-1, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
+endpoints: [{ nodeName: a }, { nodeName: b }]`,
+  )
+  .join('\n')}
+`;
+const model = parseModel(yaml);
+
+async function twoNodes(t: Test) {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.membership.set('b', 'alive');
+  r.speaker.start();
+  await waitFor('decisions with a and b', 2000, () => r.speaker.decisions().some((d) => d.owner === 'b'));
+  const ofB = r.speaker
+    .decisions()
+    .filter((d) => d.owner === 'b')
+    .map((d) => d.ip);
+  return { r, ofB };
+}
+
+t.test(
+  'the successor watches the owner; the watch saying down moves the VIPs, up hands them back',
+  async (t) => {
+    const { r, ofB } = await twoNodes(t);
+    t.ok(r.watch.targets.watching.has('b'), 'a watches b (a is second for b’s VIPs)');
+    t.ok(r.watch.targets.watchedBy.has('b'), 'and b watches a for a’s');
+    t.ok(ofB.every((ip) => r.datapath.action(ip) === 'suppress'));
+    r.watch.set('b', 'down');
+    await waitFor('a answers b’s VIPs although gossip says b is alive', 2000, () =>
+      ofB.every((ip) => r.datapath.action(ip) === 'answer'),
+    );
+    t.ok(r.watch.targets.watching.has('b'), 'a keeps watching b after taking over');
+    r.watch.set('b', 'up');
+    await waitFor('b’s VIPs handed back', 2000, () =>
+      ofB.every((ip) => r.datapath.action(ip) === 'suppress'),
+    );
+  },
+);
+
+t.test('a gossip death alone waits for the hold; a watch still up vetoes it', async (t) => {
+  const { r, ofB } = await twoNodes(t);
+  const takeovers: number[] = [];
+  r.speaker.on('takeover', () => takeovers.push(performance.now()));
+  r.watch.set('b', 'up');
+  r.membership.set('b', 'dead');
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  t.same(takeovers, [], 'b is dead in gossip but its watch packets arrive: no takeover');
+  const deadAt = performance.now();
+  r.watch.verdicts.delete('b');
+  r.membership.set('b', 'alive');
+  r.membership.set('b', 'dead');
+  await waitFor('takeover after the hold', 2000, () => ofB.every((ip) => r.datapath.action(ip) === 'answer'));
+  const hold = 120;
+  t.ok(
+    (takeovers[0] ?? 0) - deadAt >= hold - 2,
+    `took over ${Math.round((takeovers[0] ?? 0) - deadAt)} ms after the gossip death (hold ${hold} ms)`,
+  );
+});
+
+t.test('the gate stays shut until joined; stop shuts it and tells the watchers', async (t) => {
+  const r = rig('a', model, { join: ['10.0.0.2:7946'], startupGraceMs: 300 });
+  r.speaker.start();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  t.equal(r.datapath.heartbeats, 0, 'no heartbeat before the speaker is ready');
+  await waitFor('heartbeats once ready', 3000, () => r.datapath.heartbeats > 2);
+  await r.speaker.stop();
+  t.equal(r.datapath.lastBeat, 0n, 'the gate was shut on stop');
+  t.same(r.watch.stopped, { adminDown: true });
+});
+
+t.test('watch pairs follow rendezvous order', async (t) => {
+  const { r } = await twoNodes(t);
+  const ips = r.speaker.decisions().map((d) => d.ip);
+  const aFirst = ips.filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'a');
+  t.equal(r.watch.targets.watchedBy.has('b'), aFirst.length > 0);
+});
