@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
-import { measureFailover } from '../../src/lab/failover.js';
+import { type FailoverMeasurement, measureFailover } from '../../src/lab/failover.js';
 import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
 import { labAllocations, labConfig } from '../../src/lab/scenario.js';
 import { pollUntil, sleep } from '../../src/util/wait.js';
@@ -37,6 +37,20 @@ export async function waitForOwners(cluster: LabCluster, vips: readonly string[]
   }
 }
 
+/** One trial; a trial that cannot be measured counts as "no failover" with its reason, the run goes on. */
+async function attempt(
+  family: 4 | 6,
+  node: LabNode,
+  run: () => Promise<FailoverMeasurement>,
+): Promise<Trial> {
+  try {
+    return toTrial(family, await run());
+  } catch (error) {
+    log(`trial failed: ${error instanceof Error ? error.message : String(error)}`);
+    return { family, killed: node.name, newOwner: undefined, failoverMs: undefined };
+  }
+}
+
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
 export async function heraldSeries(nodes: number, trials: number): Promise<Series[]> {
@@ -54,9 +68,8 @@ export async function heraldSeries(nodes: number, trials: number): Promise<Serie
       const vip = family === 4 ? v4 : v6;
       const current = cluster.nodes.find((n) => n.name === heraldOwner(cluster, vip)[0]);
       if (!current) throw new Error(`herald: no owner of ${vip} before a trial`);
-      const trial = toTrial(
-        family,
-        await measureFailover(cluster, vip, current, () => cluster.failNode(current)),
+      const trial = await attempt(family, current, () =>
+        measureFailover(cluster, vip, current, () => cluster.failNode(current)),
       );
       results.push(trial);
       log(
@@ -101,9 +114,8 @@ export async function keepalivedSeries(nodes: number, trials: number, advertInt:
       const name = (await ka.holders(vip))[0];
       const master = cluster.nodes.find((n) => n.name === name);
       if (!master) throw new Error(`keepalived: no master of ${vip} before a trial`);
-      const trial = toTrial(
-        family,
-        await measureFailover(cluster, vip, master, async () => {
+      const trial = await attempt(family, master, () =>
+        measureFailover(cluster, vip, master, async () => {
           await cluster.failNode(master);
           ka.kill(master);
         }),

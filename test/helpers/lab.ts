@@ -32,7 +32,7 @@ export async function startLab(
   };
   // BGP-mode VIPs have no L2 owner (and startLab runs no router).
   const expectAnswered = vips.filter((ip) => !ip.startsWith(`${LAB_BGP_NET4}.`));
-  await waitUntil('every VIP answered', 20_000, () =>
+  await waitUntil('every VIP answered', 60_000, () =>
     expectAnswered.every((ip) => answering(cluster, ip).size > 0),
   ).catch(async (error: unknown) => {
     await cluster.destroy();
