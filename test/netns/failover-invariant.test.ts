@@ -50,7 +50,7 @@ t.test('owner frozen or killed: never two answers, failover through the owner wa
   };
 
   for (const ms of [300, 800, 1500, 3000]) {
-    const owner = await scenario(`SIGSTOP ${ms} ms`, async (name) => {
+    await scenario(`SIGSTOP ${ms} ms`, async (name) => {
       const node = nodeByName(cluster, name);
       const before = cluster.nodes.map((n) => (n === node ? 0 : logOf(n.name).length));
       node.speaker?.kill('SIGSTOP');
@@ -62,7 +62,6 @@ t.test('owner frozen or killed: never two answers, failover through the owner wa
         `SIGSTOP ${ms} ms: a successor saw ${name} go silent through the owner watch`,
       );
     });
-    t.ok(owner);
   }
 
   await scenario('SIGKILL + restart', async (name) => {

@@ -6,7 +6,7 @@ import { readDataplane } from '../../src/lab/observe.js';
 import { labConfig } from '../../src/lab/scenario.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { answering, nodeByName, startLab } from '../helpers/lab.js';
-import { ArpWatch } from '../helpers/arp-watch.js';
+import { ArpWatch, macText } from '../helpers/arp-watch.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 import { arping, interfaceMacIn, ndisc, neighborMac, waitUntil } from '../helpers/probes.js';
 
@@ -135,11 +135,19 @@ t.test('L2 announcement with 3 real speakers', async (t) => {
       // The successor takes over while the owner is away (at once after SIGTERM's AdminDown, after the
       // watch's detection time after SIGKILL) and hands the VIP back when the restarted owner is up.
       await cluster.killSpeaker(owner, signal);
+      await waitUntil('a successor to take over', 5_000, () => {
+        const now = [...answering(cluster, ip, [owner]).keys()];
+        return now.length === 1 && now[0] !== owner.name;
+      });
       cluster.startSpeaker(owner);
+      // The pinned entry survives the restart but the gate stays shut until the watchers report the
+      // owner up: wait for the client to hear the owner's MAC, not just for the maps.
       await waitUntil(
         'the restarted node to own the VIP again',
         10_000,
-        () => [...answering(cluster, ip).keys()].join() === owner.name,
+        () =>
+          [...answering(cluster, ip).keys()].join() === owner.name &&
+          macText(watch.ownerOf(ip) ?? '') === macOf.get(owner.name),
       );
       const back = await arping(cluster.lan, client.ns, ip, { count: 1 });
       t.same(back.macs, [macOf.get(owner.name)], 'the restarted speaker owns the VIP again (same decision)');
