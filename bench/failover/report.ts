@@ -1,59 +1,144 @@
-import type { SoakResult } from './soak.js';
+import type { SoakPhase, SoakResult } from './soak.js';
 import type { Series } from './stats.js';
 
-export interface FailoverResult {
+export interface RunInfo {
   at: string;
   finishedAt: string;
   node: string;
   loadBefore: string;
   loadAfter: string;
-  trials: number;
+  argv: string;
+}
+
+export interface FailoverResult {
+  /** Every part of the run that contributed a row (the machine is shared: parts of a few minutes). */
+  runs: RunInfo[];
   series: Series[];
-  soak: SoakResult | undefined;
+  soak: SoakResult[];
+}
+
+const seriesKey = (s: Series) => `${s.system}|${s.mode}|${s.family}|${s.nodes}`;
+
+/** A row measured again replaces the old one; soak runs add up; runs are listed in order. */
+export function mergeResults(previous: FailoverResult, part: FailoverResult): FailoverResult {
+  const fresh = new Set(part.series.map(seriesKey));
+  return {
+    runs: [...previous.runs, ...part.runs],
+    series: [...previous.series.filter((s) => !fresh.has(seriesKey(s))), ...part.series],
+    soak: [...previous.soak, ...part.soak],
+  };
 }
 
 const fmt = (x: number | undefined) => (x === undefined ? '-' : `${x}`);
 
+function order(a: Series, b: Series): number {
+  const rank = (s: Series) => (s.system === 'herald' ? 0 : 1);
+  return a.nodes - b.nodes || a.family - b.family || rank(a) - rank(b) || a.system.localeCompare(b.system);
+}
+
+interface PhaseTotal {
+  what: string;
+  runs: number;
+  seconds: number;
+  herald: SoakPhase['herald'];
+  keepalived: SoakPhase['keepalived'];
+}
+
+/** Soak phases of the same kind summed over runs (the longest silence is the maximum). */
+export function soakTotals(soak: readonly SoakResult[]): PhaseTotal[] {
+  const byWhat = new Map<string, PhaseTotal>();
+  for (const run of soak)
+    for (const p of run.phases) {
+      const t = byWhat.get(p.what);
+      if (!t) {
+        byWhat.set(p.what, {
+          what: p.what,
+          runs: 1,
+          seconds: p.seconds,
+          herald: { ...p.herald },
+          keepalived: { ...p.keepalived },
+        });
+        continue;
+      }
+      t.runs++;
+      t.seconds += p.seconds;
+      for (const k of ['takeovers', 'dualRounds', 'silentRounds', 'rounds'] as const)
+        t.herald[k] += p.herald[k];
+      for (const k of ['masterEntries', 'dualRounds', 'silentRounds', 'rounds'] as const)
+        t.keepalived[k] += p.keepalived[k];
+      t.herald.longestSilentMs = Math.max(t.herald.longestSilentMs, p.herald.longestSilentMs);
+      t.keepalived.longestSilentMs = Math.max(t.keepalived.longestSilentMs, p.keepalived.longestSilentMs);
+    }
+  return [...byWhat.values()];
+}
+
 export function renderMarkdown(r: FailoverResult): string {
+  const series = [...r.series].sort(order);
+  const nodeVersions = [...new Set(r.runs.map((x) => x.node))].join(', ');
   const lines = [
     '# Failover: owner killed (SIGKILL + link down) → first client request answered by the new owner',
     '',
-    `Measured ${r.at} – ${r.finishedAt} on this machine (2 vCPU shared with other work), Node ${r.node},`,
-    `${r.trials} trials per row, IPv4 and IPv6 trials interleaved in one cluster per system and size. An HTTP`,
-    'probe every 10 ms from a client namespace; Herald with the fast-lan gossip profile, the direct owner',
-    'watch and XDP in generic mode; keepalived VRRPv3 with the advert_int shown (1 s is its default).',
-    'Rerun: `npm run build && node dist/bench/failover/run.js`.',
+    `Measured on this machine (2 vCPU shared with other work), Node ${nodeVersions}, in ${r.runs.length}`,
+    'part(s) listed at the end (each part a few minutes; the machine is shared). Per row: IPv4 and IPv6',
+    'trials interleaved in one cluster per system and size; an HTTP probe every 10 ms from a client namespace',
+    '(a fresh connection each); the time from the kill to the first answer through another node. Herald',
+    'with the fast-lan gossip profile, the direct owner watch (20 ms × 8) and XDP in generic mode; keepalived',
+    'VRRPv3 with the advert_int shown (1 s is its default), VIP on eth0 of the master, kernel answering.',
+    'Rerun: `npm run build && node dist/bench/failover/run.js` with the arguments of each part below (options in bench/failover/run.ts).',
     '',
-    `Load before: \`${r.loadBefore}\`; after: \`${r.loadAfter}\`.`,
-    '',
-    '| system | mode | IP | nodes | median ms | p95 ms | max ms | no failover | load (1 min) start → end |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...r.series.map(
+    '| system | mode | IP | nodes | trials | median ms | p95 ms | max ms | no failover | load (1 min) start → end | measured |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...series.map(
       (s) =>
-        `| ${s.system} | ${s.mode} | IPv${s.family} | ${s.nodes} | ${fmt(s.medianMs)} | ${fmt(s.p95Ms)} | ${fmt(s.maxMs)} | ${s.failed} | ${s.load[0]} → ${s.load[1]} |`,
+        `| ${s.system} | ${s.mode} | IPv${s.family} | ${s.nodes} | ${s.trials.length} | ${fmt(s.medianMs)} | ${fmt(s.p95Ms)} | ${fmt(s.maxMs)} | ${s.failed} | ${s.load[0]} → ${s.load[1]} | ${s.at ?? '-'} |`,
     ),
     '',
     'Goal (issue 16): Herald median ≤ 250 ms and p95 ≤ 350 ms at 3 and 10 nodes.',
     '',
   ];
-  if (r.soak) {
+  const totals = soakTotals(r.soak);
+  if (totals.length > 0) {
+    const nodes = [...new Set(r.soak.map((s) => s.nodes))].join(', ');
+    const vrrp = [...new Set(r.soak.map((s) => s.vrrpAdvertInt))].join(', ');
     lines.push(
-      `## Flapping: ${r.soak.nodes} idle nodes, Herald and keepalived VRRPv3 advert_int ${r.soak.vrrpAdvertInt} s side by side`,
+      `## Flapping: ${nodes} idle nodes, Herald and keepalived VRRPv3 advert_int ${vrrp} s side by side`,
       '',
       'Nothing fails, so every takeover is a false one. A watcher in each cluster asks for the IPv4 and the',
-      'IPv6 VIP every 20 ms (ARP / NS) and counts rounds answered by two MACs (dual) or by none (silent).',
+      'IPv6 VIP every 20 ms (ARP / NS) and counts VIP-rounds answered by two MACs (dual) or by none (silent).',
+      'Both clusters run at the same time on the same CPUs, under the same loss rule or the same stress.',
       '',
-      '| phase | seconds | load start → end | Herald false takeovers | Herald dual / silent rounds (longest silence) | keepalived false takeovers | keepalived dual / silent rounds (longest silence) |',
-      '|---|---|---|---|---|---|---|',
-      ...r.soak.phases.map(
+      '| phase | seconds (runs) | Herald false takeovers | Herald dual / silent VIP-rounds (longest silence) | keepalived false takeovers | keepalived dual / silent VIP-rounds (longest silence) |',
+      '|---|---|---|---|---|---|',
+      ...totals.map(
         (p) =>
-          `| ${p.what} | ${p.seconds} | ${p.load[0]} → ${p.load[1]} | ${p.herald.takeovers} | ${p.herald.dualRounds} / ${p.herald.silentRounds} of ${p.herald.rounds} (${p.herald.longestSilentMs} ms) | ${p.keepalived.masterEntries} | ${p.keepalived.dualRounds} / ${p.keepalived.silentRounds} of ${p.keepalived.rounds} (${p.keepalived.longestSilentMs} ms) |`,
+          `| ${p.what} | ${p.seconds} (${p.runs}) | ${p.herald.takeovers} | ${p.herald.dualRounds} / ${p.herald.silentRounds} of ${p.herald.rounds} (${p.herald.longestSilentMs} ms) | ${p.keepalived.masterEntries} | ${p.keepalived.dualRounds} / ${p.keepalived.silentRounds} of ${p.keepalived.rounds} (${p.keepalived.longestSilentMs} ms) |`,
       ),
       '',
       'Goal (issue 16): Herald 0 false takeovers in 10 minutes at 5 % loss; ≤ 1 with 0 dual rounds during',
       '180 s of full CPU stress.',
       '',
+      'Per run:',
+      '',
+      '| started | phase | seconds | load start → end | Herald takeovers / dual / silent | keepalived takeovers / dual / silent |',
+      '|---|---|---|---|---|---|',
+      ...r.soak.flatMap((s) =>
+        s.phases.map(
+          (p) =>
+            `| ${s.at ?? '-'} | ${p.what} | ${p.seconds} | ${p.load[0]} → ${p.load[1]} | ${p.herald.takeovers} / ${p.herald.dualRounds} / ${p.herald.silentRounds} | ${p.keepalived.masterEntries} / ${p.keepalived.dualRounds} / ${p.keepalived.silentRounds} |`,
+        ),
+      ),
+      '',
     );
   }
+  lines.push(
+    '## Parts of this run',
+    '',
+    '| started | finished | Node | arguments | load before | load after |',
+    '|---|---|---|---|---|---|',
+    ...r.runs.map(
+      (x) => `| ${x.at} | ${x.finishedAt} | ${x.node} | \`${x.argv}\` | ${x.loadBefore} | ${x.loadAfter} |`,
+    ),
+    '',
+  );
   return lines.join('\n');
 }

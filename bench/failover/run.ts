@@ -1,79 +1,99 @@
 /**
  * Failover benchmark (issues 5 and 16): SIGKILL + link down of the node that owns a VIP → time until a
  * client's HTTP request is answered through the new owner, for Herald and for keepalived VRRPv3 (tuned
- * advert_int 0.1 s and its default 1 s) on the same kind of namespaces, in the same run; IPv4 and IPv6
- * VIPs, 3 and 10 nodes. Then a soak of Herald and keepalived 0.1 s side by side: false takeovers and dual
- * answers (20 ms ARP/NDP watcher) under 5 % random loss (nftables) and under full CPU stress (stress-ng).
+ * advert_int 0.1 s and its default 1 s) on the same kind of namespaces; IPv4 and IPv6 VIPs, 3 and 10
+ * nodes. Then a soak of Herald and keepalived 0.1 s side by side: false takeovers and dual answers (20 ms
+ * ARP/NDP watcher) under 5 % random loss (nftables) and under full CPU stress (stress-ng).
  *
- *   node dist/bench/failover/run.js [--trials 20] [--nodes 3,10] [--vrrp 0.1,1]
- *     [--soak-nodes 3] [--loss-seconds 600] [--loss-percent 5] [--stress-seconds 180]
+ *   node dist/bench/failover/run.js [--trials 20] [--nodes 3,10] [--systems herald,0.1,1]
+ *     [--soak-nodes 3] [--loss-seconds 600] [--loss-percent 5] [--stress-seconds 180] [--fresh]
  *
- * Writes bench/results/failover.json and bench/results/failover.md.
+ * The machine is shared, so a full run is split into parts of a few minutes each (for example one size
+ * and system at a time, the loss soak in two halves): each part merges its rows into
+ * bench/results/failover.json (a row measured again replaces the old one, soak phases add up) and
+ * rewrites bench/results/failover.md from it. --fresh starts from an empty result.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../../src/util/paths.js';
 import { heraldSeries, keepalivedSeries } from './series.js';
 import { runSoak, type SoakResult } from './soak.js';
 import { type Series, uptime } from './stats.js';
-import { renderMarkdown } from './report.js';
+import { type FailoverResult, mergeResults, renderMarkdown } from './report.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       trials: { type: 'string', default: '20' },
       nodes: { type: 'string', default: '3,10' },
-      vrrp: { type: 'string', default: '0.1,1' },
+      systems: { type: 'string', default: 'herald,0.1,1' },
       'soak-nodes': { type: 'string', default: '3' },
+      'soak-vrrp': { type: 'string', default: '0.1' },
       'loss-seconds': { type: 'string', default: '600' },
       'loss-percent': { type: 'string', default: '5' },
       'stress-seconds': { type: 'string', default: '180' },
+      fresh: { type: 'boolean', default: false },
     },
   });
   const trials = Number(values.trials);
-  const sizes = (values.nodes ?? '3,10').split(',').filter(Boolean).map(Number);
-  const vrrp = (values.vrrp ?? '0.1,1').split(',').filter(Boolean).map(Number);
-  const soakNodes = Number(values['soak-nodes']);
+  const sizes = (values.nodes ?? '').split(',').filter(Boolean).map(Number);
+  const systems = (values.systems ?? '').split(',').filter(Boolean);
   const lossSeconds = Number(values['loss-seconds']);
-  const lossPercent = Number(values['loss-percent']);
   const stressSeconds = Number(values['stress-seconds']);
-  const startedAt = new Date().toISOString();
+  const at = new Date().toISOString();
   const loadBefore = uptime();
   const series: Series[] = [];
   for (const n of sizes) {
-    series.push(...(await heraldSeries(n, trials)));
-    for (const advertInt of vrrp) series.push(...(await keepalivedSeries(n, trials, advertInt)));
+    for (const system of systems) {
+      if (system === 'herald') series.push(...(await heraldSeries(n, trials)));
+      else series.push(...(await keepalivedSeries(n, trials, Number(system))));
+    }
   }
   let soak: SoakResult | undefined;
   if (lossSeconds > 0 || stressSeconds > 0) {
     soak = await runSoak({
-      nodes: soakNodes,
+      nodes: Number(values['soak-nodes']),
       lossSeconds,
-      lossPercent,
+      lossPercent: Number(values['loss-percent']),
       stressSeconds,
-      vrrpAdvertInt: Math.min(...vrrp, 1),
+      vrrpAdvertInt: Number(values['soak-vrrp']),
       stress: (seconds) =>
         spawn('stress-ng', ['--cpu', '0', '--timeout', `${seconds}s`, '--quiet'], { stdio: 'ignore' }),
     });
   }
-  const result = {
-    at: startedAt,
-    finishedAt: new Date().toISOString(),
-    node: process.version,
-    loadBefore,
-    loadAfter: uptime(),
-    trials,
+  const part: FailoverResult = {
+    runs: [
+      {
+        at,
+        finishedAt: new Date().toISOString(),
+        node: process.version,
+        loadBefore,
+        loadAfter: uptime(),
+        argv: process.argv.slice(2).join(' '),
+      },
+    ],
     series,
-    soak,
+    soak: soak ? [soak] : [],
   };
   const dir = join(projectRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'failover.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const file = join(dir, 'failover.json');
+  const previous = !values.fresh && existsSync(file) ? readPrevious(file) : undefined;
+  const result = previous ? mergeResults(previous, part) : part;
+  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
   const md = renderMarkdown(result);
   writeFileSync(join(dir, 'failover.md'), md);
   process.stdout.write(md);
+}
+
+/** The previous result, if it has this format (an older one is replaced). */
+function readPrevious(file: string): FailoverResult | undefined {
+  const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<FailoverResult>;
+  return Array.isArray(data.runs) && Array.isArray(data.series) && Array.isArray(data.soak)
+    ? (data as FailoverResult)
+    : undefined;
 }
 
 await main();

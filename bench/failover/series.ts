@@ -59,6 +59,7 @@ export async function heraldSeries(nodes: number, trials: number): Promise<Serie
   const cluster = await LabCluster.create({ tag: `fo${nodes}`, nodes, clients: 1, config, vips: allVips });
   const results: Trial[] = [];
   const load = load1();
+  const at = new Date().toISOString();
   try {
     await cluster.startAll();
     await waitForOwners(cluster, [v4, v6]);
@@ -85,7 +86,7 @@ export async function heraldSeries(nodes: number, trials: number): Promise<Serie
     await cluster.destroy();
   }
   return ([4, 6] as const).map((family) =>
-    summarize({ system: 'herald', mode: 'single', family, nodes }, results, load),
+    summarize({ system: 'herald', mode: 'single', family, nodes, at }, results, load),
   );
 }
 
@@ -102,6 +103,7 @@ export async function keepalivedSeries(nodes: number, trials: number, advertInt:
   const system = `keepalived VRRPv3 advert_int ${advertInt} s`;
   const results: Trial[] = [];
   const load = load1();
+  const at = new Date().toISOString();
   try {
     ka.startAll();
     for (const vip of [v4, v6])
@@ -130,7 +132,9 @@ export async function keepalivedSeries(nodes: number, trials: number, advertInt:
     ka.stopAll();
     await cluster.destroy();
   }
-  return ([4, 6] as const).map((family) => summarize({ system, mode: 'VRRP', family, nodes }, results, load));
+  return ([4, 6] as const).map((family) =>
+    summarize({ system, mode: 'VRRP', family, nodes, at }, results, load),
+  );
 }
 
 async function restoreKeepalived(cluster: LabCluster, ka: KeepalivedCluster, node: LabNode, vips: string[]) {

@@ -34,6 +34,8 @@ export interface SoakPhase {
 }
 
 export interface SoakResult {
+  /** When the soak started (ISO). */
+  at?: string;
   nodes: number;
   vrrpAdvertInt: number;
   phases: SoakPhase[];
@@ -84,6 +86,7 @@ async function setLoss(clusters: LabCluster[], percent: number | undefined): Pro
 }
 
 export async function runSoak(o: SoakOptions): Promise<SoakResult> {
+  const at = new Date().toISOString();
   const { config, v4, v6 } = labVips(o.nodes);
   const allVips = [...new Set([...labAllocations(config).values()].flat())];
   const herald = await LabCluster.create({
@@ -170,5 +173,5 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     await herald.destroy();
     await kaCluster?.destroy();
   }
-  return { nodes: o.nodes, vrrpAdvertInt: o.vrrpAdvertInt, phases };
+  return { at, nodes: o.nodes, vrrpAdvertInt: o.vrrpAdvertInt, phases };
 }

@@ -21,6 +21,8 @@ export interface Series {
   failed: number;
   /** 1-minute load average at the start and end of the series. */
   load: [number, number];
+  /** When the series started (ISO). */
+  at?: string;
 }
 
 export function quantile(sorted: readonly number[], q: number): number | undefined {
@@ -35,7 +37,7 @@ export function toTrial(family: 4 | 6, m: FailoverMeasurement): Trial {
 export const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;
 
 export function summarize(
-  head: Pick<Series, 'system' | 'mode' | 'family' | 'nodes'>,
+  head: Pick<Series, 'system' | 'mode' | 'family' | 'nodes' | 'at'>,
   trials: Trial[],
   loadAtStart: number,
 ): Series {

@@ -1,7 +1,9 @@
 import { join } from 'node:path';
 import { BpfMap } from '../datapath/bpf.js';
+import { kernelMonotonicNs } from '../datapath/responder.js';
 import {
   addrFromKey,
+  decodeConfig,
   decodeVip,
   MAP_NAMES,
   sumPerCpuCounters,
@@ -17,6 +19,11 @@ import type { LabNode } from './cluster.js';
 export interface NodeDataplane {
   vips: Map<string, VipEntry>;
   counters: Map<string, VipCounters>;
+  /**
+   * The liveness gate: the program answers only while the speaker's heartbeat is younger than the bound
+   * (a restarted speaker keeps its entries with the gate shut until its watchers report it up).
+   */
+  gateOpen: boolean;
 }
 
 export function readDataplane(node: LabNode): NodeDataplane {
@@ -39,7 +46,14 @@ export function readDataplane(node: LabNode): NodeDataplane {
   read(MAP_NAMES.counters, (m) => {
     for (const [k, v] of m.entries()) counters.set(addrFromKey(k), sumPerCpuCounters(v));
   });
-  return { vips, counters };
+  let gateOpen = false;
+  read(MAP_NAMES.config, (m) => {
+    const value = m.lookup(Buffer.alloc(4));
+    if (!value) return;
+    const { heartbeatNs, livenessBoundNs } = decodeConfig(value);
+    gateOpen = heartbeatNs > 0n && kernelMonotonicNs() - heartbeatNs < livenessBoundNs;
+  });
+  return { vips, counters, gateOpen };
 }
 
 /** Nodes whose XDP entry answers for `ip`, with their bucket bitmaps. */

@@ -32,9 +32,11 @@ export async function startLab(
   };
   // BGP-mode VIPs have no L2 owner (and startLab runs no router).
   const expectAnswered = vips.filter((ip) => !ip.startsWith(`${LAB_BGP_NET4}.`));
-  await waitUntil('every VIP answered', 60_000, () =>
-    expectAnswered.every((ip) => answering(cluster, ip).size > 0),
-  ).catch(async (error: unknown) => {
+  // The entries alone are not enough: each gate opens only once the node's watchers report it up.
+  await waitUntil('every VIP answered', 60_000, () => {
+    const gates = cluster.nodes.every((n) => readDataplane(n).gateOpen);
+    return gates && expectAnswered.every((ip) => answering(cluster, ip).size > 0);
+  }).catch(async (error: unknown) => {
     await cluster.destroy();
     throw error;
   });
