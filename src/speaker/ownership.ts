@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { VipDecision } from '../l2/desired.js';
-import { watchTargets } from '../l2/watch/targets.js';
+import { mergeTargets, watchTargets } from '../l2/watch/targets.js';
 import { GossipDeaths, ownershipViews } from '../l2/watch/view.js';
 import type { Member } from '../membership/types.js';
 import { memberViews, type MemberView } from './l2-inputs.js';
@@ -33,7 +33,15 @@ export class OwnershipLiveness {
     const { watch, gate } = this.parts;
     const gossip = memberViews(members);
     const byGossip = decideWith(gossip);
-    watch.setTargets(watchTargets(byGossip, this.node), new Map(members.map((m) => [m.name, m.address])));
+    let targets = watchTargets(byGossip, this.node);
+    // A member gossip calls dead may only be frozen: the successor holding its VIPs keeps watching it, to
+    // hand them back and to report it up (a stale owner waits for that before it answers again).
+    const dead = new Set(members.filter((m) => m.state === 'dead').map((m) => m.name));
+    if (dead.size > 0) {
+      const asAlive = gossip.map((v) => (dead.has(v.name) ? { ...v, alive: true } : v));
+      targets = mergeTargets(targets, watchTargets(decideWith(asAlive), this.node));
+    }
+    watch.setTargets(targets, new Map(members.map((m) => [m.name, m.address])));
     const corrected = ownershipViews(
       gossip,
       this.node,

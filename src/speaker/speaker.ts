@@ -10,7 +10,7 @@ import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
 import type { Logger } from '../util/log.js';
-import { groupVips, isExcluded, nodeLabels, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
+import { groupVips, isExcluded, nodeLabels, type MemberView, type ServiceAllocation } from './l2-inputs.js';
 import { decideVips } from './l2-part.js';
 import { serviceAllocations } from './model-source.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
@@ -363,11 +363,12 @@ export class Speaker
     // A node refused by its seeds decides with nobody eligible: it releases every VIP.
     const gossip = this.silent ? [] : membership.members();
     const semantics = options.allocation === 'compute' ? 'standalone' : 'kubernetes';
-    let groups: VipGroup[] = [];
-    const { decisions, views: members } = this.liveness.decide(gossip, (views) => {
-      groups = groupVips(model, this.currentAllocations, views, semantics);
-      return decideVips(model, this.currentAllocations, views, groups, this.placement.placedOwners());
-    });
+    const groupsOf = (views: readonly MemberView[]) =>
+      groupVips(model, this.currentAllocations, views, semantics);
+    const { decisions, views: members } = this.liveness.decide(gossip, (views) =>
+      decideVips(model, this.currentAllocations, views, groupsOf(views), this.placement.placedOwners()),
+    );
+    const groups = groupsOf(members);
     const held = this.placement.heldTakeovers(this.node, this.lastDecisions, decisions, members);
     const plan = l2.apply(withoutHeld(decisions, held, this.node), members);
     const selfLabels = nodeLabels(model, this.node, options.labels);

@@ -30,6 +30,17 @@ t.test('owner frozen or killed: never two answers, failover through the owner wa
   await waitUntil('one answer entry for each VIP', 20_000, () => single(v4) && single(v6));
   const logOf = (name: string) => readFileSync(nodeByName(cluster, name).logFile, 'utf8');
 
+  // What each speaker logged within a second of `at` (pino lines carry "time" in epoch ms).
+  const logsAround = (at: number) =>
+    cluster.nodes
+      .flatMap((n) =>
+        logOf(n.name)
+          .split('\n')
+          .filter((line) => Math.abs(Number(/"time":(\d+)/.exec(line)?.[1] ?? 0) - at) < 1000)
+          .map((line) => `${n.name} ${line}`),
+      )
+      .join('\n');
+
   const scenario = async (what: string, disrupt: (owner: string) => Promise<void>) => {
     const owner = [...answering(cluster, v4).keys()][0]!;
     const from = Date.now();
@@ -40,6 +51,9 @@ t.test('owner frozen or killed: never two answers, failover through the owner wa
     });
     await sleep(500);
     const s = watch.summary(from, Date.now());
+    const firstDual = s.dualSamples[0]?.at;
+    if (firstDual !== undefined)
+      t.comment(`speakers' logs around the first dual round:\n${logsAround(firstDual)}`);
     t.equal(
       s.dualRounds,
       0,

@@ -38,3 +38,11 @@ export function watchTargets(decisions: readonly VipDecision[], self: string): W
   }
   return out;
 }
+
+/** Both sets of pairs (a node keeps every session either view asks for). */
+export function mergeTargets(a: WatchTargets, b: WatchTargets): WatchTargets {
+  return {
+    watching: new Set([...a.watching, ...b.watching]),
+    watchedBy: new Set([...a.watchedBy, ...b.watchedBy]),
+  };
+}

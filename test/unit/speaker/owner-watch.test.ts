@@ -82,6 +82,22 @@ t.test('a gossip death alone waits for the hold; a watch still up vetoes it', as
   );
 });
 
+t.test(
+  'a successor keeps watching an owner gossip calls dead (to report it up when it returns)',
+  async (t) => {
+    const { r, ofB } = await twoNodes(t);
+    r.membership.set('b', 'dead');
+    await waitFor('a answers b’s VIPs after the hold', 2000, () =>
+      ofB.every((ip) => r.datapath.action(ip) === 'answer'),
+    );
+    t.ok(r.watch.targets.watching.has('b'), 'a still watches b');
+    r.watch.set('b', 'up');
+    await waitFor('b heard again: its VIPs handed back before gossip agrees', 2000, () =>
+      ofB.every((ip) => r.datapath.action(ip) === 'suppress'),
+    );
+  },
+);
+
 t.test('the gate stays shut until joined; stop shuts it and tells the watchers', async (t) => {
   const r = rig('a', model, { join: ['10.0.0.2:7946'], startupGraceMs: 300 });
   r.speaker.start();
