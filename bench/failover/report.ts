@@ -82,7 +82,7 @@ export function renderMarkdown(r: FailoverResult): string {
     'part(s) listed at the end (each part a few minutes; the machine is shared). Per row: IPv4 and IPv6',
     'trials interleaved in one cluster per system and size; an HTTP probe every 10 ms from a client namespace',
     '(a fresh connection each); the time from the kill to the first answer through another node. Herald',
-    'with the fast-lan gossip profile, the direct owner watch (20 ms × 8) and XDP in generic mode; keepalived',
+    'with the fast-lan gossip profile, the direct owner watch (20 ms × 10) and XDP in generic mode; keepalived',
     'VRRPv3 with the advert_int shown (1 s is its default), VIP on eth0 of the master, kernel answering.',
     'Rerun: `npm run build && node dist/bench/failover/run.js` with the arguments of each part below (options in bench/failover/run.ts).',
     '',

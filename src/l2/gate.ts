@@ -57,7 +57,7 @@ export interface GateTiming {
 }
 
 export const DEFAULT_GATE_SETTINGS = {
-  watch: { intervalMs: 20, detectMult: 8 },
+  watch: { intervalMs: 20, detectMult: 10 },
   lossSlack: 2,
   marginMs: 10,
 } as const;

@@ -41,7 +41,8 @@ export class OwnershipLiveness {
       const asAlive = gossip.map((v) => (dead.has(v.name) ? { ...v, alive: true } : v));
       targets = mergeTargets(targets, watchTargets(decideWith(asAlive), this.node));
     }
-    watch.setTargets(targets, new Map(members.map((m) => [m.name, m.address])));
+    const gone = new Set(members.filter((m) => m.state === 'dead' || m.state === 'left').map((m) => m.name));
+    watch.setTargets(targets, new Map(members.map((m) => [m.name, m.address])), gone);
     const corrected = ownershipViews(
       gossip,
       this.node,

@@ -53,7 +53,11 @@ export interface OwnerWatchPart {
   start(): void;
   /** Joined (or alone after the grace): the gate may open once the watchers agree. */
   setReady(): void;
-  setTargets(targets: WatchTargets, addresses: ReadonlyMap<string, string>): void;
+  setTargets(
+    targets: WatchTargets,
+    addresses: ReadonlyMap<string, string>,
+    gossipDead?: ReadonlySet<string>,
+  ): void;
   verdict(peer: string): WatchVerdict;
   fresh(): boolean;
   stop(opts?: { adminDown?: boolean }): void;

@@ -73,6 +73,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   private readonly sessions = new Map<string, Session>();
   private readonly byAddress = new Map<string, string>();
   private targets: WatchTargets = { watching: new Set(), watchedBy: new Set() };
+  private gossipDead: ReadonlySet<string> = new Set();
   private freshness: Freshness = starting();
   private ready = false;
   private timer: NodeJS.Timeout | undefined;
@@ -114,9 +115,17 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     return this.freshness.stale === undefined;
   }
 
-  /** Sets the watch pairs (from watch/targets.ts) and the address of each peer. */
-  setTargets(targets: WatchTargets, addresses: ReadonlyMap<string, string>): void {
+  /**
+   * Sets the watch pairs (from watch/targets.ts), the address of each peer and the members gossip calls
+   * dead (a stale speaker does not wait for such a watcher unless its packets arrive).
+   */
+  setTargets(
+    targets: WatchTargets,
+    addresses: ReadonlyMap<string, string>,
+    gossipDead: ReadonlySet<string> = new Set(),
+  ): void {
     this.targets = targets;
+    this.gossipDead = gossipDead;
     const wanted = new Set([...targets.watching, ...targets.watchedBy]);
     const now = this.nowMs();
     for (const [name, s] of this.sessions) {
@@ -183,7 +192,11 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       watchers: (sinceMs) =>
         [...this.targets.watchedBy].map((name) => {
           const s = this.sessions.get(name);
-          return { name, reportsUp: s ? reportsUsUp(s.state, nowMs, t.refreshHoldMs, sinceMs) : false };
+          return {
+            name,
+            reportsUp: s ? reportsUsUp(s.state, nowMs, t.refreshHoldMs, sinceMs) : false,
+            gone: this.gossipDead.has(name) && s?.state.verdict !== 'up',
+          };
         }),
     });
     this.freshness = step.next;

@@ -4,7 +4,8 @@
  * liveness bound: to the other nodes it looked dead, and a successor may have taken its VIPs over). A
  * stale speaker keeps its gate shut until each node watching it has reported it up, in packets received
  * after the stall began, for the refresh hold (long enough for that node to hand the VIPs back), or until
- * a cap passes for watchers that never answer (a dead watcher, a blocked port).
+ * a cap passes for watchers that never answer (a blocked port). A watcher gossip calls dead whose packets do
+ * not arrive either is not waited for: it holds nothing (a frozen one's own gate is shut).
  */
 
 export interface Freshness {
@@ -24,8 +25,11 @@ export interface PulseInputs {
   lateTickMs: number;
   /** Give up waiting for watchers that never report us up after this long. */
   capMs: number;
-  /** The nodes watching this one: has each reported us up since `sinceMs` for the refresh hold? */
-  watchers: (sinceMs: number) => ReadonlyArray<{ name: string; reportsUp: boolean }>;
+  /**
+   * The nodes watching this one: has each reported us up since `sinceMs` for the refresh hold? `gone`:
+   * gossip calls it dead and the watch hears nothing from it.
+   */
+  watchers: (sinceMs: number) => ReadonlyArray<{ name: string; reportsUp: boolean; gone?: boolean }>;
 }
 
 export interface PulseStep {
@@ -64,7 +68,7 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   if (!i.ready || base.stale.sinceMs === undefined) return { next, beat: false, stalled };
   const waiting = i
     .watchers(sinceMs)
-    .filter((w) => !w.reportsUp)
+    .filter((w) => !w.reportsUp && w.gone !== true)
     .map((w) => w.name);
   const age = i.nowMs - sinceMs;
   if (waiting.length > 0 && age < i.capMs) return { next, beat: false, stalled };

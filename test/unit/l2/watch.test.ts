@@ -205,6 +205,23 @@ t.test('freshness: watchers that never answer are given up on at the cap', async
   t.same(s.refreshed?.gaveUpOn, ['x']);
 });
 
+t.test('freshness: a watcher gossip calls dead and the watch does not hear is not waited for', async (t) => {
+  let s = pulse(starting(), inputs(0));
+  s = pulse(s.next, inputs(20));
+  t.ok(s.beat);
+  const both = (xUp: boolean) => () => [
+    { name: 'x', reportsUp: xUp },
+    { name: 'dead', reportsUp: false, gone: true },
+  ];
+  s = pulse(s.next, inputs(300, { watchers: both(false) }));
+  t.ok(s.becameStale, 'a 280 ms stall: stale');
+  s = pulse(s.next, inputs(320, { watchers: both(false) }));
+  t.notOk(s.beat, 'still waiting for the live watcher');
+  s = pulse(s.next, inputs(340, { watchers: both(true) }));
+  t.ok(s.beat, 'the live watcher reported us up: the dead one is not waited for');
+  t.same(s.refreshed, { afterMs: 40, reason: 'stall', gaveUpOn: [] });
+});
+
 t.test('ownershipViews: corrects gossip by the watch and holds fresh gossip deaths', async (t) => {
   const gossip = [
     { name: 'self', alive: true },

@@ -244,7 +244,7 @@ export function options(node: string, over: Partial<SpeakerOptions> = {}): Speak
     pinDir: '/nonexistent',
     xdpMode: 'auto',
     heartbeatMs: 20,
-    watchDetectMult: 8,
+    watchDetectMult: 10,
     profile: 'fast-lan',
     keys: [],
     labels: {},
