@@ -33,6 +33,36 @@ export function parseModel(yaml: string): HeraldModel {
   return model;
 }
 
+/** Six single-owner VIPs (services s1..s6 in one pool) with endpoints on `nodes`. */
+export function sixServices(nodes: readonly string[]): string {
+  const endpoints = nodes.map((n) => `{ nodeName: ${n} }`).join(', ');
+  return `
+apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: lan }
+spec: { addresses: [10.0.0.200-10.0.0.209] }
+---
+apiVersion: herald.dev/v1beta1
+kind: L2Advertisement
+metadata: { name: lan }
+spec: { ipAddressPools: [lan] }
+${['s1', 's2', 's3', 's4', 's5', 's6']
+  .map(
+    (name) => `---
+apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: default }
+spec: { type: LoadBalancer, ports: [{ port: 80 }] }
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: { name: ${name}-1, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
+endpoints: [${endpoints}]`,
+  )
+  .join('\n')}
+`;
+}
+
 export class FakeSource extends EventEmitter<{ change: [HeraldModel]; rejected: [Problem[]] }> {
   stopped = false;
   constructor(private model: HeraldModel) {

@@ -1,33 +1,9 @@
 import t, { type Test } from 'tap';
 import { rendezvousOrder } from '../../../src/l2/rendezvous.js';
 import { waitFor } from '../../../src/util/wait.js';
-import { parseModel, rig } from './fakes.js';
+import { parseModel, rig, sixServices } from './fakes.js';
 
-const yaml = `
-apiVersion: herald.dev/v1beta1
-kind: IPAddressPool
-metadata: { name: lan }
-spec: { addresses: [10.0.0.200-10.0.0.209] }
----
-apiVersion: herald.dev/v1beta1
-kind: L2Advertisement
-metadata: { name: lan }
-spec: { ipAddressPools: [lan] }
-${['s1', 's2', 's3', 's4', 's5', 's6']
-  .map(
-    (name) => `---
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: default }
-spec: { type: LoadBalancer, ports: [{ port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-1, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
-endpoints: [{ nodeName: a }, { nodeName: b }]`,
-  )
-  .join('\n')}
-`;
+const yaml = sixServices(['a', 'b']);
 const model = parseModel(yaml);
 
 async function twoNodes(t: Test) {

@@ -1,34 +1,10 @@
 import t from 'tap';
 import { waitFor } from '../../../src/util/wait.js';
 import { HealthMonitor } from '../../../src/health/monitor.js';
-import { FakeDatapath, parseModel, rig } from './fakes.js';
+import { FakeDatapath, parseModel, rig, sixServices } from './fakes.js';
 
 // Six single-owner VIPs served on nodes a, b and c; enough that each node owns some.
-const yaml = `
-apiVersion: herald.dev/v1beta1
-kind: IPAddressPool
-metadata: { name: lan }
-spec: { addresses: [10.0.0.200-10.0.0.209] }
----
-apiVersion: herald.dev/v1beta1
-kind: L2Advertisement
-metadata: { name: lan }
-spec: { ipAddressPools: [lan] }
-${['s1', 's2', 's3', 's4', 's5', 's6']
-  .map(
-    (name) => `---
-apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: default }
-spec: { type: LoadBalancer, ports: [{ port: 80 }] }
----
-apiVersion: discovery.k8s.io/v1
-kind: EndpointSlice
-metadata: { name: ${name}-1, namespace: default, labels: { kubernetes.io/service-name: ${name} } }
-endpoints: [{ nodeName: a }, { nodeName: b }, { nodeName: c }]`,
-  )
-  .join('\n')}
-`;
+const yaml = sixServices(['a', 'b', 'c']);
 const model = parseModel(yaml);
 
 /** Every VIP's datapath entry matches the decision: the owner answers, every other node suppresses. */
