@@ -7,7 +7,7 @@
  *   node dist/bench/placement/sim.js [--nodes 100] [--vips 5000] [--hours 2] [--slow-share 0.3]
  *        [--zipf 0.7] [--total-gbps 40] [--seed 7]
  *
- * Writes bench/results/placement-sim.json and bench/results/placement.md.
+ * Writes bench/results/placement-sim.json and its section of bench/results/placement.md.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -23,6 +23,7 @@ import {
 } from '../../src/placement/decide.js';
 import { nodeLoads, utilization } from '../../src/placement/load.js';
 import { projectRoot } from '../../src/util/paths.js';
+import { writeSection } from '../markdown.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -201,5 +202,5 @@ ${exampleMoves.map((m) => `- ${m}`).join('\n')}
 
 mkdirSync(args.out, { recursive: true });
 writeFileSync(join(args.out, 'placement-sim.json'), `${JSON.stringify(out, null, 2)}\n`);
-writeFileSync(join(args.out, 'placement.md'), md);
+writeSection(join(args.out, 'placement.md'), md, '## Simulation');
 process.stdout.write(md);

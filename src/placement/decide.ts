@@ -98,9 +98,12 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
   const util = (node: string): number =>
     utilization(loads.get(node) as LinkLoad, input.capacities.get(node) as number);
 
+  // A node is hot above the lowest threshold any VIP asks for; each VIP's own threshold and sustain decide
+  // whether its node gives it up (bestMove), so every advertisement's knobs hold.
+  const eager = eagerKnobs(input.vips, defaults);
   const hotSinceMs = new Map<string, number>();
   for (const n of nodes) {
-    if (util(n) > defaults.thresholdRatio) hotSinceMs.set(n, input.hotSinceMs.get(n) ?? input.nowMs);
+    if (util(n) > eager.thresholdRatio) hotSinceMs.set(n, input.hotSinceMs.get(n) ?? input.nowMs);
   }
   const owned = new Map<string, PlacedVipInput[]>();
   for (const vip of input.vips) {
@@ -117,14 +120,13 @@ export function decidePlacement(input: PlacementInput): PlacementDecision {
       .filter((n) => {
         const since = hotSinceMs.get(n);
         return (
-          since !== undefined &&
-          input.nowMs - since >= defaults.sustainMs &&
-          util(n) > defaults.thresholdRatio
+          since !== undefined && input.nowMs - since >= eager.sustainMs && util(n) > eager.thresholdRatio
         );
       })
       .sort((a, b) => util(b) - util(a) || (a < b ? -1 : 1))[0];
     if (source === undefined) break;
-    const move = bestMove(source, owned.get(source) ?? [], input, loads, util, defaults);
+    const hotForMs = input.nowMs - (hotSinceMs.get(source) as number);
+    const move = bestMove(source, hotForMs, owned.get(source) ?? [], input, loads, util, defaults);
     if (!move) {
       exhausted.add(source);
       continue;
@@ -150,8 +152,20 @@ interface Candidate {
   score: number;
 }
 
+/** The lowest threshold and shortest sustain of any VIP: when a node may start giving VIPs up. */
+function eagerKnobs(vips: readonly PlacedVipInput[], defaults: PlacementKnobs): PlacementKnobs {
+  const all = vips.map((v) => v.knobs ?? defaults);
+  if (all.length === 0) return defaults;
+  return {
+    ...defaults,
+    thresholdRatio: Math.min(...all.map((k) => k.thresholdRatio)),
+    sustainMs: Math.min(...all.map((k) => k.sustainMs)),
+  };
+}
+
 function bestMove(
   source: string,
+  hotForMs: number,
   candidates: readonly PlacedVipInput[],
   input: PlacementInput,
   loads: Map<string, LinkLoad>,
@@ -162,6 +176,7 @@ function bestMove(
   const fromBefore = util(source);
   for (const vip of candidates) {
     const knobs = vip.knobs ?? defaults;
+    if (fromBefore <= knobs.thresholdRatio || hotForMs < knobs.sustainMs) continue;
     const entry = input.entries.get(vip.ip);
     if (entry && input.nowMs - entry.movedAtMs < knobs.minMoveIntervalMs) continue;
     for (const to of vip.eligible) {

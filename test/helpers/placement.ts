@@ -31,6 +31,8 @@ export interface PlacementRun {
   /** When the load started and when a heavy VIP's owner changed in the XDP maps (ms since the epoch). */
   loadStartedAt: number;
   movedAt: number;
+  /** When the coordinator logged that move (its decision; the handover follows). */
+  decidedAt: number | undefined;
   moved: { ip: string; from: string; to: string };
   /** Link use measured after the move. */
   after: Map<string, LinkUse>;
@@ -83,9 +85,9 @@ export async function runPlacement(
     vips: lab.vips,
     maxDurationMs: opts.maxMs,
   });
-  const held = load.heavy.map((ip) =>
-    holdConnections(cluster, routed, ip, CONNS_PER_VIP, 500, opts.maxMs, 5000),
-  );
+  // flow-load holds connections for 10 minutes at most.
+  const holdMs = Math.min(opts.maxMs, 600_000);
+  const held = load.heavy.map((ip) => holdConnections(cluster, routed, ip, CONNS_PER_VIP, 500, holdMs, 5000));
   const children = [...held.map((h) => h.child)];
   await waitUntil(`${2 * CONNS_PER_VIP} long-lived connections answered`, 20_000, () =>
     held.every((h) => h.conns.size === CONNS_PER_VIP),
@@ -102,6 +104,7 @@ export async function runPlacement(
     return moved !== undefined;
   });
   const movedAt = Date.now();
+  const decidedAt = loggedMoves(cluster).find((m) => m.ip === moved?.ip)?.at;
   await sleep(opts.settleMs ?? 2000);
   const after = await linkUse(lab, windowMs);
   return {
@@ -110,6 +113,7 @@ export async function runPlacement(
     before,
     loadStartedAt,
     movedAt,
+    decidedAt,
     moved: moved as PlacementRun['moved'],
     after,
     watch,

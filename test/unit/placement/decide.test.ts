@@ -49,6 +49,34 @@ t.test('two heavy VIPs hashed onto one node: one of them moves once the overload
   t.ok((later.utilization.get('n1') ?? 1) < DEFAULT_PLACEMENT_KNOBS.thresholdRatio);
 });
 
+t.test(
+  "each VIP's own threshold and sustain (spec.placement) decide when its node gives it up",
+  async (t) => {
+    const quick = { ...DEFAULT_PLACEMENT_KNOBS, sustainMs: 5_000 };
+    const vips = [
+      vip('10.0.0.1', 6 * MB, 'n1', { knobs: quick }),
+      vip('10.0.0.2', 5 * MB, 'n1', { knobs: quick }),
+    ];
+    const first = round({ vips, capacities: capacity100, nowMs: 0 });
+    t.same(first.moves, [], 'hot since now');
+    const d = round({ vips, capacities: capacity100, nowMs: 5_000, hotSinceMs: first.hotSinceMs });
+    t.equal(d.moves.length, 1, 'moved after the 5 s the advertisement asks for, not the 30 s default');
+    const lax = { ...DEFAULT_PLACEMENT_KNOBS, thresholdRatio: 0.9 };
+    const mixed = [vip('10.0.0.1', 6 * MB, 'n1', { knobs: lax }), vip('10.0.0.2', 5 * MB, 'n1')];
+    const m = round({
+      vips: mixed,
+      capacities: capacity100,
+      nowMs: 60_000,
+      hotSinceMs: new Map([['n1', 0]]),
+    });
+    t.same(
+      m.moves.map((x) => x.ip),
+      ['10.0.0.2'],
+      'n1 at 88%: only the VIP whose threshold is 70% moves; the one that tolerates 90% stays',
+    );
+  },
+);
+
 t.test('a move must keep the target under the threshold and gain the minimum', async (t) => {
   // One VIP carries 90%: wherever it goes, that node is over the threshold: no move.
   const vips = [vip('10.0.0.1', 11.25 * MB, 'n1')];
