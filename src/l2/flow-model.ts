@@ -8,6 +8,12 @@ export const FLOW_SLOTS = 4096;
 export const FLOW_MAX_TARGETS = 128;
 /** Slot value meaning "no target": the owner passes the packet up its own stack. */
 export const FLOW_NO_TARGET = 0xff;
+/**
+ * How long a node that left a VIP's flow set keeps the flows pinned to it (its slots move at once, so new
+ * flows avoid it): a node flapping out of gossip for a moment (a false suspicion) breaks no connection,
+ * and one that left for good drains. Ends at the first reconcile after it (speaker resync: 5 s).
+ */
+export const FLOW_DRAIN_MS = 5000;
 /** Steering counters per node (index 0 is never handed out: "not counted"). */
 export const FLOW_MAX_STATS = 32768;
 

@@ -1,4 +1,4 @@
-import { FLOW_MAX_STATS, type FlowEntry } from './flow-model.js';
+import { FLOW_DRAIN_MS, FLOW_MAX_STATS, type FlowEntry } from './flow-model.js';
 import type { VipDecision } from './desired.js';
 import { buildFlowEntry, entryStats } from './flow-table.js';
 
@@ -25,13 +25,25 @@ export function flowTargets(d: VipDecision, macs: NodeMacs): Map<string, string>
   return out;
 }
 
+export interface FlowReconcilerOptions {
+  /** How long a target that left the flow set keeps its pinned flows (FLOW_DRAIN_MS). */
+  drainMs?: number;
+  now?: () => number;
+}
+
 /**
  * Makes this node's flow entries match the flow-mode decisions: an owner entry for the VIPs it answers,
  * a member entry for those it receives flows of, none otherwise; and the node-MAC set (loop guard) to
- * every known node's MACs. Writes an entry only when its inputs changed.
+ * every known node's MACs. Writes an entry only when its inputs changed. A target that leaves the flow
+ * set drains: it keeps its index (and the flows pinned to it) without slots for drainMs.
  */
 export class FlowReconciler {
   private readonly written = new Map<string, string>();
+  /** Per VIP: the targets' MACs last written, and the MACs draining with the time they stop. */
+  private readonly active = new Map<string, Set<string>>();
+  private readonly draining = new Map<string, Map<string, number>>();
+  private readonly drainMs: number;
+  private readonly now: () => number;
   /** Counter indices in use by this node's entries (the pinned map's, adopted at start). */
   private readonly statsInUse = new Set<number>();
   private nextStat = 1;
@@ -39,11 +51,36 @@ export class FlowReconciler {
   constructor(
     private readonly datapath: FlowDatapath,
     private readonly self: string,
+    opts: FlowReconcilerOptions = {},
   ) {
+    this.drainMs = opts.drainMs ?? FLOW_DRAIN_MS;
+    this.now = opts.now ?? Date.now;
     for (const ip of datapath.vips()) {
       const e = datapath.get(ip);
-      if (e) for (const n of entryStats(e)) this.statsInUse.add(n);
+      if (!e) continue;
+      for (const n of entryStats(e)) this.statsInUse.add(n);
+      this.active.set(ip, new Set(e.targets.flatMap((x) => (x ? [x.mac.toString('hex')] : []))));
     }
+  }
+
+  /** The VIP's draining MACs now: those that just left `targets` join, expired or returned ones leave. */
+  private drainSet(ip: string, targets: ReadonlySet<string>): string[] {
+    const now = this.now();
+    const draining = this.draining.get(ip) ?? new Map<string, number>();
+    for (const mac of this.active.get(ip) ?? []) {
+      if (!targets.has(mac) && !draining.has(mac)) draining.set(mac, now + this.drainMs);
+    }
+    for (const [mac, until] of draining) if (targets.has(mac) || until <= now) draining.delete(mac);
+    this.active.set(ip, new Set(targets));
+    if (draining.size > 0) this.draining.set(ip, draining);
+    else this.draining.delete(ip);
+    return [...draining.keys()].sort();
+  }
+
+  private forget(ip: string): void {
+    this.written.delete(ip);
+    this.active.delete(ip);
+    this.draining.delete(ip);
   }
 
   private allocStat = (): number => {
@@ -72,7 +109,8 @@ export class FlowReconciler {
       const targets = flowTargets(d, macs);
       if (!targets.has(this.self)) continue; // no own MAC known yet: receive nothing, steer nothing
       keep.add(d.ip);
-      const signature = `${d.owner}|${[...targets].sort().join(',')}`;
+      const draining = this.drainSet(d.ip, new Set(targets.values()));
+      const signature = `${d.owner}|${[...targets].sort().join(',')}|${draining.join(',')}`;
       if (this.written.get(d.ip) === signature) continue;
       const previous = this.datapath.get(d.ip);
       const entry = buildFlowEntry({
@@ -81,6 +119,7 @@ export class FlowReconciler {
         owner: d.owner,
         macs: targets,
         allocStat: this.allocStat,
+        draining: new Set(draining),
         ...(previous ? { previous } : {}),
       });
       this.datapath.set(d.ip, entry);
@@ -94,7 +133,7 @@ export class FlowReconciler {
       const before = this.datapath.get(ip);
       this.datapath.delete(ip);
       this.freeStats(before, undefined);
-      this.written.delete(ip);
+      this.forget(ip);
       removed.push(ip);
     }
     const all = new Set<string>();

@@ -102,6 +102,11 @@ export interface FlowEntryInput {
   /** Nodes of the flow set with their MAC on the VIP's segment (12 hex digits); self must be among them. */
   macs: ReadonlyMap<string, string>;
   previous?: FlowEntry;
+  /**
+   * MACs (12 hex digits) of nodes that just left the flow set: kept at their previous index without slots,
+   * so flows pinned to them stay there (a node flapping out of gossip for a moment breaks nothing).
+   */
+  draining?: ReadonlySet<string>;
   /** Hands out a fresh counter index (the previous entry's are kept for unchanged targets). */
   allocStat: () => number;
 }
@@ -118,14 +123,21 @@ export function buildFlowEntry(input: FlowEntryInput): FlowEntry {
   const nodes = limitFlowSet(input.ip, [...input.macs.keys()]);
   const macOf = (n: string) => input.macs.get(n) ?? '';
   const before = input.previous?.targets ?? [];
-  const indices = stableIndices(before, [...new Set(nodes.map(macOf))]);
+  const active = [...new Set(nodes.map(macOf))];
+  const held = new Set(before.flatMap((t) => (t ? [t.mac.toString('hex')] : [])));
+  const draining = [...(input.draining ?? [])]
+    .filter((m) => held.has(m) && !active.includes(m))
+    .slice(0, FLOW_MAX_TARGETS - active.length);
+  const indices = stableIndices(before, [...active, ...draining]);
   const targets: Array<FlowTarget | undefined> = [];
-  for (const n of nodes) {
-    const idx = indices.get(macOf(n)) ?? 0;
-    const mac = Buffer.from(macOf(n), 'hex');
+  const place = (hex: string, local: boolean) => {
+    const idx = indices.get(hex) ?? 0;
+    const mac = Buffer.from(hex, 'hex');
     const kept = before[idx]?.mac.equals(mac) ? before[idx]?.stat : undefined;
-    targets[idx] = { mac, local: n === input.self, stat: kept && kept > 0 ? kept : input.allocStat() };
-  }
+    targets[idx] = { mac, local, stat: kept && kept > 0 ? kept : input.allocStat() };
+  };
+  for (const n of nodes) place(macOf(n), n === input.self);
+  for (const m of draining) place(m, false);
   for (let i = 0; i < targets.length; i++) targets[i] ??= undefined;
   const slots = new Uint8Array(FLOW_SLOTS).fill(FLOW_NO_TARGET);
   slotOwners(input.ip, nodes).forEach((n, s) => {

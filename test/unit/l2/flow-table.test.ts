@@ -150,3 +150,57 @@ t.test('reconciler: owner / member / none, writes only on change, node MACs', as
   const noMac = new Map([...gossip].filter(([n]) => n !== other));
   t.same(rm.apply(decisions, noMac).set, [], 'no own MAC in gossip yet: no entry');
 });
+
+t.test(
+  'reconciler: a node leaving the flow set drains (keeps its pinned flows, no slots) until drainMs',
+  async (t) => {
+    const entries = new Map<string, FlowEntry>();
+    const dp: FlowDatapath = {
+      set: (ip, e) => entries.set(ip, e),
+      get: (ip) => entries.get(ip),
+      delete: (ip) => entries.delete(ip),
+      vips: () => [...entries.keys()],
+      setNodeMacs: () => undefined,
+      resetStat: () => undefined,
+    };
+    const ip = '10.0.0.200';
+    const all = [node('a'), node('b'), node('c')];
+    const full = decideL2([flowsVip(ip)], all);
+    const owner = full[0]?.owner ?? '';
+    const leaver = ['a', 'b', 'c'].find((n) => n !== owner) ?? '';
+    const leaverMac = macs.get(leaver) ?? '';
+    const without = decideL2(
+      [flowsVip(ip)],
+      all.map((n) => (n.name === leaver ? node(leaver, { alive: false }) : n)),
+    );
+    const gossip = new Map([...macs].map(([n, m]) => [n, new Map([['eth0', m]])]));
+    let now = 1000;
+    const r = new FlowReconciler(dp, owner, { drainMs: 5000, now: () => now });
+    r.apply(full, gossip);
+    const index = entries.get(ip)?.targets.findIndex((x) => x?.mac.toString('hex') === leaverMac) ?? -1;
+    t.ok(index >= 0);
+    const slotsOf = (e: FlowEntry | undefined) => [...(e?.slots ?? [])].filter((s) => s === index).length;
+    t.ok(slotsOf(entries.get(ip)) > 0);
+
+    now += 100;
+    t.same(r.apply(without, gossip).set, [ip]);
+    t.equal(entries.get(ip)?.targets[index]?.mac.toString('hex'), leaverMac, 'the leaver keeps its index');
+    t.equal(slotsOf(entries.get(ip)), 0, 'new flows avoid it at once');
+
+    now += 400;
+    t.same(r.apply(full, gossip).set, [ip], 'back within the drain time');
+    t.equal(entries.get(ip)?.targets[index]?.mac.toString('hex'), leaverMac, 'same index: pins stay valid');
+    t.ok(slotsOf(entries.get(ip)) > 0, 'its slots are back');
+
+    now += 100;
+    r.apply(without, gossip);
+    now += 4999;
+    t.same(r.apply(without, gossip).set, [], 'still draining: nothing to write');
+    now += 1;
+    t.same(r.apply(without, gossip).set, [ip], 'drain over: rewritten');
+    t.notOk(
+      entries.get(ip)?.targets.some((x) => x?.mac.toString('hex') === leaverMac),
+      'the leaver is gone from the targets',
+    );
+  },
+);
