@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import type { LabNode } from '../../src/lab/cluster.js';
 import { createFlowLab, holdConnections, runRequests, type HeldConnection } from '../../src/lab/flow-lab.js';
@@ -16,6 +17,19 @@ function keptWorking(conns: HeldConnection[], since: number, settleMs: number) {
     .filter((c) => !ok.includes(c))
     .map((c) => `${c.node}: ${c.error ?? `last answer ${(c.lastAt ?? 0) - since} ms after the event`}`);
   return { ok: ok.length, broken };
+}
+
+/** Ownership moves and owner-watch verdicts every speaker logged since `since` (why flows broke). */
+function ownershipLog(nodes: LabNode[], since: number): string {
+  return nodes
+    .flatMap((n) =>
+      readFileSync(n.logFile, 'utf8')
+        .split('\n')
+        .filter((line) => Number(/"time":(\d+)/.exec(line)?.[1] ?? 0) >= since)
+        .filter((line) => /took over|released|owner watch|member (dead|left)/.test(line))
+        .map((line) => `${n.name} ${line}`),
+    )
+    .join('\n');
 }
 
 t.test(
@@ -59,6 +73,8 @@ t.test(
     const afterJoin = keptWorking(all(), joinedAt, 0);
     t.equal(afterJoin.ok, 24, 'a node joining breaks no established connection');
     t.same(afterJoin.broken, []);
+    if (afterJoin.broken.length > 0)
+      t.comment(`ownership since then:\n${ownershipLog(cluster.nodes, joinedAt)}`);
 
     // 2. A non-owner dies (SIGKILL, link down): only its flows move; the others keep working.
     const victim = cluster.nodes.find((n) => n !== owner && onNode(n).length > 0 && n !== n4) as LabNode;
@@ -73,6 +89,8 @@ t.test(
     const afterVictim = keptWorking(others, diedAt, 2000);
     t.equal(afterVictim.ok, others.length, `every connection not on ${victim.name} kept working`);
     t.same(afterVictim.broken, []);
+    if (afterVictim.broken.length > 0)
+      t.comment(`ownership since then:\n${ownershipLog(cluster.nodes, diedAt)}`);
 
     // 3. The owner dies (SIGKILL, link down) while 24 fresh long-lived connections are open: a new owner
     //    steers every surviving node's flows where the old owner did (same slot table, computed alike by
@@ -96,6 +114,8 @@ t.test(
     const afterOwner = keptWorking(survivors, ownerDiedAt, 5000);
     t.equal(afterOwner.ok, survivors.length, 'every connection on a surviving node kept working');
     t.same(afterOwner.broken, []);
+    if (afterOwner.broken.length > 0)
+      t.comment(`ownership since then:\n${ownershipLog(cluster.nodes, ownerDiedAt)}`);
     fresh.child.kill('SIGTERM');
     await fresh.done;
     held.child.kill('SIGTERM');
