@@ -78,11 +78,7 @@ export function bgpAdvertisements(input: AdvertisementInput): AdvertisementResul
   for (const adv of advs) {
     const spec = adv.spec;
     if (!matchesAnySelector(spec.nodeSelectors, input.nodeLabels)) continue;
-    const pools = new Set(
-      selectedPoolNames(spec, input.pools, (pool) =>
-        matchesAnySelector(spec.ipAddressPoolSelectors, pool.metadata.labels, false),
-      ),
-    );
+    const pools = new Set(selectedPoolNames(spec, input.pools));
     const { standard, large } = resolveCommunities(spec.communities ?? [], aliases, problems);
     const targets = activePeers.filter((p) => !spec.peers?.length || spec.peers.includes(p.metadata.name));
     for (const vip of input.vips) {

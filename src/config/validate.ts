@@ -10,7 +10,6 @@ import { WELL_KNOWN_COMMUNITIES, looksLikeCommunityValue } from './community.js'
 import { parseDuration } from './duration.js';
 import { serviceHealthCheck } from './health-check.js';
 import { poolRanges, selectedPoolNames } from './pools.js';
-import { matchesAnySelector } from './selectors.js';
 import { ENDPOINTSLICE_SERVICE_LABEL } from './schemas.js';
 import { isHeraldService, serviceKey, serviceRequest } from './service.js';
 import type { BGPAdvertisement, HeraldModel, IPAddressPool, Problem } from './types.js';
@@ -154,11 +153,7 @@ function checkBgpAdvertisement(
   (adv.spec.peers ?? []).forEach((p, i) => {
     if (!peers.has(p)) at(adv, `spec.peers[${i}]`, `unknown BGPPeer "${p}"`);
   });
-  const selected = new Set(
-    selectedPoolNames(adv.spec, pools, (p) =>
-      matchesAnySelector(adv.spec.ipAddressPoolSelectors, p.metadata.labels, false),
-    ),
-  );
+  const selected = new Set(selectedPoolNames(adv.spec, pools));
   for (const pool of pools) {
     if (!selected.has(pool.metadata.name)) continue;
     for (const r of poolRanges(pool)) {

@@ -2,6 +2,7 @@ import {
   canonicalIp,
   type HeraldModel,
   isHeraldService,
+  type L2Advertisement,
   matchesAnySelector,
   selectedPoolNames,
   type Service,
@@ -57,28 +58,15 @@ export function buildL2Inputs(
     interfaces: m.meta?.interfaces ?? [],
   }));
 
-  const adsByPool = new Map<string, L2AdvertisementView[]>();
-  for (const ad of model.l2Advertisements) {
-    const selectors = ad.spec.nodeSelectors ?? [];
-    const view: L2AdvertisementView = {
-      name: ad.metadata.name,
-      ...(selectors.length > 0
-        ? {
-            nodes: new Set(
-              members.filter((m) => matchesAnySelector(selectors, labelsOf(m))).map((m) => m.name),
-            ),
-          }
-        : {}),
-      interfaces: ad.spec.interfaces ?? [],
-      spread: ad.spec.spread?.enabled ?? false,
-      ...(ad.spec.placement ? { placement: ad.spec.placement.by } : {}),
-      flows: ad.spec.spread?.by === 'flows',
-    };
-    const pools = selectedPoolNames(ad.spec, model.pools, (p) =>
-      matchesAnySelector(ad.spec.ipAddressPoolSelectors, p.metadata.labels, false),
-    );
-    for (const pool of pools) adsByPool.set(pool, [...(adsByPool.get(pool) ?? []), view]);
-  }
+  const views = new Map<L2Advertisement, L2AdvertisementView>();
+  const viewOf = (ad: L2Advertisement) => {
+    const view = views.get(ad) ?? l2View(ad, members, labelsOf);
+    views.set(ad, view);
+    return view;
+  };
+  const viewsByPool = new Map(
+    [...l2AdvertisementsByPool(model)].map(([pool, ads]) => [pool, ads.map(viewOf)]),
+  );
 
   const vips: L2VipInput[] = groups.map((v) => ({
     ip: v.ip,
@@ -86,10 +74,41 @@ export function buildL2Inputs(
     externalTrafficPolicy: v.externalTrafficPolicy,
     readyNodes: v.readyNodes,
     unhealthy: v.unhealthy,
-    advertisements: adsByPool.get(v.pool) ?? [],
+    advertisements: viewsByPool.get(v.pool) ?? [],
     ...(placed.has(v.ip) ? { placedOwner: placed.get(v.ip) as string } : {}),
   }));
   return { vips, nodes };
+}
+
+/** The L2Advertisements selecting each pool, in configuration order. */
+export function l2AdvertisementsByPool(model: HeraldModel): Map<string, L2Advertisement[]> {
+  const out = new Map<string, L2Advertisement[]>();
+  for (const ad of model.l2Advertisements) {
+    for (const pool of selectedPoolNames(ad.spec, model.pools)) out.set(pool, [...(out.get(pool) ?? []), ad]);
+  }
+  return out;
+}
+
+function l2View(
+  ad: L2Advertisement,
+  members: readonly MemberView[],
+  labelsOf: (m: MemberView) => Record<string, string>,
+): L2AdvertisementView {
+  const selectors = ad.spec.nodeSelectors ?? [];
+  return {
+    name: ad.metadata.name,
+    ...(selectors.length > 0
+      ? {
+          nodes: new Set(
+            members.filter((m) => matchesAnySelector(selectors, labelsOf(m))).map((m) => m.name),
+          ),
+        }
+      : {}),
+    interfaces: ad.spec.interfaces ?? [],
+    spread: ad.spec.spread?.enabled ?? false,
+    ...(ad.spec.placement ? { placement: ad.spec.placement.by } : {}),
+    flows: ad.spec.spread?.by === 'flows',
+  };
 }
 
 /** One allocated IP with everything that shares it. */

@@ -1,4 +1,4 @@
-import { selectedPoolNames, matchesAnySelector, type HeraldModel } from '../config/index.js';
+import type { HeraldModel } from '../config/index.js';
 import type { ClusterRateView } from '../metrics/gossip.js';
 import type { PlacementMetrics } from '../metrics/placement.js';
 import { encodePlacement, PLACEMENT_GOSSIP_KEY } from '../placement/codec.js';
@@ -6,6 +6,7 @@ import { decidePlacement, type PlacedVipInput, type PlacementEntry } from '../pl
 import { placementKnobs, type L2PlacementSpec } from '../placement/knobs.js';
 import { nextPlacementVersion, placementCoordinator } from '../placement/map.js';
 import type { Logger } from '../util/log.js';
+import { l2AdvertisementsByPool } from './l2-inputs.js';
 import type { GossipChannel, PlacementSink, SpeakerView } from './view.js';
 
 export interface PlacementCoordinatorOptions {
@@ -126,13 +127,9 @@ export function placementInputs(
 /** The `spec.placement` of the first L2Advertisement with `by: bandwidth` selecting each pool. */
 export function placementSpecsByPool(model: HeraldModel): Map<string, L2PlacementSpec> {
   const out = new Map<string, L2PlacementSpec>();
-  for (const ad of model.l2Advertisements) {
-    const spec = ad.spec.placement;
-    if (spec?.by !== 'bandwidth') continue;
-    const pools = selectedPoolNames(ad.spec, model.pools, (p) =>
-      matchesAnySelector(ad.spec.ipAddressPoolSelectors, p.metadata.labels, false),
-    );
-    for (const pool of pools) if (!out.has(pool)) out.set(pool, spec);
+  for (const [pool, ads] of l2AdvertisementsByPool(model)) {
+    const spec = ads.find((ad) => ad.spec.placement?.by === 'bandwidth')?.spec.placement;
+    if (spec) out.set(pool, spec);
   }
   return out;
 }

@@ -1,6 +1,5 @@
 import {
   type HeraldModel,
-  matchesAnySelector,
   poolFamilies,
   selectedPoolNames,
   type Service,
@@ -18,24 +17,18 @@ export interface ServiceSummary {
   note?: string;
 }
 
-const poolsOf = (
-  spec: { ipAddressPools?: string[]; ipAddressPoolSelectors?: unknown[] },
-  model: HeraldModel,
-  selectors: Parameters<typeof matchesAnySelector>[0],
-) =>
-  new Set(
-    selectedPoolNames(spec, model.pools, (p) => matchesAnySelector(selectors, p.metadata.labels, false)),
-  );
+const poolsOf = (spec: Parameters<typeof selectedPoolNames>[0], model: HeraldModel) =>
+  new Set(selectedPoolNames(spec, model.pools));
 
 function announcements(model: HeraldModel, pool: string): string[] {
   const out: string[] = [];
   for (const ad of model.l2Advertisements) {
-    if (!poolsOf(ad.spec, model, ad.spec.ipAddressPoolSelectors).has(pool)) continue;
+    if (!poolsOf(ad.spec, model).has(pool)) continue;
     const mode = ad.spec.spread?.enabled ? `spread by ${ad.spec.spread.by ?? 'clients'}` : 'single';
     out.push(`L2 ${mode} (${ad.metadata.name})`);
   }
   for (const ad of model.bgpAdvertisements) {
-    if (!poolsOf(ad.spec, model, ad.spec.ipAddressPoolSelectors).has(pool)) continue;
+    if (!poolsOf(ad.spec, model).has(pool)) continue;
     out.push(`BGP (${ad.metadata.name})`);
   }
   return out;
