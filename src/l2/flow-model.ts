@@ -38,3 +38,24 @@ export interface FlowEntry {
   /** FLOW_SLOTS target indices (FLOW_NO_TARGET = pass). */
   slots: Uint8Array;
 }
+
+/** One target of a VIP's flow entry on this node, with its counter summed over CPUs. */
+export interface FlowTargetTraffic {
+  node: string;
+  /** This node: its flows go up the own stack. */
+  local: boolean;
+  /** Slots of the table whose new flows go to it (0 while it drains). */
+  slots: number;
+  packets: bigint;
+  bytes: bigint;
+}
+
+/** What this node's XDP program counted for one flow-mode VIP (metrics, `herald top`). */
+export interface FlowTraffic {
+  ip: string;
+  role: FlowRole;
+  /** Owner: every target, with what was sent to it (the own one: passed up the own stack). */
+  targets: FlowTargetTraffic[];
+  /** Frames other nodes steered to this node. */
+  steeredIn: { packets: bigint; bytes: bigint };
+}

@@ -1,4 +1,10 @@
-import { FLOW_DRAIN_MS, FLOW_MAX_STATS, type FlowEntry } from './flow-model.js';
+import {
+  FLOW_DRAIN_MS,
+  FLOW_MAX_STATS,
+  FLOW_NO_TARGET,
+  type FlowEntry,
+  type FlowTraffic,
+} from './flow-model.js';
 import type { VipDecision } from './desired.js';
 import { buildFlowEntry, entryStats } from './flow-table.js';
 
@@ -10,6 +16,8 @@ export interface FlowDatapath {
   vips(): string[];
   setNodeMacs(macs: readonly Buffer[]): void;
   resetStat(index: number): void;
+  /** A steering counter summed over CPUs. */
+  stat(index: number): { packets: bigint; bytes: bigint };
 }
 
 /** MAC (12 hex digits) of every node's interfaces, from gossip metadata: node → interface → MAC. */
@@ -44,6 +52,8 @@ export class FlowReconciler {
   private readonly draining = new Map<string, Map<string, number>>();
   private readonly drainMs: number;
   private readonly now: () => number;
+  /** Per VIP: the entry last written and the node name of each target MAC (for traffic()). */
+  private readonly entries = new Map<string, { entry: FlowEntry; names: Map<string, string> }>();
   /** Counter indices in use by this node's entries (the pinned map's, adopted at start). */
   private readonly statsInUse = new Set<number>();
   private nextStat = 1;
@@ -79,6 +89,7 @@ export class FlowReconciler {
 
   private forget(ip: string): void {
     this.written.delete(ip);
+    this.entries.delete(ip);
     this.active.delete(ip);
     this.draining.delete(ip);
   }
@@ -123,6 +134,9 @@ export class FlowReconciler {
         ...(previous ? { previous } : {}),
       });
       this.datapath.set(d.ip, entry);
+      const names = new Map(this.entries.get(d.ip)?.names);
+      for (const [node, mac] of targets) names.set(mac, node);
+      this.entries.set(d.ip, { entry, names });
       this.freeStats(previous, entry);
       this.written.set(d.ip, signature);
       set.push(d.ip);
@@ -140,5 +154,29 @@ export class FlowReconciler {
     for (const ifs of macs.values()) for (const m of ifs.values()) if (/^[0-9a-f]{12}$/.test(m)) all.add(m);
     this.datapath.setNodeMacs([...all].sort().map((m) => Buffer.from(m, 'hex')));
     return { set, removed };
+  }
+
+  /**
+   * What the XDP program counted for each VIP this reconciler wrote (one counter read per target: flow
+   * sets are small). Entries adopted from a previous process appear once rewritten.
+   */
+  traffic(): FlowTraffic[] {
+    const out: FlowTraffic[] = [];
+    for (const [ip, { entry, names }] of this.entries) {
+      const slots = new Map<number, number>();
+      for (const idx of entry.slots) if (idx !== FLOW_NO_TARGET) slots.set(idx, (slots.get(idx) ?? 0) + 1);
+      const targets = entry.targets.flatMap((t, i) => {
+        if (!t) return [];
+        const mac = t.mac.toString('hex');
+        const c = this.read(t.stat);
+        return [{ node: names.get(mac) ?? mac, local: t.local, slots: slots.get(i) ?? 0, ...c }];
+      });
+      out.push({ ip, role: entry.role, targets, steeredIn: this.read(entry.inStat) });
+    }
+    return out;
+  }
+
+  private read(stat: number): { packets: bigint; bytes: bigint } {
+    return stat > 0 ? this.datapath.stat(stat) : { packets: 0n, bytes: 0n };
   }
 }

@@ -1,6 +1,7 @@
 export * from './address.js';
 export * from './cluster.js';
 export * from './exposition.js';
+export * from './flows.js';
 export * from './gossip.js';
 export * from './link.js';
 export * from './monitor.js';

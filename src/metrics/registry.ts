@@ -3,6 +3,7 @@ import { type Concentration, clusterConcentration } from './cluster.js';
 import type { ClusterRateView } from './gossip.js';
 import { type Announcement, formatValue, VipFamilyRenderer } from './exposition.js';
 import { type LinkSpeed, type LinkSpeedProbe, probeLinkSpeed, utilizationRatio } from './link.js';
+import { type FlowTrafficSource, renderFlowFamilies } from './flows.js';
 import type { TrafficMonitor } from './monitor.js';
 import { totalRate } from './rates.js';
 
@@ -36,6 +37,7 @@ export class HeraldMetrics {
   readonly trafficReadErrors: Counter;
 
   private traffic: TrafficMonitor | undefined;
+  private flows: FlowTrafficSource | undefined;
   private cluster: ClusterAttachment | undefined;
   private readonly capacities = new Map<string, number>();
   private readonly vipFamilies = new VipFamilyRenderer();
@@ -129,6 +131,11 @@ export class HeraldMetrics {
   attachTraffic(monitor: TrafficMonitor): void {
     this.traffic = monitor;
     this.trafficErrorsSeen = monitor.errors;
+  }
+
+  /** Flow-mode steering counters (herald_flow_* families), read at every scrape. */
+  attachFlows(source: FlowTrafficSource): void {
+    this.flows = source;
   }
 
   attachCluster(cluster: ClusterAttachment): void {
@@ -262,7 +269,8 @@ export class HeraldMetrics {
       base +
       (base.endsWith('\n') || base === '' ? '' : '\n') +
       this.renderRatios() +
-      this.vipFamilies.render(sample, this.traffic?.rates() ?? new Map())
+      this.vipFamilies.render(sample, this.traffic?.rates() ?? new Map()) +
+      renderFlowFamilies(this.flows?.() ?? [])
     );
   }
 

@@ -3,6 +3,7 @@ import type { HeraldModel } from '../config/index.js';
 import { decideL2, nodeActions, type VipDecision } from '../l2/desired.js';
 import type { L2Plan } from '../l2/plan.js';
 import { type FlowDatapath, FlowReconciler, type NodeMacs } from '../l2/flow-reconciler.js';
+import type { FlowTraffic } from '../l2/flow-model.js';
 import {
   type AnnouncingInterface,
   type FrameQueue,
@@ -81,6 +82,11 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
       this.opts.log.warn({ err: error }, 'flow steering update failed');
     }
     return plan;
+  }
+
+  /** What the XDP program counted for this node's flow-mode VIPs. */
+  flowTraffic(): FlowTraffic[] {
+    return this.flows?.traffic() ?? [];
   }
 
   stop(): void {

@@ -123,6 +123,7 @@ function wire(parts: {
   speaker.on('probe', ({ service, ok, durationMs }) => health.probe(service, ok, durationMs));
   const monitor = new TrafficMonitor(() => speaker.vipCounters(), { windowMs: 10_000 });
   metrics.attachTraffic(monitor);
+  metrics.attachFlows(() => speaker.flowTraffic());
   const overrides = options.linkCapacity ?? {};
   void metrics.probeLinks([...speaker.interfaces().keys()], { overrides }).catch(() => undefined);
 

@@ -2,6 +2,7 @@ import type { SessionInfo } from '../bgp/session.js';
 import type { HeraldModel } from '../config/index.js';
 import type { VipCounters } from '../datapath/xdp-layout.js';
 import type { VipDecision } from '../l2/desired.js';
+import type { FlowTraffic } from '../l2/flow-model.js';
 import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { ServiceAllocation } from './l2-inputs.js';
 import type { PlacementMap } from '../placement/map.js';
@@ -42,6 +43,8 @@ export interface SpeakerView {
   interfaces(): ReadonlyMap<string, string>;
   /** Per-VIP packet and byte counters of this node's XDP program. */
   vipCounters(): Map<string, VipCounters>;
+  /** Flow-mode steering counters of this node's XDP program, per VIP and target node. */
+  flowTraffic(): FlowTraffic[];
   bgpSessions(): SessionInfo[];
   /** Addresses advertised to at least one BGP peer. */
   bgpAdvertised(): ReadonlySet<string>;

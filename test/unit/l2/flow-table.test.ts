@@ -28,6 +28,28 @@ const macs = new Map([
   ['d', '0200000000d1'],
 ]);
 
+/** The flow maps in memory: entries, writes, node MACs and counters (stats[index]). */
+function fakeDatapath() {
+  const entries = new Map<string, FlowEntry>();
+  const stats = new Map<number, { packets: bigint; bytes: bigint }>();
+  const fake = { entries, stats, writes: 0, nodeMacs: [] as string[] };
+  const dp: FlowDatapath = {
+    set: (ip, e) => {
+      fake.writes++;
+      entries.set(ip, e);
+    },
+    get: (ip) => entries.get(ip),
+    delete: (ip) => entries.delete(ip),
+    vips: () => [...entries.keys()],
+    setNodeMacs: (m) => {
+      fake.nodeMacs = m.map((b) => b.toString('hex'));
+    },
+    resetStat: (n) => stats.delete(n),
+    stat: (n) => stats.get(n) ?? { packets: 0n, bytes: 0n },
+  };
+  return Object.assign(fake, { dp });
+}
+
 t.test('flows mode: one answerer (the rendezvous owner), every eligible node in the flow set', async (t) => {
   const nodes = [node('a'), node('b'), node('c')];
   const [d] = decideL2([flowsVip('10.0.0.200')], nodes);
@@ -109,22 +131,8 @@ t.test('flow entry: role, targets, slots', async (t) => {
 });
 
 t.test('reconciler: owner / member / none, writes only on change, node MACs', async (t) => {
-  const entries = new Map<string, FlowEntry>();
-  let writes = 0;
-  let nodeMacs: string[] = [];
-  const dp: FlowDatapath = {
-    set: (ip, e) => {
-      writes++;
-      entries.set(ip, e);
-    },
-    get: (ip) => entries.get(ip),
-    delete: (ip) => entries.delete(ip),
-    vips: () => [...entries.keys()],
-    setNodeMacs: (m) => {
-      nodeMacs = m.map((b) => b.toString('hex'));
-    },
-    resetStat: () => undefined,
-  };
+  const fake = fakeDatapath();
+  const { dp, entries } = fake;
   const nodes = [node('a'), node('b'), node('c')];
   const gossip = new Map([...macs].map(([n, m]) => [n, new Map([['eth0', m]])]));
   const decisions = decideL2([flowsVip('10.0.0.200'), flowsVip('10.0.0.201', { advertisements: [] })], nodes);
@@ -133,9 +141,9 @@ t.test('reconciler: owner / member / none, writes only on change, node MACs', as
   const ro = new FlowReconciler(dp, owner);
   t.same(ro.apply(decisions, gossip).set, ['10.0.0.200']);
   t.equal(entries.get('10.0.0.200')?.role, 'owner');
-  t.same(nodeMacs.sort(), [...macs.values()].sort(), 'every known node MAC guards against loops');
+  t.same(fake.nodeMacs.sort(), [...macs.values()].sort(), 'every known node MAC guards against loops');
   ro.apply(decisions, gossip);
-  t.equal(writes, 1, 'unchanged inputs: no write');
+  t.equal(fake.writes, 1, 'unchanged inputs: no write');
   entries.clear();
   const rm = new FlowReconciler(dp, other);
   rm.apply(decisions, gossip);
@@ -154,15 +162,7 @@ t.test('reconciler: owner / member / none, writes only on change, node MACs', as
 t.test(
   'reconciler: a node leaving the flow set drains (keeps its pinned flows, no slots) until drainMs',
   async (t) => {
-    const entries = new Map<string, FlowEntry>();
-    const dp: FlowDatapath = {
-      set: (ip, e) => entries.set(ip, e),
-      get: (ip) => entries.get(ip),
-      delete: (ip) => entries.delete(ip),
-      vips: () => [...entries.keys()],
-      setNodeMacs: () => undefined,
-      resetStat: () => undefined,
-    };
+    const { dp, entries } = fakeDatapath();
     const ip = '10.0.0.200';
     const all = [node('a'), node('b'), node('c')];
     const full = decideL2([flowsVip(ip)], all);
@@ -204,3 +204,33 @@ t.test(
     );
   },
 );
+
+t.test('reconciler traffic: counters per VIP and target node, slots per target', async (t) => {
+  const fake = fakeDatapath();
+  const ip = '10.0.0.200';
+  const decisions = decideL2([flowsVip(ip)], [node('a'), node('b'), node('c')]);
+  const owner = decisions[0]?.owner ?? '';
+  const gossip = new Map([...macs].map(([n, m]) => [n, new Map([['eth0', m]])]));
+  const r = new FlowReconciler(fake.dp, owner);
+  t.same(r.traffic(), [], 'nothing written yet');
+  r.apply(decisions, gossip);
+  const entry = fake.entries.get(ip);
+  const other = ['a', 'b', 'c'].find((n) => n !== owner) ?? '';
+  const otherStat = entry?.targets.find((x) => x?.mac.toString('hex') === macs.get(other))?.stat ?? 0;
+  fake.stats.set(otherStat, { packets: 5n, bytes: 640n });
+  fake.stats.set(entry?.inStat ?? 0, { packets: 1n, bytes: 60n });
+  const [v] = r.traffic();
+  t.equal(v?.ip, ip);
+  t.equal(v?.role, 'owner');
+  t.same(v?.steeredIn, { packets: 1n, bytes: 60n });
+  const byNode = new Map(v?.targets.map((x) => [x.node, x]));
+  t.same([...byNode.keys()].sort(), ['a', 'b', 'c'], 'targets named by node');
+  t.same(byNode.get(other)?.packets, 5n);
+  t.same(byNode.get(other)?.bytes, 640n);
+  t.equal(byNode.get(owner)?.local, true);
+  t.same(
+    new Map([...byNode].map(([n, x]) => [n, x.slots])),
+    slotShares(ip, ['a', 'b', 'c']),
+    'slots per target match the table',
+  );
+});

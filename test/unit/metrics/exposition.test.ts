@@ -87,6 +87,23 @@ function sampleMetrics() {
   metrics.allocatorAddressesTotal.set({ pool: 'default' }, 256);
   metrics.allocatorAddressesInUse.set({ pool: 'default' }, 2);
   metrics.failoverSeconds.observe(0.42);
+  metrics.attachFlows(() => [
+    {
+      ip: '10.0.0.230',
+      role: 'owner',
+      targets: [
+        { node: 'a', local: true, slots: 2000, packets: 10n, bytes: 1500n },
+        { node: 'b', local: false, slots: 2096, packets: 12n, bytes: 1800n },
+      ],
+      steeredIn: { packets: 0n, bytes: 0n },
+    },
+    {
+      ip: '10.0.0.231',
+      role: 'member',
+      targets: [{ node: 'c', local: false, slots: 4096, packets: 0n, bytes: 0n }],
+      steeredIn: { packets: 7n, bytes: 700n },
+    },
+  ]);
   return metrics;
 }
 
@@ -116,6 +133,12 @@ t.test('every DESIGN.md metric is exported with the right values', async (t) => 
   has('herald_allocator_addresses_total{pool="default"} 256');
   has('herald_allocator_addresses_in_use_total{pool="default"} 2');
   has('herald_failover_seconds_count 1');
+  has('herald_flow_slots{ip="10.0.0.230",node="b"} 2096');
+  has('herald_flow_steered_packets_total{ip="10.0.0.230",node="a"} 10');
+  has('herald_flow_steered_bytes_total{ip="10.0.0.230",node="b"} 1800');
+  has('herald_flow_steered_in_packets_total{ip="10.0.0.231"} 7');
+  has('herald_flow_steered_in_bytes_total{ip="10.0.0.230"} 0');
+  t.notMatch(text, /herald_flow_slots\{ip="10.0.0.231"/, 'a member exports no per-target series');
   t.match(text, /^process_cpu_seconds_total \d/m, 'process metrics');
   t.same(metrics.vipTraffic('10.0.0.1'), {
     rxBitsPerSecond: 12000,
