@@ -20,4 +20,16 @@ static __always_inline int control_plane_alive(__u64 now)
 	return age <= cfg->liveness_bound_ns;
 }
 
+/*
+ * The gate for the per-packet steering path (lib/steer.h): the coarse clock (no clock source read; ~10 ns
+ * less per packet on a VM) lags bpf_ktime_get_ns() by at most one tick (4 ms at HZ=250, 10 ms at HZ=100),
+ * so 10 ms are added to the age: this gate closes no later than control_plane_alive(), at most 10 ms sooner.
+ */
+#define HERALD_COARSE_TICK_NS 10000000ULL
+
+static __always_inline int control_plane_alive_coarse(void)
+{
+	return control_plane_alive(bpf_ktime_get_coarse_ns() + HERALD_COARSE_TICK_NS);
+}
+
 #endif

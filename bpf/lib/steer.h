@@ -128,7 +128,7 @@ static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *
 		return XDP_PASS;
 	if ((v6 ? flow_key_v6(&fk, data, data_end, l2->l3off) : flow_key_v4(&fk, data, data_end, l2->l3off)) != 0)
 		return XDP_PASS;
-	if (flow->role != HERALD_FLOW_ROLE_OWNER || !control_plane_alive(bpf_ktime_get_ns()))
+	if (flow->role != HERALD_FLOW_ROLE_OWNER || !control_plane_alive_coarse())
 		return flow_hold(flow, &fk);
 	idx = flow_target(flow, &fk);
 	if (idx >= HERALD_FLOW_MAX_TARGETS)

@@ -197,6 +197,13 @@ if (r) {
       'gate closed: a pinned flow stays with its node (dropped)',
     );
     r.flows.set(VIP4, table('owner', byThirds));
+    r.setLivenessBoundMs(8);
+    r.heartbeat();
+    t.equal(
+      run(r, flowFrame(o)).retval,
+      XDP_DROP,
+      'a fresh heartbeat under an 8 ms bound: steering (coarse clock + 10 ms) already stopped',
+    );
     r.setLivenessBoundMs(600_000);
     r.heartbeat();
     t.equal(run(r, flowFrame(o)).retval, XDP_TX, 'gate open again');
