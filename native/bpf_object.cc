@@ -3,6 +3,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/limits.h>
+#include <pthread.h>
+#include <signal.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -155,7 +157,13 @@ Napi::Value ObjectOpen(const Napi::CallbackInfo& info) {
       }
     }
   }
+  // The verifier gives up with EAGAIN when a signal is pending, and a profiler (node --cpu-prof) sends
+  // SIGPROF every millisecond: signals wait until the load is done.
+  sigset_t all_signals, previous_mask;
+  sigfillset(&all_signals);
+  pthread_sigmask(SIG_BLOCK, &all_signals, &previous_mask);
   int r = bpf_object__load(obj);
+  pthread_sigmask(SIG_SETMASK, &previous_mask, nullptr);
   g_capture = nullptr;
   if (r != 0) {
     bpf_object__close(obj);

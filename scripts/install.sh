@@ -41,12 +41,15 @@ case "$root" in
     ;;
 esac
 
+# The Node flags of long-running processes, as the shebang of main.js has them.
+flags="$(head -n 1 "$main" | sed -n 's|^#!/usr/bin/env -S node||p')"
+
 mkdir -p "$prefix/bin"
 tmp="$(mktemp "$prefix/bin/.herald.XXXXXX")"
 cat >"$tmp" <<EOF
 #!/bin/sh
 # herald from the checkout $root (written by scripts/install.sh)
-exec '$node' '$main' "\$@"
+exec '$node'$flags '$main' "\$@"
 EOF
 chmod 755 "$tmp"
 mv -f "$tmp" "$prefix/bin/herald"

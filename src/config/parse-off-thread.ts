@@ -14,28 +14,15 @@ export const DEFAULT_PARSE_TIMEOUT_MS = 15_000;
 const PARSER_HEAP_MB = 1024;
 
 /**
- * One parser thread is kept started and idle, its modules loaded, so a parse does not pay for a thread
- * start (seconds on a busy machine); each thread parses once and is then terminated, freeing its memory.
+ * A thread per parse, terminated after it, so no idle V8 isolate (~20 MB) stays resident for a config that
+ * changes a few times a day; its start (tens of ms) is paid on the worker, not on the event loop.
  */
-let standby: { worker: Worker; dead: boolean } | undefined;
-
-function spawn(): { worker: Worker; dead: boolean } {
-  const worker = new Worker(new URL('./parse-worker.js', import.meta.url), {
+function startParser(): Worker {
+  return new Worker(new URL('./parse-worker.js', import.meta.url), {
     // Not the parent's flags: a test runner's loaders would make every parser start slowly.
     execArgv: [],
     resourceLimits: { maxOldGenerationSizeMb: PARSER_HEAP_MB },
   });
-  const entry = { worker, dead: false };
-  worker.once('exit', () => (entry.dead = true));
-  worker.unref();
-  return entry;
-}
-
-function takeWorker(): Worker {
-  const ready = standby && !standby.dead ? standby : spawn();
-  standby = spawn();
-  ready.worker.ref();
-  return ready.worker;
 }
 
 /**
@@ -57,7 +44,7 @@ export function parseInWorker(
       reject(abortError());
       return;
     }
-    const worker = takeWorker();
+    const worker = startParser();
     let settled = false;
     const finish = (fn: () => void) => {
       if (settled) return;
@@ -83,12 +70,6 @@ export function parseInWorker(
     );
     worker.postMessage(files);
   });
-}
-
-/** Stops the idle parser thread (tests; a process that exits needs nothing: the thread is unref'd). */
-export function stopParserThreads(): void {
-  void standby?.worker.terminate();
-  standby = undefined;
 }
 
 function abortError(): Error {

@@ -15,7 +15,14 @@ export interface HostVipsOptions {
   /** Runs `ip` with these arguments (tests may replace it). */
   ip?: (args: string[]) => Promise<string>;
   sysctlRoot?: string;
+  /**
+   * How often an unchanged wanted set is checked against the interface again (an address someone removed
+   * is put back); in between, an unchanged set costs nothing (no `ip` process every resync).
+   */
+  verifyIntervalMs?: number;
 }
+
+const DEFAULT_VERIFY_INTERVAL_MS = 60_000;
 
 interface State {
   interface: string;
@@ -33,6 +40,7 @@ const runIp = async (args: string[]): Promise<string> => (await execFileAsync('i
 export class HostVips {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly ip: (args: string[]) => Promise<string>;
+  private verified?: { want: string; at: number };
 
   constructor(private readonly options: HostVipsOptions) {
     this.ip = options.ip ?? runIp;
@@ -75,6 +83,7 @@ export class HostVips {
   /** Removes every address Herald added (uninstall, --cleanup). */
   cleanup(): Promise<{ added: string[]; removed: string[] }> {
     const run = this.chain.then(async () => {
+      this.verified = undefined;
       const result = await this.syncNow(new Set());
       rmSync(this.options.statePath, { force: true });
       return result;
@@ -84,6 +93,11 @@ export class HostVips {
   }
 
   private async syncNow(want: ReadonlySet<string>): Promise<{ added: string[]; removed: string[] }> {
+    const key = [...want].sort().join();
+    const interval = this.options.verifyIntervalMs ?? DEFAULT_VERIFY_INTERVAL_MS;
+    if (this.verified?.want === key && Date.now() - this.verified.at < interval)
+      return { added: [], removed: [] };
+    this.verified = undefined;
     const dev = this.options.interface;
     const present = await this.present();
     const plan = planHostAddresses(
@@ -112,6 +126,7 @@ export class HostVips {
     const failedRemoves = plan.remove.filter((ip) => !removed.includes(ip));
     this.record([...plan.ours.filter((ip) => !failedAdds.has(ip)), ...failedRemoves]);
     if (errors.length > 0) throw new Error(`on ${dev}: ${errors.join('; ')}`);
+    this.verified = { want: key, at: Date.now() };
     return { added, removed };
   }
 

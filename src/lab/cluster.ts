@@ -1,3 +1,4 @@
+import { HERALD_NODE_FLAGS } from '../util/node-flags.js';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -254,6 +255,7 @@ export class LabCluster {
     const seeds = this.nodes.filter((n) => n !== node).flatMap((n) => ['--join', `${n.ip4}:7946`]);
     const keyFile = overrides.keyFile === undefined ? this.keyFile : overrides.keyFile;
     return [
+      ...HERALD_NODE_FLAGS,
       join(projectRoot(), 'dist', 'src', 'cli', 'main.js'),
       'speaker',
       '--node',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
+import { HERALD_NODE_FLAGS } from '../../../src/util/node-flags.js';
 import { projectRoot } from '../../../src/util/paths.js';
 import { requirePrerequisites } from '../../helpers/prereq.js';
 
@@ -25,6 +26,11 @@ t.test('scripts/install.sh writes a herald that runs from PATH', async (t) => {
     env,
   });
   t.match(r.stdout, `installed ${dir}/bin/herald`);
+  t.match(
+    readFileSync(join(dir, 'bin', 'herald'), 'utf8'),
+    ` ${HERALD_NODE_FLAGS.join(' ')} '${join(root, 'dist', 'src', 'cli', 'main.js')}'`,
+    'the wrapper runs Node with the flags of the shebang',
+  );
   const version = await run('herald', ['--version'], { timeout: 30_000, env });
   t.match(version.stdout, /\d+\.\d+\.\d+/, 'herald --version from PATH');
   const valid = await run('herald', ['validate', join(root, 'examples/plain-hosts.yaml')], {

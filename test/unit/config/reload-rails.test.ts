@@ -10,7 +10,6 @@ import {
   parseConfigDocuments,
   readLimited,
   reloadRefusal,
-  stopParserThreads,
   type HeraldModel,
   type Problem,
 } from '../../../src/config/index.js';
@@ -21,7 +20,6 @@ import { projectRoot } from '../../../src/util/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'herald-g-reload-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-t.teardown(stopParserThreads);
 const example = readFileSync(join(projectRoot(), 'examples/standalone.yaml'), 'utf8');
 
 function junkKeys(bytes: number): string {

@@ -1,0 +1,55 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { HostVips } from '../../../src/host/vips.js';
+
+/** A fake `ip` holding the addresses of lo; counts how often the interface is read. */
+function fakeIp() {
+  const held = new Set<string>();
+  const calls = { show: 0, add: 0 };
+  const ip = (args: string[]): Promise<string> => {
+    if (args.includes('show')) {
+      calls.show++;
+      const addr_info = [...held].map((a) => ({ local: a, prefixlen: 32 }));
+      return Promise.resolve(JSON.stringify([{ addr_info }]));
+    }
+    const ipWithPrefix = args[2] ?? '';
+    if (args[1] === 'add') {
+      calls.add++;
+      held.add(ipWithPrefix.split('/')[0]!);
+    } else held.delete(ipWithPrefix.split('/')[0]!);
+    return Promise.resolve('');
+  };
+  return { ip, held, calls };
+}
+
+t.test('an unchanged wanted set is not read again before the verify interval', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-hv-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fake = fakeIp();
+  const host = new HostVips({
+    interface: 'lo',
+    statePath: join(dir, 'state.json'),
+    ip: fake.ip,
+    verifyIntervalMs: 200,
+  });
+  t.same(await host.sync(new Set(['10.0.0.1'])), { added: ['10.0.0.1'], removed: [] });
+  t.same(await host.sync(new Set(['10.0.0.1'])), { added: [], removed: [] });
+  t.equal(fake.calls.show, 1, 'the same set within the interval spawns no ip');
+
+  fake.held.delete('10.0.0.1'); // someone removed it
+  t.same(await host.sync(new Set(['10.0.0.1', '10.0.0.2'])), {
+    added: ['10.0.0.1', '10.0.0.2'],
+    removed: [],
+  });
+  t.equal(fake.calls.show, 2, 'a changed set is checked at once');
+
+  fake.held.delete('10.0.0.2');
+  await new Promise((r) => setTimeout(r, 250));
+  t.same(await host.sync(new Set(['10.0.0.1', '10.0.0.2'])), { added: ['10.0.0.2'], removed: [] });
+  t.equal(fake.calls.show, 3, 'after the interval the interface is read again and a lost address put back');
+
+  t.same(await host.cleanup(), { added: [], removed: ['10.0.0.1', '10.0.0.2'] });
+  t.same([...fake.held], [], 'cleanup always reads and removes');
+});
