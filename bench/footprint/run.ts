@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BpfMap } from '../../src/datapath/bpf.js';
 import { addrKey, MAP_NAMES } from '../../src/datapath/xdp-layout.js';
+import { HERALD_NODE_FLAGS } from '../../src/util/node-flags.js';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
 import { readDataplane } from '../../src/lab/observe.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
@@ -140,7 +141,7 @@ const md = `# Speaker footprint (bench/footprint)
 
 Measured ${date} on ${machine}, shared with other work (1-minute load average per row). One standalone
 speaker (\`--config\`, L2, XDP generic on a veth in a namespace; start includes the default 2 s startup grace), alone; idle CPU
-over ${args['idle-s']} s after settling. Reload: one service added to the 10,000 → the new VIP in the XDP
+over ${args['idle-s']} s after settling. Reload: one service added to the ${Math.max(...sizes).toLocaleString('en-US')} → the new VIP in the XDP
 map, by SIGHUP, and by the file write alone (the speaker's file watch, 100 ms debounce included).
 Rerun (root): \`${command}\`.
 
@@ -154,6 +155,7 @@ ${rows
   .join('\n')}
 
 Goals: ≤ 80 MB RSS at 10 VIPs, ≤ 100 MB at 1,000, ≤ 0.5% idle CPU, reload ≤ 100 ms at 10,000.
+Node flags of the speaker: as \`herald\` runs it (${HERALD_NODE_FLAGS.join(' ')}).
 `;
 writeResults('footprint', { benchmark: 'footprint', date, machine, command, rows }, md);
 console.log(md);
