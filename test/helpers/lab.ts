@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
 import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
 import { LAB_BGP_NET4, labAllocations, labConfig } from '../../src/lab/scenario.js';
@@ -37,8 +38,14 @@ export async function startLab(
     const gates = cluster.nodes.every((n) => readDataplane(n).gateOpen);
     return gates && expectAnswered.every((ip) => answering(cluster, ip).size > 0);
   }).catch(async (error: unknown) => {
+    const closed = cluster.nodes.filter((n) => !readDataplane(n).gateOpen).map((n) => n.name);
+    const silent = expectAnswered.filter((ip) => answering(cluster, ip).size === 0);
+    const logs = cluster.nodes.map((n) => `--- ${n.name}\n${logTail(n.logFile, 15)}`).join('\n');
     await cluster.destroy();
-    throw error;
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}: gates closed on [${closed.join(', ')}], ` +
+        `unanswered [${silent.join(', ')}]\n${logs}`,
+    );
   });
   return started;
 }
@@ -58,4 +65,12 @@ export function nodeByName(cluster: LabCluster, name: string | undefined): LabNo
   const node = cluster.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no node ${name}`);
   return node;
+}
+
+function logTail(file: string, lines: number): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
