@@ -11,6 +11,9 @@ import { flowFrame } from '../../test/bpf/flow-frames.js';
 import { VIP_MAC } from '../../test/bpf/xdp-frames.js';
 import { median } from '../stats.js';
 
+export const COUNTED_CASE = 'IPv4 TCP to a VIP, counted path';
+export const STEERED_CASE = 'IPv4 TCP, established flow steered (XDP_TX)';
+
 export interface PacketRow {
   case: string;
   nsPerPacket: number;
@@ -45,14 +48,14 @@ export function packetCost(opts: { repeat?: number; single?: number } = {}): Pac
     const rows: PacketRow[] = [];
     const mean = `mean of ${REPEAT} repeats`;
     rows.push({
-      case: 'IPv4 TCP to a VIP, counted path',
+      case: COUNTED_CASE,
       nsPerPacket: repeated(frame(counted, 1000)),
       method: mean,
     });
     const est = frame(steered, 1000);
     if (prog.testRun(Buffer.from(est)).retval !== 3) throw new Error('bench setup: the flow is not steered');
     rows.push({
-      case: 'IPv4 TCP, established flow steered (XDP_TX)',
+      case: STEERED_CASE,
       nsPerPacket: repeated(est),
       method: mean,
     });
@@ -63,7 +66,7 @@ export function packetCost(opts: { repeat?: number; single?: number } = {}): Pac
     };
     const med = `median of ${SINGLE} single runs`;
     rows.push({
-      case: 'IPv4 TCP to a VIP, counted path',
+      case: COUNTED_CASE,
       nsPerPacket: single(() => frame(counted, 1000)),
       method: med,
     });

@@ -20,10 +20,10 @@ import {
   type FlowLab,
 } from '../../src/lab/flow-lab.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { packetCost, type PacketRow } from './packet.js';
+import { COUNTED_CASE, packetCost, STEERED_CASE, type PacketRow } from './packet.js';
 
 const SIZE = 16 * 1024;
-const REQUESTS = Number(process.env.FLOW_BENCH_REQUESTS ?? 600);
+const REQUESTS = Number(process.env.FLOW_BENCH_REQUESTS ?? 1200);
 
 interface WorkloadRow {
   workload: string;
@@ -163,12 +163,30 @@ async function main(): Promise<void> {
     const total = Object.values(r).reduce((a, b) => a + b, 0);
     return total > 0 ? `${fmt((100 * (r[n] ?? 0)) / total, 0)} %` : '-';
   };
+  const cost = (name: string) =>
+    packet.find((p) => p.case === name && p.method.startsWith('mean'))?.nsPerPacket;
+  const steerCost = (cost(STEERED_CASE) ?? NaN) - (cost(COUNTED_CASE) ?? NaN);
+  const ratio = (mode: string) =>
+    rows
+      .filter((r) => r.mode === mode)
+      .map((r) => fmt(r.maxMeanTx, 2))
+      .join(' / ');
   const md = [
     '# Flow mode benchmark',
     '',
     `${env.cpu}, Node ${env.node}, ${started}; 1-minute load average ${fmt(loadStart)} at start, ${fmt(env.loadavg1End)} at the end`,
     '(the machine is shared by several sessions: treat absolute values as rough).',
     'Rerun: `npx tsc -p tsconfig.json && node dist/bench/flow/run.js` as root.',
+    '',
+    '## Summary',
+    '',
+    `- Steering over the counted path: ${fmt(steerCost, 0)} ns per packet (target ≤ 60).`,
+    `- Max/mean node TX bytes (seed / router workload): flow mode ${ratio('flows')} (target ≤ 1.15); single`,
+    `  mode ${ratio('single')}: one owner carries everything, the shape of MetalLB L2, kube-vip and keepalived.`,
+    ...surv.map(
+      (s) =>
+        `- Owner death, ${s.mode} mode: ${s.survivorsKeptWorking} of ${s.onSurvivors} connections on surviving nodes kept working (${s.onVictim} of ${s.connections} were on the victim).`,
+    ),
     '',
     '## Per-packet cost (BPF_PROG_TEST_RUN)',
     '',
