@@ -5,7 +5,7 @@
  * nodes. Then a soak of Herald and keepalived 0.1 s side by side: false takeovers and dual answers (20 ms
  * ARP/NDP watcher) under 5 % random loss (nftables) and under full CPU stress (stress-ng).
  *
- *   node dist/bench/failover/run.js [--trials 20] [--nodes 3,10] [--systems herald,0.1,1]
+ *   node dist/bench/failover/run.js [--trials 20] [--nodes 3,10] [--systems herald,herald-flows,0.1,1]
  *     [--soak-nodes 3] [--loss-seconds 600] [--loss-percent 5] [--stress-seconds 180] [--fresh]
  *
  * The machine is shared, so a full run is split into parts of a few minutes each (for example one size
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     options: {
       trials: { type: 'string', default: '20' },
       nodes: { type: 'string', default: '3,10' },
-      systems: { type: 'string', default: 'herald,0.1,1' },
+      systems: { type: 'string', default: 'herald,herald-flows,0.1,1' },
       'soak-nodes': { type: 'string', default: '3' },
       'soak-vrrp': { type: 'string', default: '0.1' },
       'loss-seconds': { type: 'string', default: '600' },
@@ -48,6 +48,7 @@ async function main(): Promise<void> {
   for (const n of sizes) {
     for (const system of systems) {
       if (system === 'herald') series.push(...(await heraldSeries(n, trials)));
+      else if (system === 'herald-flows') series.push(...(await heraldSeries(n, trials, 'flows')));
       else series.push(...(await keepalivedSeries(n, trials, Number(system))));
     }
   }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
 import { type FailoverMeasurement, measureFailover } from '../../src/lab/failover.js';
 import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
+import { flowLabConfig } from '../../src/lab/flow-lab.js';
 import { labAllocations, labConfig } from '../../src/lab/scenario.js';
 import { pollUntil, sleep } from '../../src/util/wait.js';
 import { KeepalivedCluster } from './keepalived.js';
@@ -14,6 +15,16 @@ export function labVips(nodes: number): { config: string; v4: string; v6: string
   const v4 = (allocations.get('lab/web') ?? [])[0];
   const v6 = (allocations.get('lab/api') ?? []).find((ip) => ip.includes(':'));
   if (!v4 || !v6) throw new Error('lab config: lab/web or the IPv6 address of lab/api missing');
+  return { config, v4, v6 };
+}
+
+/** The flow-mode lab's VIP (lab/flow-web, dual-stack, spread by flows). */
+export function flowVips(nodes: number): { config: string; v4: string; v6: string } {
+  const config = flowLabConfig(nodes);
+  const ips = labAllocations(config).get('lab/flow-web') ?? [];
+  const v4 = ips.find((ip) => !ip.includes(':'));
+  const v6 = ips.find((ip) => ip.includes(':'));
+  if (!v4 || !v6) throw new Error('flow lab config: lab/flow-web lacks an IPv4 or IPv6 address');
   return { config, v4, v6 };
 }
 
@@ -53,10 +64,15 @@ async function attempt(
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-export async function heraldSeries(nodes: number, trials: number): Promise<Series[]> {
-  const { config, v4, v6 } = labVips(nodes);
+export async function heraldSeries(
+  nodes: number,
+  trials: number,
+  mode: 'single' | 'flows' = 'single',
+): Promise<Series[]> {
+  const { config, v4, v6 } = mode === 'single' ? labVips(nodes) : flowVips(nodes);
   const allVips = [...new Set([...labAllocations(config).values()].flat())];
-  const cluster = await LabCluster.create({ tag: `fo${nodes}`, nodes, clients: 1, config, vips: allVips });
+  const tag = `${mode === 'single' ? 'fo' : 'ff'}${nodes}`;
+  const cluster = await LabCluster.create({ tag, nodes, clients: 1, config, vips: allVips });
   const results: Trial[] = [];
   const load = load1();
   const at = new Date().toISOString();
@@ -74,7 +90,7 @@ export async function heraldSeries(nodes: number, trials: number): Promise<Serie
       );
       results.push(trial);
       log(
-        `herald n=${nodes} IPv${family} trial ${(i >> 1) + 1}: ${trial.failoverMs ?? 'none'} ms → ${trial.newOwner}`,
+        `herald ${mode} n=${nodes} IPv${family} trial ${(i >> 1) + 1}: ${trial.failoverMs ?? 'none'} ms → ${trial.newOwner}`,
       );
       await cluster.restoreNode(current);
       cluster.startSpeaker(current);
@@ -86,7 +102,7 @@ export async function heraldSeries(nodes: number, trials: number): Promise<Serie
     await cluster.destroy();
   }
   return ([4, 6] as const).map((family) =>
-    summarize({ system: 'herald', mode: 'single', family, nodes, at }, results, load),
+    summarize({ system: 'herald', mode, family, nodes, at }, results, load),
   );
 }
 

@@ -17,6 +17,8 @@ export interface FailoverMeasurement {
 
 interface ProbeAnswer {
   t: number;
+  /** When the request was sent. */
+  s: number;
   node?: string;
   error?: string;
 }
@@ -59,7 +61,9 @@ export async function measureFailover(
     await pollUntil(
       15_000,
       () => {
-        first = answers.find((a) => a.t > killedAt && a.node !== undefined && a.node !== owner.name);
+        // Sent after the kill: in flow mode a request in flight at the kill may be answered by a node the
+        // old owner had steered it to, which says nothing about the failover.
+        first = answers.find((a) => a.s > killedAt && a.node !== undefined && a.node !== owner.name);
         return first !== undefined;
       },
       20,

@@ -7,8 +7,8 @@ import { pathToFileURL } from 'node:url';
  * connection so a failover is not hidden by connection reuse.
  *
  *   node http-probe.js count VIP[,VIP...] PORT N          → {"vip":..,"nodes":{"n1":3,...},"failed":0}
- *   node http-probe.js watch VIP PORT INTERVAL_MS MAX_MS  → {"t":epochMs,"node":"n2"} per answer,
- *                                                           {"t":..,"error":"..."} per failure
+ *   node http-probe.js watch VIP PORT INTERVAL_MS MAX_MS  → {"t":epochMs,"s":sentMs,"node":"n2"} per
+ *                                                           answer, {"t":..,"s":..,"error":"..."} per failure
  */
 export function probeOnce(vip: string, port: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -40,20 +40,40 @@ async function count(vips: string[], port: number, n: number): Promise<void> {
   }
 }
 
+/**
+ * One request every intervalMs, each on its own connection and not waiting for the previous one (up to
+ * MAX_OUTSTANDING at once, each with a 1 s timeout): the first answer after a failover comes from the
+ * first request sent once the new owner answers, not after the requests stuck on the old one time out.
+ */
 async function watch(vip: string, port: number, intervalMs: number, maxMs: number): Promise<void> {
   const end = Date.now() + maxMs;
+  let outstanding = 0;
+  const inFlight = new Set<Promise<void>>();
   while (Date.now() < end) {
     const started = Date.now();
-    try {
-      const node = await probeOnce(vip, port, Math.max(intervalMs * 4, 100));
-      process.stdout.write(`${JSON.stringify({ t: Date.now(), node })}\n`);
-    } catch (error) {
-      process.stdout.write(`${JSON.stringify({ t: Date.now(), error: (error as Error).message })}\n`);
+    if (outstanding < MAX_OUTSTANDING) {
+      outstanding++;
+      const done = probeOnce(vip, port, 1000)
+        .then(
+          (node) => process.stdout.write(`${JSON.stringify({ t: Date.now(), s: started, node })}\n`),
+          (error: unknown) =>
+            process.stdout.write(
+              `${JSON.stringify({ t: Date.now(), s: started, error: (error as Error).message })}\n`,
+            ),
+        )
+        .then(() => {
+          outstanding--;
+          inFlight.delete(done);
+        });
+      inFlight.add(done);
     }
     const wait = intervalMs - (Date.now() - started);
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
+  await Promise.all(inFlight);
 }
+
+const MAX_OUTSTANDING = 200;
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [mode, vipArg = '', portText = '8080', a = '10', b = '10000'] = process.argv.slice(2);

@@ -1,14 +1,12 @@
 import { interfaceIndex, interfaceMac } from '../datapath/netdev.js';
 import { FrameSender } from '../datapath/frame-sender.js';
-import { socketsNative } from '../bgp/native-sockets.js';
-import { kernelMonotonicNs, XdpResponder } from '../datapath/responder.js';
+import { XdpResponder } from '../datapath/responder.js';
 import type { XdpMode } from '../datapath/xdp.js';
 import { autoXdpMode, linkFacts } from '../datapath/xdp-auto.js';
 import { checkLivenessBound, DEFAULT_GATE_SETTINGS, deriveGateTiming, type GateTiming } from '../l2/gate.js';
 import type { AnnouncingInterface } from '../l2/reconciler.js';
 import { HealthMonitor } from '../health/monitor.js';
 import { HostVips } from '../host/vips.js';
-import { OwnerWatch } from '../l2/watch/driver.js';
 import { PROFILES } from '../membership/config.js';
 import { Memberlist } from '../membership/index.js';
 import type { Logger } from '../util/log.js';
@@ -18,6 +16,7 @@ import { localInterfaces } from './local-interfaces.js';
 import type { ModelSource } from './model-source.js';
 import type { SpeakerOptions } from './options.js';
 import { Speaker } from './speaker.js';
+import { WatchThread } from './watch-thread.js';
 
 /**
  * Builds a real node's speaker: reads the model, finds the interfaces, opens (or adopts) the pinned XDP
@@ -42,21 +41,6 @@ export async function startSpeaker(
     keys: options.keys,
     ...(options.advertise ? { advertiseAddr: options.advertise } : {}),
   });
-  const ownPort = membership.address().port + 1;
-  const family = options.bind.host.includes(':') ? 6 : 4;
-  const watch = new OwnerWatch({
-    timing: gate,
-    detectMult: options.watchDetectMult,
-    // Every speaker's watch listens one port above its gossip port.
-    peerPort: (name) => (membership.members().find((m) => m.name === name)?.port ?? options.bind.port) + 1,
-    socket: (onMessage) =>
-      new (socketsNative().UdpTtlSocket)(family, options.bind.host, ownPort, 255, onMessage),
-    clockNs: kernelMonotonicNs,
-    // Called only once the watch runs (speaker.start), after the responder below exists.
-    beat: (ns) => responder.heartbeat(ns),
-    capMs: WATCHER_CAP_MS,
-  });
-  watch.listen();
   const responder = XdpResponder.open({ pinDir: options.pinDir });
   // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.
   const restarting = responder.vips().size > 0;
@@ -87,6 +71,25 @@ export async function startSpeaker(
   });
   // No heartbeat here: the gate opens only once this node's watchers report it up (speaker.start).
   responder.setLivenessBoundMs(options.livenessMs ?? gate.livenessBoundMs);
+  const watch = await WatchThread.open({
+    timing: gate,
+    detectMult: options.watchDetectMult,
+    capMs: WATCHER_CAP_MS,
+    family: options.bind.host.includes(':') ? 6 : 4,
+    host: options.bind.host,
+    // Every speaker's watch listens one port above its gossip port.
+    port: membership.address().port + 1,
+    peerPort: (name) => (membership.members().find((m) => m.name === name)?.port ?? options.bind.port) + 1,
+    pinDir: options.pinDir,
+    controlLoopStallMs: CONTROL_LOOP_STALL_MS,
+    onFailure: (error) => {
+      log.error(
+        { err: error },
+        'owner watch thread failed: stopping (the gate is shut, the successors take over)',
+      );
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
   const attached = new Map<string, XdpMode>();
   for (const iface of ifaces) {
     const choice =
@@ -136,6 +139,13 @@ export async function startSpeaker(
 
 /** A stale speaker waits at most this long for watchers that never report it up (dead, port blocked). */
 const WATCHER_CAP_MS = 2000;
+
+/**
+ * The control loop silent this long counts as a freeze (the pulse thread stops, see watch-thread.ts).
+ * Shorter stalls (a gossip flood, a large reload) cost nothing; a decision that must move a VIP away
+ * from this node is late by at most this much, as it was with the 2 s gate before the owner watch.
+ */
+const CONTROL_LOOP_STALL_MS = 1000;
 
 /** The gate and takeover timers of these options; refuses a liveness bound that could outlive a takeover. */
 export function gateTiming(options: SpeakerOptions): GateTiming {

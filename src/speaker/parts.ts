@@ -60,7 +60,8 @@ export interface OwnerWatchPart {
   ): void;
   verdict(peer: string): WatchVerdict;
   fresh(): boolean;
-  stop(opts?: { adminDown?: boolean }): void;
+  /** With `adminDown` the gate shuts and the peers are told, in that order. */
+  stop(opts?: { adminDown?: boolean }): void | Promise<void>;
   on<K extends keyof OwnerWatchEvents>(event: K, listener: (...args: OwnerWatchEvents[K]) => void): unknown;
 }
 

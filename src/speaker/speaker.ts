@@ -260,9 +260,9 @@ export class Speaker
     this.liveness.stop();
     const { l2, source, bgp, membership, datapath, watch } = this.parts;
     this.parts.health?.stop();
-    // Shut the gate first, then tell the watchers: they take over at once, never next to this node.
+    // The watch shuts the gate, then tells the watchers: they take over at once, never next to this node.
+    await watch.stop({ adminDown: true });
     datapath.heartbeat(0n);
-    watch.stop({ adminDown: true });
     l2.stop();
     source.stop();
     // Without a NOTIFICATION, graceful-restart peers keep our routes until the next process re-syncs.

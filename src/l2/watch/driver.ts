@@ -46,6 +46,12 @@ export interface OwnerWatchOptions {
   capMs: number;
   /** Discriminators must be unique per session; random by default. */
   newDiscriminator?: () => number;
+  /**
+   * Whether the speaker's control loop still runs (when the pulse runs on its own thread): while it
+   * does not, pulses are skipped as if this process were frozen, so its gate shuts and its successors
+   * take over, as for any frozen speaker.
+   */
+  controlLoopAlive?: () => boolean;
 }
 
 export interface WatchCounters {
@@ -150,13 +156,15 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   }
 
   /**
-   * Stops. With `adminDown` the peers are told this node stops on purpose (the caller has closed the
-   * gate first), so they take over at once instead of after the detection time.
+   * Stops. With `adminDown` the gate shuts and the peers are told this node stops on purpose, so they
+   * take over at once instead of after the detection time.
    */
   stop(opts: { adminDown?: boolean } = {}): void {
     clearInterval(this.timer);
     this.timer = undefined;
     if (opts.adminDown) {
+      // The gate shuts before the peers hear it: they take over at once, never next to this node.
+      this.opts.beat(0n);
       for (const [name, s] of this.sessions) {
         const { packet } = outgoing(s.state, this.cfg);
         this.send({ ...packet, state: 'admin-down', diag: BfdDiag.ADMIN_DOWN }, name, s.address);
@@ -179,6 +187,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   }
 
   private onPulse(): void {
+    if (this.opts.controlLoopAlive && !this.opts.controlLoopAlive()) return;
     const stampNs = this.opts.clockNs();
     const nowMs = Number(stampNs) / 1e6;
     const t = this.opts.timing;

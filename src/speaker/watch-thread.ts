@@ -1,0 +1,194 @@
+import { EventEmitter } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { kernelMonotonicNs } from '../datapath/responder.js';
+import type { GateTiming } from '../l2/gate.js';
+import type { OwnerWatchEvents } from '../l2/watch/driver.js';
+import type { WatchVerdict } from '../l2/watch/peer.js';
+import type { WatchTargets } from '../l2/watch/targets.js';
+import type { OwnerWatchPart } from './parts.js';
+
+/** What the pulse thread needs to run the owner watch (structured-cloned into it). */
+export interface WatchWorkerData {
+  timing: GateTiming;
+  detectMult: number;
+  capMs: number;
+  family: 4 | 6;
+  host: string;
+  /** The watch's own UDP port (gossip port + 1), and the default for peers not named in a target. */
+  port: number;
+  pinDir: string;
+  /** The control loop's last tick (kernel monotonic ms), written by this thread, read by the pulse. */
+  stamp: SharedArrayBuffer;
+  controlLoopStallMs: number;
+}
+
+export type ToWatchWorker =
+  | { type: 'start' }
+  | { type: 'ready' }
+  | {
+      type: 'targets';
+      watching: string[];
+      watchedBy: string[];
+      peers: Array<[string, { address: string; port: number }]>;
+      gone: string[];
+    }
+  | { type: 'stop'; adminDown: boolean };
+
+export type FromWatchWorker =
+  | { type: 'listening' }
+  | { type: 'failed'; message: string }
+  | { type: 'stopped' }
+  | { type: 'verdict'; event: OwnerWatchEvents['verdict'][0] }
+  | { type: 'stale'; event: OwnerWatchEvents['stale'][0] }
+  | { type: 'refreshed'; event: OwnerWatchEvents['refreshed'][0] };
+
+export interface WatchThreadOptions extends Omit<WatchWorkerData, 'stamp'> {
+  peerPort: (peer: string) => number;
+  /** The pulse thread died: this node can no longer keep its gate open or be watched. */
+  onFailure: (error: Error) => void;
+}
+
+const STOP_TIMEOUT_MS = 1000;
+
+/**
+ * The owner watch and the heartbeat it drives, on a thread of their own (watch-worker.ts): a busy
+ * control loop (a gossip flood, a large reload, a decision round over thousands of VIPs) delays neither
+ * the watch packets nor the gate. The control loop stamps a shared clock every pulse; silent for longer
+ * than `controlLoopStallMs`, the pulse thread behaves as a frozen speaker (no packets, no heartbeat), so
+ * the successors take over and decisions this node can no longer make are never left answering.
+ */
+export class WatchThread extends EventEmitter<OwnerWatchEvents> implements OwnerWatchPart {
+  private readonly verdicts = new Map<string, WatchVerdict>();
+  private isFresh = false;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly stamp: Float64Array,
+    private readonly opts: WatchThreadOptions,
+  ) {
+    super();
+    worker.on('message', (m: FromWatchWorker) => this.onMessage(m));
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => this.fail(new Error(`owner watch thread exited (code ${code})`)));
+  }
+
+  /** Starts the thread; resolves once its socket is bound (a port in use rejects here). */
+  static async open(opts: WatchThreadOptions): Promise<WatchThread> {
+    const buffer = new SharedArrayBuffer(8);
+    const { peerPort: _peerPort, onFailure: _onFailure, ...data } = opts;
+    const workerData: WatchWorkerData = { ...data, stamp: buffer };
+    const worker = new Worker(new URL('./watch-worker.js', import.meta.url), { workerData, execArgv: [] });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (m: FromWatchWorker) => {
+        if (m.type === 'listening') done();
+        else if (m.type === 'failed') done(new Error(m.message));
+      };
+      const onError = (error: Error) => done(error);
+      const onExit = (code: number) => done(new Error(`owner watch thread exited (code ${code})`));
+      const done = (error?: Error) => {
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+        if (error) {
+          void worker.terminate();
+          reject(error);
+        } else resolve();
+      };
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    });
+    return new WatchThread(worker, new Float64Array(buffer), opts);
+  }
+
+  start(): void {
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.opts.timing.heartbeatMs);
+    this.post({ type: 'start' });
+  }
+
+  setReady(): void {
+    this.post({ type: 'ready' });
+  }
+
+  setTargets(
+    targets: WatchTargets,
+    addresses: ReadonlyMap<string, string>,
+    gossipDead: ReadonlySet<string> = new Set(),
+  ): void {
+    const names = new Set([...targets.watching, ...targets.watchedBy]);
+    const peers: Array<[string, { address: string; port: number }]> = [];
+    for (const name of names) {
+      const address = addresses.get(name);
+      if (address !== undefined) peers.push([name, { address, port: this.opts.peerPort(name) }]);
+    }
+    this.post({
+      type: 'targets',
+      watching: [...targets.watching],
+      watchedBy: [...targets.watchedBy],
+      peers,
+      gone: [...gossipDead],
+    });
+  }
+
+  verdict(peer: string): WatchVerdict {
+    return this.verdicts.get(peer) ?? 'unknown';
+  }
+
+  fresh(): boolean {
+    return this.isFresh;
+  }
+
+  /** Stops the thread; with `adminDown` it shuts the gate and tells the peers first. */
+  async stop(opts: { adminDown?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    const acknowledged = new Promise<void>((resolve) => {
+      const timeout = setTimeout(resolve, STOP_TIMEOUT_MS);
+      this.worker.on('message', (m: FromWatchWorker) => {
+        if (m.type !== 'stopped') return;
+        clearTimeout(timeout);
+        resolve();
+      });
+    });
+    this.post({ type: 'stop', adminDown: opts.adminDown === true });
+    await acknowledged;
+    await this.worker.terminate();
+  }
+
+  private tick(): void {
+    this.stamp[0] = Number(kernelMonotonicNs()) / 1e6;
+  }
+
+  private post(message: ToWatchWorker): void {
+    if (!this.stopped || message.type === 'stop') this.worker.postMessage(message);
+  }
+
+  private onMessage(m: FromWatchWorker): void {
+    switch (m.type) {
+      case 'verdict':
+        this.verdicts.set(m.event.peer, m.event.verdict);
+        this.emit('verdict', m.event);
+        break;
+      case 'stale':
+        this.isFresh = false;
+        this.emit('stale', m.event);
+        break;
+      case 'refreshed':
+        this.isFresh = true;
+        this.emit('refreshed', m.event);
+        break;
+      case 'failed':
+        this.fail(new Error(m.message));
+        break;
+      default:
+        break;
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.opts.onFailure(error);
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * The pulse thread (watch-thread.ts starts it): runs the owner watch, which sends the watch packets and
+ * refreshes the XDP heartbeat, apart from the speaker's control loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { socketsNative } from '../bgp/native-sockets.js';
+import { HeartbeatWriter } from '../datapath/heartbeat-writer.js';
+import { kernelMonotonicNs } from '../datapath/responder.js';
+import { OwnerWatch } from '../l2/watch/driver.js';
+import type { FromWatchWorker, ToWatchWorker, WatchWorkerData } from './watch-thread.js';
+
+function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void {
+  const send = (m: FromWatchWorker) => port.postMessage(m);
+  const writer = HeartbeatWriter.openPinned(data.pinDir);
+  const stamp = new Float64Array(data.stamp);
+  const peerPorts = new Map<string, number>();
+  const nowMs = () => Number(kernelMonotonicNs()) / 1e6;
+  const watch = new OwnerWatch({
+    timing: data.timing,
+    detectMult: data.detectMult,
+    capMs: data.capMs,
+    peerPort: (name) => peerPorts.get(name) ?? data.port,
+    socket: (onMessage) =>
+      new (socketsNative().UdpTtlSocket)(data.family, data.host, data.port, 255, onMessage),
+    clockNs: kernelMonotonicNs,
+    beat: (ns) => writer.beat(ns),
+    controlLoopAlive: () => nowMs() - (stamp[0] ?? 0) < data.controlLoopStallMs,
+  });
+  watch.on('verdict', (event) => send({ type: 'verdict', event }));
+  watch.on('stale', (event) => send({ type: 'stale', event }));
+  watch.on('refreshed', (event) => send({ type: 'refreshed', event }));
+  watch.listen();
+  port.on('message', (m: ToWatchWorker) => {
+    switch (m.type) {
+      case 'start':
+        watch.start();
+        break;
+      case 'ready':
+        watch.setReady();
+        break;
+      case 'targets':
+        for (const [name, p] of m.peers) peerPorts.set(name, p.port);
+        watch.setTargets(
+          { watching: new Set(m.watching), watchedBy: new Set(m.watchedBy) },
+          new Map(m.peers.map(([name, p]) => [name, p.address])),
+          new Set(m.gone),
+        );
+        break;
+      case 'stop':
+        watch.stop({ adminDown: m.adminDown });
+        writer.close();
+        send({ type: 'stopped' });
+        port.close();
+        break;
+    }
+  });
+  send({ type: 'listening' });
+}
+
+if (parentPort) {
+  try {
+    run(parentPort, workerData as WatchWorkerData);
+  } catch (error) {
+    parentPort.postMessage({
+      type: 'failed',
+      message: error instanceof Error ? error.message : String(error),
+    } satisfies FromWatchWorker);
+  }
+}

@@ -1,0 +1,113 @@
+import t, { type Test } from 'tap';
+import { XdpResponder } from '../../src/datapath/responder.js';
+import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../src/l2/gate.js';
+import { PROFILES } from '../../src/membership/config.js';
+import { WatchThread } from '../../src/speaker/watch-thread.js';
+import { pollUntil } from '../../src/util/wait.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
+
+requirePrerequisites({ root: true });
+
+const timing = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] });
+
+/** A responder on its own pin dir (no program attached: only its config map matters here). */
+function responder(t: Test, name: string): XdpResponder {
+  const pinDir = `/sys/fs/bpf/hrl-wt-${process.pid}-${name}`;
+  XdpResponder.cleanup(pinDir);
+  const removePins = () => XdpResponder.cleanup(pinDir);
+  process.once('exit', removePins);
+  const r = XdpResponder.open({ pinDir });
+  r.setLivenessBoundMs(timing.livenessBoundMs);
+  t.teardown(() => {
+    r.close();
+    removePins();
+    process.removeListener('exit', removePins);
+  });
+  return r;
+}
+
+async function thread(
+  t: Test,
+  name: string,
+  port: number,
+  peerPort: number,
+  stallMs = 1000,
+): Promise<{ watch: WatchThread; r: XdpResponder; failures: Error[] }> {
+  const r = responder(t, name);
+  const failures: Error[] = [];
+  const watch = await WatchThread.open({
+    timing,
+    detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+    capMs: 2000,
+    family: 4,
+    host: '127.0.0.1',
+    port,
+    peerPort: () => peerPort,
+    pinDir: `/sys/fs/bpf/hrl-wt-${process.pid}-${name}`,
+    controlLoopStallMs: stallMs,
+    onFailure: (e) => failures.push(e),
+  });
+  t.teardown(() => watch.stop());
+  return { watch, r, failures };
+}
+
+const PORT = 40000 + (process.pid % 10000);
+
+t.test(
+  'the pulse thread opens the gate, keeps a pair up through a busy control loop, AdminDown',
+  async (t) => {
+    const o = await thread(t, 'o', PORT, PORT + 1);
+    const s = await thread(t, 's', PORT + 1, PORT);
+    t.notOk(o.r.gateOpen(), 'shut before the start');
+    // Both ends on one address: each names the other as its only peer.
+    o.watch.setTargets({ watching: new Set(), watchedBy: new Set(['s']) }, new Map([['s', '127.0.0.1']]));
+    s.watch.setTargets({ watching: new Set(['o']), watchedBy: new Set() }, new Map([['o', '127.0.0.1']]));
+    const verdicts: string[] = [];
+    s.watch.on('verdict', (v) => verdicts.push(v.verdict));
+    for (const x of [o, s]) {
+      x.watch.start();
+      x.watch.setReady();
+    }
+    t.ok(
+      (await pollUntil(5000, () => s.watch.verdict('o') === 'up')) !== undefined,
+      'the successor sees the owner up',
+    );
+    t.ok((await pollUntil(5000, () => o.r.gateOpen())) !== undefined, 'the owner gate opens');
+    // The control loop (this thread) blocked for 500 ms: above the liveness bound, below the stall limit.
+    const until = Date.now() + 500;
+    while (Date.now() < until) {
+      /* busy */
+    }
+    t.ok(o.r.gateOpen(), 'the gate stayed open while the control loop was busy');
+    await new Promise((r) => setTimeout(r, 100));
+    t.equal(s.watch.verdict('o'), 'up', 'and the successor never saw the owner down');
+    t.notOk(verdicts.includes('down'));
+    await o.watch.stop({ adminDown: true });
+    t.notOk(o.r.gateOpen(), 'AdminDown: the gate is shut');
+    t.ok(
+      (await pollUntil(2000, () => s.watch.verdict('o') === 'down')) !== undefined,
+      'the successor hears AdminDown',
+    );
+    t.same([...o.failures, ...s.failures], []);
+  },
+);
+
+t.test('a control loop silent beyond the stall limit counts as a freeze', async (t) => {
+  const o = await thread(t, 'o2', PORT + 2, PORT + 3, 300);
+  const s = await thread(t, 's2', PORT + 3, PORT + 2, 300);
+  o.watch.setTargets({ watching: new Set(), watchedBy: new Set(['s2']) }, new Map([['s2', '127.0.0.1']]));
+  s.watch.setTargets({ watching: new Set(['o2']), watchedBy: new Set() }, new Map([['o2', '127.0.0.1']]));
+  for (const x of [o, s]) {
+    x.watch.start();
+    x.watch.setReady();
+  }
+  t.ok(
+    (await pollUntil(5000, () => o.r.gateOpen() && s.watch.verdict('o2') === 'up')) !== undefined,
+    'gate open, pair up',
+  );
+  // Both control loops are this thread: block it 700 ms, the owner's pulse thread stops at 300 ms.
+  const until = Date.now() + 700;
+  let shut = false;
+  while (Date.now() < until) if (!o.r.gateOpen()) shut = true;
+  t.ok(shut, 'the gate shut while the control loop was silent');
+});
