@@ -15,6 +15,8 @@ import type { SpeakerParts } from './parts.js';
 export class OwnershipLiveness {
   private readonly deaths = new GossipDeaths(() => performance.now());
   private recheck: NodeJS.Timeout | undefined;
+  private holding = new Set<string>();
+  private nextHolding = new Set<string>();
 
   constructor(
     private readonly parts: Pick<SpeakerParts, 'watch' | 'gate'>,
@@ -59,9 +61,20 @@ export class OwnershipLiveness {
         Math.max(1, Math.ceil(corrected.recheckInMs)),
       );
     }
+    // Owners this node watches and counts out: it may answer some of their VIPs. Marked in the watch
+    // packets before the decision is applied, unmarked only after (applied()).
+    const out = new Set(corrected.views.filter((v) => !v.alive).map((v) => v.name));
+    this.nextHolding = new Set([...targets.watching].filter((name) => out.has(name)));
+    watch.setHolding(new Set([...this.holding, ...this.nextHolding]));
     return corrected.changed
       ? { decisions: decideWith(corrected.views), views: corrected.views }
       : { decisions: byGossip, views: gossip };
+  }
+
+  /** The last decision is in the data path: owners it no longer answers for may reopen their gates. */
+  applied(): void {
+    this.holding = this.nextHolding;
+    this.parts.watch.setHolding(this.holding);
   }
 
   stop(): void {

@@ -58,6 +58,8 @@ export interface OwnerWatchPart {
     addresses: ReadonlyMap<string, string>,
     gossipDead?: ReadonlySet<string>,
   ): void;
+  /** The owners some of whose VIPs this node answers now: their gates wait until this set drops them. */
+  setHolding(peers: ReadonlySet<string>): void;
   verdict(peer: string): WatchVerdict;
   fresh(): boolean;
   /** With `adminDown` the gate shuts and the peers are told, in that order. */

@@ -376,6 +376,7 @@ export class Speaker
     const groups = groupsOf(members);
     const held = this.placement.heldTakeovers(this.node, this.lastDecisions, decisions, members);
     const plan = l2.apply(withoutHeld(decisions, held, this.node), members);
+    this.liveness.applied();
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);
     const routed = bgp

@@ -32,6 +32,7 @@ export type ToWatchWorker =
       peers: Array<[string, { address: string; port: number }]>;
       gone: string[];
     }
+  | { type: 'holding'; peers: string[] }
   | { type: 'stop'; adminDown: boolean };
 
 export type FromWatchWorker =
@@ -127,6 +128,10 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
       peers,
       gone: [...gossipDead],
     });
+  }
+
+  setHolding(peers: ReadonlySet<string>): void {
+    this.post({ type: 'holding', peers: [...peers] });
   }
 
   verdict(peer: string): WatchVerdict {

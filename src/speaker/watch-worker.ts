@@ -46,6 +46,9 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
           new Set(m.gone),
         );
         break;
+      case 'holding':
+        watch.setHolding(new Set(m.peers));
+        break;
       case 'stop':
         watch.stop({ adminDown: m.adminDown });
         writer.close();

@@ -80,6 +80,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   private readonly byAddress = new Map<string, string>();
   private targets: WatchTargets = { watching: new Set(), watchedBy: new Set() };
   private gossipDead: ReadonlySet<string> = new Set();
+  private holding: ReadonlySet<string> = new Set();
   private freshness: Freshness = starting();
   private ready = false;
   private timer: NodeJS.Timeout | undefined;
@@ -150,6 +151,11 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     }
   }
 
+  /** The owners some of whose VIPs this node's control loop answers now (marked in our packets to them). */
+  setHolding(peers: ReadonlySet<string>): void {
+    this.holding = peers;
+  }
+
   /** 'up' / 'down' from the direct watch, 'unknown' when it has no say (gossip decides). */
   verdict(peer: string): WatchVerdict {
     return this.sessions.get(peer)?.state.verdict ?? 'unknown';
@@ -211,7 +217,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     this.freshness = step.next;
     if (step.stalled) this.counters.lateTicks++;
     for (const [name, s] of this.sessions) {
-      const { packet, next } = outgoing(s.state, this.cfg);
+      const { packet, next } = outgoing(s.state, this.cfg, this.holding.has(name));
       s.state = next;
       this.send(packet, name, s.address);
     }

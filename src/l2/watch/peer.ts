@@ -21,6 +21,13 @@ import type { BfdPacket } from '../../bgp/bfd/packet.js';
 
 export type WatchVerdict = 'up' | 'down' | 'unknown';
 
+/**
+ * Diagnostic code (RFC 5880 reserves 9-31) a successor puts in its Up packets to an owner while its
+ * control loop still answers some of that owner's VIPs: the owner's gate may not reopen on such packets.
+ * Only Herald speakers exchange watch packets (their own port), so the private value meets no router.
+ */
+export const WATCH_DIAG_HOLDING = 31;
+
 export interface PeerWatchState {
   machine: BfdMachineState;
   /** Local monotonic ms of the last packet accepted from the peer. */
@@ -28,7 +35,10 @@ export interface PeerWatchState {
   /** Silence is measured from max(lastRxMs, baselineMs): a stall of ours moves the baseline. */
   baselineMs: number;
   verdict: WatchVerdict;
-  /** Since when every packet from the peer has reported state Up (undefined: the last one did not). */
+  /**
+   * Since when every packet from the peer has reported state Up without holding any of our VIPs
+   * (undefined: the last one did not).
+   */
   remoteUpSinceMs: number | undefined;
 }
 
@@ -66,7 +76,8 @@ export function peerPacket(
   // A reset session (the peer restarted, or saw *us* go silent) says nothing about the peer's gate:
   // only silence does. Until the handshake completes again the gossip view decides.
   else if (s.verdict === 'up') verdict = 'unknown';
-  const remoteUpSinceMs = p.state === 'up' ? (s.remoteUpSinceMs ?? nowMs) : undefined;
+  const reportsUp = p.state === 'up' && p.diag !== WATCH_DIAG_HOLDING;
+  const remoteUpSinceMs = reportsUp ? (s.remoteUpSinceMs ?? nowMs) : undefined;
   return { ...s, machine, lastRxMs: nowMs, verdict, remoteUpSinceMs };
 }
 
@@ -93,20 +104,25 @@ export function checkSilence(
   };
 }
 
-/** The packet to send now, and the state after sending it. */
+/**
+ * The packet to send now, and the state after sending it. `holding`: this node still answers some of
+ * the peer's VIPs (WATCH_DIAG_HOLDING).
+ */
 export function outgoing(
   s: PeerWatchState,
   cfg: BfdMachineConfig,
+  holding = false,
 ): { packet: ReturnType<typeof packetFor>; next: PeerWatchState } {
   // The pulse sends at the configured rate in every state (both ends are Herald speakers on a private
   // port), so the advertised interval is the configured one too.
-  const packet = { ...packetFor(s.machine, cfg), desiredMinTxUs: cfg.desiredMinTxUs };
+  const base = { ...packetFor(s.machine, cfg), desiredMinTxUs: cfg.desiredMinTxUs };
+  const packet = holding && base.state === 'up' ? { ...base, diag: WATCH_DIAG_HOLDING } : base;
   return { packet, next: { ...s, machine: sent(s.machine) } };
 }
 
 /**
- * The peer has reported us up, in packets received after `sinceMs` and still arriving, for at least
- * holdMs: it has had time to hand back any VIP it took over from us.
+ * The peer has reported us up, holding none of our VIPs, in packets received after `sinceMs` and still
+ * arriving, for at least holdMs.
  */
 export function reportsUsUp(s: PeerWatchState, nowMs: number, holdMs: number, sinceMs: number): boolean {
   if (s.remoteUpSinceMs === undefined || s.lastRxMs === undefined) return false;

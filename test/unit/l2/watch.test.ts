@@ -8,6 +8,7 @@ import {
   outgoing,
   peerPacket,
   reportsUsUp,
+  WATCH_DIAG_HOLDING,
   watchMachineConfig,
   type PeerWatchState,
 } from '../../../src/l2/watch/peer.js';
@@ -138,6 +139,19 @@ t.test(
     t.notOk(reportsUsUp(down, 1130, 70, 1050), 'a Down report resets it');
   },
 );
+
+t.test('peer: Up packets of a successor still holding our VIPs do not report us up', async (t) => {
+  const [x, o] = handshake(1000);
+  const marked = outgoing(x, cfg, true).packet;
+  t.equal(marked.diag, WATCH_DIAG_HOLDING, 'the successor marks its Up packets while it holds');
+  t.equal(outgoing(x, cfg, false).packet.diag, outgoing(x, cfg).packet.diag, 'unmarked otherwise');
+  let s = o;
+  for (let now = 1060; now <= 1200; now += 20) s = peerPacket(s, wire(marked), now, cfg);
+  t.equal(s.verdict, 'up', 'the session itself is up');
+  t.notOk(reportsUsUp(s, 1200, 70, 1050), 'but it does not report us up while holding');
+  for (let now = 1220; now <= 1300; now += 20) s = peerPacket(s, wire(outgoing(x, cfg).packet), now, cfg);
+  t.ok(reportsUsUp(s, 1300, 70, 1050), 'released: reported up after the hold');
+});
 
 t.test('view: the watch wins over gossip both ways; gossip deaths wait for the hold', async (t) => {
   t.ok(aliveForOwnership('up', { alive: false, deadForMs: 5000 }, 120));

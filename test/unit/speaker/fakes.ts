@@ -225,6 +225,10 @@ export class FakeWatch extends EventEmitter<OwnerWatchEvents> implements OwnerWa
   setTargets(targets: WatchTargets): void {
     this.targets = targets;
   }
+  holding: ReadonlySet<string> = new Set();
+  setHolding(peers: ReadonlySet<string>): void {
+    this.holding = peers;
+  }
   verdict(peer: string): WatchVerdict {
     return this.verdicts.get(peer) ?? 'unknown';
   }
