@@ -60,14 +60,19 @@ t.test(
     const s = await thread(t, 's', PORT + 1, PORT);
     t.notOk(o.r.gateOpen(), 'shut before the start');
     // Both ends on one address: each names the other as its only peer.
-    o.watch.setTargets({ watching: new Set(), watchedBy: new Set(['s']) }, new Map([['s', '127.0.0.1']]));
-    s.watch.setTargets({ watching: new Set(['o']), watchedBy: new Set() }, new Map([['o', '127.0.0.1']]));
+    const setTargets = () => {
+      o.watch.setTargets({ watching: new Set(), watchedBy: new Set(['s']) }, new Map([['s', '127.0.0.1']]));
+      s.watch.setTargets({ watching: new Set(['o']), watchedBy: new Set() }, new Map([['o', '127.0.0.1']]));
+    };
+    setTargets();
     const verdicts: string[] = [];
     s.watch.on('verdict', (v) => verdicts.push(v.verdict));
     for (const x of [o, s]) {
       x.watch.start();
       x.watch.setReady();
     }
+    // Ready takes effect with the next targets.
+    setTargets();
     t.ok(
       (await pollUntil(5000, () => s.watch.verdict('o') === 'up')) !== undefined,
       'the successor sees the owner up',
@@ -95,12 +100,16 @@ t.test(
 t.test('a control loop silent beyond the stall limit counts as a freeze', async (t) => {
   const o = await thread(t, 'o2', PORT + 2, PORT + 3, 300);
   const s = await thread(t, 's2', PORT + 3, PORT + 2, 300);
-  o.watch.setTargets({ watching: new Set(), watchedBy: new Set(['s2']) }, new Map([['s2', '127.0.0.1']]));
-  s.watch.setTargets({ watching: new Set(['o2']), watchedBy: new Set() }, new Map([['o2', '127.0.0.1']]));
+  const setTargets = () => {
+    o.watch.setTargets({ watching: new Set(), watchedBy: new Set(['s2']) }, new Map([['s2', '127.0.0.1']]));
+    s.watch.setTargets({ watching: new Set(['o2']), watchedBy: new Set() }, new Map([['o2', '127.0.0.1']]));
+  };
   for (const x of [o, s]) {
     x.watch.start();
     x.watch.setReady();
   }
+  // Ready takes effect with the next targets.
+  setTargets();
   t.ok(
     (await pollUntil(5000, () => o.r.gateOpen() && s.watch.verdict('o2') === 'up')) !== undefined,
     'gate open, pair up',

@@ -83,6 +83,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   private holding: ReadonlySet<string> = new Set();
   private freshness: Freshness = starting();
   private ready = false;
+  private readyPending = false;
   private timer: NodeJS.Timeout | undefined;
   private socket: WatchSocket | undefined;
   private readonly cfg: BfdMachineConfig;
@@ -112,9 +113,12 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     this.timer = setInterval(() => this.onPulse(), this.opts.timing.heartbeatMs);
   }
 
-  /** The speaker has joined (or decided to start alone): the gate may open once the watchers agree. */
+  /**
+   * The speaker has joined (or decided to start alone): the gate may open once the watchers agree, the
+   * watchers being those of the next setTargets (the first decision's): the pairs known before are not.
+   */
   setReady(): void {
-    this.ready = true;
+    this.readyPending = true;
   }
 
   /** Whether the gate is being refreshed (false while stale). */
@@ -133,6 +137,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   ): void {
     this.targets = targets;
     this.gossipDead = gossipDead;
+    if (this.readyPending) this.ready = true;
     const wanted = new Set([...targets.watching, ...targets.watchedBy]);
     const now = this.nowMs();
     for (const [name, s] of this.sessions) {
@@ -210,7 +215,8 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
           return {
             name,
             reportsUp: s ? reportsUsUp(s.state, nowMs, t.refreshHoldMs, sinceMs) : false,
-            gone: this.gossipDead.has(name) && s?.state.verdict !== 'up',
+            // Not heard (down) or dead by gossip and not heard: it holds nothing we could answer next to.
+            gone: s?.state.verdict === 'down' || (this.gossipDead.has(name) && s?.state.verdict !== 'up'),
           };
         }),
     });

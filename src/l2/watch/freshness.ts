@@ -4,8 +4,9 @@
  * liveness bound: to the other nodes it looked dead, and a successor may have taken its VIPs over). A
  * stale speaker keeps its gate shut until each node watching it has reported it up, in packets received
  * after the stall began, for the refresh hold (long enough for that node to hand the VIPs back), or until
- * a cap passes for watchers that never answer (a blocked port). A watcher gossip calls dead whose packets do
- * not arrive either is not waited for: it holds nothing (a frozen one's own gate is shut).
+ * a cap passes for watchers that never answer (a blocked port). A watcher the watch declared down, or that
+ * gossip calls dead and the watch does not hear, is not waited for: it holds nothing we could answer next
+ * to (a frozen one's own gate is shut; one cut off from us is cut off from our segment too).
  */
 
 export interface Freshness {
@@ -27,7 +28,7 @@ export interface PulseInputs {
   capMs: number;
   /**
    * The nodes watching this one: has each reported us up since `sinceMs` for the refresh hold? `gone`:
-   * gossip calls it dead and the watch hears nothing from it.
+   * the watch declared it down, or gossip calls it dead and the watch does not hear it.
    */
   watchers: (sinceMs: number) => ReadonlyArray<{ name: string; reportsUp: boolean; gone?: boolean }>;
 }

@@ -49,24 +49,32 @@ function pair(lan: ReturnType<typeof fakeLan>) {
   const x = make('x', '10.0.0.2');
   x.on('verdict', (v) => verdicts.push({ at: ms(clockNs()), peer: v.peer, verdict: v.verdict }));
   // x is o's successor: x watches o, o is watched by x.
-  o.setTargets({ watching: new Set(), watchedBy: new Set(['x']) }, new Map([['x', '10.0.0.2']]));
-  x.setTargets({ watching: new Set(['o']), watchedBy: new Set() }, new Map([['o', '10.0.0.1']]));
-  return { o, x, beats, verdicts };
+  const targets = () => {
+    o.setTargets({ watching: new Set(), watchedBy: new Set(['x']) }, new Map([['x', '10.0.0.2']]));
+    x.setTargets({ watching: new Set(['o']), watchedBy: new Set() }, new Map([['o', '10.0.0.1']]));
+  };
+  targets();
+  // Ready takes effect with the next targets (the first decision after joining sets them).
+  const ready = () => {
+    o.setReady();
+    x.setReady();
+    targets();
+  };
+  return { o, x, beats, verdicts, ready };
 }
 
 t.test(
   'owner goes silent: its last heartbeat + the bound is before the successor calls it down',
   async (t) => {
     const lan = fakeLan();
-    const { o, x, beats, verdicts } = pair(lan);
+    const { o, x, beats, verdicts, ready } = pair(lan);
     t.teardown(() => (o.stop(), x.stop()));
     o.start();
     x.start();
     t.equal(beats.o.length, 0);
     await sleep(100);
     t.equal(beats.o.length, 0, 'no heartbeat before the speaker is ready');
-    o.setReady();
-    x.setReady();
+    ready();
     t.ok(await until(2000, () => x.verdict('o') === 'up'), 'the watch comes up');
     t.ok(await until(2000, () => o.fresh()), 'the owner refreshes its gate once its watcher reports it up');
     await sleep(200);
@@ -90,12 +98,11 @@ t.test(
   'a stall of the whole process: no verdict on stale silence, the owner waits for its watcher',
   async (t) => {
     const lan = fakeLan();
-    const { o, x, beats, verdicts } = pair(lan);
+    const { o, x, beats, verdicts, ready } = pair(lan);
     t.teardown(() => (o.stop(), x.stop()));
     o.start();
     x.start();
-    o.setReady();
-    x.setReady();
+    ready();
     t.ok(await until(2000, () => x.verdict('o') === 'up' && o.fresh()));
     const stale: number[] = [];
     o.on('stale', (s) => stale.push(s.gapMs));
@@ -120,12 +127,11 @@ t.test(
   'one-way loss from the owner: down after the detection time, back up after a new handshake',
   async (t) => {
     const lan = fakeLan();
-    const { o, x, verdicts } = pair(lan);
+    const { o, x, verdicts, ready } = pair(lan);
     t.teardown(() => (o.stop(), x.stop()));
     o.start();
     x.start();
-    o.setReady();
-    x.setReady();
+    ready();
     t.ok(await until(2000, () => x.verdict('o') === 'up' && o.fresh()));
     lan.silence('10.0.0.1');
     t.ok(await until(2000, () => x.verdict('o') === 'down'));
@@ -140,12 +146,11 @@ t.test(
 
 t.test('adminDown: the successor takes over at once', async (t) => {
   const lan = fakeLan();
-  const { o, x } = pair(lan);
+  const { o, x, ready } = pair(lan);
   t.teardown(() => x.stop());
   o.start();
   x.start();
-  o.setReady();
-  x.setReady();
+  ready();
   t.ok(await until(2000, () => x.verdict('o') === 'up'));
   const at = Date.now();
   o.stop({ adminDown: true });
