@@ -57,13 +57,14 @@ export async function measureFailover(
     }
     const killedAt = Date.now();
     await fail();
+    // Requests sent while fail() ran may still reach the old owner, which in flow mode steers them to
+    // another node: only requests sent once the failure is complete count, timed from its start.
+    const failedAt = Date.now();
     let first: ProbeAnswer | undefined;
     await pollUntil(
       15_000,
       () => {
-        // Sent after the kill: in flow mode a request in flight at the kill may be answered by a node the
-        // old owner had steered it to, which says nothing about the failover.
-        first = answers.find((a) => a.s > killedAt && a.node !== undefined && a.node !== owner.name);
+        first = answers.find((a) => a.s > failedAt && a.node !== undefined && a.node !== owner.name);
         return first !== undefined;
       },
       20,
