@@ -83,6 +83,10 @@ async function steady(lab: PlacementLab, heavy: readonly string[], start: Map<st
   };
 }
 
+const silences = (byVip: Record<string, number>) => {
+  const list = Object.entries(byVip).filter(([, ms]) => ms >= 200);
+  return list.length ? ` (≥ 200 ms: ${list.map(([ip, ms]) => `${ip} ${ms} ms`).join(', ')})` : '';
+};
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
 const pc = (x: number) => `${fmt(x * 100, 0)}%`;
 
@@ -140,6 +144,10 @@ async function main(): Promise<void> {
         dualRounds: arpSteady?.dualRounds ?? 0,
         arpRounds: arpSteady?.rounds ?? 0,
         longestSilentMs: arpSteady?.longestSilentMs ?? 0,
+        silentMsByVip: Object.fromEntries(arpSteady?.silentMsByVip ?? []),
+        maxHeartbeatAgeMs: Object.fromEntries(
+          lab.cluster.nodes.map((n, i) => [n.name, arpSteady?.maxHeartbeatAgeMs[i] ?? -1]),
+        ),
         connections: steadyRun.conns,
         broken: steadyRun.broken,
         load1Mean: steadyRun.samples.reduce((a, s) => a + s.load1, 0) / steadyRun.samples.length,
@@ -178,7 +186,11 @@ ${
   st
     ? `- Steady load for ${st.minutes} min afterwards: ${st.moves.length} further moves${st.moves.length ? ` (${st.moves.join('; ')})` : ''}, ${st.ownerChanges} owner
   changes in the XDP maps; busiest link ${pc(st.meanOfMax)} on average over ${st.samples.length} samples (highest ${pc(st.maxUtilization)});
-  ${st.dualRounds} dual ARP rounds in ${st.arpRounds}, longest silence of any VIP ${st.longestSilentMs} ms; ${st.connections} connections
+  ${st.dualRounds} dual ARP rounds in ${st.arpRounds}, longest silence of any VIP ${st.longestSilentMs} ms${silences(st.silentMsByVip)}, highest speaker heartbeat age ${Object.entries(
+    st.maxHeartbeatAgeMs,
+  )
+    .map(([n, ms]) => `${n} ${ms} ms`)
+    .join(', ')}; ${st.connections} connections
   held ${st.minutes} min, ${st.broken} broke; mean 1-minute load ${fmt(st.load1Mean)}.`
     : '- Steady phase not run (--steady-minutes 0).'
 }

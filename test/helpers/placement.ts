@@ -83,6 +83,7 @@ export async function runPlacement(
     source4: client.ip4,
     vips: lab.vips,
     maxDurationMs: opts.maxMs,
+    heartbeatPins: cluster.nodes.map((n) => n.pinDir),
   });
   // flow-load holds connections for 10 minutes at most.
   const holdMs = Math.min(opts.maxMs, 600_000);
