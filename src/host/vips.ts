@@ -1,19 +1,16 @@
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { canonicalIp } from '../config/index.js';
 import { hostPrefix, planHostAddresses, planSysctls, HOST_SYSCTLS } from './plan.js';
-
-const execFileAsync = promisify(execFile);
 
 export interface HostVipsOptions {
   /** Interface that holds the VIPs (default lo). */
   interface: string;
   /** JSON file recording the addresses Herald added (so a restart or --cleanup removes only those). */
   statePath: string;
-  /** Runs `ip` with these arguments (tests may replace it). */
-  ip?: (args: string[]) => Promise<string>;
+  /** Runs `ip` with these arguments and `input` on its stdin; rejects with its stderr (tests may replace it). */
+  ip?: (args: string[], input?: string) => Promise<string>;
   sysctlRoot?: string;
   /**
    * How often an unchanged wanted set is checked against the interface again (an address someone removed
@@ -29,7 +26,22 @@ interface State {
   addresses: string[];
 }
 
-const runIp = async (args: string[]): Promise<string> => (await execFileAsync('ip', args)).stdout;
+/** One `ip` process; its stdin takes `input` (a batch script). Rejects with its stderr on failure. */
+function runIp(args: string[], input = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (code) =>
+      code === 0 ? resolve(stdout) : reject(Object.assign(new Error(`ip exited with ${code}`), { stderr })),
+    );
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+  });
+}
 
 /**
  * Holds the VIPs this node serves on a host interface, so its kernel accepts their traffic, and removes
@@ -39,7 +51,7 @@ const runIp = async (args: string[]): Promise<string> => (await execFileAsync('i
  */
 export class HostVips {
   private chain: Promise<unknown> = Promise.resolve();
-  private readonly ip: (args: string[]) => Promise<string>;
+  private readonly ip: (args: string[], input?: string) => Promise<string>;
   private verified?: { want: string; at: number };
 
   constructor(private readonly options: HostVipsOptions) {
@@ -105,25 +117,30 @@ export class HostVips {
       present,
       this.ours(),
     );
-    const added: string[] = [];
-    const removed: string[] = [];
-    const errors: string[] = [];
-    for (const ip of plan.add) {
-      // IPv6 VIPs are deprecated at once, so the host never picks one as the source of its own traffic.
-      const extra = ip.includes(':') ? ['preferred_lft', '0', 'nodad'] : [];
-      await this.ip(['address', 'add', hostPrefix(ip), 'dev', dev, ...extra]).then(
-        () => added.push(ip),
-        (e: unknown) => errors.push(`add ${ip}: ${message(e)}`),
-      );
-    }
-    for (const ip of plan.remove) {
-      await this.ip(['address', 'del', hostPrefix(ip), 'dev', dev]).then(
-        () => removed.push(ip),
-        (e: unknown) => errors.push(`remove ${ip}: ${message(e)}`),
-      );
-    }
-    const failedAdds = new Set(plan.add.filter((ip) => !added.includes(ip)));
-    const failedRemoves = plan.remove.filter((ip) => !removed.includes(ip));
+    // One `ip -batch` for the whole change: a process per address blocks the event loop for seconds at
+    // thousands of VIPs (every spawn forks on the main thread). What took is read back from the kernel.
+    const lines = [
+      ...plan.add.map(
+        // IPv6 VIPs are deprecated at once, so the host never picks one as the source of its own traffic.
+        (ip) => `address add ${hostPrefix(ip)} dev ${dev}${ip.includes(':') ? ' preferred_lft 0 nodad' : ''}`,
+      ),
+      ...plan.remove.map((ip) => `address del ${hostPrefix(ip)} dev ${dev}`),
+    ];
+    let failure: string | undefined;
+    if (lines.length > 0)
+      await this.ip(['-force', '-batch', '-'], `${lines.join('\n')}\n`).catch((e: unknown) => {
+        failure = message(e);
+      });
+    const after = lines.length > 0 ? await this.present() : present;
+    const added = plan.add.filter((ip) => after.has(ip));
+    const removed = plan.remove.filter((ip) => !after.has(ip));
+    const failedAdds = new Set(plan.add.filter((ip) => !after.has(ip)));
+    const failedRemoves = plan.remove.filter((ip) => after.has(ip));
+    const errors = [
+      ...[...failedAdds].map((ip) => `add ${ip} failed`),
+      ...failedRemoves.map((ip) => `remove ${ip} failed`),
+    ];
+    if (errors.length > 0 && failure) errors.push(failure);
     this.record([...plan.ours.filter((ip) => !failedAdds.has(ip)), ...failedRemoves]);
     if (errors.length > 0) throw new Error(`on ${dev}: ${errors.join('; ')}`);
     this.verified = { want: key, at: Date.now() };

@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,10 @@ t.test('VIPs on lo of a namespace: added, removed, foreign ones untouched, clean
   const ns = await lan.createNamespace('n1');
   const dir = mkdtempSync(join(tmpdir(), 'herald-f-hvip-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const ip = async (args: string[]) => (await execFileAsync('ip', ['-n', ns, ...args])).stdout;
+  const ip = async (args: string[], input?: string) =>
+    input === undefined
+      ? (await execFileAsync('ip', ['-n', ns, ...args])).stdout
+      : execFileSync('ip', ['-n', ns, ...args], { input, encoding: 'utf8' });
   const onLo = async () =>
     (await ip(['-o', 'address', 'show', 'dev', 'lo']))
       .split('\n')
@@ -54,6 +57,13 @@ t.test('VIPs on lo of a namespace: added, removed, foreign ones untouched, clean
   t.same(await again.cleanup(), { added: [], removed: ['10.0.0.202'] });
   t.same(await onLo(), ['10.0.0.201/32', '10.0.0.9/32']);
   t.throws(() => readFileSync(statePath), 'state file removed by cleanup');
+
+  // Many at once (one ip -batch per change): all added, then all removed.
+  const many = new Set(Array.from({ length: 500 }, (_, i) => `10.1.${i >> 8}.${i & 255}`));
+  t.equal((await again.sync(many)).added.length, 500, '500 VIPs added in one sync');
+  t.equal((await onLo()).length, 502);
+  t.equal((await again.sync(new Set())).removed.length, 500, '500 VIPs removed in one sync');
+  t.same(await onLo(), ['10.0.0.201/32', '10.0.0.9/32']);
 });
 
 t.test('sysctls: raised in the given tree, a stricter value kept', async (t) => {
