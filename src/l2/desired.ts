@@ -73,7 +73,8 @@ export function decideL2(vips: readonly L2VipInput[], nodes: readonly L2NodeInpu
   return vips.map((vip) => decideVip(vip, nodes));
 }
 
-function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision {
+/** One VIP's decision (decideL2 for one entry; callers that slice the work call it per VIP). */
+export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDecision {
   const base = {
     ip: vip.ip,
     services: vip.services,

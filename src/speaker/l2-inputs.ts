@@ -134,6 +134,20 @@ export function groupVips(
   members: readonly MemberView[] = [],
   semantics: EndpointSemantics = 'kubernetes',
 ): VipGroup[] {
+  const { ips, group } = vipGrouping(model, allocations, members, semantics);
+  return ips.map(group);
+}
+
+/**
+ * groupVips in two steps, so a caller can build the groups in slices (util/slices): the sorted IPs
+ * (one pass over the services) and the group of each IP.
+ */
+export function vipGrouping(
+  model: HeraldModel,
+  allocations: ReadonlyMap<string, ServiceAllocation>,
+  members: readonly MemberView[] = [],
+  semantics: EndpointSemantics = 'kubernetes',
+): { ips: string[]; group: (ip: string) => VipGroup } {
   const readyBySvc = readyNodesByService(model.endpointSlices);
   const checked = new Set(
     model.services.filter((s) => serviceHealthCheck(s).check !== undefined).map(serviceKey),
@@ -154,21 +168,21 @@ export function groupVips(
       byIp.set(ip, entry);
     }
   }
-  return [...byIp.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([ip, { services, pool }]) => {
-      const keys = services.map(serviceKey).sort();
-      return {
-        ip,
-        pool,
-        services: keys,
-        externalTrafficPolicy: services.some((s) => s.spec.externalTrafficPolicy === 'Local')
-          ? 'Local'
-          : 'Cluster',
-        readyNodes: mergeReadyNodes(keys.map((k) => readyNodesOf(readyBySvc, k, semantics))),
-        unhealthy: unhealthyNodes(keys, checked, failingByNode),
-      };
-    });
+  const group = (ip: string): VipGroup => {
+    const { services, pool } = byIp.get(ip) ?? { services: [], pool: '' };
+    const keys = services.map(serviceKey).sort();
+    return {
+      ip,
+      pool,
+      services: keys,
+      externalTrafficPolicy: services.some((s) => s.spec.externalTrafficPolicy === 'Local')
+        ? 'Local'
+        : 'Cluster',
+      readyNodes: mergeReadyNodes(keys.map((k) => readyNodesOf(readyBySvc, k, semantics))),
+      unhealthy: unhealthyNodes(keys, checked, failingByNode),
+    };
+  };
+  return { ips: [...byIp.keys()].sort((a, b) => (a < b ? -1 : 1)), group };
 }
 
 /** Node labels as the selectors see them: the Node object's, else the gossiped ones, plus the hostname. */

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { HeraldModel } from '../config/index.js';
-import { decideL2, nodeActions, type VipDecision } from '../l2/desired.js';
+import { decideL2, decideVip, nodeActions, type VipDecision } from '../l2/desired.js';
 import type { L2Plan } from '../l2/plan.js';
 import { type FlowDatapath, FlowReconciler, type NodeMacs } from '../l2/flow-reconciler.js';
 import type { FlowTraffic } from '../l2/flow-model.js';
@@ -11,6 +11,7 @@ import {
   L2Reconciler,
 } from '../l2/reconciler.js';
 import type { Logger } from '../util/log.js';
+import { mapSliced, type TimeSlicer } from '../util/slices.js';
 import { buildL2Inputs, type MemberView, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
 
 /**
@@ -27,6 +28,19 @@ export function decideVips(
 ): VipDecision[] {
   const { vips, nodes } = buildL2Inputs(model, allocations, members, groups, placed);
   return decideL2(vips, nodes);
+}
+
+/** decideVips in time slices: the same decisions, with the event loop given back between slices. */
+export async function decideVipsSliced(
+  model: HeraldModel,
+  allocations: ReadonlyMap<string, ServiceAllocation>,
+  members: readonly MemberView[],
+  groups: readonly VipGroup[],
+  placed: ReadonlyMap<string, string>,
+  slicer: TimeSlicer,
+): Promise<VipDecision[]> {
+  const { vips, nodes } = buildL2Inputs(model, allocations, members, groups, placed);
+  return mapSliced(vips, (vip) => decideVip(vip, nodes), slicer);
 }
 
 export interface L2PartOptions {

@@ -8,18 +8,24 @@ export interface OwnerChange {
   mode: VipDecision['mode'];
 }
 
-const holders = (d: VipDecision | undefined): string => [...(d?.shares.keys() ?? [])].sort().join(',');
+function sameHolders(a: VipDecision, b: VipDecision): boolean {
+  if (a === b) return true;
+  if (a.shares.size !== b.shares.size) return false;
+  for (const node of a.shares.keys()) if (!b.shares.has(node)) return false;
+  return true;
+}
 
 /**
  * The VIPs whose answering node set changed between two decision rounds (a new VIP counts as changed).
  * `from`/`to` are the single owners (in spread mode the node holding the most buckets). Pure.
  */
 export function ownerChanges(previous: readonly VipDecision[], next: readonly VipDecision[]): OwnerChange[] {
+  if (previous === next) return [];
   const before = new Map(previous.map((d) => [d.ip, d]));
   const changes: OwnerChange[] = [];
   for (const d of next) {
     const prev = before.get(d.ip);
-    if (prev && holders(prev) === holders(d)) continue;
+    if (prev && sameHolders(prev, d)) continue;
     changes.push({ ip: d.ip, services: d.services, from: prev?.owner, to: d.owner, mode: d.mode });
   }
   return changes;

@@ -28,20 +28,20 @@ export class OwnershipLiveness {
     this.deaths.note(kind, member.name);
   }
 
-  decide(
+  async decide(
     members: readonly Member[],
-    decideWith: (views: readonly MemberView[]) => VipDecision[],
-  ): { decisions: VipDecision[]; views: MemberView[] } {
+    decideWith: (views: readonly MemberView[]) => Promise<VipDecision[]>,
+  ): Promise<{ decisions: VipDecision[]; views: MemberView[] }> {
     const { watch, gate } = this.parts;
     const gossip = memberViews(members);
-    const byGossip = decideWith(gossip);
+    const byGossip = await decideWith(gossip);
     let targets = watchTargets(byGossip, this.node);
     // A member gossip calls dead may only be frozen: the successor holding its VIPs keeps watching it, to
     // hand them back and to report it up (a stale owner waits for that before it answers again).
     const dead = new Set(members.filter((m) => m.state === 'dead').map((m) => m.name));
     if (dead.size > 0) {
       const asAlive = gossip.map((v) => (dead.has(v.name) ? { ...v, alive: true } : v));
-      targets = mergeTargets(targets, watchTargets(decideWith(asAlive), this.node));
+      targets = mergeTargets(targets, watchTargets(await decideWith(asAlive), this.node));
     }
     const gone = new Set(members.filter((m) => m.state === 'dead' || m.state === 'left').map((m) => m.name));
     watch.setTargets(targets, new Map(members.map((m) => [m.name, m.address])), gone);
@@ -67,7 +67,7 @@ export class OwnershipLiveness {
     this.nextHolding = new Set([...targets.watching].filter((name) => out.has(name)));
     watch.setHolding(new Set([...this.holding, ...this.nextHolding]));
     return corrected.changed
-      ? { decisions: decideWith(corrected.views), views: corrected.views }
+      ? { decisions: await decideWith(corrected.views), views: corrected.views }
       : { decisions: byGossip, views: gossip };
   }
 

@@ -11,8 +11,9 @@ import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
 import type { Logger } from '../util/log.js';
-import { groupVips, isExcluded, nodeLabels, type MemberView, type ServiceAllocation } from './l2-inputs.js';
-import { decideVips } from './l2-part.js';
+import { TimeSlicer } from '../util/slices.js';
+import { isExcluded, nodeLabels, type MemberView, type ServiceAllocation } from './l2-inputs.js';
+import { RoundDecider } from './decider.js';
 import { serviceAllocations } from './model-source.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import { OwnershipLiveness } from './ownership.js';
@@ -50,6 +51,11 @@ export class Speaker
   private ready = false;
   private started = false;
   private pending: NodeJS.Immediate | undefined;
+  /** A decision round is running (it yields between slices); another one was asked for meanwhile. */
+  private running = false;
+  private again = false;
+  private readonly decider = new RoundDecider();
+  private heldBefore = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
   private readonly liveness: OwnershipLiveness;
@@ -349,33 +355,65 @@ export class Speaker
   }
 
   private schedule(): void {
-    if (this.pending || !this.ready || this.stopping.signal.aborted) return;
+    if (!this.ready || this.stopping.signal.aborted) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    if (this.pending) return;
     this.pending = setImmediate(() => {
       this.pending = undefined;
-      try {
-        this.reconcile();
-      } catch (error) {
-        this.log.error({ err: error }, 'reconcile failed');
-      }
+      void this.round();
     });
   }
 
-  /** One decision round: decide (pure), program L2, update BGP, then tell the observers. */
-  private reconcile(): void {
+  /** One round at a time; what changed while it ran is decided by the next one. */
+  private async round(): Promise<void> {
+    this.running = true;
+    try {
+      await this.reconcile();
+    } catch (error) {
+      if (!this.stopping.signal.aborted) this.log.error({ err: error }, 'reconcile failed');
+    } finally {
+      this.running = false;
+      if (this.again) {
+        this.again = false;
+        this.schedule();
+      }
+    }
+  }
+
+  /**
+   * One decision round: decide (pure, in time slices: the heartbeat and gossip run between them), program
+   * L2, update BGP, then tell the observers. The decisions are those of the inputs read at its start.
+   */
+  private async reconcile(): Promise<void> {
     const { source, l2, bgp, membership, options } = this.parts;
     const model = source.current();
     if (!model) return;
     // A node refused by its seeds decides with nobody eligible: it releases every VIP.
     const gossip = this.silent ? [] : membership.members();
     const semantics = options.allocation === 'compute' ? 'standalone' : 'kubernetes';
+    const slicer = new TimeSlicer({ signal: this.stopping.signal });
+    const base = {
+      model,
+      allocations: this.currentAllocations,
+      semantics,
+      placement: this.placement.current(),
+      placedOwners: () => this.placement.placedOwners(),
+    } as const;
     const groupsOf = (views: readonly MemberView[]) =>
-      groupVips(model, this.currentAllocations, views, semantics);
-    const { decisions, views: members } = this.liveness.decide(gossip, (views) =>
-      decideVips(model, this.currentAllocations, views, groupsOf(views), this.placement.placedOwners()),
+      this.decider.groups({ ...base, members: views }, slicer);
+    const { decisions, views: members } = await this.liveness.decide(gossip, async (views) =>
+      this.decider.decide({ ...base, members: views }, await groupsOf(views), slicer),
     );
-    const groups = groupsOf(members);
-    const held = this.placement.heldTakeovers(this.node, this.lastDecisions, decisions, members);
-    const plan = l2.apply(withoutHeld(decisions, held, this.node), members);
+    const groups = await groupsOf(members);
+    const previous = this.lastDecisions;
+    const held = this.placement.heldTakeovers(this.node, previous, decisions, members);
+    // Unchanged decisions (the same objects) and nothing held: the datapath already holds them.
+    const unchanged = decisions === previous && held.size === 0 && this.heldBefore === 0;
+    this.heldBefore = held.size;
+    const plan = unchanged ? undefined : l2.apply(withoutHeld(decisions, held, this.node), members);
     this.liveness.applied();
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);
@@ -391,18 +429,19 @@ export class Speaker
         })
         .catch((error: unknown) => this.log.error({ err: error }, 'holding VIPs on the host failed'));
     }
-    const previous = this.lastDecisions;
     this.lastDecisions = decisions;
-    const now = Date.now();
-    logChanges(
-      this.log,
-      'took over',
-      plan.takeovers.map((t) => t.ip),
-    );
-    logChanges(this.log, 'released', plan.released);
-    for (const { ip } of plan.takeovers) this.notify('takeover', { ip, at: now });
-    for (const ip of plan.released) this.notify('released', { ip, at: now });
-    for (const change of ownerChanges(previous, decisions)) this.notify('owner', change);
+    if (plan) {
+      const now = Date.now();
+      logChanges(
+        this.log,
+        'took over',
+        plan.takeovers.map((t) => t.ip),
+      );
+      logChanges(this.log, 'released', plan.released);
+      for (const { ip } of plan.takeovers) this.notify('takeover', { ip, at: now });
+      for (const ip of plan.released) this.notify('released', { ip, at: now });
+      for (const change of ownerChanges(previous, decisions)) this.notify('owner', change);
+    }
     this.notify('decisions', decisions);
     // Gossiped after the datapath was programmed: a node gaining a moved VIP waits for this to answer it.
     const version = this.placement.current().version;
