@@ -96,6 +96,10 @@ export class XdpResponder {
   private groupOps: string[] = [];
   private groupChain: Promise<void> = Promise.resolve();
   private knownCounters: Set<string> | undefined;
+  private lastBeatNs: bigint | undefined;
+  /** The last counters() read: raw per-CPU value and its sums, per VIP. */
+  private counterSums = new Map<string, { raw: Buffer; sum: VipCounters }>();
+  private maxBeatGapNs = 0n;
   private closed = false;
 
   private constructor(
@@ -266,7 +270,19 @@ export class XdpResponder {
   /** Marks the control plane alive now (or at atNs on the bpf_ktime_get_ns clock, for tests). */
   heartbeat(atNs?: bigint): void {
     this.assertOpen();
-    this.writeConfig(atNs ?? kernelMonotonicNs());
+    const at = atNs ?? kernelMonotonicNs();
+    // A stamp of 0 shuts the gate: not a beat.
+    if (at > 0n && this.lastBeatNs !== undefined && at > this.lastBeatNs)
+      this.maxBeatGapNs = bigMax(this.maxBeatGapNs, at - this.lastBeatNs);
+    if (at > 0n) this.lastBeatNs = at;
+    this.writeConfig(at);
+  }
+
+  /** The heartbeat's age and the longest gap between two heartbeats written since the last call. */
+  heartbeatStats(): { ageMs: number | undefined; maxGapMs: number } {
+    const maxGapMs = Number(this.maxBeatGapNs) / 1e6;
+    this.maxBeatGapNs = 0n;
+    return { ageMs: this.heartbeatAgeMs(), maxGapMs };
   }
 
   /**
@@ -294,11 +310,23 @@ export class XdpResponder {
     this.writeConfig(cfg.heartbeatNs);
   }
 
-  /** Per-VIP counters, summed over CPUs, from one dump of the per-CPU map. */
+  /**
+   * Per-VIP counters, summed over CPUs, from one dump of the per-CPU map. Read every second: a VIP whose
+   * raw per-CPU value did not change since the last read (most of thousands) keeps its summed counters
+   * instead of being summed again.
+   */
   counters(): Map<string, VipCounters> {
     this.assertOpen();
     const out = new Map<string, VipCounters>();
-    for (const [k, v] of this.counterMap.entries()) out.set(addrFromKey(k), sumPerCpuCounters(v));
+    const seen = new Map<string, { raw: Buffer; sum: VipCounters }>();
+    for (const [k, v] of this.counterMap.entries()) {
+      const ip = addrFromKey(k);
+      const cached = this.counterSums.get(ip);
+      const entry = cached?.raw.equals(v) ? cached : { raw: Buffer.from(v), sum: sumPerCpuCounters(v) };
+      seen.set(ip, entry);
+      out.set(ip, entry.sum);
+    }
+    this.counterSums = seen;
     return out;
   }
 
@@ -416,6 +444,8 @@ export class XdpResponder {
     if (this.closed) throw new Error('XdpResponder is closed');
   }
 }
+
+const bigMax = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 
 function configKey(): Buffer {
   return Buffer.alloc(4);

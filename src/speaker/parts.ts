@@ -41,6 +41,8 @@ export interface SpeakerDatapath extends L2Datapath {
    * program goes silent when this stops. 0 closes the gate at once.
    */
   heartbeat(atNs?: bigint): void;
+  /** The heartbeat's age and the longest gap between two heartbeats since the last call (metrics). */
+  heartbeatStats?(): { ageMs: number | undefined; maxGapMs: number };
   counters(): Map<string, VipCounters>;
   close(): void;
 }

@@ -6,6 +6,7 @@ import { poolRanges, rangeSize } from '../config/index.js';
 import { FailoverClock } from '../metrics/failover.js';
 import { ClusterRateView, isRateReport, RateReportPublisher } from '../metrics/gossip.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/registry.js';
+import { registerGateHealth } from '../metrics/gate-health.js';
 import { registerGossipHealth } from '../metrics/gossip-health.js';
 import { registerHealthMetrics } from '../metrics/health.js';
 import { type Readiness, startMetricsServer } from '../metrics/server.js';
@@ -116,6 +117,8 @@ function wire(parts: {
 }): { stop(): void } {
   const { speaker, gossip, metrics, events, view, options, log } = parts;
   registerGossipHealth(metrics.registry, () => speaker.gossipHealth());
+  const gate = registerGateHealth(metrics.registry, () => speaker.gateHeartbeat());
+  speaker.on('round', ({ durationMs, computed }) => gate.round(durationMs, computed));
   const health = registerHealthMetrics(metrics.registry, {
     verdicts: () => speaker.healthVerdicts(),
     failingNodes: () => failingNodes(speaker.members(), speaker.healthVerdicts().keys()),

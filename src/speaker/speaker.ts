@@ -9,6 +9,7 @@ import type { FlowTraffic } from '../l2/flow-model.js';
 import type { NodeInterface } from '../l2/interfaces.js';
 import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
+import type { GateHeartbeat } from '../metrics/gate-health.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
 import type { Logger } from '../util/log.js';
 import { TimeSlicer } from '../util/slices.js';
@@ -222,6 +223,10 @@ export class Speaker
     return { encrypted: membership.encrypted(), dropped: s.dropped, nameConflicts: s.nameConflicts };
   }
 
+  gateHeartbeat(): GateHeartbeat | undefined {
+    return this.parts.datapath.heartbeatStats?.();
+  }
+
   broadcast(payload: Buffer, key: string): void {
     this.parts.membership.broadcast(payload, { key });
   }
@@ -370,8 +375,12 @@ export class Speaker
   /** One round at a time; what changed while it ran is decided by the next one. */
   private async round(): Promise<void> {
     this.running = true;
+    const started = performance.now();
+    const computed = this.decider.stats.computed;
     try {
       await this.reconcile();
+      const durationMs = performance.now() - started;
+      this.notify('round', { durationMs, computed: this.decider.stats.computed > computed });
     } catch (error) {
       if (!this.stopping.signal.aborted) this.log.error({ err: error }, 'reconcile failed');
     } finally {

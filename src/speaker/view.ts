@@ -7,6 +7,7 @@ import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { ServiceAllocation } from './l2-inputs.js';
 import type { PlacementMap } from '../placement/map.js';
 import type { OwnerChange } from './owner-diff.js';
+import type { GateHeartbeat } from '../metrics/gate-health.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
 
 export type MemberEventKind = Exclude<keyof MemberlistEvents, 'message' | 'conflict' | 'dropped'>;
@@ -22,6 +23,8 @@ export interface SpeakerEvents {
   announced: [{ ip: string; frames: number }];
   /** A gossip membership change, as the membership reported it. */
   member: [{ kind: MemberEventKind; member: Member }];
+  /** A decision round ended: its wall time and whether it computed the decisions again. */
+  round: [{ durationMs: number; computed: boolean }];
   /** A health check probe on this node finished. */
   probe: [{ service: string; ok: boolean; durationMs: number }];
   /** An application message gossiped by another speaker. */
@@ -53,6 +56,8 @@ export interface SpeakerView {
   healthVerdicts(): ReadonlyMap<string, boolean>;
   /** Gossip encryption and drop counters, for /metrics. */
   gossipHealth(): GossipHealth;
+  /** The liveness gate's heartbeat (age, longest gap since the last call), for /metrics. */
+  gateHeartbeat(): GateHeartbeat | undefined;
   on<K extends keyof SpeakerEvents>(event: K, listener: (...args: SpeakerEvents[K]) => void): unknown;
 }
 

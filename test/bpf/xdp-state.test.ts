@@ -48,7 +48,23 @@ if (r) {
     t.same(c.get(VIP6), { rxPackets: 25n, rxBytes: v6Bytes, arpRequests: 0n, ndpRequests: 4n, replies: 4n });
     // setVip on an existing VIP keeps its counters; deleteVip removes them.
     r.setVip(VIP4, { action: 'answer', mac: VIP_MAC });
-    t.equal(r.counters().get(VIP4)?.replies, 7n);
+    const again = r.counters();
+    t.equal(again.get(VIP4)?.replies, 7n);
+    t.equal(again.get(SUPPRESSED4), c.get(SUPPRESSED4), 'an unchanged VIP keeps its sums (not summed again)');
+  });
+
+  t.test('heartbeat stats: the age and the longest gap since the last read', async (t) => {
+    const now = kernelMonotonicNs();
+    r.heartbeat(now - 300_000_000n);
+    r.heartbeat(now - 250_000_000n);
+    r.heartbeat(now - 100_000_000n);
+    const first = r.heartbeatStats();
+    t.equal(first.maxGapMs, 150);
+    t.ok((first.ageMs ?? 0) >= 100, `age ${first.ageMs} ms`);
+    r.heartbeat(now);
+    t.equal(r.heartbeatStats().maxGapMs, 100, 'the gap since the previous read only');
+    r.heartbeat(0n);
+    t.equal(r.heartbeatStats().maxGapMs, 0, 'a shut gate (stamp 0) is no beat');
   });
 
   t.test('liveness gate: fresh answers, stale / never / far-future passes untouched', async (t) => {
