@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import t from 'tap';
 import { LabCluster } from '../../src/lab/cluster.js';
+import { readDataplane } from '../../src/lab/observe.js';
 import { HeraldController } from '../../src/k8s/controller.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { answering } from '../helpers/lab.js';
@@ -89,10 +90,11 @@ t.test('speakers in Kubernetes mode announce what the controller allocated', asy
   await new Promise((r) => setTimeout(r, 300));
   await cluster.startAll();
 
+  // Both gates open first: a node alone (the other not joined yet) answers until the rendezvous owner comes.
   await waitUntil(
-    'one node to answer for the allocated IP',
+    'both speakers joined and one node answering for the allocated IP',
     60_000, // a speaker loads the Kubernetes client first: seconds on a busy machine
-    () => answering(cluster, ip!).size === 1,
+    () => cluster.nodes.every((n) => readDataplane(n).gateOpen) && answering(cluster, ip!).size === 1,
   ).catch((error: unknown) => {
     for (const n of cluster.nodes) t.comment(`${n.name}: ${readFileSync(n.logFile, 'utf8').slice(-2000)}`);
     throw error;
