@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { canonicalIp } from '../config/index.js';
@@ -29,17 +29,11 @@ interface State {
 /** One `ip` process; its stdin takes `input` (a batch script). Rejects with its stderr on failure. */
 function runIp(args: string[], input = ''): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.once('error', reject);
-    child.once('close', (code) =>
-      code === 0 ? resolve(stdout) : reject(Object.assign(new Error(`ip exited with ${code}`), { stderr })),
+    const child = execFile('ip', args, { encoding: 'utf8' }, (error, stdout, stderr) =>
+      error ? reject(Object.assign(error, { stderr })) : resolve(stdout),
     );
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input);
   });
 }
 
