@@ -4,7 +4,7 @@
  * gate), and how long decision rounds take. Event-loop delay itself is prom-client's
  * `nodejs_eventloop_lag_*`.
  */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface GateHeartbeat {
   /** Age of the heartbeat the XDP gate reads now; undefined before the first one. */
@@ -46,17 +46,9 @@ export function registerGateHealth(registry: Registry, read: () => GateHeartbeat
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
-  const total = new Counter({
-    name: 'herald_decision_rounds_total',
-    help: 'Decision rounds, by whether the decisions were computed again (inputs changed) or reused.',
-    labelNames: ['computed'],
-    registers,
-  });
   return {
     round(durationMs, computed) {
-      const labels = { computed: computed ? 'true' : 'false' };
-      rounds.observe(labels, durationMs / 1000);
-      total.inc(labels);
+      rounds.observe({ computed: computed ? 'true' : 'false' }, durationMs / 1000);
     },
   };
 }

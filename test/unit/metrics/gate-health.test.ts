@@ -15,8 +15,8 @@ t.test('heartbeat age and longest gap read at scrape time; decision rounds by ki
   const first = await registry.metrics();
   t.match(first, /^herald_gate_heartbeat_age_seconds 0\.04$/m);
   t.match(first, /^herald_gate_heartbeat_gap_max_seconds 0\.12$/m);
-  t.match(first, /^herald_decision_rounds_total\{computed="true"\} 1$/m);
-  t.match(first, /^herald_decision_rounds_total\{computed="false"\} 2$/m);
+  t.match(first, /^herald_decision_round_seconds_count\{computed="true"\} 1$/m);
+  t.match(first, /^herald_decision_round_seconds_count\{computed="false"\} 2$/m);
   t.match(first, /^herald_decision_round_seconds_bucket\{le="0\.05",computed="true"\} 1$/m);
   const second = await registry.metrics();
   t.match(second, /^herald_gate_heartbeat_gap_max_seconds 0\.101$/m, 'the gap since the previous scrape');
