@@ -2,8 +2,8 @@
  * The flow-mode maps of a loaded responder: per-VIP slot tables, the cluster's node MACs (loop guard),
  * the established-flow LRU and the steering counters. Layouts in flow-layout.ts; docs/datapath.md.
  */
-import type { BpfMap, BpfObject } from './bpf.js';
-import { numPossibleCpus } from './bpf.js';
+import { join } from 'node:path';
+import { BpfMap, numPossibleCpus } from './bpf.js';
 import { splitPerCpu, sumU64Fields } from './percpu.js';
 import {
   FLOW_MAP_NAMES,
@@ -26,11 +26,38 @@ export class FlowMaps {
   private readonly nodeMacs: BpfMap;
   private readonly stats: BpfMap;
 
-  constructor(object: BpfObject) {
+  /** `release` closes maps opened from pins (a loaded object's maps are closed with the object). */
+  constructor(
+    object: { map(name: string): BpfMap },
+    private readonly release: () => void = () => undefined,
+  ) {
     this.flows = object.map(FLOW_MAP_NAMES.flows);
     this.lru = object.map(FLOW_MAP_NAMES.lru);
     this.nodeMacs = object.map(FLOW_MAP_NAMES.nodeMacs);
     this.stats = object.map(FLOW_MAP_NAMES.stats);
+  }
+
+  /** The flow maps a running speaker pinned under `pinDir` (tools and tests); close() releases them. */
+  static openPinned(pinDir: string): FlowMaps {
+    const opened: BpfMap[] = [];
+    const release = () => {
+      for (const m of opened.splice(0)) m.close();
+    };
+    const map = (name: string) => {
+      const m = BpfMap.openPinned(join(pinDir, name));
+      opened.push(m);
+      return m;
+    };
+    try {
+      return new FlowMaps({ map }, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  close(): void {
+    this.release();
   }
 
   /** Installs or replaces the VIP's flow entry (the kernel swaps the whole value at once). */

@@ -166,12 +166,21 @@ export function holdConnections(
   return { conns: out, child, done };
 }
 
-/** Bytes a node received and transmitted on its LAN interface (interface counters). */
-export async function linkBytes(cluster: LabCluster, node: LabNode): Promise<{ rx: number; tx: number }> {
-  const out = await cluster.lan.ip(node.ns, '-s', '-j', 'link', 'show', 'eth0');
-  const parsed = JSON.parse(out) as Array<{ stats64?: { rx?: { bytes?: number }; tx?: { bytes?: number } } }>;
+/** What a host received and transmitted on its LAN interface (interface counters). */
+export async function linkBytes(
+  cluster: LabCluster,
+  host: LabHost,
+): Promise<{ rx: number; tx: number; rxPackets: number; txPackets: number }> {
+  const out = await cluster.lan.ip(host.ns, '-s', '-j', 'link', 'show', 'eth0');
+  type Dir = { bytes?: number; packets?: number };
+  const parsed = JSON.parse(out) as Array<{ stats64?: { rx?: Dir; tx?: Dir } }>;
   const stats = parsed[0]?.stats64;
-  return { rx: stats?.rx?.bytes ?? 0, tx: stats?.tx?.bytes ?? 0 };
+  return {
+    rx: stats?.rx?.bytes ?? 0,
+    tx: stats?.tx?.bytes ?? 0,
+    rxPackets: stats?.rx?.packets ?? 0,
+    txPackets: stats?.tx?.packets ?? 0,
+  };
 }
 
 /** Bytes a node transmitted on its LAN interface (interface counters). */
