@@ -3,8 +3,10 @@
 //	arptool respond -i IF -vip IP -mac MAC          userspace ARP responder (the MetalLB model:
 //	                                                 every ARP frame is read in userspace, checked, answered)
 //	arptool latency -i IF -target IP -n N            N sequential requests; JSON with RTT percentiles
-//	arptool flood   -i IF -target IP -spa IP -ms D [-rate R]  requests for D ms (R/s, 0 = as fast as possible);
-//	                                                 JSON with sent/received counts
+//	arptool flood   -i IF -target IP -spa IP -ms D [-rate R] [-noread]  requests for D ms (R/s, 0 = as fast
+//	                                                 as possible); JSON with sent/received counts (-noread: the
+//	                                                 replies are not read here, received is 0; the CPU bench
+//	                                                 counts them with an XDP sink instead)
 package main
 
 import (
@@ -168,7 +170,7 @@ func latency(ifname, target string, n int) {
 	must(json.NewEncoder(os.Stdout).Encode(out))
 }
 
-func flood(ifname, target, spaText string, ms int, rate int) {
+func flood(ifname, target, spaText string, ms int, rate int, noread bool) {
 	fd, ifi := openSocket(ifname)
 	tv := syscall.NsecToTimeval(int64(100 * time.Millisecond))
 	must(syscall.SetsockoptTimeval(fd, syscall.SOL_SOCKET, syscall.SO_RCVTIMEO, &tv))
@@ -181,6 +183,9 @@ func flood(ifname, target, spaText string, ms int, rate int) {
 	var received int64
 	var stop int32
 	done := make(chan struct{})
+	if noread {
+		atomic.StoreInt32(&stop, 1)
+	}
 	go func() {
 		buf := make([]byte, 2048)
 		for atomic.LoadInt32(&stop) == 0 {
@@ -208,7 +213,9 @@ func flood(ifname, target, spaText string, ms int, rate int) {
 		}
 	}
 	elapsed := time.Since(start).Seconds()
-	time.Sleep(200 * time.Millisecond) // replies in flight
+	if !noread {
+		time.Sleep(200 * time.Millisecond) // replies in flight
+	}
 	atomic.StoreInt32(&stop, 1)
 	<-done
 	got := atomic.LoadInt64(&received)
@@ -231,6 +238,7 @@ func main() {
 	ms := fs.Int("ms", 1000, "duration in ms (flood)")
 	rate := fs.Int("rate", 0, "requests per second, 0 = max (flood)")
 	spa := fs.String("spa", "", "sender IPv4 address of the flood requests (flood)")
+	noread := fs.Bool("noread", false, "do not read the replies (flood)")
 	must(fs.Parse(os.Args[2:]))
 	switch os.Args[1] {
 	case "respond":
@@ -238,7 +246,7 @@ func main() {
 	case "latency":
 		latency(*ifname, *target, *n)
 	case "flood":
-		flood(*ifname, *target, *spa, *ms, *rate)
+		flood(*ifname, *target, *spa, *ms, *rate, *noread)
 	default:
 		must(fmt.Errorf("unknown command %s", os.Args[1]))
 	}

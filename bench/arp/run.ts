@@ -2,6 +2,7 @@
  * ARP/NDP responder benchmark (numbers, not tests). Needs root.
  *
  *   npx tsc -p tsconfig.json && node dist/bench/arp/run.js [--skip-live] [--flood-ms 2000]
+ *     [--skip-capacity] [--capacity-rates 50000,200000] [--capacity-rounds 5] [--capacity-window 5]
  *
  * Part 1, BPF_PROG_TEST_RUN: ns per packet of the real program for a baseline XDP_PASS program, an
  * IPv4 frame to a non-VIP, an IPv4 frame to a VIP (counted), an ARP request answered and an NS
@@ -10,9 +11,11 @@
  * kernel's own ARP (VIP on lo) and a userspace AF_PACKET responder (bench/arp/arptool.go `respond`, the
  * MetalLB model). For each: reply latency p50/p99 idle and while flooded, and replies/s under a flood
  * from a Go AF_PACKET generator (arptool `flood`, on the other CPU).
+ * Part 3, CPU nanoseconds per answered request at fixed offered rates (capacity.ts).
  * Writes bench/results/arp.json and bench/results/arp.md.
  */
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { release } from 'node:os';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,14 +27,26 @@ import { nativeBuildDir, projectRoot } from '../../src/util/paths.js';
 import { TestLan } from '../../test/helpers/netns.js';
 import { arpFrame, ipv4Frame, nsFrame, VIP_MAC } from '../../test/bpf/xdp-frames.js';
 import { median } from '../stats.js';
+import { type CapacityResult, capacityMarkdown, capacityPart } from './capacity.js';
+import { namespacePrefix } from '../../src/lab/netns.js';
 
 const { values: args } = parseArgs({
   options: {
     'skip-live': { type: 'boolean', default: false },
     'flood-ms': { type: 'string', default: '2000' },
+    'skip-capacity': { type: 'boolean', default: false },
+    'capacity-rates': { type: 'string', default: '50000,200000' },
+    'capacity-rounds': { type: 'string', default: '5' },
+    'capacity-window': { type: 'string', default: '5' },
   },
 });
 const FLOOD_MS = Number(args['flood-ms']);
+const CAPACITY = {
+  rates: args['capacity-rates'].split(',').map(Number),
+  rounds: Number(args['capacity-rounds']),
+  warmS: 1,
+  windowS: Number(args['capacity-window']),
+};
 
 interface TestRunRow {
   case: string;
@@ -40,7 +55,7 @@ interface TestRunRow {
 }
 
 function testRunPart(): TestRunRow[] {
-  const pinDir = `/sys/fs/bpf/hrl-h2bench-${process.pid}`;
+  const pinDir = `/sys/fs/bpf/${namespacePrefix()}h2bench-${process.pid}`;
   XdpResponder.cleanup(pinDir);
   const r = XdpResponder.open({ pinDir });
   const base = BpfObject.load(join(nativeBuildDir(), 'herald_xdp.bpf.o'));
@@ -125,7 +140,7 @@ async function livePart(arptool: string): Promise<LiveRow[]> {
   const rows: LiveRow[] = [];
   for (const kind of ['xdp-native', 'xdp-generic', 'kernel', 'userspace'] as Kind[]) {
     const lan = new TestLan('h2bn');
-    const pinDir = `/sys/fs/bpf/hrl-h2bn-${process.pid}`;
+    const pinDir = `/sys/fs/bpf/${namespacePrefix()}h2bn-${process.pid}`;
     let responderProc: ChildProcess | undefined;
     let r: XdpResponder | undefined;
     try {
@@ -217,33 +232,49 @@ async function main(): Promise<void> {
   const testRun = testRunPart();
   for (const row of testRun) console.log(`${row.case}: ${fmt(row.nsPerPacket)} ns (${row.method})`);
   let live: LiveRow[] = [];
-  if (!args['skip-live']) {
+  let capacity: CapacityResult | undefined;
+  if (!args['skip-live'] || !args['skip-capacity']) {
     const dir = mkdtempSync(join(tmpdir(), 'herald-arpbench-'));
     try {
-      live = await livePart(buildArptool(dir));
+      const arptool = buildArptool(dir);
+      if (!args['skip-live']) live = await livePart(arptool);
+      if (!args['skip-capacity']) {
+        const sinkObject = join(dir, 'sink.bpf.o');
+        execFileSync('bash', [
+          join(projectRoot(), 'scripts', 'build-bpf.sh'),
+          join(projectRoot(), 'bench', 'arp', 'sink.bpf.c'),
+          sinkObject,
+        ]);
+        capacity = await capacityPart({ arptool, sinkObject, ...CAPACITY });
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  const loadEnd = loadavg()[0] ?? 0;
   const env = {
     node: process.version,
     cpu: cpus()[0]?.model ?? '?',
     cpus: cpus().length,
+    kernel: release(),
     loadavg1: load,
+    loadavg1End: loadEnd,
     started,
+    finished: new Date().toISOString(),
+    command: `node dist/bench/arp/run.js ${process.argv.slice(2).join(' ')}`.trim(),
   };
   const results = join(projectRoot(), 'bench', 'results');
   mkdirSync(results, { recursive: true });
   writeFileSync(
     join(results, 'arp.json'),
-    JSON.stringify({ env, floodMs: FLOOD_MS, testRun, live }, null, 2) + '\n',
+    JSON.stringify({ env, floodMs: FLOOD_MS, testRun, live, capacity }, null, 2) + '\n',
   );
   const md: string[] = [
     '# ARP/NDP responder benchmark',
     '',
-    `${env.cpus} × ${env.cpu}, Node ${env.node}, ${started}, 1-minute load average ${fmt(load)} at start`,
-    '(the machine is shared: treat absolute values as rough).',
-    'Rerun: `npx tsc -p tsconfig.json && node dist/bench/arp/run.js` as root (`--skip-live` for part 1 only).',
+    `${env.cpus} × ${env.cpu}, kernel ${env.kernel}, Node ${env.node}, ${started}, 1-minute load average ` +
+      `${fmt(load)} at start, ${fmt(loadEnd)} at end (the machine is shared: treat absolute values as rough).`,
+    `Rerun: \`npx tsc -p tsconfig.json && ${env.command}\` as root (\`--skip-live --skip-capacity\` for part 1 only).`,
     '',
     '## Per-packet cost of the XDP program (BPF_PROG_TEST_RUN)',
     '',
@@ -287,6 +318,7 @@ async function main(): Promise<void> {
         ),
     );
   }
+  if (capacity) md.push('', ...capacityMarkdown(capacity, CAPACITY));
   writeFileSync(join(results, 'arp.md'), md.join('\n') + '\n');
   console.log(`wrote ${join(results, 'arp.json')} and arp.md`);
 }

@@ -143,6 +143,8 @@ export interface HeraldPeerOptions {
   profile?: string;
   keys?: string[];
   extra?: string[];
+  /** Flags for node itself (e.g. --cpu-prof), before the script. */
+  nodeFlags?: string[];
   spawner?: Spawner;
 }
 
@@ -152,6 +154,7 @@ export function agentPath(): string {
 
 export function spawnHerald(o: HeraldPeerOptions): Peer {
   const args = [
+    ...(o.nodeFlags ?? []),
     agentPath(),
     '--name',
     o.name,

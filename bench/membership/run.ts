@@ -8,16 +8,19 @@
  *
  *   node dist/bench/membership/run.js [--sizes 3,10,50] [--repeats 10] [--impls herald,go]
  *     [--loss-seconds 600] [--loss-percent 5] [--loss-n 10] [--cpu-seconds 20] [--profile fast-lan]
- *     [--go-timers default|profile] [--out membership]
+ *     [--go-timers default|profile] [--out membership] [--cpu-prof DIR]
  *
  * `--go-timers profile` gives the Go peers Herald's profile timers (equal timers); `default` keeps
- * DefaultLANConfig (MetalLB's). Writes bench/results/<out>.json and .md. Needs root for the loss run.
+ * DefaultLANConfig (MetalLB's). `--cpu-prof DIR` runs member 0 of each Herald cluster (never a victim)
+ * under `node --cpu-prof` and stops it with SIGTERM so the profile is written to DIR. Writes
+ * bench/results/<out>.json and .md. Needs root for the loss run.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { namespacePrefix } from '../../src/lab/netns.js';
 import { PROFILES, type ProfileName } from '../../src/membership/config.js';
 import { projectRoot } from '../../src/util/paths.js';
 import {
@@ -47,6 +50,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string', default: 'fast-lan' },
     'go-timers': { type: 'string', default: 'default' },
     out: { type: 'string', default: 'membership' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const sizes = args.sizes
@@ -64,6 +68,8 @@ if (!PROFILES[profile]) throw new Error(`unknown profile ${profile}`);
 const goTimers = args['go-timers'];
 if (goTimers !== 'default' && goTimers !== 'profile') throw new Error('--go-timers: default or profile');
 if (!/^[a-z0-9-]+$/.test(args.out)) throw new Error('--out: a file name without extension');
+const cpuProfDir = args['cpu-prof'];
+if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
 
 /** Go memberlist flags with Herald's profile timers (bench/membership/go/main.go). */
 function goTimerFlags(): string[] {
@@ -103,11 +109,24 @@ process.on('SIGTERM', () => process.exit(143));
 
 let goBinary = '';
 
+/** Node flags of a Herald member: member 0 is profiled with --cpu-prof DIR. */
+function profFlags(name: string): string[] {
+  if (cpuProfDir === undefined || name !== 'herald-0') return [];
+  return [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    cpuProfDir,
+    '--cpu-prof-name',
+    `herald-0-n${currentN}-${process.pid}.cpuprofile`,
+  ];
+}
+let currentN = 0;
+
 function startPeer(impl: Impl, name: string, port: number, seed: number | undefined, spawner: Spawner): Peer {
   const join = seed === undefined ? [] : [`127.0.0.1:${seed}`];
   const p =
     impl === 'herald'
-      ? spawnHerald({ name, bind: '127.0.0.1', port, join, profile, spawner })
+      ? spawnHerald({ name, bind: '127.0.0.1', port, join, profile, spawner, nodeFlags: profFlags(name) })
       : spawnGoPeer({
           binary: goBinary,
           name,
@@ -153,6 +172,10 @@ async function startCluster(impl: Impl, n: number, basePort: number, spawner: Sp
 }
 
 async function stopCluster(peers: Peer[]): Promise<void> {
+  // A profiled member writes its profile on a clean exit only.
+  const profiled = cpuProfDir === undefined ? [] : peers.filter((p) => p.name === 'herald-0');
+  for (const p of profiled) p.kill('SIGTERM');
+  await Promise.all(profiled.map((p) => p.exited(10_000)));
   for (const p of peers) p.kill('SIGKILL');
   await Promise.all(peers.map((p) => p.exited()));
 }
@@ -261,7 +284,7 @@ interface LossResult {
 }
 
 async function lossRun(): Promise<LossResult[]> {
-  const ns = `hrl-h4b-loss${process.pid % 1000}`;
+  const ns = `${namespacePrefix()}loss${process.pid % 1000}`;
   execFileSync('ip', ['netns', 'add', ns]);
   namespaces.push(ns);
   execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
@@ -362,6 +385,7 @@ async function main(): Promise<void> {
   try {
     let port = 21000;
     for (const n of sizes) {
+      currentN = n;
       for (const impl of impls) {
         const { det, cpu } = await detection(impl, n, port);
         port += 100;

@@ -93,7 +93,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.p = { table, transport, wire, state, prober, sync, users };
 
     this.timers.push(setInterval(() => prober.tick(), c.probeIntervalMs));
-    this.timers.push(setInterval(() => wire.gossipTick(), c.gossipIntervalMs));
+    wire.pacer.start();
     this.timers.push(
       setInterval(() => {
         const now = Date.now();
@@ -135,6 +135,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     if (table.stopped) return;
     table.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    this.p.wire.pacer.stop();
     sync.stop();
     state.stop();
     prober.stop();

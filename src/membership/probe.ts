@@ -126,7 +126,12 @@ export class Prober {
           }),
         );
       this.wire.sendCompound(target.addr, target.port, msgs);
-      if (await Promise.race([result, new Promise<false>((r) => afterDrain(probeTimeout, () => r(false)))])) {
+      let direct: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = new Promise<false>((r) => (direct = afterDrain(probeTimeout, () => r(false))));
+      const acked = await Promise.race([result, timedOut]);
+      // An acked probe clears its direct timeout: no wake-up for nothing (most probes are acked).
+      clearTimeout(direct);
+      if (acked) {
         this.awareness.apply(-1);
         return;
       }

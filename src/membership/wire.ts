@@ -14,6 +14,7 @@ import {
   encodeMessage,
 } from './codec.js';
 import type { MemberlistConfig } from './config.js';
+import { GossipPacer } from './gossip-pacer.js';
 import { FRAME_OVERHEAD, type Keyring } from './keyring.js';
 import { type MemberTable, isUp, shuffle } from './member-table.js';
 import type { Stats } from './stats.js';
@@ -21,6 +22,9 @@ import type { Transport } from './transport.js';
 import type { DropReason } from './types.js';
 
 export class Wire {
+  /** Gossip rounds, run only while something is queued (start() it; stop() at shutdown). */
+  readonly pacer: GossipPacer;
+
   constructor(
     private readonly config: MemberlistConfig,
     private readonly keyring: Keyring,
@@ -28,7 +32,13 @@ export class Wire {
     private readonly table: MemberTable,
     private readonly queue: BroadcastQueue,
     private readonly stats: Stats,
-  ) {}
+  ) {
+    this.pacer = new GossipPacer(
+      config.gossipIntervalMs,
+      () => this.gossipTick(),
+      () => queue.size() > 0,
+    );
+  }
 
   /** An envelope of `msgs` (or a push-pull state), sealed with the primary key. */
   frame(msgs: Buffer[], pushPull?: PushPull): Buffer {
@@ -75,6 +85,7 @@ export class Wire {
   /** Queues news about a member (replacing older news about it). */
   gossipAbout(node: string, m: WireMessage): void {
     this.queue.push({ key: `m:${node}`, payload: encodeMessage(m), user: false });
+    this.pacer.nudge();
   }
 
   /** True while news about `node` is still being retransmitted. */
@@ -86,6 +97,7 @@ export class Wire {
   queueUser(key: string, m: WireMessage): void {
     const dropped = this.queue.push({ key, payload: encodeMessage(m), user: true });
     this.stats.counters.userMessagesDropped += dropped.length;
+    this.pacer.nudge();
   }
 
   /** Piggybacks queued broadcasts to a few random live (or recently dead) members. */

@@ -6,6 +6,8 @@
  *   attach <pinDir> <ifname> <native|generic>   open (or reuse) the pinned responder, attach or replace
  *   pass <ifname>                               attach the trivial herald_pass program in native mode
  *   detach <ifname>                             detach whatever XDP program is attached
+ *   object <obj> <prog> <pinDir> <ifname> <native|generic>   load another object (maps pinned in pinDir)
+ *                                               and attach its program `prog` (bench/arp's sink)
  * Prints one JSON line: { mode, progId } or { detached }.
  */
 import { join } from 'node:path';
@@ -30,10 +32,16 @@ if (cmd === 'attach') {
   const mode = attachXdp(ifname, obj.program(PASS_PROGRAM_NAME), { mode: 'native' });
   console.log(JSON.stringify({ mode, progId: queryXdp(ifname)?.progId }));
   obj.close();
+} else if (cmd === 'object') {
+  const [path = '', prog = '', pinDir = '', ifname = '', mode = 'native'] = args;
+  const obj = BpfObject.load(path, { pinDir });
+  const used = attachXdp(ifname, obj.program(prog), { mode: mode as XdpMode });
+  console.log(JSON.stringify({ mode: used, progId: queryXdp(ifname)?.progId }));
+  obj.close();
 } else if (cmd === 'detach') {
   const [ifname = ''] = args;
   console.log(JSON.stringify({ detached: detachXdp(ifname) }));
 } else {
-  console.error(`usage: datapath-agent attach|pass|detach ...`);
+  console.error(`usage: datapath-agent attach|pass|object|detach ...`);
   process.exit(2);
 }
