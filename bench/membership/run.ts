@@ -7,7 +7,8 @@
  *     (nftables numgen), counting false "dead" verdicts.
  *
  *   node dist/bench/membership/run.js [--sizes 3,10,50] [--repeats 10] [--impls herald,go]
- *     [--loss-seconds 600] [--loss-percent 5] [--loss-n 10] [--cpu-seconds 20] [--profile fast-lan]
+ *     [--loss-seconds 600] [--loss-percent 5] [--loss-n 10] [--cpu-seconds 20] [--cpu-settle-seconds 0]
+ *     [--profile fast-lan]
  *     [--go-timers default|profile] [--out membership] [--cpu-prof DIR]
  *
  * `--go-timers profile` gives the Go peers Herald's profile timers (equal timers); `default` keeps
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     'loss-percent': { type: 'string', default: '5' },
     'loss-n': { type: 'string', default: '10' },
     'cpu-seconds': { type: 'string', default: '20' },
+    'cpu-settle-seconds': { type: 'string', default: '0' },
     profile: { type: 'string', default: 'fast-lan' },
     'go-timers': { type: 'string', default: 'default' },
     out: { type: 'string', default: 'membership' },
@@ -63,6 +65,7 @@ const lossSeconds = Number(args['loss-seconds']);
 const lossPercent = Number(args['loss-percent']);
 const lossN = Number(args['loss-n']);
 const cpuWindow = Number(args['cpu-seconds']);
+const cpuSettle = Number(args['cpu-settle-seconds']);
 const profile = args.profile as ProfileName;
 if (!PROFILES[profile]) throw new Error(`unknown profile ${profile}`);
 const goTimers = args['go-timers'];
@@ -203,7 +206,11 @@ async function detection(
   const settle = impl === 'go' ? 3000 : 1500 + n * 40;
   await sleep(settle);
   let cpu: CpuResult | undefined;
-  if (cpuWindow > 0) cpu = await measureCpu(impl, peers);
+  if (cpuWindow > 0) {
+    // Steady state: join traffic over, and Node's JIT done with the hot paths.
+    await sleep(cpuSettle * 1000);
+    cpu = await measureCpu(impl, peers);
+  }
   const samples: number[] = [];
   const firsts: number[] = [];
   let falseDeaths = 0;
@@ -454,7 +461,7 @@ function markdown(
         `| ${d.impl} | ${d.n} | ${d.repeats} | ${d.medianMs} | ${d.p95Ms} | ${d.minMs} | ${d.maxMs} | ${d.firstMedianMs} | ${d.falseDeaths} |`,
     ),
     '',
-    '## CPU per member (quiet cluster, all members on this machine)',
+    `## CPU per member (quiet cluster, all members on this machine; window starts ${cpuSettle} s after the settle)`,
     '',
     '| impl | N | window s | mean CPU % per member | max CPU % |',
     '|---|---|---|---|---|',
