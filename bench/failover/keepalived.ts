@@ -4,9 +4,10 @@
  * answers ARP/NDP for it (the other nodes hold it on lo only, with arp_ignore=1).
  */
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LabCluster, LabNode } from '../../src/lab/cluster.js';
+import { pollUntil } from '../../src/util/wait.js';
 
 export interface VrrpTimers {
   /** Advertisement interval in seconds (VRRPv3 allows centiseconds). */
@@ -42,19 +43,29 @@ ${instance('lab4', 77, vips.v4, 24)}${instance('lab6', 78, vips.v6, 64)}`;
 export class KeepalivedCluster {
   private readonly procs = new Map<string, ChildProcess>();
   readonly masterEntries = new Map<string, number>();
+  /** VRRP child pids killed and not yet seen gone, by node. */
+  private readonly killed = new Map<string, number>();
+  /** Every keepalived's console log, each line prefixed with the epoch ms and the node. */
+  readonly logFile: string;
 
   constructor(
     private readonly cluster: LabCluster,
     private readonly vips: { v4: string; v6: string },
     private readonly timers: VrrpTimers,
-  ) {}
+  ) {
+    this.logFile = join(cluster.workDir, 'keepalived.log');
+  }
+
+  private pidFile(node: LabNode, which: 'main' | 'vrrp' | 'chk'): string {
+    return join(this.cluster.workDir, `${node.name}-${which}.pid`);
+  }
 
   start(node: LabNode): void {
     const index = this.cluster.nodes.indexOf(node);
     const dir = this.cluster.workDir;
     const conf = join(dir, `${node.name}-keepalived.conf`);
     writeFileSync(conf, keepalivedConf(node, index, this.vips, this.timers));
-    const pid = (s: string) => join(dir, `${node.name}-${s}.pid`);
+    const pid = (s: 'main' | 'vrrp' | 'chk') => this.pidFile(node, s);
     const child = this.cluster.lan.spawn(
       node.ns,
       'keepalived',
@@ -62,7 +73,17 @@ export class KeepalivedCluster {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const count = (chunk: Buffer) => {
-      const n = chunk.toString().split('Entering MASTER STATE').length - 1;
+      const text = chunk.toString();
+      const now = Date.now();
+      appendFileSync(
+        this.logFile,
+        text
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => `${now} ${node.name} ${line}\n`)
+          .join(''),
+      );
+      const n = text.split('Entering MASTER STATE').length - 1;
       if (n > 0) this.masterEntries.set(node.name, (this.masterEntries.get(node.name) ?? 0) + n);
     };
     child.stdout?.on('data', count);
@@ -74,8 +95,57 @@ export class KeepalivedCluster {
     for (const n of this.cluster.nodes) this.start(n);
   }
 
+  /**
+   * A crash: SIGKILL to keepalived and to its VRRP child (killed alone, the parent's death only sends the
+   * child SIGTERM, and the child's graceful stop can outlive the restart: the new keepalived then finds
+   * the old child's pid file and exits, and the node never takes its VIPs back). waitGone awaits both.
+   */
   kill(node: LabNode): void {
+    const vrrp = this.childPid(node);
     this.procs.get(node.name)?.kill('SIGKILL');
+    if (vrrp !== undefined) {
+      signal(vrrp, 'SIGKILL');
+      this.killed.set(node.name, vrrp);
+    }
+  }
+
+  /** Resolves once the keepalived killed on `node` and its VRRP child are gone. */
+  async waitGone(node: LabNode): Promise<void> {
+    const child = this.procs.get(node.name);
+    const vrrp = this.killed.get(node.name);
+    const gone = await pollUntil(
+      5000,
+      () =>
+        (!child || child.exitCode !== null || child.signalCode !== null) &&
+        (vrrp === undefined || !alive(vrrp)),
+      10,
+    );
+    if (gone === undefined) throw new Error(`keepalived on ${node.name} outlived SIGKILL`);
+    this.killed.delete(node.name);
+    // A new keepalived takes a pid file whose process still exists, even as an unreaped zombie, for a
+    // running daemon and exits; a rebooted node would have none (they live in /run).
+    for (const which of ['main', 'vrrp', 'chk'] as const) rmSync(this.pidFile(node, which), { force: true });
+  }
+
+  /** The VRRP child's pid: from its pid file, if that process is a child of this node's keepalived. */
+  private childPid(node: LabNode): number | undefined {
+    const parent = this.procs.get(node.name)?.pid;
+    try {
+      const pid = Number(readFileSync(this.pidFile(node, 'vrrp'), 'utf8').trim());
+      // /proc/PID/stat: "pid (comm) state ppid ..."; comm has no ')' here.
+      const ppid = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      return parent !== undefined && ppid === parent ? pid : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** keepalived and its VRRP child both run on `node`. */
+  running(node: LabNode): boolean {
+    const child = this.procs.get(node.name);
+    return (
+      !!child && child.exitCode === null && child.signalCode === null && this.childPid(node) !== undefined
+    );
   }
 
   totalMasterEntries(): number {
@@ -103,6 +173,28 @@ export class KeepalivedCluster {
   }
 
   stopAll(): void {
-    for (const p of this.procs.values()) p.kill('SIGKILL');
+    for (const n of this.cluster.nodes) {
+      const vrrp = this.childPid(n);
+      this.procs.get(n.name)?.kill('SIGKILL');
+      if (vrrp !== undefined) signal(vrrp, 'SIGKILL');
+    }
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The process exists and is not a zombie (a killed child stays one until its new parent reaps it). */
+function alive(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
+  } catch {
+    return false;
   }
 }

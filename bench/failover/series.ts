@@ -153,14 +153,27 @@ export async function keepalivedSeries(nodes: number, trials: number, advertInt:
   );
 }
 
+/**
+ * The killed master back: its addresses released (a crash leaves them on eth0), link up, keepalived
+ * started; it preempts (highest priority). The next trial must start from it, so a restore that does not
+ * end with it the only holder of both VIPs stops the series with keepalived's log.
+ */
 async function restoreKeepalived(cluster: LabCluster, ka: KeepalivedCluster, node: LabNode, vips: string[]) {
-  await cluster.restoreNode(node);
+  await ka.waitGone(node);
   await ka.release(node);
+  await cluster.restoreNode(node);
   ka.start(node);
-  await pollUntil(15_000, async () => {
+  const restored = await pollUntil(15_000, async () => {
+    if (!ka.running(node)) return false;
     for (const vip of vips) if ((await ka.holders(vip)).join() !== node.name) return false;
     return true;
   });
+  if (restored === undefined) {
+    const tail = existsSync(ka.logFile)
+      ? readFileSync(ka.logFile, 'utf8').split('\n').slice(-40).join('\n')
+      : '';
+    throw new Error(`keepalived: ${node.name} did not take its VIPs back after a restart\n${tail}`);
+  }
   await forgetNeighbors(cluster);
   await sleep(2000);
 }
