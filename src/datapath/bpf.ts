@@ -159,12 +159,25 @@ export class BpfMap {
   }
 
   /** @internal The batch path alone (undefined when unsupported), `chunk` entries per syscall; for tests. */
-  batchEntries(chunk = Math.max(1, Math.min(this.maxEntries, 1024))): Array<[Buffer, Buffer]> | undefined {
-    const fd = this.liveFd();
-    const dump = callNative(this.where(), () => datapathNative().mapLookupBatch(fd, chunk));
-    if (dump === null) return undefined;
+  batchEntries(chunk = this.dumpChunk()): Array<[Buffer, Buffer]> | undefined {
+    const dump = this.packedEntries(chunk);
+    if (dump === undefined) return undefined;
     const values = unpack(dump.values);
     return unpack(dump.keys).map((k, i) => [k, values[i] ?? Buffer.alloc(0)]);
+  }
+
+  /**
+   * Every entry as two packed buffers (keys, values: entry i at i × size), from one batch dump; undefined
+   * when the kernel cannot dump this map type in batches. For readers of large maps that compare dumps
+   * without a Buffer per entry.
+   */
+  packedEntries(chunk = this.dumpChunk()): { keys: RawPacked; values: RawPacked } | undefined {
+    const fd = this.liveFd();
+    return callNative(this.where(), () => datapathNative().mapLookupBatch(fd, chunk)) ?? undefined;
+  }
+
+  private dumpChunk(): number {
+    return Math.max(1, Math.min(this.maxEntries, 1024));
   }
 
   /** @internal The get_next_key path alone; exposed for tests. */

@@ -82,6 +82,13 @@ export async function startSpeaker(
     peerPort: (name) => (membership.members().find((m) => m.name === name)?.port ?? options.bind.port) + 1,
     pinDir: options.pinDir,
     controlLoopStallMs: CONTROL_LOOP_STALL_MS,
+    onStall: (gapMs) =>
+      log.warn(
+        { gapMs: Math.round(gapMs) },
+        gapMs >= CONTROL_LOOP_STALL_MS
+          ? 'control loop stalled beyond the bound: the pulse thread stopped beating (gate shut)'
+          : 'control loop stalled',
+      ),
     onFailure: (error) => {
       log.error(
         { err: error },

@@ -47,7 +47,12 @@ export interface WatchThreadOptions extends Omit<WatchWorkerData, 'stamp'> {
   peerPort: (peer: string) => number;
   /** The pulse thread died: this node can no longer keep its gate open or be watched. */
   onFailure: (error: Error) => void;
+  /** The control loop ticked `gapMs` after its previous tick, at least STALL_REPORT_MS (diagnostics). */
+  onStall?: (gapMs: number) => void;
 }
+
+/** Control-loop tick gaps from this long are reported (onStall): well above timer jitter, below C. */
+export const STALL_REPORT_MS = 100;
 
 const STOP_TIMEOUT_MS = 1000;
 
@@ -63,6 +68,7 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
   private isFresh = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private lastTickMs: number | undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -78,7 +84,7 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
   /** Starts the thread; resolves once its socket is bound (a port in use rejects here). */
   static async open(opts: WatchThreadOptions): Promise<WatchThread> {
     const buffer = new SharedArrayBuffer(8);
-    const { peerPort: _peerPort, onFailure: _onFailure, ...data } = opts;
+    const { peerPort: _peerPort, onFailure: _onFailure, onStall: _onStall, ...data } = opts;
     const workerData: WatchWorkerData = { ...data, stamp: buffer };
     const worker = new Worker(new URL('./watch-worker.js', import.meta.url), { workerData, execArgv: [] });
     await new Promise<void>((resolve, reject) => {
@@ -161,7 +167,11 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
   }
 
   private tick(): void {
-    this.stamp[0] = Number(kernelMonotonicNs()) / 1e6;
+    const now = Number(kernelMonotonicNs()) / 1e6;
+    this.stamp[0] = now;
+    const gap = this.lastTickMs === undefined ? 0 : now - this.lastTickMs;
+    this.lastTickMs = now;
+    if (gap >= STALL_REPORT_MS) this.opts.onStall?.(gap);
   }
 
   private post(message: ToWatchWorker): void {

@@ -6,7 +6,9 @@ import ipaddr from 'ipaddr.js';
  * throws on anything else.
  */
 export function addressBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ipaddr.IPv4.parse(ip).toByteArray());
+  // isIPv4 admits only plain dotted decimal (no leading zeros, no other radix): split it directly, at
+  // 10,000 VIPs per datapath write the parser's cost shows.
+  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
   if (isIPv6(ip)) {
     const v6 = ipaddr.IPv6.parse(ip);
     return Buffer.from(v6.isIPv4MappedAddress() ? v6.toIPv4Address().toByteArray() : v6.toByteArray());

@@ -32,9 +32,10 @@ async function thread(
   port: number,
   peerPort: number,
   stallMs = 1000,
-): Promise<{ watch: WatchThread; r: XdpResponder; failures: Error[] }> {
+): Promise<{ watch: WatchThread; r: XdpResponder; failures: Error[]; stalls: number[] }> {
   const r = responder(t, name);
   const failures: Error[] = [];
+  const stalls: number[] = [];
   const watch = await WatchThread.open({
     timing,
     detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
@@ -46,9 +47,10 @@ async function thread(
     pinDir: `/sys/fs/bpf/hrl-wt-${process.pid}-${name}`,
     controlLoopStallMs: stallMs,
     onFailure: (e) => failures.push(e),
+    onStall: (gapMs) => stalls.push(gapMs),
   });
   t.teardown(() => watch.stop());
-  return { watch, r, failures };
+  return { watch, r, failures, stalls };
 }
 
 const PORT = 40000 + (process.pid % 10000);
@@ -85,6 +87,10 @@ t.test(
     }
     t.ok(o.r.gateOpen(), 'the gate stayed open while the control loop was busy');
     await new Promise((r) => setTimeout(r, 100));
+    t.ok(
+      o.stalls.some((gap) => gap >= 500),
+      `the control loop's stall is reported (tick gaps ≥ 100 ms: ${o.stalls.map(Math.round).join(', ')})`,
+    );
     t.equal(s.watch.verdict('o'), 'up', 'and the successor never saw the owner down');
     t.notOk(verdicts.includes('down'));
     await o.watch.stop({ adminDown: true });

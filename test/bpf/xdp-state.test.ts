@@ -51,6 +51,26 @@ if (r) {
     const again = r.counters();
     t.equal(again.get(VIP4)?.replies, 7n);
     t.equal(again.get(SUPPRESSED4), c.get(SUPPRESSED4), 'an unchanged VIP keeps its sums (not summed again)');
+    run(r, ipv4Frame({ src: CLIENT4, dst: VIP4 }));
+    const moved = r.counters();
+    t.equal(moved.get(VIP4)?.rxPackets, 26n, 'a VIP whose counters moved is summed again');
+    t.equal(moved.get(VIP6), again.get(VIP6), 'the others keep theirs');
+    // A VIP added and removed: the keys change, every address and sum is read afresh.
+    r.setVip('10.9.9.8', { action: 'suppress' });
+    const added = r.counters();
+    t.equal(added.size, 5);
+    t.same(added.get('10.9.9.8'), {
+      rxPackets: 0n,
+      rxBytes: 0n,
+      arpRequests: 0n,
+      ndpRequests: 0n,
+      replies: 0n,
+    });
+    t.equal(added.get(VIP4)?.rxPackets, 26n);
+    r.deleteVip('10.9.9.8');
+    const removed = r.counters();
+    t.same([...removed.keys()].sort(), [...c.keys()].sort(), 'the removed VIP is gone');
+    t.equal(removed.get(VIP6)?.ndpRequests, 4n);
   });
 
   t.test('heartbeat stats: the age and the longest gap since the last read', async (t) => {
