@@ -28,7 +28,7 @@ export function formatValue(v: number): string {
 const HELP = {
   packets: 'Packets received for the VIP on this node, counted by XDP.',
   bytes: 'Bytes (whole frames) received for the VIP on this node, counted by XDP.',
-  bits: 'VIP ingress on this node over the rate window, bits/s (whole bits).',
+  bytesRate: 'VIP ingress on this node over the rate window, bytes/s (whole frames, rounded).',
   requests: 'ARP requests and IPv6 neighbor solicitations received for the VIP on this node.',
   responses: 'ARP replies and neighbor advertisements sent for the VIP by this node (XDP responder).',
   gratuitous: 'Gratuitous ARP / unsolicited NA sent for the VIP by this node.',
@@ -65,18 +65,18 @@ export class VipFamilyRenderer {
   render(sample: CounterSample | undefined, rates: ReadonlyMap<string, VipRate>): string {
     const packets: string[] = [header('herald_vip_rx_packets_total', 'counter', HELP.packets)];
     const bytes: string[] = [header('herald_vip_rx_bytes_total', 'counter', HELP.bytes)];
-    const bits: string[] = [header('herald_vip_rx_bits_per_second', 'gauge', HELP.bits)];
+    const rate: string[] = [header('herald_vip_rx_bytes_per_second', 'gauge', HELP.bytesRate)];
     const requests: string[] = [header('herald_layer2_requests_received_total', 'counter', HELP.requests)];
     const responses: string[] = [header('herald_layer2_responses_sent_total', 'counter', HELP.responses)];
     const labels = new Map<string, string>();
     for (const [ip, c] of sample?.counters ?? []) {
       const label = this.labelCache.get(ip) ?? `{ip="${escapeLabelValue(ip)}"} `;
       labels.set(ip, label);
-      const rate = rates.get(ip);
+      const r = rates.get(ip);
       packets.push(`herald_vip_rx_packets_total${label}${c.rxPackets}\n`);
       bytes.push(`herald_vip_rx_bytes_total${label}${c.rxBytes}\n`);
-      bits.push(
-        `herald_vip_rx_bits_per_second${label}${rate ? formatValue(Math.round(rate.bitsPerSecond)) : '0'}\n`,
+      rate.push(
+        `herald_vip_rx_bytes_per_second${label}${r ? formatValue(Math.round(r.bitsPerSecond / 8)) : '0'}\n`,
       );
       requests.push(`herald_layer2_requests_received_total${label}${c.arpRequests + c.ndpRequests}\n`);
       responses.push(`herald_layer2_responses_sent_total${label}${c.replies}\n`);
@@ -87,7 +87,7 @@ export class VipFamilyRenderer {
     return (
       packets.join('') +
       bytes.join('') +
-      bits.join('') +
+      rate.join('') +
       requests.join('') +
       responses.join('') +
       this.gratuitousText +

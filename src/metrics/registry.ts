@@ -31,8 +31,8 @@ export class HeraldMetrics {
   readonly bfdSessionUp: Gauge<'peer'>;
   readonly members: Gauge<'state'>;
   readonly failoverSeconds: Histogram;
-  readonly linkSpeedBits: Gauge<'interface'>;
-  readonly clusterNodeRxBits: Gauge<'node'>;
+  readonly linkSpeedBytes: Gauge<'interface'>;
+  readonly clusterNodeRxBytes: Gauge<'node'>;
   readonly clusterBusiestNode: Gauge<'node'>;
   readonly trafficReadErrors: Counter;
 
@@ -95,15 +95,15 @@ export class HeraldMetrics {
       buckets: [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 20],
       registers,
     });
-    this.linkSpeedBits = new Gauge({
-      name: 'herald_node_link_speed_bits',
-      help: 'Capacity of the announcing interface in bits/s (kernel speed or configured override).',
+    this.linkSpeedBytes = new Gauge({
+      name: 'herald_node_link_speed_bytes',
+      help: 'Capacity of the announcing interface in bytes/s (kernel speed or configured override).',
       labelNames: ['interface'],
       registers,
     });
-    this.clusterNodeRxBits = new Gauge({
-      name: 'herald_cluster_node_rx_bits_per_second',
-      help: 'VIP ingress of each node as gossiped (this node: local), bits/s.',
+    this.clusterNodeRxBytes = new Gauge({
+      name: 'herald_cluster_node_rx_bytes_per_second',
+      help: 'VIP ingress of each node as gossiped (this node: local), bytes/s.',
       labelNames: ['node'],
       registers,
       collect: () => this.collectCluster(),
@@ -146,10 +146,10 @@ export class HeraldMetrics {
   setLinkCapacity(ifname: string, bits: number | undefined): void {
     if (bits === undefined || !(bits > 0)) {
       this.capacities.delete(ifname);
-      this.linkSpeedBits.remove({ interface: ifname });
+      this.linkSpeedBytes.remove({ interface: ifname });
     } else {
       this.capacities.set(ifname, bits);
-      this.linkSpeedBits.set({ interface: ifname }, bits);
+      this.linkSpeedBytes.set({ interface: ifname }, bits / 8);
     }
   }
 
@@ -178,7 +178,7 @@ export class HeraldMetrics {
 
   /**
    * Probes each announcing interface's capacity (override → sysfs → ethtool, see probeLinkSpeed) and
-   * sets herald_node_link_speed_bits; call at start and now and then (link speed can change).
+   * sets herald_node_link_speed_bytes; call at start and now and then (link speed can change).
    */
   async probeLinks(
     interfaces: readonly string[],
@@ -235,11 +235,11 @@ export class HeraldMetrics {
 
   private collectCluster(): void {
     this.lastConcentration = this.concentration();
-    this.clusterNodeRxBits.reset();
+    this.clusterNodeRxBytes.reset();
     this.clusterBusiestNode.reset();
     const result = this.lastConcentration;
     if (!result) return;
-    for (const [node, bps] of result.nodes) this.clusterNodeRxBits.set({ node }, bps);
+    for (const [node, bps] of result.nodes) this.clusterNodeRxBytes.set({ node }, bps / 8);
     if (result.busiest !== undefined) this.clusterBusiestNode.set({ node: result.busiest }, 1);
   }
 

@@ -206,7 +206,8 @@ t.test('XDP counters → /metrics → Prometheus → PromQL per-VIP rate', { tim
 
   // The rate while traffic flowed, as Prometheus stored it, against what was sent.
   const expected4 = (COUNT4 * FRAME * 8) / seconds4;
-  const gauge = scalar(await promQuery(base, `herald_vip_rx_bits_per_second{ip="${VIP4}"}`, midTime));
+  const bytesRate = scalar(await promQuery(base, `herald_vip_rx_bytes_per_second{ip="${VIP4}"}`, midTime));
+  const gauge = bytesRate === undefined ? undefined : bytesRate * 8;
   const promRate = scalar(
     await promQuery(base, `rate(herald_vip_rx_bytes_total{ip="${VIP4}"}[3s]) * 8`, midTime),
   );

@@ -88,6 +88,6 @@ t.test('concentration from gossiped rate reports', { timeout: 60_000 }, async (t
       Math.abs(traffic.clusterConcentration - 2) < 1e-9,
       `${n.name}: concentration ${traffic.clusterConcentration}`,
     );
-    t.match(await n.metrics.render(), /^herald_cluster_node_rx_bits_per_second\{node="c"\} 100000000$/m);
+    t.match(await n.metrics.render(), /^herald_cluster_node_rx_bytes_per_second\{node="c"\} 12500000$/m);
   }
 });

@@ -16,16 +16,12 @@ requirePrerequisites({ commands: ['openssl'] });
 
 /**
  * promtool's lint findings that follow from names fixed in DESIGN.md (MetalLB compatibility: gauges named
- * *_total; a bits rate) and from prom-client's own process metrics. Anything else fails the test.
+ * *_total) and from prom-client's own process metrics. Anything else fails the test (rates are in bytes).
  */
 const ACCEPTED_LINT = new Set([
   'herald_allocator_addresses_in_use_total non-counter metrics should not have "_total" suffix',
   'herald_allocator_addresses_total non-counter metrics should not have "_total" suffix',
   'herald_bgp_announced_prefixes_total non-counter metrics should not have "_total" suffix',
-  'herald_vip_rx_bits_per_second use base unit "bytes" instead of "bits"',
-  'herald_node_link_speed_bits use base unit "bytes" instead of "bits"',
-  // same unit as herald_vip_rx_bits_per_second, on purpose
-  'herald_cluster_node_rx_bits_per_second use base unit "bytes" instead of "bits"',
   'nodejs_active_handles_total non-counter metrics should not have "_total" suffix',
   'nodejs_active_requests_total non-counter metrics should not have "_total" suffix',
   'nodejs_active_resources_total non-counter metrics should not have "_total" suffix',
@@ -114,13 +110,13 @@ t.test('every DESIGN.md metric is exported with the right values', async (t) => 
   const has = (line: string) => t.ok(text.split('\n').includes(line), line);
   has('herald_vip_rx_packets_total{ip="10.0.0.1"} 2');
   has('herald_vip_rx_bytes_total{ip="10.0.0.1"} 3000');
-  has('herald_vip_rx_bits_per_second{ip="10.0.0.1"} 12000');
-  has('herald_vip_rx_bits_per_second{ip="2001:db8::1"} 0');
+  has('herald_vip_rx_bytes_per_second{ip="10.0.0.1"} 1500');
+  has('herald_vip_rx_bytes_per_second{ip="2001:db8::1"} 0');
   has('herald_layer2_requests_received_total{ip="2001:db8::1"} 4');
   has('herald_layer2_responses_sent_total{ip="10.0.0.1"} 2');
   has('herald_layer2_gratuitous_sent_total{ip="10.0.0.1"} 3');
   has('herald_announced{service="web/\\"quoted\\"",protocol="layer2",node="a",ip="10.0.0.1"} 1');
-  has('herald_node_link_speed_bits{interface="eth0"} 1000000');
+  has('herald_node_link_speed_bytes{interface="eth0"} 125000');
   has('herald_node_lb_utilization_ratio 0.012');
   has('herald_cluster_lb_concentration_ratio 2');
   has('herald_cluster_busiest_node{node="a"} 1');
@@ -150,7 +146,7 @@ t.test('every DESIGN.md metric is exported with the right values', async (t) => 
   const probed = await metrics.probeLinks(['eth1', 'lo'], { overrides: { eth1: 25e9 } });
   t.same(probed.get('eth1'), { bits: 25e9, source: 'override' });
   t.equal(probed.get('lo'), undefined);
-  t.match(await metrics.render(), /^herald_node_link_speed_bits\{interface="eth1"\} 25000000000$/m);
+  t.match(await metrics.render(), /^herald_node_link_speed_bytes\{interface="eth1"\} 3125000000$/m);
   metrics.setLinkCapacity('eth1', undefined);
   metrics.setLinkCapacity('eth0', undefined);
   t.notMatch(
