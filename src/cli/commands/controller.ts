@@ -5,7 +5,8 @@ import { stringify } from 'yaml';
 import { KubeConfig } from '../../k8s/client.js';
 import { HeraldController } from '../../k8s/controller.js';
 import { allCrds } from '../../k8s/crd-gen.js';
-import { createLogger } from '../../util/log.js';
+import { createLogger, type LogFormat } from '../../util/log.js';
+import { logFormatOption, logLevelOption } from './log-options.js';
 
 interface ControllerFlags {
   kubeconfig?: string;
@@ -16,6 +17,8 @@ interface ControllerFlags {
   defaultClass: boolean;
   metrics?: string;
   printCrds?: boolean;
+  logLevel: string;
+  logFormat: LogFormat;
 }
 
 function metricsRegistry(c: HeraldController): Registry {
@@ -72,6 +75,8 @@ export function registerController(program: Command): void {
     .option('--no-default-class', 'ignore LoadBalancer services without spec.loadBalancerClass')
     .option('--metrics <addr:port>', 'serve Prometheus metrics and /healthz on this address')
     .option('--print-crds', "print Herald's CustomResourceDefinitions as YAML and exit")
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .action(async (flags: ControllerFlags) => {
       if (flags.printCrds) {
         process.stdout.write(
@@ -81,7 +86,7 @@ export function registerController(program: Command): void {
         );
         return;
       }
-      const log = createLogger('herald-controller');
+      const log = createLogger('herald-controller', flags.logLevel, flags.logFormat);
       const kc = new KubeConfig();
       if (flags.kubeconfig) kc.loadFromFile(flags.kubeconfig);
       else kc.loadFromDefault();

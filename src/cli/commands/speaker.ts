@@ -10,7 +10,8 @@ import type { Speaker } from '../../speaker/speaker.js';
 import { startSpeaker } from '../../speaker/assemble.js';
 import { uninstallDatapath, uninstallHostVips } from '../../speaker/uninstall.js';
 import { lockPinDir } from '../../speaker/pin-dir.js';
-import { createLogger } from '../../util/log.js';
+import { createLogger, type LogFormat } from '../../util/log.js';
+import { logFormatOption, logLevelOption } from './log-options.js';
 import { preflight } from '../preflight.js';
 import { startSpeakerServices } from '../../speaker/services.js';
 import { startPlacementCoordinator } from '../../speaker/placement-coordinator.js';
@@ -23,6 +24,7 @@ interface SpeakerFlags {
   node: string;
   config?: string;
   logLevel: string;
+  logFormat: LogFormat;
   configMaxBytes: string;
   allowEmptyConfig?: boolean;
   interface: string[];
@@ -58,11 +60,8 @@ export function registerSpeaker(program: Command): void {
     )
     .option('--node <name>', "this node's name (unique in the cluster)", hostname())
     .option('--config <file>', 'standalone mode: YAML file with pools, advertisements, services')
-    .addOption(
-      new Option('--log-level <level>', 'log level (also $HERALD_LOG_LEVEL)')
-        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-        .default(process.env.HERALD_LOG_LEVEL ?? 'info'),
-    )
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .option(
       '--config-max-bytes <n>',
       'refuse a configuration file larger than this',
@@ -160,7 +159,7 @@ export function registerSpeaker(program: Command): void {
         pinDir: flags.pinDir,
         interfaces: flags.interface,
       });
-      const log = createLogger('speaker', flags.logLevel);
+      const log = createLogger('speaker', flags.logLevel, flags.logFormat);
       const standalone = flags.config !== undefined;
       const base: SpeakerOptions = {
         ...toOptions(flags, standalone ? 'compute' : 'status'),
