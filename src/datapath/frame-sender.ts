@@ -69,6 +69,20 @@ export class FrameSender {
     if (!this.timer) this.timer = setTimeout(() => this.tick(), 0);
   }
 
+  /**
+   * Drops the socket and queue of an interface that went away or was recreated (a packet socket stays
+   * bound to the old ifindex); the next frames for the name open a new socket.
+   */
+  forget(ifname: string): void {
+    for (const lanes of Object.values(this.lanes)) {
+      const lane = lanes.get(ifname);
+      if (lane) this.queued -= lane.frames;
+      lanes.delete(ifname);
+    }
+    this.sockets.get(ifname)?.close();
+    this.sockets.delete(ifname);
+  }
+
   /** Frames waiting. */
   pending(): number {
     return this.queued;

@@ -170,9 +170,33 @@ export class XdpResponder {
   /** Detaches Herald's program from ifname (no-op when none of ours is attached). */
   detach(ifname: string): void {
     const current = this.withHeraldPrograms((known) => queryXdp(ifname, known));
-    this.attached.delete(ifname);
+    this.dropInterface(ifname, true);
     if (!current || current.progName !== PROGRAM_NAME) return;
     detachXdp(ifname, current.mode);
+  }
+
+  /**
+   * Forgets an attached interface the kernel removed (its attachment and multicast groups went with it);
+   * touches nothing in the kernel, so an interface recreated under the name is left alone.
+   */
+  forget(ifname: string): void {
+    this.dropInterface(ifname, false);
+  }
+
+  /** Interfaces this responder attached to, by name, with their ifindex at attach time. */
+  attachedInterfaces(): Map<string, number> {
+    return new Map([...this.attached].map(([name, a]) => [name, a.ifindex]));
+  }
+
+  private dropInterface(ifname: string, leaveGroups: boolean): void {
+    this.attached.delete(ifname);
+    const suffix = ` dev ${ifname}`;
+    for (const id of [...this.groups.keys()]) {
+      if (!id.endsWith(suffix)) continue;
+      this.groups.delete(id);
+      if (leaveGroups) this.groupOps.push(`maddr del ${id}`);
+    }
+    this.flushGroups();
   }
 
   setVip(ip: string, spec: VipSpec): void {

@@ -46,6 +46,8 @@ export type FramePriority = 'urgent' | 'bulk';
 /** Where announcement frames go (datapath/frame-sender FrameSender: paced, never blocking). */
 export interface FrameQueue {
   send(ifname: string, frames: readonly Buffer[], priority: FramePriority): void;
+  /** Drops the socket and queue of one interface (it went away or was recreated). */
+  forget?(ifname: string): void;
   /** Drops what is queued and releases the sockets. */
   close(): void;
 }
@@ -87,8 +89,8 @@ export class L2Reconciler {
   private readonly gainedBuckets = new Map<string, bigint>();
   private clientsCache: { at: number; clients: LearnedClient[] } | undefined;
   private readonly announcer: Announcer;
-  private readonly byName: Map<string, AnnouncingInterface>;
-  private readonly byIndex: Map<number, AnnouncingInterface>;
+  private byName: Map<string, AnnouncingInterface>;
+  private byIndex: Map<number, AnnouncingInterface>;
   /** Answer entries adopted from a previous process, not yet confirmed by a decision of this one. */
   private readonly adoptedAnswers = new Set<string>();
   /** Announcement frames by `ip ifname` (built once per VIP and interface). */
@@ -161,6 +163,33 @@ export class L2Reconciler {
         this.announcer.refreshOnly(ip, want.interfaces);
     }
     return plan;
+  }
+
+  /**
+   * The interfaces changed while running (one appeared, went away, or was recreated with another ifindex
+   * or MAC). Entries answered on a changed one are marked stale, so the next apply writes them again with
+   * the interfaces' current ifindex and MAC and announces them (a takeover on the new interface).
+   */
+  setInterfaces(interfaces: readonly AnnouncingInterface[]): void {
+    const next = new Map(interfaces.map((i) => [i.name, i]));
+    const changed = new Set<string>();
+    for (const [name, was] of this.byName) {
+      const now = next.get(name);
+      if (!now || now.ifindex !== was.ifindex || !now.mac.equals(was.mac)) changed.add(name);
+    }
+    for (const name of next.keys()) if (!this.byName.has(name)) changed.add(name);
+    if (changed.size === 0) return;
+    this.byName = next;
+    this.byIndex = new Map(interfaces.map((i) => [i.ifindex, i]));
+    for (const name of changed) {
+      this.options.frames.forget?.(name);
+      for (const key of [...this.frameCache.keys()])
+        if (key.endsWith(` ${name}`)) this.frameCache.delete(key);
+    }
+    for (const [ip, have] of this.applied) {
+      if (have.action === 'answer' && have.interfaces.some((n) => changed.has(n)))
+        this.applied.set(ip, { ...have, interfaces: [] });
+    }
   }
 
   current(): ReadonlyMap<string, AppliedVip> {

@@ -1,8 +1,6 @@
 import { interfaceIndex, interfaceMac } from '../datapath/netdev.js';
 import { FrameSender } from '../datapath/frame-sender.js';
 import { XdpResponder } from '../datapath/responder.js';
-import type { XdpMode } from '../datapath/xdp.js';
-import { autoXdpMode, linkFacts } from '../datapath/xdp-auto.js';
 import { checkLivenessBound, DEFAULT_GATE_SETTINGS, deriveGateTiming, type GateTiming } from '../l2/gate.js';
 import type { AnnouncingInterface } from '../l2/reconciler.js';
 import { HealthMonitor } from '../health/monitor.js';
@@ -12,6 +10,7 @@ import { Memberlist } from '../membership/index.js';
 import type { Logger } from '../util/log.js';
 import { SpeakerBgp } from './bgp-part.js';
 import { SpeakerL2 } from './l2-part.js';
+import { SpeakerLinks } from './links.js';
 import { localInterfaces } from './local-interfaces.js';
 import type { ModelSource } from './model-source.js';
 import type { SpeakerOptions } from './options.js';
@@ -97,22 +96,16 @@ export async function startSpeaker(
       process.kill(process.pid, 'SIGTERM');
     },
   });
-  const attached = new Map<string, XdpMode>();
-  for (const iface of ifaces) {
-    const choice =
-      options.xdpMode === 'auto'
-        ? autoXdpMode(linkFacts(iface.name))
-        : { mode: options.xdpMode, reason: 'asked for with --xdp-mode' };
-    const mode = responder.attach(iface.name, choice.mode);
-    attached.set(iface.name, mode);
-    log.info({ interface: iface.name, mode, reason: choice.reason }, `XDP attached in ${mode} mode`);
-    const facts = mode === 'native' ? linkFacts(iface.name) : undefined;
-    if (facts?.kind === 'veth' && !facts.peerHasXdp)
-      log.warn(
-        { interface: iface.name },
-        'native XDP on a veth whose peer has no XDP program: replies are dropped (use --xdp-mode generic)',
-      );
-  }
+  // Attached now (a failure stops the start); interfaces that come, go or come back later follow at
+  // every resync.
+  const links = new SpeakerLinks({
+    only: options.interfaces,
+    xdpMode: options.xdpMode,
+    datapath: responder,
+    log,
+  });
+  const { interfaces: attachedNow } = links.sync({ strict: true });
+  l2.setInterfaces(links.announcing());
   const bgp = new SpeakerBgp(options.node, routerId, restarting, log.child({ part: 'bgp' }));
   const health = new HealthMonitor({ node: options.node });
   let host: HostVips | undefined;
@@ -122,23 +115,25 @@ export async function startSpeaker(
     if (raised.length > 0)
       log.info({ sysctls: Object.fromEntries(raised) }, 'ARP sysctls raised for VIPs on the host');
   }
-  // Interfaces found at start keep being read: addresses added or removed later are gossiped.
-  const known = new Set(ifaces.map((i) => i.name));
   const speaker = new Speaker({
     options,
     log,
     source,
     datapath: responder,
-    attached,
+    attached: links.attached,
     l2,
     bgp,
     membership,
     watch,
     gate,
-    meta: { interfaces: ifaces, labels: options.labels },
+    meta: { interfaces: attachedNow, labels: options.labels },
     health,
     ...(host ? { host } : {}),
-    rescanInterfaces: () => localInterfaces(options.interfaces).filter((i) => known.has(i.name)),
+    rescanInterfaces: () => {
+      const { interfaces } = links.sync();
+      l2.setInterfaces(links.announcing());
+      return interfaces;
+    },
   });
   speaker.start();
   return speaker;

@@ -98,6 +98,11 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
     return plan;
   }
 
+  /** The announcing interfaces changed at run time (speaker/links.ts); see L2Reconciler.setInterfaces. */
+  setInterfaces(interfaces: readonly AnnouncingInterface[]): void {
+    this.reconciler.setInterfaces(interfaces);
+  }
+
   /** What the XDP program counted for this node's flow-mode VIPs. */
   flowTraffic(): FlowTraffic[] {
     return this.flows?.traffic() ?? [];

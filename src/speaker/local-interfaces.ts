@@ -8,6 +8,18 @@ import type { NodeInterface } from '../l2/interfaces.js';
  * Link-local IPv6 addresses are left out: VIPs never live in fe80::/10; so are host prefixes.
  */
 export function localInterfaces(only: readonly string[] = []): NodeInterface[] {
+  const { found, missing } = scanInterfaces(only);
+  if (missing.length > 0) {
+    throw new Error(`interface(s) not found or without an address: ${missing.join(', ')}`);
+  }
+  return found;
+}
+
+/**
+ * localInterfaces without the failure: the named interfaces missing now (or without an address) are
+ * listed apart. A running speaker reads its interfaces with this: one may come (back) later.
+ */
+export function scanInterfaces(only: readonly string[] = []): { found: NodeInterface[]; missing: string[] } {
   const wanted = new Set(only);
   const result: NodeInterface[] = [];
   for (const [name, addrs] of Object.entries(networkInterfaces())) {
@@ -22,10 +34,7 @@ export function localInterfaces(only: readonly string[] = []): NodeInterface[] {
     if (cidrs.length > 0) result.push({ name, cidrs, ...(mac && /^[0-9a-f]{12}$/.test(mac) ? { mac } : {}) });
   }
   const missing = [...wanted].filter((n) => !result.some((r) => r.name === n));
-  if (missing.length > 0) {
-    throw new Error(`interface(s) not found or without an address: ${missing.join(', ')}`);
-  }
-  return result.sort((a, b) => a.name.localeCompare(b.name));
+  return { found: result.sort((a, b) => a.name.localeCompare(b.name)), missing };
 }
 
 function isHostPrefix(cidr: string): boolean {

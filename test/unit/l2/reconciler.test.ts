@@ -118,3 +118,45 @@ t.test('stale adopted entries (gate closed) are silenced at once, then taken ove
   t.equal(dp.entries.get('10.0.0.1')?.action, 'answer');
   t.equal(frames.length, 2, 'burst');
 });
+
+t.test(
+  'an interface recreated under its name: entries on it are written again with the new ifindex and MAC, and announced',
+  async (t) => {
+    const dp = new FakeDatapath();
+    const sent: string[] = [];
+    const forgotten: string[] = [];
+    const r = new L2Reconciler({
+      datapath: dp,
+      interfaces: [IFACE],
+      burstMs: [0],
+      refreshMs: 0,
+      frames: {
+        send: (ifname, fs) => {
+          for (const f of fs) sent.push(`${ifname} ${f.subarray(6, 12).toString('hex')}`);
+        },
+        forget: (ifname) => forgotten.push(ifname),
+        close: () => undefined,
+      },
+    });
+    t.teardown(() => r.stop());
+    r.apply(actions(['10.0.0.1'], ['10.0.0.2']), new Set());
+    t.equal(dp.entries.get('10.0.0.1')?.ifindex, 2);
+    sent.length = 0;
+    r.setInterfaces([IFACE]);
+    r.apply(actions(['10.0.0.1'], ['10.0.0.2']), new Set());
+    t.same(sent, [], 'the same interface again changes nothing');
+    const mac2 = Buffer.from('020000000002', 'hex');
+    r.setInterfaces([{ name: 'eth0', ifindex: 9, mac: mac2 }]);
+    t.same(forgotten, ['eth0'], "the frame sender drops the old interface's socket");
+    const plan = r.apply(actions(['10.0.0.1'], ['10.0.0.2']), new Set());
+    t.equal(dp.entries.get('10.0.0.1')?.ifindex, 9, 'the entry carries the new ifindex');
+    t.same(dp.entries.get('10.0.0.1')?.mac, mac2, 'and the new MAC');
+    t.same(
+      plan.takeovers.map((x) => x.ip),
+      ['10.0.0.1'],
+      'announced again: the segment learns the new MAC',
+    );
+    t.ok(sent.length > 0 && sent.every((s) => s === `eth0 ${mac2.toString('hex')}`), 'from the new MAC');
+    t.equal(dp.entries.get('10.0.0.2')?.action, 'suppress', 'suppress entries untouched');
+  },
+);
