@@ -1,10 +1,9 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { namespacePrefix } from '../../src/lab/netns.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { TestLan } from '../helpers/netns.js';
+import { l2Config } from '../helpers/l2-config.js';
+import { oneNode } from '../helpers/one-node.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 import { arping, interfaceMacIn, waitUntil } from '../helpers/probes.js';
 
@@ -15,55 +14,18 @@ const VIP = '10.81.0.200';
 const LATE_VIP = '10.82.0.200';
 const CLI = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 
-const CONFIG = `apiVersion: herald.dev/v1beta1
-kind: IPAddressPool
-metadata: {name: lan}
-spec: {addresses: [${VIP}/32]}
----
-apiVersion: herald.dev/v1beta1
-kind: L2Advertisement
-metadata: {name: lan}
-spec: {ipAddressPools: [lan]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec: {type: LoadBalancer, ports: [{port: 80}]}
----
-apiVersion: herald.dev/v1beta1
-kind: IPAddressPool
-metadata: {name: later}
-spec: {addresses: [${LATE_VIP}/32], autoAssign: false}
----
-apiVersion: herald.dev/v1beta1
-kind: L2Advertisement
-metadata: {name: later}
-spec: {ipAddressPools: [later], interfaces: [eth1]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: late, annotations: {herald.dev/address-pool: later}}
-spec: {type: LoadBalancer, ports: [{port: 80}]}
-`;
+const CONFIG = l2Config([
+  { pool: 'lan', vip: VIP, service: 'web' },
+  { pool: 'later', vip: LATE_VIP, service: 'late', interfaces: ['eth1'], autoAssign: false },
+]);
 
 t.test(
   'an interface created after the start is attached and answers with its MAC; deleted, it is forgotten; recreated, it answers again',
   async (t) => {
-    const lan = new TestLan('ifrt');
-    const dir = mkdtempSync(join(tmpdir(), `herald-${namespacePrefix()}ifrt-`));
-    const pinDir = `/sys/fs/bpf/${namespacePrefix()}ifrt`;
-    const node = await lan.createNamespace('n1');
-    const ca = await lan.createNamespace('ca');
-    const cb = await lan.createNamespace('cb');
-    t.teardown(async () => {
-      await lan.destroy();
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(pinDir, { recursive: true, force: true });
+    const { lan, dir, pinDir, node, ca, cb } = await oneNode(t, 'ifrt', {
+      node: '10.81.0.11/24',
+      client: '10.81.0.2/24',
     });
-    await lan.link(
-      { ns: node, ifname: 'eth0', addrs: ['10.81.0.11/24'] },
-      { ns: ca, ifname: 'eth0', addrs: ['10.81.0.2/24'] },
-    );
     const config = join(dir, 'herald.yaml');
     writeFileSync(config, CONFIG);
     // Default flags but for one node alone on the machine: no --interface, --xdp-mode auto.

@@ -1,10 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { namespacePrefix } from '../../src/lab/netns.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { TestLan } from '../helpers/netns.js';
+import { l2Config } from '../helpers/l2-config.js';
+import { oneNode } from '../helpers/one-node.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 import { arping, interfaceMacIn, waitUntil } from '../helpers/probes.js';
 
@@ -17,21 +16,10 @@ const LATE_VIP = '10.80.0.200';
 t.test(
   'a VIP named on two interfaces is answered on each with that interface MAC; an address added at run time is picked up',
   async (t) => {
-    const lan = new TestLan('mif');
-    const dir = mkdtempSync(join(tmpdir(), 'herald-f-mif-'));
-    const pinDir = `/sys/fs/bpf/${namespacePrefix()}mif`;
-    const node = await lan.createNamespace('n1');
-    const ca = await lan.createNamespace('ca');
-    const cb = await lan.createNamespace('cb');
-    t.teardown(async () => {
-      await lan.destroy();
-      rmSync(dir, { recursive: true, force: true });
-      rmSync(pinDir, { recursive: true, force: true });
+    const { lan, dir, pinDir, node, ca, cb } = await oneNode(t, 'mif', {
+      node: '10.78.0.11/24',
+      client: '10.78.0.2/24',
     });
-    await lan.link(
-      { ns: node, ifname: 'eth0', addrs: ['10.78.0.11/24'] },
-      { ns: ca, ifname: 'eth0', addrs: ['10.78.0.2/24'] },
-    );
     await lan.link(
       { ns: node, ifname: 'eth1', addrs: ['10.79.0.11/24'] },
       { ns: cb, ifname: 'eth0', addrs: ['10.79.0.2/24'] },
@@ -39,36 +27,10 @@ t.test(
     const config = join(dir, 'herald.yaml');
     writeFileSync(
       config,
-      `apiVersion: herald.dev/v1beta1
-kind: IPAddressPool
-metadata: {name: lan}
-spec: {addresses: [${VIP}/32]}
----
-apiVersion: herald.dev/v1beta1
-kind: L2Advertisement
-metadata: {name: both}
-spec: {ipAddressPools: [lan], interfaces: [eth0, eth1]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: web}
-spec: {type: LoadBalancer, ports: [{port: 80}]}
----
-apiVersion: herald.dev/v1beta1
-kind: IPAddressPool
-metadata: {name: later}
-spec: {addresses: [${LATE_VIP}/32], autoAssign: false}
----
-apiVersion: herald.dev/v1beta1
-kind: L2Advertisement
-metadata: {name: later}
-spec: {ipAddressPools: [later]}
----
-apiVersion: v1
-kind: Service
-metadata: {name: late, annotations: {herald.dev/address-pool: later}}
-spec: {type: LoadBalancer, ports: [{port: 80}]}
-`,
+      l2Config([
+        { pool: 'lan', vip: VIP, service: 'web', interfaces: ['eth0', 'eth1'] },
+        { pool: 'later', vip: LATE_VIP, service: 'late', autoAssign: false },
+      ]),
     );
     const speaker = lan.spawn(
       node,
