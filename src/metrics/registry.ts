@@ -178,12 +178,15 @@ export class HeraldMetrics {
 
   /**
    * Probes each announcing interface's capacity (override → sysfs → ethtool, see probeLinkSpeed) and
-   * sets herald_node_link_speed_bytes; call at start and now and then (link speed can change).
+   * sets herald_node_link_speed_bytes; call at start and when the interfaces change (link speed can
+   * change too). Interfaces no longer listed lose their capacity.
    */
   async probeLinks(
     interfaces: readonly string[],
     probe?: LinkSpeedProbe,
   ): Promise<Map<string, LinkSpeed | undefined>> {
+    for (const ifname of [...this.capacities.keys()])
+      if (!interfaces.includes(ifname)) this.setLinkCapacity(ifname, undefined);
     const found = new Map<string, LinkSpeed | undefined>();
     for (const ifname of interfaces) {
       const speed = await probeLinkSpeed(ifname, probe);

@@ -128,7 +128,10 @@ function wire(parts: {
   metrics.attachTraffic(monitor);
   metrics.attachFlows(() => speaker.flowTraffic());
   const overrides = options.linkCapacity ?? {};
-  void metrics.probeLinks([...speaker.interfaces().keys()], { overrides }).catch(() => undefined);
+  const probeLinks = () =>
+    void metrics.probeLinks([...speaker.interfaces().keys()], { overrides }).catch(() => undefined);
+  probeLinks();
+  speaker.on('interfaces', probeLinks);
 
   // Per-VIP rates travel through gossip so any speaker can tell how concentrated LB traffic is.
   const publisher = new RateReportPublisher(options.node, { windowMs: monitor.windowMs });

@@ -246,6 +246,7 @@ export class Speaker
       'interface addresses changed',
     );
     this.updateMeta({ interfaces: now });
+    this.notify('interfaces', this.parts.attached);
   }
 
   /**

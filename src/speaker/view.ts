@@ -27,6 +27,8 @@ export interface SpeakerEvents {
   round: [{ durationMs: number; computed: boolean }];
   /** A health check probe on this node finished. */
   probe: [{ service: string; ok: boolean; durationMs: number }];
+  /** The announcing interfaces or their addresses changed (the XDP attachments follow them). */
+  interfaces: [ReadonlyMap<string, string>];
   /** An application message gossiped by another speaker. */
   message: MemberlistEvents['message'];
 }

@@ -146,7 +146,9 @@ t.test('every DESIGN.md metric is exported with the right values', async (t) => 
   const probed = await metrics.probeLinks(['eth1', 'lo'], { overrides: { eth1: 25e9 } });
   t.same(probed.get('eth1'), { bits: 25e9, source: 'override' });
   t.equal(probed.get('lo'), undefined);
-  t.match(await metrics.render(), /^herald_node_link_speed_bytes\{interface="eth1"\} 3125000000$/m);
+  const rendered = await metrics.render();
+  t.match(rendered, /^herald_node_link_speed_bytes\{interface="eth1"\} 3125000000$/m);
+  t.notMatch(rendered, /herald_node_link_speed_bytes\{interface="eth0"/, 'an interface gone loses its series');
   metrics.setLinkCapacity('eth1', undefined);
   metrics.setLinkCapacity('eth0', undefined);
   t.notMatch(
