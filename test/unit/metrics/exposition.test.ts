@@ -148,7 +148,11 @@ t.test('every DESIGN.md metric is exported with the right values', async (t) => 
   t.equal(probed.get('lo'), undefined);
   const rendered = await metrics.render();
   t.match(rendered, /^herald_node_link_speed_bytes\{interface="eth1"\} 3125000000$/m);
-  t.notMatch(rendered, /herald_node_link_speed_bytes\{interface="eth0"/, 'an interface gone loses its series');
+  t.notMatch(
+    rendered,
+    /herald_node_link_speed_bytes\{interface="eth0"/,
+    'an interface gone loses its series',
+  );
   metrics.setLinkCapacity('eth1', undefined);
   metrics.setLinkCapacity('eth0', undefined);
   t.notMatch(
