@@ -1,12 +1,7 @@
 /**
- * CPU accounting for bench/arp's per-reply cost: exact run time (ns) of chosen tasks, summed over their
- * threads from /proc/<pid>/task/<tid>/schedstat, plus the machine-wide busy time from /proc/stat.
- *
- * On veth every step of an ARP exchange runs in softirq inline in the sending task (a sendto's
- * local_bh_enable runs the receive NAPI/backlog of the peer, the responder and the reply's delivery),
- * or in ksoftirqd when that loop overflows; without CONFIG_IRQ_TIME_ACCOUNTING that softirq time is
- * charged to the task it ran in. So generator + responder process + ksoftirqd/N cover the exchange,
- * while other work on the shared machine (other processes) is left out.
+ * CPU accounting for bench/arp's per-reply cost: exact run time (ns) of chosen tasks (a process's
+ * threads, or kernel threads such as a device's threaded NAPI poller) from schedstat, plus the
+ * machine-wide busy time from /proc/stat as a noise indicator.
  */
 import { readdir, readFile } from 'node:fs/promises';
 
@@ -30,14 +25,14 @@ export async function taskRuntimeNs(pid: number): Promise<number> {
   return sum;
 }
 
-/** Pids of the per-CPU softirq threads. */
-export async function softirqThreads(): Promise<number[]> {
+/** Pids of the kernel threads whose name starts with `prefix` (e.g. `napi/capr0-`). */
+export async function kernelThreads(prefix: string): Promise<number[]> {
   const out: number[] = [];
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const comm = (await readFile(`/proc/${entry}/comm`, 'utf8')).trim();
-      if (comm.startsWith('ksoftirqd/')) out.push(Number(entry));
+      if (comm.startsWith(prefix)) out.push(Number(entry));
     } catch {
       // gone
     }

@@ -12,12 +12,13 @@
  *     [--go-timers default|profile] [--out membership] [--cpu-prof DIR]
  *
  * `--go-timers profile` gives the Go peers Herald's profile timers (equal timers); `default` keeps
- * DefaultLANConfig (MetalLB's). `--cpu-prof DIR` runs member 0 of each Herald cluster (never a victim)
+ * DefaultLANConfig (MetalLB's). `--merge a,b --out c` writes one report from earlier runs' results a and b
+ * (runs split to keep each under the heavy lock's time limit). `--cpu-prof DIR` runs member 0 of each Herald cluster (never a victim)
  * under `node --cpu-prof` and stops it with SIGTERM so the profile is written to DIR. Writes
  * bench/results/<out>.json and .md. Needs root for the loss run.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,6 +53,7 @@ const { values: args } = parseArgs({
     profile: { type: 'string', default: 'fast-lan' },
     'go-timers': { type: 'string', default: 'default' },
     out: { type: 'string', default: 'membership' },
+    merge: { type: 'string' },
     'cpu-prof': { type: 'string' },
   },
 });
@@ -195,6 +197,8 @@ interface DetectionResult {
   /** Median over repeats of the time until the first survivor reports the victim dead. */
   firstMedianMs: number;
   falseDeaths: number;
+  /** 1-minute load average when this size's kills started and ended. */
+  load1m: { start: number; end: number };
 }
 
 async function detection(
@@ -213,6 +217,7 @@ async function detection(
   }
   const samples: number[] = [];
   const firsts: number[] = [];
+  const loadKills = round(loadavg()[0]!, 1);
   let falseDeaths = 0;
   for (let r = 0; r < repeats; r++) {
     const vi = 1 + (r % (n - 1));
@@ -251,6 +256,7 @@ async function detection(
       maxMs: Math.max(...samples),
       firstMedianMs: percentile(firsts, 50),
       falseDeaths,
+      load1m: { start: loadKills, end: round(loadavg()[0]!, 1) },
     },
     cpu,
   };
@@ -262,9 +268,13 @@ interface CpuResult {
   windowS: number;
   meanCpuPercent: number;
   maxCpuPercent: number;
+  /** Seconds the quiet cluster ran after the settle before the window. */
+  settleS: number;
+  load1m: { start: number; end: number };
 }
 
 async function measureCpu(impl: Impl, peers: Peer[]): Promise<CpuResult> {
+  const loadStart = round(loadavg()[0]!, 1);
   const before = await Promise.all(peers.map((p) => cpuSeconds(p.pid)));
   const t0 = Date.now();
   await sleep(cpuWindow * 1000);
@@ -277,6 +287,8 @@ async function measureCpu(impl: Impl, peers: Peer[]): Promise<CpuResult> {
     windowS: Math.round(wall),
     meanCpuPercent: round(pct.reduce((a, b) => a + b, 0) / pct.length, 2),
     maxCpuPercent: round(Math.max(...pct), 2),
+    settleS: cpuSettle,
+    load1m: { start: loadStart, end: round(loadavg()[0]!, 1) },
   };
 }
 
@@ -378,7 +390,56 @@ function round(x: number, d = 0): number {
   return Math.round(x * f) / f;
 }
 
+interface Part {
+  started: string;
+  finished: string;
+  command: string;
+  host: {
+    cpus: number;
+    cpuModel?: string;
+    kernel: string;
+    node: string;
+    loadAverage1m: { start: number; end: number };
+  };
+}
+
+interface Result {
+  benchmark: 'membership';
+  parts: Part[];
+  heraldProfile: Record<string, unknown>;
+  goMemberlist: string;
+  goTimers: string;
+  detection: DetectionResult[];
+  cpu: CpuResult[];
+  loss: LossResult[];
+}
+
+function writeResult(result: Result): void {
+  const dir = join(projectRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${args.out}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  const md = markdown(result);
+  writeFileSync(join(dir, `${args.out}.md`), md);
+  process.stdout.write(md);
+}
+
+/** `--merge a,b`: one report from the results of runs split to keep each under the heavy lock's limit. */
+function merge(names: string[]): void {
+  const dir = join(projectRoot(), 'bench', 'results');
+  const rs = names.map((n) => JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8')) as Result);
+  const first = rs[0];
+  if (!first) throw new Error('--merge: no parts');
+  writeResult({
+    ...first,
+    parts: rs.flatMap((r) => r.parts),
+    detection: rs.flatMap((r) => r.detection),
+    cpu: rs.flatMap((r) => r.cpu),
+    loss: rs.flatMap((r) => r.loss),
+  });
+}
+
 async function main(): Promise<void> {
+  if (args.merge) return merge(args.merge.split(','));
   const started = new Date().toISOString();
   const loadStart = loadavg()[0]!;
   let cleanupGo: (() => Promise<void>) | undefined;
@@ -401,76 +462,77 @@ async function main(): Promise<void> {
       }
     }
     const loss = lossSeconds > 0 ? await lossRun() : [];
-    const cmd = `node dist/bench/membership/run.js ${process.argv.slice(2).join(' ')}`.trim();
-    const result = {
+    writeResult({
       benchmark: 'membership',
-      started,
-      finished: new Date().toISOString(),
-      command: cmd,
-      host: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        kernel: release(),
-        node: process.version,
-        // The machine may be shared: the 1-minute load average at start and end says how busy it was.
-        loadAverage1m: { start: round(loadStart, 1), end: round(loadavg()[0]!, 1) },
-      },
+      parts: [
+        {
+          started,
+          finished: new Date().toISOString(),
+          command: `node dist/bench/membership/run.js ${process.argv.slice(2).join(' ')}`.trim(),
+          host: {
+            cpus: cpus().length,
+            cpuModel: cpus()[0]?.model,
+            kernel: release(),
+            node: process.version,
+            // The machine may be shared: the 1-minute load average at start and end says how busy it was.
+            loadAverage1m: { start: round(loadStart, 1), end: round(loadavg()[0]!, 1) },
+          },
+        },
+      ],
       heraldProfile: { name: profile, ...PROFILES[profile] },
       goMemberlist: `hashicorp/memberlist v0.2.2 (Debian golang-github-hashicorp-memberlist-dev), ${goConfigText()}`,
+      goTimers,
       detection: detections,
       cpu: cpuResults,
       loss,
-    };
-    const dir = join(projectRoot(), 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `${args.out}.json`), `${JSON.stringify(result, null, 2)}\n`);
-    const md = markdown(result.command, started, result.host.loadAverage1m, detections, cpuResults, loss);
-    writeFileSync(join(dir, `${args.out}.md`), md);
-    process.stdout.write(md);
+    });
   } finally {
     await cleanupGo?.();
   }
 }
 
-function markdown(
-  cmd: string,
-  started: string,
-  load: { start: number; end: number },
-  det: DetectionResult[],
-  cpu: CpuResult[],
-  loss: LossResult[],
-): string {
+function markdown(r: Result): string {
   const p = PROFILES[profile];
   const lines = [
     '# Membership benchmark: Herald vs HashiCorp memberlist',
     '',
-    `Run ${started} on ${cpus().length} vCPU (${cpus()[0]?.model ?? '?'}), kernel ${release()}, Node ${process.version}; ` +
-      `1-minute load average ${load.start} at start, ${load.end} at end (other work shared the machine).`,
-    `Rerun: \`${cmd}\` (as root; needs golang-go + golang-github-hashicorp-memberlist-dev).`,
+    ...r.parts.map(
+      (x) =>
+        `Run ${x.started} on ${x.host.cpus} vCPU (${x.host.cpuModel ?? '?'}), kernel ${x.host.kernel}, Node ${x.host.node}; ` +
+        `1-minute load average ${x.host.loadAverage1m.start} at start, ${x.host.loadAverage1m.end} at end (other work shared the machine). ` +
+        `Rerun: \`${x.command}\` (as root; needs golang-go + golang-github-hashicorp-memberlist-dev).`,
+    ),
     '',
     `Herald profile \`${profile}\`: probe ${p.probeIntervalMs} ms / timeout ${p.probeTimeoutMs} ms, ` +
       `suspicion mult ${p.suspicionMult} (max ×${p.suspicionMaxTimeoutMult}), gossip ${p.gossipIntervalMs} ms × ${p.gossipNodes}. ` +
-      `Go memberlist: ${goConfigText()}.`,
+      `Go memberlist: ${r.goMemberlist}.`,
     '',
     '## Detection of a SIGKILLed member (time until every survivor reports it dead)',
     '',
-    '| impl | N | repeats | median ms | p95 ms | min ms | max ms | first survivor median ms | false deaths |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...det.map(
+    '| impl | N | repeats | median ms | p95 ms | min ms | max ms | first survivor median ms | false deaths | load 1 min |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...r.detection.map(
       (d) =>
-        `| ${d.impl} | ${d.n} | ${d.repeats} | ${d.medianMs} | ${d.p95Ms} | ${d.minMs} | ${d.maxMs} | ${d.firstMedianMs} | ${d.falseDeaths} |`,
+        `| ${d.impl} | ${d.n} | ${d.repeats} | ${d.medianMs} | ${d.p95Ms} | ${d.minMs} | ${d.maxMs} | ${d.firstMedianMs} | ${d.falseDeaths} | ${loadText(d.load1m)} |`,
     ),
     '',
-    `## CPU per member (quiet cluster, all members on this machine; window starts ${cpuSettle} s after the settle)`,
+    '## CPU per member (quiet cluster, all members on this machine)',
     '',
-    '| impl | N | window s | mean CPU % per member | max CPU % |',
-    '|---|---|---|---|---|',
-    ...cpu.map((c) => `| ${c.impl} | ${c.n} | ${c.windowS} | ${c.meanCpuPercent} | ${c.maxCpuPercent} |`),
+    '| impl | N | quiet for s before | window s | mean CPU % per member | max CPU % | load 1 min |',
+    '|---|---|---|---|---|---|---|',
+    ...r.cpu.map(
+      (c) =>
+        `| ${c.impl} | ${c.n} | ${c.settleS} | ${c.windowS} | ${c.meanCpuPercent} | ${c.maxCpuPercent} | ${loadText(c.load1m)} |`,
+    ),
     '',
-    ...(loss.length === 0 ? [] : lossTable(loss)),
+    ...(r.loss.length === 0 ? [] : lossTable(r.loss)),
     '',
   ];
   return lines.join('\n');
+}
+
+function loadText(l: { start: number; end: number } | undefined): string {
+  return l ? `${l.start} → ${l.end}` : '';
 }
 
 main()
