@@ -198,7 +198,7 @@ interface DetectionResult {
   firstMedianMs: number;
   falseDeaths: number;
   /** 1-minute load average when this size's kills started and ended. */
-  load1m: { start: number; end: number };
+  load1m?: { start: number; end: number };
 }
 
 async function detection(
@@ -268,12 +268,16 @@ interface CpuResult {
   windowS: number;
   meanCpuPercent: number;
   maxCpuPercent: number;
-  /** Seconds the quiet cluster ran after the settle before the window. */
-  settleS: number;
-  load1m: { start: number; end: number };
+  /** Members measured (all but the one under --cpu-prof). */
+  measured?: number;
+  /** Seconds the quiet cluster ran after the settle before the window (older results: --cpu-settle-seconds). */
+  settleS?: number;
+  load1m?: { start: number; end: number };
 }
 
-async function measureCpu(impl: Impl, peers: Peer[]): Promise<CpuResult> {
+async function measureCpu(impl: Impl, all: Peer[]): Promise<CpuResult> {
+  // The profiled member pays the profiler's overhead: it is left out of the CPU figures.
+  const peers = all.filter((p) => profFlags(p.name).length === 0);
   const loadStart = round(loadavg()[0]!, 1);
   const before = await Promise.all(peers.map((p) => cpuSeconds(p.pid)));
   const t0 = Date.now();
@@ -283,7 +287,8 @@ async function measureCpu(impl: Impl, peers: Peer[]): Promise<CpuResult> {
   const pct = after.map((a, i) => ((a - before[i]!) / wall) * 100);
   return {
     impl,
-    n: peers.length,
+    n: all.length,
+    measured: peers.length,
     windowS: Math.round(wall),
     meanCpuPercent: round(pct.reduce((a, b) => a + b, 0) / pct.length, 2),
     maxCpuPercent: round(Math.max(...pct), 2),
@@ -423,10 +428,22 @@ function writeResult(result: Result): void {
   process.stdout.write(md);
 }
 
+/** Results written before runs had parts: one part from the top-level fields. */
+type OldResult = Result & Partial<Part>;
+
+function asResult(r: OldResult): Result {
+  if (r.parts) return r;
+  const { started = '', finished = '', command = '', host, ...rest } = r;
+  if (!host) throw new Error('--merge: a result without host or parts');
+  return { ...rest, parts: [{ started, finished, command, host }] };
+}
+
 /** `--merge a,b`: one report from the results of runs split to keep each under the heavy lock's limit. */
 function merge(names: string[]): void {
   const dir = join(projectRoot(), 'bench', 'results');
-  const rs = names.map((n) => JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8')) as Result);
+  const rs = names.map((n) =>
+    asResult(JSON.parse(readFileSync(join(dir, `${n}.json`), 'utf8')) as OldResult),
+  );
   const first = rs[0];
   if (!first) throw new Error('--merge: no parts');
   writeResult({
@@ -518,11 +535,11 @@ function markdown(r: Result): string {
     '',
     '## CPU per member (quiet cluster, all members on this machine)',
     '',
-    '| impl | N | quiet for s before | window s | mean CPU % per member | max CPU % | load 1 min |',
-    '|---|---|---|---|---|---|---|',
+    '| impl | N | members measured | quiet for s before | window s | mean CPU % per member | max CPU % | load 1 min |',
+    '|---|---|---|---|---|---|---|---|',
     ...r.cpu.map(
       (c) =>
-        `| ${c.impl} | ${c.n} | ${c.settleS} | ${c.windowS} | ${c.meanCpuPercent} | ${c.maxCpuPercent} | ${loadText(c.load1m)} |`,
+        `| ${c.impl} | ${c.n} | ${c.measured ?? c.n} | ${c.settleS ?? cpuSettle} | ${c.windowS} | ${c.meanCpuPercent} | ${c.maxCpuPercent} | ${loadText(c.load1m)} |`,
     ),
     '',
     ...(r.loss.length === 0 ? [] : lossTable(r.loss)),
