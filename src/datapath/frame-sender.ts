@@ -46,6 +46,7 @@ export class FrameSender {
   private queued = 0;
   private sentTotal = 0;
   private closed = false;
+  private lastTickAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: FrameSenderOptions = {}) {
     this.ratePerSec = options.ratePerSec ?? DEFAULT_FRAME_RATE;
@@ -54,7 +55,10 @@ export class FrameSender {
     if (!(this.ratePerSec > 0) || !(this.tickMs > 0)) throw new Error('frame rate and tick must be positive');
   }
 
-  /** Queues frames for `ifname`; they go out on the next ticks, urgent ones first. */
+  /**
+   * Queues frames for `ifname`; they go out on the next ticks, urgent ones first. Urgent frames sent to an
+   * idle sender go out now, in a tick of their own (still at most one tick per tickMs).
+   */
   send(ifname: string, frames: readonly Buffer[], priority: FramePriority = 'bulk'): void {
     if (this.closed || frames.length === 0) return;
     const lanes = this.lanes[priority];
@@ -66,7 +70,13 @@ export class FrameSender {
     lane.items.push([...frames]);
     lane.frames += frames.length;
     this.queued += frames.length;
-    if (!this.timer) this.timer = setTimeout(() => this.tick(), 0);
+    if (this.timer) return;
+    // The first frames of a takeover leave at once when the pacing allows a tick now: waiting for the
+    // event loop to come round again puts the rest of the decision round (and whatever else is queued)
+    // between the takeover and the clients hearing of it.
+    const since = performance.now() - this.lastTickAt;
+    if (priority === 'urgent' && since >= this.tickMs) this.tick();
+    else this.timer = setTimeout(() => this.tick(), priority === 'urgent' ? this.tickMs - since : 0);
   }
 
   /**
@@ -107,6 +117,7 @@ export class FrameSender {
 
   private tick(): void {
     this.timer = undefined;
+    this.lastTickAt = performance.now();
     let budget = Math.max(1, Math.floor((this.ratePerSec * this.tickMs) / 1000));
     const full = new Set<string>();
     for (const priority of ['urgent', 'bulk'] as const) {

@@ -49,6 +49,11 @@ export interface VipDecision {
   mode: VipMode;
   /** The single owner, or in spread mode the node holding the most buckets. */
   owner?: string;
+  /**
+   * Single mode: the node that takes the VIP over when the owner fails (the next in rendezvous order);
+   * its host holds the VIP already, so its kernel takes the first packets the takeover pulls to it.
+   */
+  successor?: string;
   /** Bucket bitmap per answering node (ALL_BUCKETS for a single owner). */
   shares: Map<string, bigint>;
   eligible: string[];
@@ -117,7 +122,7 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([n, why]) => `; health check failed on ${n}: ${why}`)
     .join('');
-  const { owner, placement, why } = chooseOwner(vip, eligible);
+  const { owner, successor, placement, why } = chooseOwner(vip, eligible);
   const placed = placement ? { placement } : {};
   const policy =
     vip.externalTrafficPolicy === 'Local' && vip.readyNodes !== 'undeclared'
@@ -156,6 +161,7 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
     ...base,
     mode: 'single',
     owner,
+    ...(successor === undefined ? {} : { successor }),
     shares: new Map([[owner, ALL_BUCKETS]]),
     eligible,
     interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
@@ -171,16 +177,28 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
 export function chooseOwner(
   vip: Pick<L2VipInput, 'ip' | 'advertisements' | 'placedOwner'>,
   eligible: readonly string[],
-): { owner: string; placement?: VipDecision['placement']; why: string } {
-  const hashedOwner = rendezvousOrder(vip.ip, eligible)[0] as string;
+): { owner: string; successor?: string; placement?: VipDecision['placement']; why: string } {
+  const order = rendezvousOrder(vip.ip, eligible);
+  const hashedOwner = order[0] as string;
   const hashed = `first of ${eligible.length} eligible nodes by rendezvous hash of the IP`;
+  const after = (owner: string) => {
+    const successor = order.find((n) => n !== owner);
+    return successor === undefined ? {} : { successor };
+  };
   if (!vip.advertisements.some((ad) => ad.placement === 'bandwidth'))
-    return { owner: hashedOwner, why: hashed };
+    return { owner: hashedOwner, ...after(hashedOwner), why: hashed };
   const placed =
     vip.placedOwner !== undefined && vip.placedOwner !== hashedOwner && eligible.includes(vip.placedOwner);
-  if (!placed) return { owner: hashedOwner, placement: { hashedOwner, placed: false }, why: hashed };
+  if (!placed)
+    return {
+      owner: hashedOwner,
+      ...after(hashedOwner),
+      placement: { hashedOwner, placed: false },
+      why: hashed,
+    };
   return {
     owner: vip.placedOwner as string,
+    ...after(vip.placedOwner as string),
     placement: { hashedOwner, placed: true },
     why: `placed on ${vip.placedOwner} by bandwidth (hash owner ${hashedOwner})`,
   };

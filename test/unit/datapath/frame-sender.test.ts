@@ -47,6 +47,25 @@ t.test('paced: a tick sends its share of the rate, urgent frames first', async (
   t.equal(s.sent(), 130);
 });
 
+t.test('urgent frames to an idle sender leave at once, still one tick per tickMs', async (t) => {
+  const socket = new FakeSocket();
+  const s = new FrameSender({ ratePerSec: 10_000, tickMs: 20, open: () => socket });
+  t.teardown(() => s.close());
+  s.send('eth0', frames('a', 2), 'urgent');
+  t.same(socket.sent, ['a0', 'a1'], 'sent before send() returned');
+  // A takeover of many VIPs: every later send within the tick waits for the next one.
+  for (let i = 0; i < 100; i++) s.send('eth0', frames(`v${i}-`, 2), 'urgent');
+  t.equal(socket.sent.length, 2, 'no second tick inside tickMs');
+  await new Promise((r) => setTimeout(r, 30));
+  t.equal(socket.sent.length, 202, 'the next tick: 10,000/s × 20 ms = 200 frames');
+  t.equal(s.pending(), 0);
+  await new Promise((r) => setTimeout(r, 25));
+  s.send('eth0', frames('b', 1), 'bulk');
+  t.equal(socket.sent.length, 202, 'bulk frames always wait for a tick');
+  await new Promise((r) => setTimeout(r, 5));
+  t.equal(socket.sent.length, 203);
+});
+
 t.test('a full socket queue is retried; a failing interface is dropped and reported', async (t) => {
   const socket = new FakeSocket();
   socket.room = 3;

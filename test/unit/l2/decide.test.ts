@@ -36,6 +36,21 @@ t.test('single owner is the first rendezvous node and everyone else suppresses',
   t.same(d?.interfaces.get(d.owner ?? ''), ['eth0']);
 });
 
+t.test('the successor is the next rendezvous node: the owner once the owner is gone', async (t) => {
+  const order = rendezvousOrder('10.0.0.200', ['a', 'b', 'c']);
+  const [d] = decideL2([vip('10.0.0.200')], three);
+  t.equal(d?.successor, order[1]);
+  const [after] = decideL2(
+    [vip('10.0.0.200')],
+    three.map((n) => (n.name === order[0] ? { ...n, alive: false } : n)),
+  );
+  t.equal(after?.owner, order[1], 'the successor took over');
+  t.equal(after?.successor, order[2], 'and the third node is next');
+  const [alone] = decideL2([vip('10.0.0.200')], [node('a')]);
+  t.equal(alone?.owner, 'a');
+  t.equal(alone?.successor, undefined, 'a lone node has no successor');
+});
+
 t.test('eligibility rules', async (t) => {
   const cases: Array<{
     name: string;

@@ -46,6 +46,7 @@ t.test('owner choice: a placed eligible node wins over the hash, anything else f
   const ads = [{ name: 'lan', interfaces: [], spread: false, placement: 'bandwidth' as const }];
   t.same(chooseOwner({ ip: VIP, advertisements: ads, placedOwner: other }, ['a', 'b']), {
     owner: other,
+    successor: hashOwner,
     placement: { hashedOwner: hashOwner, placed: true },
     why: `placed on ${other} by bandwidth (hash owner ${hashOwner})`,
   });
