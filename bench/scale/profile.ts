@@ -83,11 +83,29 @@ export function busyStretches(
   });
 }
 
-/** Printable summary of every .cpuprofile in dir. */
-export function topSelfTime(dir: string, n: number): string[] {
+/** The samples from `skipMs` after the profile's start on (the steady state after a start-up). */
+export function after(profile: CpuProfile, skipMs: number): CpuProfile {
+  let at = 0;
+  let from = profile.samples.length;
+  for (let i = 0; i < profile.timeDeltas.length; i++) {
+    at += (profile.timeDeltas[i] ?? 0) / 1000;
+    if (at >= skipMs) {
+      from = i;
+      break;
+    }
+  }
+  return {
+    nodes: profile.nodes,
+    samples: profile.samples.slice(from),
+    timeDeltas: profile.timeDeltas.slice(from),
+  };
+}
+
+/** Printable summary of every .cpuprofile in dir, from `skipMs` after each one's start. */
+export function topSelfTime(dir: string, n: number, skipMs = 0): string[] {
   const lines: string[] = [];
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
-    const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+    const profile = after(JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile, skipMs);
     const total = profile.timeDeltas.reduce((a, b) => a + b, 0) / 1000;
     lines.push(`# ${file}: ${(total / 1000).toFixed(1)} s profiled`);
     for (const [name, ms] of selfTimes(profile).slice(0, n))

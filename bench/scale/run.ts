@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     'start-timeout-seconds': { type: 'string', default: '180' },
     'keep-logs': { type: 'string' },
+    /** Profile summaries leave out this much of each profile's start (start-up: module loading, BPF load). */
+    'cpu-prof-skip-seconds': { type: 'string', default: '0' },
     out: { type: 'string', default: join(projectRoot(), 'bench', 'results') },
   },
 });
@@ -129,7 +131,8 @@ async function main(): Promise<void> {
     const md = report(out);
     process.stdout.write(md);
     if (profDir) {
-      for (const line of topSelfTime(profDir, 25)) process.stdout.write(`${line}\n`);
+      const skipMs = Number(args['cpu-prof-skip-seconds']) * 1000;
+      for (const line of topSelfTime(profDir, 25, skipMs)) process.stdout.write(`${line}\n`);
     }
     if (!args['no-write']) {
       mkdirSync(args.out, { recursive: true });

@@ -139,8 +139,14 @@ export async function startSpeaker(
   return speaker;
 }
 
-/** A stale speaker waits at most this long for watchers that never report it up (dead, port blocked). */
-const WATCHER_CAP_MS = 2000;
+/**
+ * A stale speaker waits at most this long for watchers that never report it up (watch port blocked).
+ * Long on purpose: a watcher that is alive but slow (its decision round over thousands of VIPs on a
+ * starved host, a peer that decided before it knew this node) may still answer this node's VIPs, and
+ * opening the gate before it hands them back is a dual answer; a blocked port costs only silence. With
+ * 2 s, 1,000 VIPs at load 7 showed 0.4 s of dual answers at start-up (bench/scale).
+ */
+const WATCHER_CAP_MS = 10_000;
 
 /**
  * The control loop silent this long counts as a freeze (the pulse thread stops, see watch-thread.ts).

@@ -89,7 +89,14 @@ export class Speaker
         'not scheduled for longer than the liveness bound: answering nothing until the watchers report this node up',
       ),
     );
-    watch.on('refreshed', (r) => this.log.info(r, 'liveness gate open'));
+    watch.on('refreshed', (r) => {
+      if (r.gaveUpOn.length === 0) this.log.info(r, 'liveness gate open');
+      else
+        this.log.warn(
+          r,
+          `liveness gate open without a report from ${r.gaveUpOn.join(', ')} (watch port ${this.parts.membership.address().port + 1} blocked?)`,
+        );
+    });
     watch.start();
     membership.setMeta(encodeNodeMeta(this.meta));
     // A verdict change is gossiped; every speaker (this one too) then decides with it.
