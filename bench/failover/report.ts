@@ -15,6 +15,8 @@ export interface FailoverResult {
   runs: RunInfo[];
   series: Series[];
   soak: SoakResult[];
+  /** What a reader must know to read the numbers (kept across parts; set with run.ts --note). */
+  notes?: string[];
 }
 
 const seriesKey = (s: Series) => `${s.system}|${s.mode}|${s.family}|${s.nodes}`;
@@ -26,6 +28,7 @@ export function mergeResults(previous: FailoverResult, part: FailoverResult): Fa
     runs: [...previous.runs, ...part.runs],
     series: [...previous.series.filter((s) => !fresh.has(seriesKey(s))), ...part.series],
     soak: [...previous.soak, ...part.soak],
+    notes: [...(previous.notes ?? []), ...(part.notes ?? [])],
   };
 }
 
@@ -132,6 +135,7 @@ export function renderMarkdown(r: FailoverResult): string {
       '',
     );
   }
+  if ((r.notes ?? []).length > 0) lines.push('## Notes', '', ...(r.notes ?? []).map((n) => `- ${n}`), '');
   lines.push(
     '## Parts of this run',
     '',

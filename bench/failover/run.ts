@@ -7,6 +7,7 @@
  *
  *   node dist/bench/failover/run.js [--trials 20] [--nodes 3,10] [--systems herald,herald-flows,0.1,1]
  *     [--soak-nodes 3] [--loss-seconds 600] [--loss-percent 5] [--stress-seconds 180] [--fresh]
+ *     [--note TEXT]...
  *
  * The machine is shared, so a full run is split into parts of a few minutes each (for example one size
  * and system at a time, the loss soak in two halves): each part merges its rows into
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
       'loss-percent': { type: 'string', default: '5' },
       'stress-seconds': { type: 'string', default: '180' },
       fresh: { type: 'boolean', default: false },
+      note: { type: 'string', multiple: true, default: [] },
     },
   });
   const trials = Number(values.trials);
@@ -64,19 +66,24 @@ async function main(): Promise<void> {
         spawn('stress-ng', ['--cpu', '0', '--timeout', `${seconds}s`, '--quiet'], { stdio: 'ignore' }),
     });
   }
+  // A part that measured nothing (only --note) adds no run to the list.
+  const measured = series.length > 0 || soak !== undefined;
   const part: FailoverResult = {
-    runs: [
-      {
-        at,
-        finishedAt: new Date().toISOString(),
-        node: process.version,
-        loadBefore,
-        loadAfter: uptime(),
-        argv: process.argv.slice(2).join(' '),
-      },
-    ],
+    runs: measured
+      ? [
+          {
+            at,
+            finishedAt: new Date().toISOString(),
+            node: process.version,
+            loadBefore,
+            loadAfter: uptime(),
+            argv: process.argv.slice(2).join(' '),
+          },
+        ]
+      : [],
     series,
     soak: soak ? [soak] : [],
+    notes: values.note ?? [],
   };
   const dir = join(projectRoot(), 'bench', 'results');
   mkdirSync(dir, { recursive: true });

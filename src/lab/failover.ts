@@ -53,7 +53,10 @@ export async function measureFailover(
   });
   try {
     if ((await pollUntil(15_000, () => answers.some((a) => a.node === owner.name), 20)) === undefined) {
-      throw new Error(`the probe never reached ${owner.name} through ${ip}`);
+      const by = new Map<string, number>();
+      for (const a of answers) by.set(a.node ?? a.error ?? '?', (by.get(a.node ?? a.error ?? '?') ?? 0) + 1);
+      const seen = [...by].map(([k, n]) => `${k} ×${n}`).join(', ') || 'nothing';
+      throw new Error(`the probe never reached ${owner.name} through ${ip} in 15 s (it got: ${seen})`);
     }
     const killedAt = Date.now();
     await fail();
