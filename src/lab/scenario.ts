@@ -1,5 +1,7 @@
 import { join } from 'node:path';
 import { allocateAll, isAllocated } from '../allocator/index.js';
+import { StatusClient } from '../api/client.js';
+import { fetchStatus, formatStatus } from '../api/status-view.js';
 import { parseConfigTexts } from '../config/index.js';
 import { bucketCount } from '../l2/buckets.js';
 import { projectRoot } from '../util/paths.js';
@@ -47,6 +49,8 @@ export interface LabReport {
     replies: number;
   }>;
   failover?: FailoverMeasurement;
+  /** `herald status` of one node, as its CLI prints it, taken after the traffic and before the failover. */
+  status?: { node: string; socket: string; text: string };
   vipsAfterFailover: VipRow[];
   /** BGP mode: the router's ECMP nexthops for each BGP VIP, before and after the failover. */
   bgp: Array<{
@@ -227,6 +231,8 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
       }
     }
 
+    const status = await statusOf(cluster.nodes[0]);
+
     opts.progress('killing the owner of lab/web and timing the failover');
     const failover = await failoverOfWeb(cluster, vipsBefore);
     const killed = cluster.nodes.find((n) => n.name === failover?.killed);
@@ -258,12 +264,26 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
       traffic,
       counters,
       failover,
+      ...(status ? { status } : {}),
       vipsAfterFailover,
       bgp,
     };
   } finally {
     opts.progress('tearing the lab down');
     await cluster.destroy();
+  }
+}
+
+/** `herald status --socket SOCKET` of a node (the lab runs in this mount namespace: its socket is a file). */
+async function statusOf(node: LabNode | undefined): Promise<LabReport['status']> {
+  if (!node) return undefined;
+  const client = new StatusClient({ socketPath: node.apiSocket });
+  try {
+    return { node: node.name, socket: node.apiSocket, text: formatStatus(await fetchStatus(client)) };
+  } catch (error) {
+    return { node: node.name, socket: node.apiSocket, text: `(no answer: ${String(error)})\n` };
+  } finally {
+    client.close();
   }
 }
 

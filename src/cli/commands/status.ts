@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { StatusClient, type StatusClientOptions } from '../../api/client.js';
-import { formatMembers, formatSessions, formatVips } from '../../api/format.js';
+import { fetchStatus, formatStatus, STATUS_SECTIONS, type StatusSection } from '../../api/status-view.js';
 import { DEFAULT_API_SOCKET } from '../../api/source.js';
 
 export interface ApiClientFlags {
@@ -39,30 +39,26 @@ export function clientOptions(flags: ApiClientFlags): StatusClientOptions {
     : { socketPath: flags.socket };
 }
 
-const SECTIONS = ['vips', 'members', 'bgp'] as const;
-type Section = (typeof SECTIONS)[number];
-
 export function registerStatus(program: Command): void {
   addApiClientFlags(
     program
       .command('status')
       .description("Show a speaker's VIPs (owner, mode, reason, traffic), members and BGP/BFD sessions")
-      .argument('[sections...]', `any of ${SECTIONS.join(', ')} (default: all)`)
+      .argument('[sections...]', `any of ${STATUS_SECTIONS.join(', ')} (default: all)`)
       .option('--json', 'print JSON instead of tables'),
   ).action(async (sections: string[], flags: ApiClientFlags & { json?: boolean }) => {
-    const bad = sections.filter((s) => !SECTIONS.includes(s as Section));
+    const bad = sections.filter((s) => !STATUS_SECTIONS.includes(s as StatusSection));
     if (bad.length > 0)
-      throw new Error(`unknown section(s) ${bad.join(', ')}; expected ${SECTIONS.join(', ')}`);
-    const want = new Set<Section>(sections.length > 0 ? (sections as Section[]) : SECTIONS);
+      throw new Error(`unknown section(s) ${bad.join(', ')}; expected ${STATUS_SECTIONS.join(', ')}`);
+    const want = new Set<StatusSection>(
+      sections.length > 0 ? (sections as StatusSection[]) : STATUS_SECTIONS,
+    );
     const client = new StatusClient(clientOptions(flags));
     try {
-      const [vips, members, bgp] = await Promise.all([
-        want.has('vips') ? client.listVips() : undefined,
-        want.has('members') ? client.listMembers() : undefined,
-        want.has('bgp') ? client.listBgpSessions() : undefined,
-      ]).catch((error: unknown) => {
+      const view = await fetchStatus(client, want).catch((error: unknown) => {
         throw new Error(noSpeaker(flags, error) ?? (error instanceof Error ? error.message : String(error)));
       });
+      const { vips, members, bgp } = view;
       if (flags.json) {
         const node = vips?.node ?? members?.node ?? bgp?.node;
         const out = {
@@ -79,15 +75,7 @@ export function registerStatus(program: Command): void {
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
         return;
       }
-      const parts: string[] = [];
-      if (vips) parts.push(formatVips(vips));
-      if (members) parts.push(`members (${members.members.length}):\n${formatMembers(members.members)}`);
-      if (bgp) {
-        parts.push(
-          bgp.sessions.length > 0 ? `BGP sessions:\n${formatSessions(bgp.sessions)}` : 'BGP sessions: none\n',
-        );
-      }
-      process.stdout.write(parts.join('\n'));
+      process.stdout.write(formatStatus(view));
     } finally {
       client.close();
     }
