@@ -10,6 +10,7 @@ import { Memberlist } from '../membership/index.js';
 import type { Logger } from '../util/log.js';
 import { SpeakerBgp } from './bgp-part.js';
 import { SpeakerL2 } from './l2-part.js';
+import { LinkMonitor } from './link-monitor.js';
 import { SpeakerLinks } from './links.js';
 import { localInterfaces } from './local-interfaces.js';
 import type { ModelSource } from './model-source.js';
@@ -133,6 +134,11 @@ export async function startSpeaker(
       const { interfaces } = links.sync();
       l2.setInterfaces(links.announcing());
       return interfaces;
+    },
+    watchLinks: (onChange) => {
+      const monitor = new LinkMonitor({ onChange });
+      monitor.start();
+      return () => monitor.stop();
     },
   });
   speaker.start();

@@ -127,4 +127,6 @@ export interface SpeakerParts {
   host?: HostPart;
   /** The attached interfaces with their current addresses, read again at every resync. */
   rescanInterfaces?: () => NodeInterface[];
+  /** Calls `onChange` soon after the kernel's interfaces or addresses changed; returns its stop. */
+  watchLinks?: (onChange: () => void) => () => void;
 }

@@ -60,6 +60,7 @@ export class Speaker
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
   private readonly liveness: OwnershipLiveness;
+  private stopWatchingLinks: (() => void) | undefined;
 
   constructor(private readonly parts: SpeakerParts) {
     super();
@@ -157,6 +158,10 @@ export class Speaker
         this.schedule();
       }, options.resyncMs),
     );
+    // Between resyncs, a change the kernel reports is followed at once.
+    this.stopWatchingLinks = this.parts.watchLinks?.(() => {
+      if (!this.stopping.signal.aborted) this.rescanInterfaces();
+    });
     this.log.info(
       { node: this.node, interfaces: Object.fromEntries(this.parts.attached) },
       'speaker started',
@@ -275,6 +280,7 @@ export class Speaker
     if (this.stopping.signal.aborted) return;
     this.stopping.abort();
     for (const t of this.timers) clearInterval(t);
+    this.stopWatchingLinks?.();
     if (this.pending) clearImmediate(this.pending);
     this.liveness.stop();
     const { l2, source, bgp, membership, datapath, watch } = this.parts;

@@ -88,7 +88,11 @@ t.test(
     );
     const tookMs = Date.now() - created;
     const first = await lateAnswers();
-    t.same(first.macs, [mac1], `answered on eth1 with its MAC ${tookMs} ms after it appeared (resync 5 s)`);
+    t.same(
+      first.macs,
+      [mac1],
+      `answered on eth1 with its MAC ${tookMs} ms after it appeared (ip monitor; resync 5 s)`,
+    );
     const attachedLine = lines().find((l) => l.interface === 'eth1' && /XDP attached/.test(l.msg));
     t.equal(attachedLine?.mode, 'generic', '--xdp-mode auto chose generic mode on the new veth');
     t.match(
