@@ -231,6 +231,8 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
       }
     }
 
+    // The speakers sample their traffic counters every second: let one sample follow the requests.
+    await new Promise((r) => setTimeout(r, 1500));
     const status = await statusOf(cluster.nodes[0]);
 
     opts.progress('killing the owner of lab/web and timing the failover');

@@ -41,7 +41,20 @@ t.test('herald lab runs end to end and leaves nothing behind', async (t) => {
   const bgp = report.bgp[0];
   t.equal(bgp?.nexthopsBefore.length, 3, 'the router had 3 ECMP nexthops');
   t.equal(bgp?.nexthopsAfter.length, 2, 'and 2 after the node died');
-  t.match(renderLabReport(report), /Failover: killed n\d/);
+  const text = renderLabReport(report);
+  t.comment(text);
+  t.match(text, /Failover: killed n\d/);
+  t.match(text, /The problem: with one answering node per VIP, that one node takes all of its traffic/);
+  t.match(
+    text,
+    /lab\/web 10\.77\.0\.\d+: n\d answered 3 of 3 clients, 15 of 15 requests/,
+    'single: one node took it all',
+  );
+  t.match(
+    text,
+    /herald status --socket \S+ {3}\(on n1\)\nnode n1: LB utilization[^\n]*\nVIP +SERVICES/,
+    "one node's herald status",
+  );
   const left = execFileSync('ip', ['netns', 'list']).toString();
   const labPrefix = `${namespacePrefix()}labt-`;
   t.notOk(left.includes(labPrefix), 'all lab namespaces removed');
