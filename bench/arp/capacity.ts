@@ -31,8 +31,25 @@ import { kernelThreads, machineBusyNs, taskRuntimeNs } from './cpu-account.js';
 const execFileAsync = promisify(execFile);
 
 export type Responder = 'xdp-native' | 'xdp-generic' | 'kernel' | 'userspace';
-type Config = 'baseline' | Responder;
-const CONFIGS: readonly Config[] = ['baseline', 'xdp-native', 'xdp-generic', 'kernel', 'userspace'];
+/** Floors: the sink on the responder veth in native mode (veth's XDP ring) or generic mode (skb path). */
+type Floor = 'floor-native' | 'floor-skb';
+type Config = Floor | Responder;
+const CONFIGS: readonly Config[] = [
+  'floor-native',
+  'floor-skb',
+  'xdp-native',
+  'xdp-generic',
+  'kernel',
+  'userspace',
+];
+const isFloor = (c: Config): c is Floor => c.startsWith('floor');
+/** The floor a responder is compared with: the receive path it takes. */
+const FLOOR_OF: Record<Responder, Floor> = {
+  'xdp-native': 'floor-native',
+  'xdp-generic': 'floor-skb',
+  kernel: 'floor-skb',
+  userspace: 'floor-skb',
+};
 const VIP = '10.88.0.100';
 
 export interface CapacityOptions {
@@ -77,7 +94,7 @@ export interface CapacityRow {
 export interface CapacityResult {
   runs: CapacityRun[];
   rows: CapacityRow[];
-  baselineNsPerRequest: Array<{ rate: number; median: number; min: number; max: number }>;
+  floorNsPerRequest: Array<{ floor: Floor; rate: number; median: number; min: number; max: number }>;
 }
 
 export async function capacityPart(o: CapacityOptions): Promise<CapacityResult> {
@@ -131,8 +148,16 @@ export async function capacityPart(o: CapacityOptions): Promise<CapacityResult> 
         for (const config of CONFIGS) {
           let responderProc: ChildProcess | undefined;
           await node(s, 'detach', 'capr0');
-          if (config === 'baseline')
-            await node(s, 'object', o.sinkObject, 'arp_sink', pinSinkR, 'capr0', 'native');
+          if (isFloor(config))
+            await node(
+              s,
+              'object',
+              o.sinkObject,
+              'arp_sink',
+              pinSinkR,
+              'capr0',
+              config === 'floor-native' ? 'native' : 'generic',
+            );
           else if (config === 'xdp-native' || config === 'xdp-generic') {
             r.heartbeat();
             await node(s, 'attach', pinResponder, 'capr0', config === 'xdp-native' ? 'native' : 'generic');
@@ -217,21 +242,25 @@ export async function capacityPart(o: CapacityOptions): Promise<CapacityResult> 
 
 function summarize(runs: CapacityRun[], rates: number[]): CapacityResult {
   const rows: CapacityRow[] = [];
-  const baselineNsPerRequest: CapacityResult['baselineNsPerRequest'] = [];
+  const floorNsPerRequest: CapacityResult['floorNsPerRequest'] = [];
+  const perRequest = (x: CapacityRun) => x.cpuNsPerSec / Math.max(1, x.requestsPerSec);
   for (const rate of rates) {
-    const base = runs.filter((x) => x.config === 'baseline' && x.rate === rate);
-    const perReq = base.map((x) => x.cpuNsPerSec / Math.max(1, x.requestsPerSec));
-    baselineNsPerRequest.push({ rate, ...spread(perReq) });
-    for (const responder of CONFIGS.filter((x): x is Responder => x !== 'baseline')) {
+    for (const floor of CONFIGS.filter(isFloor))
+      floorNsPerRequest.push({
+        floor,
+        rate,
+        ...spread(runs.filter((x) => x.config === floor && x.rate === rate).map(perRequest)),
+      });
+    for (const responder of CONFIGS.filter((x): x is Responder => !isFloor(x))) {
       const mine = runs.filter((x) => x.config === responder && x.rate === rate);
       const answered = mine.filter((x) => x.repliesPerSec > 0);
       const ns = answered.map((x) => x.cpuNsPerSec / x.repliesPerSec);
-      // Above the floor: minus what receiving and dropping a request cost in the same round.
+      // Above the floor: minus what receiving and dropping a request on the same path cost, same round.
       const above = answered.flatMap((x) => {
-        const b = base.find((y) => y.round === x.round);
-        return b && b.requestsPerSec > 0
-          ? [x.cpuNsPerSec / x.repliesPerSec - b.cpuNsPerSec / b.requestsPerSec]
-          : [];
+        const b = runs.find(
+          (y) => y.config === FLOOR_OF[responder] && y.rate === rate && y.round === x.round,
+        );
+        return b && b.requestsPerSec > 0 ? [x.cpuNsPerSec / x.repliesPerSec - perRequest(b)] : [];
       });
       const replies = median(mine.map((x) => x.repliesPerSec));
       const requests = median(mine.map((x) => x.requestsPerSec));
@@ -246,7 +275,7 @@ function summarize(runs: CapacityRun[], rates: number[]): CapacityResult {
       });
     }
   }
-  return { runs, rows, baselineNsPerRequest };
+  return { runs, rows, floorNsPerRequest };
 }
 
 function spread(xs: number[]): Spread {
@@ -288,8 +317,10 @@ export function capacityMarkdown(
       return `| ${rate} | ${ratio('kernel', 'xdp-native')} | ${ratio('userspace', 'xdp-native')} | ${ratio('kernel', 'xdp-generic')} | ${ratio('userspace', 'xdp-generic')} |`;
     }),
     '',
-    'Floor (an XDP sink on the responder veth drops every request: receiving a frame and doing nothing),',
-    `ns CPU per request: ${res.baselineNsPerRequest.map((b) => `${b.rate}/s: ${b.median} (${b.min} – ${b.max})`).join('; ')}.`,
+    'Floors (an XDP sink on the responder veth drops every request: receiving a frame and doing nothing),',
+    "ns CPU per request; native = veth's XDP ring (the path of XDP native), skb = the NAPI/GRO skb path",
+    '(the path of XDP generic, the kernel and the userspace tap):',
+    `${res.floorNsPerRequest.map((b) => `${b.floor} at ${b.rate}/s: ${b.median} (${b.min} – ${b.max})`).join('; ')}.`,
     '',
     'Method. The client sends at a fixed rate and never reads a reply: an XDP program on its veth counts',
     'and drops the replies. Both veths take the NAPI receive path (GRO on, TSO off) with threaded NAPI, so',
