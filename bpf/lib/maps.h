@@ -84,4 +84,15 @@ struct {
 	__type(value, struct herald_flow_stat);
 } herald_flow_stats SEC(".maps");
 
+/*
+ * Why the steering path kept frames from being steered, per reason (HERALD_FLOW_GUARD_*), for the whole
+ * node. A map of its own (not a layout change of herald_flow_stats): pins of an older program stay reusable.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, HERALD_FLOW_GUARD_REASONS);
+	__type(key, __u32);
+	__type(value, struct herald_flow_stat);
+} herald_flow_guards SEC(".maps");
+
 #endif

@@ -31,14 +31,22 @@ static __always_inline int is_node_mac(const __u8 *mac)
 	return bpf_map_lookup_elem(&herald_node_macs, &k) != 0;
 }
 
-static __always_inline void flow_count(__u32 stat, __u64 bytes)
+static __always_inline void stat_add(struct herald_flow_stat *s, __u64 bytes)
 {
-	struct herald_flow_stat *s = bpf_map_lookup_elem(&herald_flow_stats, &stat);
-
 	if (s) {
 		s->packets++;
 		s->bytes += bytes;
 	}
+}
+
+static __always_inline void flow_count(__u32 stat, __u64 bytes)
+{
+	stat_add(bpf_map_lookup_elem(&herald_flow_stats, &stat), bytes);
+}
+
+static __always_inline void guard_count(__u32 reason, __u64 bytes)
+{
+	stat_add(bpf_map_lookup_elem(&herald_flow_guards, &reason), bytes);
 }
 
 /* The flow's pinned target index while that target stays in the table, else HERALD_FLOW_NO_TARGET. */
@@ -88,7 +96,7 @@ static __always_inline __u32 flow_target(const struct herald_flow *flow, const s
  * slots go up the stack; the others are dropped, because the own stack would answer them with a reset
  * and break connections that live on other nodes (TCP retransmits once the new owner steers them).
  */
-static __always_inline int flow_hold(const struct herald_flow *flow, const struct herald_flow_key *k)
+static __always_inline int flow_hold(const struct herald_flow *flow, const struct herald_flow_key *k, __u64 bytes)
 {
 	__u32 idx = flow_pinned(flow, k);
 
@@ -96,6 +104,8 @@ static __always_inline int flow_hold(const struct herald_flow *flow, const struc
 		idx = flow_slot(flow, k);
 	if (idx >= HERALD_FLOW_MAX_TARGETS || flow->targets[idx].local)
 		return XDP_PASS;
+	guard_count(flow->role == HERALD_FLOW_ROLE_OWNER ? HERALD_FLOW_GUARD_GATE_CLOSED : HERALD_FLOW_GUARD_NOT_OWNER,
+		    bytes);
 	return XDP_DROP;
 }
 
@@ -103,7 +113,7 @@ static __always_inline int flow_hold(const struct herald_flow *flow, const struc
  * Called for IPv4/IPv6 packets to a VIP this node counts (after count_rx). Returns XDP_TX when the
  * frame was rewritten towards another node, XDP_DROP for another node's flow this node may not steer
  * (flow_hold), else XDP_PASS. Frames from a cluster node's MAC are never steered (MAC rewriting keeps the
- * TTL: a loop would never end), nor by a node whose entry is not the owner's, nor frames not addressed to
+ * TTL: a loop would never end; counted as LOOP_GUARD when this node steers the VIP too), nor by a node whose entry is not the owner's, nor frames not addressed to
  * the own MAC, nor while the liveness gate is closed.
  */
 static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *l2, const struct herald_addr *vip_key,
@@ -122,6 +132,8 @@ static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *
 		return XDP_PASS;
 	if (is_node_mac(eth->h_source)) {
 		flow_count(flow->in_stat, bytes);
+		if (flow->role == HERALD_FLOW_ROLE_OWNER)
+			guard_count(HERALD_FLOW_GUARD_LOOP, bytes);
 		return XDP_PASS;
 	}
 	if (!mac_equal(eth->h_dest, flow->own_mac))
@@ -129,7 +141,7 @@ static __always_inline int flow_steer(struct xdp_md *ctx, const struct l2_info *
 	if ((v6 ? flow_key_v6(&fk, data, data_end, l2->l3off) : flow_key_v4(&fk, data, data_end, l2->l3off)) != 0)
 		return XDP_PASS;
 	if (flow->role != HERALD_FLOW_ROLE_OWNER || !control_plane_alive_coarse())
-		return flow_hold(flow, &fk);
+		return flow_hold(flow, &fk, bytes);
 	idx = flow_target(flow, &fk);
 	if (idx >= HERALD_FLOW_MAX_TARGETS)
 		return XDP_PASS;

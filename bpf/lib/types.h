@@ -113,6 +113,17 @@ struct herald_mac_key {
 	__u8 pad[2];
 };
 
+/*
+ * herald_flow_guards index (per CPU, value struct herald_flow_stat): frames the steering guards kept from
+ * being steered. NOT_OWNER and GATE_CLOSED are dropped (another node's flow at a node that may not steer);
+ * LOOP_GUARD frames (steered here by another node while this node steers the VIP too: two owners) are
+ * passed up the own stack, never steered again.
+ */
+#define HERALD_FLOW_GUARD_NOT_OWNER 0
+#define HERALD_FLOW_GUARD_GATE_CLOSED 1
+#define HERALD_FLOW_GUARD_LOOP 2
+#define HERALD_FLOW_GUARD_REASONS 4
+
 /* herald_flow_stats value (per CPU). Indices are handed out by the control plane; 0 is never used. */
 struct herald_flow_stat {
 	__u64 packets;

@@ -12,11 +12,13 @@ import {
 } from '../l2/flow-model.js';
 
 export {
+  FLOW_GUARD_REASONS,
   FLOW_MAX_STATS,
   FLOW_MAX_TARGETS,
   FLOW_NO_TARGET,
   FLOW_SLOTS,
   type FlowEntry,
+  type FlowGuardCounts,
   type FlowRole,
   type FlowTarget,
 } from '../l2/flow-model.js';
@@ -26,6 +28,7 @@ export const FLOW_MAP_NAMES = {
   lru: 'herald_flow_lru',
   nodeMacs: 'herald_node_macs',
   stats: 'herald_flow_stats',
+  guards: 'herald_flow_guards',
 } as const;
 
 const TARGET_SIZE = 16;

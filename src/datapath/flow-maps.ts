@@ -6,12 +6,14 @@ import { join } from 'node:path';
 import { BpfMap, numPossibleCpus } from './bpf.js';
 import { splitPerCpu, sumU64Fields } from './percpu.js';
 import {
+  FLOW_GUARD_REASONS,
   FLOW_MAP_NAMES,
   FLOW_STAT_VALUE_SIZE,
   decodeFlow,
   encodeFlow,
   nodeMacKey,
   type FlowEntry,
+  type FlowGuardCounts,
 } from './flow-layout.js';
 import { addrFromKey, addrKey, formatMac } from './xdp-layout.js';
 
@@ -25,6 +27,7 @@ export class FlowMaps {
   private readonly lru: BpfMap;
   private readonly nodeMacs: BpfMap;
   private readonly stats: BpfMap;
+  private readonly guardMap: BpfMap;
 
   /** `release` closes maps opened from pins (a loaded object's maps are closed with the object). */
   constructor(
@@ -35,6 +38,7 @@ export class FlowMaps {
     this.lru = object.map(FLOW_MAP_NAMES.lru);
     this.nodeMacs = object.map(FLOW_MAP_NAMES.nodeMacs);
     this.stats = object.map(FLOW_MAP_NAMES.stats);
+    this.guardMap = object.map(FLOW_MAP_NAMES.guards);
   }
 
   /** The flow maps a running speaker pinned under `pinDir` (tools and tests); close() releases them. */
@@ -94,12 +98,14 @@ export class FlowMaps {
 
   /** One steering counter, summed over CPUs. */
   stat(index: number): FlowCounter {
-    const raw = this.stats.lookup(statKey(index));
-    if (raw === undefined) return { packets: 0n, bytes: 0n };
-    const [packets = 0n, bytes = 0n] = sumU64Fields(
-      splitPerCpu(raw, FLOW_STAT_VALUE_SIZE, numPossibleCpus()),
-    );
-    return { packets, bytes };
+    return perCpuCounter(this.stats.lookup(statKey(index)));
+  }
+
+  /** Frames the steering guards kept from being steered, per reason, summed over CPUs. */
+  guards(): FlowGuardCounts {
+    const read = (reason: (typeof FLOW_GUARD_REASONS)[number]) =>
+      perCpuCounter(this.guardMap.lookup(statKey(FLOW_GUARD_REASONS.indexOf(reason))));
+    return { not_owner: read('not_owner'), gate_closed: read('gate_closed'), loop_guard: read('loop_guard') };
   }
 
   /** Zeroes a counter before its index is handed to a new target. */
@@ -116,6 +122,12 @@ export class FlowMaps {
   clearPins(): void {
     for (const key of this.lru.keys()) this.lru.delete(key);
   }
+}
+
+function perCpuCounter(raw: Buffer | undefined): FlowCounter {
+  if (raw === undefined) return { packets: 0n, bytes: 0n };
+  const [packets = 0n, bytes = 0n] = sumU64Fields(splitPerCpu(raw, FLOW_STAT_VALUE_SIZE, numPossibleCpus()));
+  return { packets, bytes };
 }
 
 function statKey(index: number): Buffer {

@@ -59,3 +59,15 @@ export interface FlowTraffic {
   /** Frames other nodes steered to this node. */
   steeredIn: { packets: bigint; bytes: bigint };
 }
+
+/**
+ * Why the steering path kept frames from being steered (herald_flow_guards, in index order): another
+ * node's flow dropped at a node that does not steer the VIP (`not_owner`, e.g. a router whose ARP cache
+ * predates a takeover) or at the owner while its liveness gate is shut (`gate_closed`); a frame another
+ * node steered here while this node steers the VIP too (`loop_guard`: two owners) passed up, not steered.
+ */
+export const FLOW_GUARD_REASONS = ['not_owner', 'gate_closed', 'loop_guard'] as const;
+export type FlowGuardReason = (typeof FLOW_GUARD_REASONS)[number];
+
+/** The guard counters of this node's XDP program, summed over CPUs (every VIP together). */
+export type FlowGuardCounts = Record<FlowGuardReason, { packets: bigint; bytes: bigint }>;

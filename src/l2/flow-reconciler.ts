@@ -3,6 +3,7 @@ import {
   FLOW_MAX_STATS,
   FLOW_NO_TARGET,
   type FlowEntry,
+  type FlowGuardCounts,
   type FlowTraffic,
 } from './flow-model.js';
 import type { VipDecision } from './desired.js';
@@ -18,6 +19,8 @@ export interface FlowDatapath {
   resetStat(index: number): void;
   /** A steering counter summed over CPUs. */
   stat(index: number): { packets: bigint; bytes: bigint };
+  /** Frames the steering guards kept from being steered, per reason, summed over CPUs. */
+  guards(): FlowGuardCounts;
 }
 
 /** MAC (12 hex digits) of every node's interfaces, from gossip metadata: node → interface → MAC. */
@@ -174,6 +177,11 @@ export class FlowReconciler {
       out.push({ ip, role: entry.role, targets, steeredIn: this.read(entry.inStat) });
     }
     return out;
+  }
+
+  /** What the steering guards kept from being steered on this node (every VIP together). */
+  guards(): FlowGuardCounts {
+    return this.datapath.guards();
   }
 
   private read(stat: number): { packets: bigint; bytes: bigint } {

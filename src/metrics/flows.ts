@@ -11,6 +11,12 @@ export interface FlowTrafficSample {
 /** Flow-mode steering counters of this node's XDP program (`SpeakerView.flowTraffic`). */
 export type FlowTrafficSource = () => readonly FlowTrafficSample[];
 
+/** What the steering guards kept from being steered, per reason (the shape of l2/flow-model FlowGuardCounts). */
+export type FlowGuardSample = Readonly<
+  Record<'not_owner' | 'gate_closed' | 'loop_guard', { packets: bigint; bytes: bigint }>
+>;
+export type FlowGuardSource = () => FlowGuardSample | undefined;
+
 const FAMILIES = [
   [
     'herald_flow_slots',
@@ -37,14 +43,37 @@ const FAMILIES = [
     'counter',
     'Bytes (whole frames) of herald_flow_steered_in_packets_total.',
   ],
+  [
+    'herald_flow_dropped_packets_total',
+    'counter',
+    "Frames of another node's flow this node's XDP program dropped instead of steering, by reason: not_owner (it does not steer the VIP, e.g. a router's ARP cache older than a takeover), gate_closed (it owns the VIP but its liveness gate is shut). Every flow-mode VIP together.",
+  ],
+  [
+    'herald_flow_dropped_bytes_total',
+    'counter',
+    'Bytes (whole frames) of herald_flow_dropped_packets_total.',
+  ],
+  [
+    'herald_flow_loop_guard_packets_total',
+    'counter',
+    'Frames another node steered to this node while this node steers the VIP too (two owners: a split brain or the instant of a takeover): passed up the own stack, never steered again. Every flow-mode VIP together; should stay flat.',
+  ],
+  [
+    'herald_flow_loop_guard_bytes_total',
+    'counter',
+    'Bytes (whole frames) of herald_flow_loop_guard_packets_total.',
+  ],
 ] as const;
 
 /**
  * The flow-mode families in the text format: slots and steered counters per VIP and target node (owner
- * entries only: a member steers nothing), steered-in counters per VIP (every entry). Always emitted with
- * HELP/TYPE, even when empty.
+ * entries only: a member steers nothing), steered-in counters per VIP (every entry), the guard counters
+ * of the node (when it has flow maps). Always emitted with HELP/TYPE, even when empty.
  */
-export function renderFlowFamilies(traffic: readonly FlowTrafficSample[]): string {
+export function renderFlowFamilies(
+  traffic: readonly FlowTrafficSample[],
+  guards: FlowGuardSample | undefined = undefined,
+): string {
   const lines = new Map<string, string[]>(
     FAMILIES.map(([name, type, help]) => [name, [`# HELP ${name} ${help}\n# TYPE ${name} ${type}\n`]]),
   );
@@ -61,6 +90,18 @@ export function renderFlowFamilies(traffic: readonly FlowTrafficSample[]): strin
       push('herald_flow_steered_packets_total', labels, t.packets);
       push('herald_flow_steered_bytes_total', labels, t.bytes);
     }
+  }
+  if (guards) {
+    for (const reason of ['not_owner', 'gate_closed'] as const) {
+      push('herald_flow_dropped_packets_total', `reason="${reason}"`, guards[reason].packets);
+      push('herald_flow_dropped_bytes_total', `reason="${reason}"`, guards[reason].bytes);
+    }
+    lines
+      .get('herald_flow_loop_guard_packets_total')
+      ?.push(`herald_flow_loop_guard_packets_total ${guards.loop_guard.packets}\n`);
+    lines
+      .get('herald_flow_loop_guard_bytes_total')
+      ?.push(`herald_flow_loop_guard_bytes_total ${guards.loop_guard.bytes}\n`);
   }
   return [...lines.values()].map((l) => l.join('')).join('');
 }

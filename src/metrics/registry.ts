@@ -3,7 +3,7 @@ import { type Concentration, clusterConcentration } from './cluster.js';
 import type { ClusterRateView } from './gossip.js';
 import { type Announcement, formatValue, VipFamilyRenderer } from './exposition.js';
 import { type LinkSpeed, type LinkSpeedProbe, probeLinkSpeed, utilizationRatio } from './link.js';
-import { type FlowTrafficSource, renderFlowFamilies } from './flows.js';
+import { type FlowGuardSource, type FlowTrafficSource, renderFlowFamilies } from './flows.js';
 import type { TrafficMonitor } from './monitor.js';
 import { totalRate } from './rates.js';
 
@@ -38,6 +38,7 @@ export class HeraldMetrics {
 
   private traffic: TrafficMonitor | undefined;
   private flows: FlowTrafficSource | undefined;
+  private flowGuards: FlowGuardSource | undefined;
   private cluster: ClusterAttachment | undefined;
   private readonly capacities = new Map<string, number>();
   private readonly vipFamilies = new VipFamilyRenderer();
@@ -133,9 +134,10 @@ export class HeraldMetrics {
     this.trafficErrorsSeen = monitor.errors;
   }
 
-  /** Flow-mode steering counters (herald_flow_* families), read at every scrape. */
-  attachFlows(source: FlowTrafficSource): void {
+  /** Flow-mode steering and guard counters (herald_flow_* families), read at every scrape. */
+  attachFlows(source: FlowTrafficSource, guards?: FlowGuardSource): void {
     this.flows = source;
+    this.flowGuards = guards;
   }
 
   attachCluster(cluster: ClusterAttachment): void {
@@ -273,7 +275,7 @@ export class HeraldMetrics {
       (base.endsWith('\n') || base === '' ? '' : '\n') +
       this.renderRatios() +
       this.vipFamilies.render(sample, this.traffic?.rates() ?? new Map()) +
-      renderFlowFamilies(this.flows?.() ?? [])
+      renderFlowFamilies(this.flows?.() ?? [], this.flowGuards?.())
     );
   }
 

@@ -3,7 +3,7 @@ import type { HeraldModel } from '../config/index.js';
 import { decideL2, decideVip, nodeActions, type VipDecision } from '../l2/desired.js';
 import type { L2Plan } from '../l2/plan.js';
 import { type FlowDatapath, FlowReconciler, type NodeMacs } from '../l2/flow-reconciler.js';
-import type { FlowTraffic } from '../l2/flow-model.js';
+import type { FlowGuardCounts, FlowTraffic } from '../l2/flow-model.js';
 import {
   type AnnouncingInterface,
   type FrameQueue,
@@ -106,6 +106,11 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
   /** What the XDP program counted for this node's flow-mode VIPs. */
   flowTraffic(): FlowTraffic[] {
     return this.flows?.traffic() ?? [];
+  }
+
+  /** Frames the steering guards kept from being steered (undefined without flow maps). */
+  flowGuards(): FlowGuardCounts | undefined {
+    return this.flows?.guards();
   }
 
   stop(): void {

@@ -126,7 +126,10 @@ function wire(parts: {
   speaker.on('probe', ({ service, ok, durationMs }) => health.probe(service, ok, durationMs));
   const monitor = new TrafficMonitor(() => speaker.vipCounters(), { windowMs: 10_000 });
   metrics.attachTraffic(monitor);
-  metrics.attachFlows(() => speaker.flowTraffic());
+  metrics.attachFlows(
+    () => speaker.flowTraffic(),
+    () => speaker.flowGuards(),
+  );
   const overrides = options.linkCapacity ?? {};
   const probeLinks = () =>
     void metrics.probeLinks([...speaker.interfaces().keys()], { overrides }).catch(() => undefined);

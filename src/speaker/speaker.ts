@@ -5,7 +5,7 @@ import type { VipCounters } from '../datapath/xdp-layout.js';
 import { healthTargets } from '../health/targets.js';
 import { servedVips } from './served-vips.js';
 import type { VipDecision } from '../l2/desired.js';
-import type { FlowTraffic } from '../l2/flow-model.js';
+import type { FlowGuardCounts, FlowTraffic } from '../l2/flow-model.js';
 import type { NodeInterface } from '../l2/interfaces.js';
 import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
@@ -199,6 +199,10 @@ export class Speaker
 
   flowTraffic(): FlowTraffic[] {
     return this.parts.l2.flowTraffic();
+  }
+
+  flowGuards(): FlowGuardCounts | undefined {
+    return this.parts.l2.flowGuards();
   }
 
   bgpSessions(): SessionInfo[] {

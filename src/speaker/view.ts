@@ -2,7 +2,7 @@ import type { SessionInfo } from '../bgp/session.js';
 import type { HeraldModel } from '../config/index.js';
 import type { VipCounters } from '../datapath/xdp-layout.js';
 import type { VipDecision } from '../l2/desired.js';
-import type { FlowTraffic } from '../l2/flow-model.js';
+import type { FlowGuardCounts, FlowTraffic } from '../l2/flow-model.js';
 import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { ServiceAllocation } from './l2-inputs.js';
 import type { PlacementMap } from '../placement/map.js';
@@ -50,6 +50,8 @@ export interface SpeakerView {
   vipCounters(): Map<string, VipCounters>;
   /** Flow-mode steering counters of this node's XDP program, per VIP and target node. */
   flowTraffic(): FlowTraffic[];
+  /** Frames this node's steering guards kept from being steered, per reason (undefined: no flow maps). */
+  flowGuards(): FlowGuardCounts | undefined;
   bgpSessions(): SessionInfo[];
   /** Addresses advertised to at least one BGP peer. */
   bgpAdvertised(): ReadonlySet<string>;

@@ -1,7 +1,15 @@
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { FLOW_NO_TARGET, FLOW_SLOTS, type FlowEntry } from '../../src/datapath/flow-layout.js';
-import { kernelMonotonicNs } from '../../src/datapath/responder.js';
+import {
+  FLOW_MAP_NAMES,
+  FLOW_NO_TARGET,
+  FLOW_SLOTS,
+  type FlowEntry,
+} from '../../src/datapath/flow-layout.js';
+import { kernelMonotonicNs, XdpResponder } from '../../src/datapath/responder.js';
+import { requirePrerequisites } from '../helpers/prereq.js';
 import { flowFrame, flowSlot, steered, type FrameOpts } from './flow-frames.js';
 import { CLIENT_MAC, nsFrame, VIP_MAC } from './xdp-frames.js';
 import {
@@ -144,6 +152,7 @@ if (r) {
   t.test('loop guard, non-owner, gate closed, foreign MAC, suppress: never steered', async (t) => {
     reset();
     // A flow that lands on NODE_B, to show what each guard stops.
+    const guards0 = r.flows.guards();
     let sport = 20000;
     while (byThirds(flowSlot(ROUTER4, VIP4, 6, sport, 80)) !== 1) sport++;
     const o = { src: ROUTER4, dst: VIP4, l4: { proto: 6, sport, dport: 80 } };
@@ -156,6 +165,10 @@ if (r) {
     }
     t.equal(r.flows.stat(IN_STAT).packets, 3n, 'counted as steered in');
     t.equal(r.flows.stat(IN_STAT).bytes, BigInt(flowFrame(o).length * 3));
+    const size = BigInt(flowFrame(o).length);
+    const loop0 = guards0.loop_guard.packets;
+    t.equal(r.flows.guards().loop_guard.packets - loop0, 3n, 'at an owner: counted by the loop guard');
+    t.equal(r.flows.guards().loop_guard.bytes - guards0.loop_guard.bytes, 3n * size);
 
     const other = flowFrame({ ...o, ethDst: Buffer.from('020000000099', 'hex') });
     t.same(run(r, other), { retval: XDP_PASS, data: other }, 'frame not addressed to the VIP MAC');
@@ -172,6 +185,11 @@ if (r) {
       "member: another node's flow dropped",
     );
     t.same(run(r, flowFrame(mine)), { retval: XDP_PASS, data: flowFrame(mine) }, 'member: own flow passed');
+    t.equal(r.flows.guards().not_owner.packets - guards0.not_owner.packets, 1n, 'member: one not_owner drop');
+    t.equal(r.flows.guards().not_owner.bytes - guards0.not_owner.bytes, size);
+    const fromNode = flowFrame({ ...o, ethSrc: NODE_B });
+    t.equal(run(r, fromNode).retval, XDP_PASS, 'member: a steered-in frame passed');
+    t.equal(r.flows.guards().loop_guard.packets - loop0, 3n, 'at a member: not a loop guard hit');
     r.flows.set(VIP4, table('owner', byThirds));
     t.equal(run(r, flowFrame(o)).retval, XDP_TX, 'owner again: steered (and pinned)');
 
@@ -196,6 +214,10 @@ if (r) {
       XDP_DROP,
       'gate closed: a pinned flow stays with its node (dropped)',
     );
+    const g = r.flows.guards();
+    t.equal(g.gate_closed.packets - guards0.gate_closed.packets, 2n, 'gate closed: two gate_closed drops');
+    t.equal(g.gate_closed.bytes - guards0.gate_closed.bytes, 2n * size);
+    t.equal(g.not_owner.packets - guards0.not_owner.packets, 1n, 'and no more not_owner ones');
     r.flows.set(VIP4, table('owner', byThirds));
     // The coarse clock lags by at most one tick (4 ms at HZ=250), so a fresh heartbeat's steering age is at
     // least 10 - 4 = 6 ms: over a 5 ms bound always (an 8 ms bound passed or failed with the tick's phase).
@@ -255,3 +277,27 @@ if (r) {
     t.equal(r.flows.stat(2).bytes, BigInt(flowFrame(fresh).length * 41));
   });
 }
+
+t.test('pins of a program without herald_flow_guards (before the guard counters) are adopted', async (t) => {
+  requirePrerequisites({ root: true });
+  const pinDir = `/sys/fs/bpf/hrl-h2b-${process.pid}-flow-upgrade`;
+  XdpResponder.cleanup(pinDir);
+  const removePins = () => XdpResponder.cleanup(pinDir);
+  process.once('exit', removePins);
+  t.teardown(() => {
+    removePins();
+    process.removeListener('exit', removePins);
+  });
+  const before = XdpResponder.open({ pinDir });
+  before.setVip(VIP4, { action: 'answer', mac: VIP_MAC });
+  before.flows.set(VIP4, table('owner', byThirds));
+  before.close();
+  // What an older program left behind: every pin but the guard map.
+  rmSync(join(pinDir, FLOW_MAP_NAMES.guards));
+  const after = XdpResponder.open({ pinDir });
+  t.teardown(() => after.close());
+  t.same([...after.vips().keys()], [VIP4], 'the VIP entries survive the upgrade');
+  t.same(after.flows.get(VIP4)?.slots, table('owner', byThirds).slots, 'and the flow table');
+  t.ok(existsSync(join(pinDir, FLOW_MAP_NAMES.guards)), 'the guard map is created and pinned');
+  t.same(after.flows.guards().loop_guard, { packets: 0n, bytes: 0n }, 'its counters start at zero');
+});

@@ -27,10 +27,14 @@ function targetIndex(entry: FlowEntry, mac: string): number {
   return i;
 }
 
-/** Packets a flow entry's counters saw: sent to each target index, and steered in. */
+/** Packets a flow entry's counters saw: sent to each target index, steered in, and the loop guard's. */
 function entryCounts(maps: FlowMaps, entry: FlowEntry) {
   const out = entry.targets.map((x) => (x ? Number(maps.stat(x.stat).packets) : 0));
-  return { out, steeredIn: Number(maps.stat(entry.inStat).packets) };
+  return {
+    out,
+    steeredIn: Number(maps.stat(entry.inStat).packets),
+    loopGuard: Number(maps.guards().loop_guard.packets),
+  };
 }
 
 t.test('two nodes steering one flow VIP at once: no loop, no storm, requests answered', async (t) => {
@@ -123,6 +127,16 @@ t.test('two nodes steering one flow VIP at once: no loop, no storm, requests ans
     t.ok(received <= 2 * sent + allowance, `${what}: no storm (${received} <= 2 × ${sent} + ${allowance})`);
     t.ok(ownerOut <= sent, `${what}: ${owner.name} steered each frame at most once (${ownerOut} <= ${sent})`);
     t.ok(rivalOut <= sent, `${what}: ${rival.name} steered each frame at most once (${rivalOut} <= ${sent})`);
+    for (const [name, before, after] of [
+      [owner.name, c0.owner, c1.owner],
+      [rival.name, c0.rival, c1.rival],
+    ] as const) {
+      t.equal(
+        after.loopGuard - before.loopGuard,
+        after.steeredIn - before.steeredIn,
+        `${what}: ${name} counted every frame steered to it by the other owner on the loop guard`,
+      );
+    }
     t.equal(viaRouter.failed + viaLan.failed, 0, `${what}: every request answered`);
     return { viaRouter, viaLan };
   };
@@ -143,7 +157,12 @@ t.test('two nodes steering one flow VIP at once: no loop, no storm, requests ans
   });
   ownerMaps.set(vip, crossed(ownerEntry, rival));
   rivalMaps.set(vip, crossed(rivalEntry, owner));
+  const guarded = Number(rivalMaps.guards().loop_guard.packets);
   const cross = await phase('both owners, crossed tables');
+  t.ok(
+    Number(rivalMaps.guards().loop_guard.packets) - guarded > 0,
+    `crossed tables: ${rival.name}'s loop guard stopped frames (herald_flow_loop_guard_packets_total)`,
+  );
   t.same(
     nodesOf(cross.viaRouter),
     [rival.name],

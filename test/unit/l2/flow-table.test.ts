@@ -46,6 +46,11 @@ function fakeDatapath() {
     },
     resetStat: (n) => stats.delete(n),
     stat: (n) => stats.get(n) ?? { packets: 0n, bytes: 0n },
+    guards: () => ({
+      not_owner: { packets: 0n, bytes: 0n },
+      gate_closed: { packets: 0n, bytes: 0n },
+      loop_guard: { packets: 0n, bytes: 0n },
+    }),
   };
   return Object.assign(fake, { dp });
 }

@@ -83,23 +83,30 @@ function sampleMetrics() {
   metrics.allocatorAddressesTotal.set({ pool: 'default' }, 256);
   metrics.allocatorAddressesInUse.set({ pool: 'default' }, 2);
   metrics.failoverSeconds.observe(0.42);
-  metrics.attachFlows(() => [
-    {
-      ip: '10.0.0.230',
-      role: 'owner',
-      targets: [
-        { node: 'a', local: true, slots: 2000, packets: 10n, bytes: 1500n },
-        { node: 'b', local: false, slots: 2096, packets: 12n, bytes: 1800n },
-      ],
-      steeredIn: { packets: 0n, bytes: 0n },
-    },
-    {
-      ip: '10.0.0.231',
-      role: 'member',
-      targets: [{ node: 'c', local: false, slots: 4096, packets: 0n, bytes: 0n }],
-      steeredIn: { packets: 7n, bytes: 700n },
-    },
-  ]);
+  metrics.attachFlows(
+    () => [
+      {
+        ip: '10.0.0.230',
+        role: 'owner',
+        targets: [
+          { node: 'a', local: true, slots: 2000, packets: 10n, bytes: 1500n },
+          { node: 'b', local: false, slots: 2096, packets: 12n, bytes: 1800n },
+        ],
+        steeredIn: { packets: 0n, bytes: 0n },
+      },
+      {
+        ip: '10.0.0.231',
+        role: 'member',
+        targets: [{ node: 'c', local: false, slots: 4096, packets: 0n, bytes: 0n }],
+        steeredIn: { packets: 7n, bytes: 700n },
+      },
+    ],
+    () => ({
+      not_owner: { packets: 3n, bytes: 300n },
+      gate_closed: { packets: 4n, bytes: 400n },
+      loop_guard: { packets: 5n, bytes: 500n },
+    }),
+  );
   return metrics;
 }
 
@@ -135,6 +142,10 @@ t.test('every DESIGN.md metric is exported with the right values', async (t) => 
   has('herald_flow_steered_in_packets_total{ip="10.0.0.231"} 7');
   has('herald_flow_steered_in_bytes_total{ip="10.0.0.230"} 0');
   t.notMatch(text, /herald_flow_slots\{ip="10.0.0.231"/, 'a member exports no per-target series');
+  has('herald_flow_dropped_packets_total{reason="not_owner"} 3');
+  has('herald_flow_dropped_bytes_total{reason="gate_closed"} 400');
+  has('herald_flow_loop_guard_packets_total 5');
+  has('herald_flow_loop_guard_bytes_total 500');
   t.match(text, /^process_cpu_seconds_total \d/m, 'process metrics');
   t.same(metrics.vipTraffic('10.0.0.1'), {
     rxBitsPerSecond: 12000,
