@@ -1,36 +1,13 @@
-import { readFileSync } from 'node:fs';
 import t from 'tap';
 import type { LabNode } from '../../src/lab/cluster.js';
-import { createFlowLab, holdConnections, runRequests, type HeldConnection } from '../../src/lab/flow-lab.js';
+import { createFlowLab, holdConnections, runRequests } from '../../src/lab/flow-lab.js';
+import { sleep } from '../../src/util/wait.js';
+import { flowState, keptWorking, nodeMacNames, ownershipLog } from '../helpers/flows.js';
 import { answering, nodeByName } from '../helpers/lab.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 import { waitUntil } from '../helpers/probes.js';
 
 requirePrerequisites({ root: true, commands: ['nsenter'] });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Connections that answered after `since` + `settleMs` and never broke (the rest, with why). */
-function keptWorking(conns: HeldConnection[], since: number, settleMs: number) {
-  const ok = conns.filter((c) => c.error === undefined && (c.lastAt ?? 0) > since + settleMs);
-  const broken = conns
-    .filter((c) => !ok.includes(c))
-    .map((c) => `${c.node}: ${c.error ?? `last answer ${(c.lastAt ?? 0) - since} ms after the event`}`);
-  return { ok: ok.length, broken };
-}
-
-/** Ownership moves and owner-watch verdicts every speaker logged since `since` (why flows broke). */
-function ownershipLog(nodes: LabNode[], since: number): string {
-  return nodes
-    .flatMap((n) =>
-      readFileSync(n.logFile, 'utf8')
-        .split('\n')
-        .filter((line) => Number(/"time":(\d+)/.exec(line)?.[1] ?? 0) >= since)
-        .filter((line) => /took over|released|owner watch|member (dead|left)/.test(line))
-        .map((line) => `${n.name} ${line}`),
-    )
-    .join('\n');
-}
 
 t.test(
   'flow mode under churn: a node joins, a non-owner dies, the owner dies (24 long-lived connections)',
@@ -43,6 +20,8 @@ t.test(
       NonNullable<(typeof cluster.routedClients)[0]>,
     ];
     const n4 = nodeByName(cluster, 'n4');
+    const macs = await nodeMacNames(cluster);
+    const live = (...dead: LabNode[]) => cluster.nodes.filter((n) => !dead.includes(n));
     const reached = async (want: (nodes: string[]) => boolean) => {
       const r = await runRequests(cluster, r2, lab.flow4, 4, 40, 0);
       return r.failed === 0 && want(Object.keys(r.nodes).sort());
@@ -74,7 +53,9 @@ t.test(
     t.equal(afterJoin.ok, 24, 'a node joining breaks no established connection');
     t.same(afterJoin.broken, []);
     if (afterJoin.broken.length > 0)
-      t.comment(`ownership since then:\n${ownershipLog(cluster.nodes, joinedAt)}`);
+      t.comment(
+        `ownership since then:\n${ownershipLog(cluster.nodes, joinedAt)}\n${flowState(live(), lab.flow4, macs)}`,
+      );
 
     // 2. A non-owner dies (SIGKILL, link down): only its flows move; the others keep working.
     const victim = cluster.nodes.find((n) => n !== owner && onNode(n).length > 0 && n !== n4) as LabNode;
@@ -90,7 +71,9 @@ t.test(
     t.equal(afterVictim.ok, others.length, `every connection not on ${victim.name} kept working`);
     t.same(afterVictim.broken, []);
     if (afterVictim.broken.length > 0)
-      t.comment(`ownership since then:\n${ownershipLog(cluster.nodes, diedAt)}`);
+      t.comment(
+        `ownership since then:\n${ownershipLog(cluster.nodes, diedAt)}\n${flowState(live(victim), lab.flow4, macs)}`,
+      );
 
     // 3. The owner dies (SIGKILL, link down) while 24 fresh long-lived connections are open: a new owner
     //    steers every surviving node's flows where the old owner did (same slot table, computed alike by
@@ -115,7 +98,10 @@ t.test(
     t.equal(afterOwner.ok, survivors.length, 'every connection on a surviving node kept working');
     t.same(afterOwner.broken, []);
     if (afterOwner.broken.length > 0)
-      t.comment(`ownership since then:\n${ownershipLog(cluster.nodes, ownerDiedAt)}`);
+      t.comment(
+        `ownership since then:\n${ownershipLog(cluster.nodes, ownerDiedAt)}\n` +
+          flowState(live(victim, owner), lab.flow4, macs),
+      );
     fresh.child.kill('SIGTERM');
     await fresh.done;
     held.child.kill('SIGTERM');
