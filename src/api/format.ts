@@ -28,18 +28,41 @@ export function formatRatio(r: number): string {
   return `${(r * 100).toFixed(r >= 0.1 ? 0 : 1)}%`;
 }
 
+/** "a:33% b:67%": each entry's share of the sum (0% each when the sum is 0). */
+function percentages(parts: ReadonlyArray<readonly [string, number]>): string {
+  const total = parts.reduce((a, [, n]) => a + n, 0);
+  return parts.map(([node, n]) => `${node}:${total > 0 ? Math.round((100 * n) / total) : 0}%`).join(' ');
+}
+
+/**
+ * Flow mode: each node's share of the bytes the owner steered: since `previous` (a frame of herald top:
+ * the live spread), else since the owner wrote its entry. Undefined when nothing was counted (the speaker
+ * asked is not the owner, or no traffic).
+ */
+export function trafficShares(
+  v: Pick<VipStatus, 'shares'>,
+  previous?: Pick<VipStatus, 'shares'>,
+): string | undefined {
+  const before = new Map((previous?.shares ?? []).map((s) => [s.node, s.steeredBytes ?? 0]));
+  const parts = (v.shares ?? []).map((s) => {
+    const now = s.steeredBytes ?? 0;
+    const then = before.get(s.node) ?? 0;
+    return [s.node, now >= then ? now - then : now] as const;
+  });
+  return parts.some(([, n]) => n > 0) ? percentages(parts) : undefined;
+}
+
 /**
  * The "owner" cell: the owner, the spread shares ("a:32/64 b:32/64"), the flow-mode owner and slot shares
- * ("a flows a:33% b:33% c:34%") or "-" when nobody announces.
+ * ("a flows a:33% b:33% c:34%", then "traffic a:31% b:35% c:34%" when the speaker asked counted the
+ * steered bytes; with `previous`, over the interval since it) or "-" when nobody announces.
  */
-export function ownerCell(v: Pick<VipStatus, 'owner' | 'shares' | 'mode'>): string {
+export function ownerCell(v: Pick<VipStatus, 'owner' | 'shares' | 'mode'>, previous?: VipStatus): string {
   const shares = v.shares ?? [];
   if (v.mode === 'flows') {
-    const total = shares.reduce((a, s) => a + (s.slots ?? 0), 0);
-    const parts = shares.map(
-      (s) => `${s.node}:${total > 0 ? Math.round((100 * (s.slots ?? 0)) / total) : 0}%`,
-    );
-    return `${v.owner || '-'} flows ${parts.join(' ') || '-'}`;
+    const slots = percentages(shares.map((s) => [s.node, s.slots ?? 0] as const));
+    const traffic = trafficShares(v, previous);
+    return `${v.owner || '-'} flows ${slots || '-'}${traffic ? `, traffic ${traffic}` : ''}`;
   }
   if (shares.length > 0) {
     return shares.map((s) => (v.mode === 'l2' ? `${s.node}:${s.buckets}/64` : s.node)).join(' ');
@@ -97,8 +120,12 @@ export function formatSessions(sessions: readonly BgpSessionStatus[]): string {
   );
 }
 
-/** `herald top` frame: VIPs by ingress, busiest first, at most `limit` rows. */
-export function formatTop(list: VipList, limit: number, at: Date): string {
+/**
+ * `herald top` frame: VIPs by ingress, busiest first, at most `limit` rows; flow-mode traffic shares over
+ * the interval since `previous` (the last frame), when given.
+ */
+export function formatTop(list: VipList, limit: number, at: Date, previous?: VipList): string {
+  const before = new Map((previous?.vips ?? []).map((v) => [v.ip, v]));
   const vips = [...list.vips].sort((a, b) => b.rxBitsPerSecond - a.rxBitsPerSecond || (a.ip < b.ip ? -1 : 1));
   const total = vips.reduce((s, v) => s + v.rxBitsPerSecond, 0);
   const rows = vips
@@ -109,7 +136,7 @@ export function formatTop(list: VipList, limit: number, at: Date): string {
       `${Math.round(v.rxPacketsPerSecond)}`,
       formatRatio(v.utilization ?? 0),
       v.local ? 'yes' : 'no',
-      ownerCell(v),
+      ownerCell(v, before.get(v.ip)),
       v.services.join(',') || '-',
     ]);
   return (

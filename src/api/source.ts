@@ -11,6 +11,12 @@ export interface SpreadShare {
   buckets: number;
   /** Flow mode: slots (of 4096) of the VIP's slot table whose new flows go to this node. */
   slots?: number;
+  /**
+   * Flow mode, as the answering speaker's XDP program counted them (the owner; 0 on other nodes): frames
+   * and bytes of the VIP's flows it sent to this node (its own: passed up its stack).
+   */
+  steeredPackets?: number;
+  steeredBytes?: number;
 }
 
 /** One VIP as this speaker sees it. Optional fields default to empty / 0 on the wire. */

@@ -1,6 +1,7 @@
 import type { SessionInfo } from '../bgp/session.js';
 import { bucketCount } from '../l2/buckets.js';
 import type { VipDecision } from '../l2/desired.js';
+import type { FlowTraffic } from '../l2/flow-model.js';
 import { limitFlowSet, slotShares } from '../l2/flow-table.js';
 import type { Member } from '../membership/types.js';
 import type { BgpSessionStatus, MemberStatus, VipStatus } from './source.js';
@@ -20,6 +21,8 @@ export function vipStatuses(input: {
   /** Addresses advertised over BGP. */
   advertised: ReadonlySet<string>;
   traffic: (ip: string) => VipTraffic;
+  /** Flow mode: what this node's XDP program steered, per VIP (the owner's counters). */
+  flows?: ReadonlyMap<string, FlowTraffic>;
 }): VipStatus[] {
   const { node } = input;
   const poolOf = new Map<string, string>();
@@ -41,12 +44,22 @@ export function vipStatuses(input: {
     }
     if (d.mode === 'flows') {
       const members = limitFlowSet(d.ip, [...(d.flowSet?.keys() ?? [])]);
+      const flow = input.flows?.get(d.ip);
+      const steered = new Map(flow?.role === 'owner' ? flow.targets.map((x) => [x.node, x]) : []);
       return {
         ip: d.ip,
         services: [...d.services],
         mode: 'flows',
         owner: d.owner ?? '',
-        shares: [...slotShares(d.ip, members)].map(([n, slots]) => ({ node: n, buckets: 0, slots })),
+        shares: [...slotShares(d.ip, members)].map(([n, slots]) => {
+          const sent = steered.get(n);
+          return {
+            node: n,
+            buckets: 0,
+            slots,
+            ...(sent ? { steeredPackets: Number(sent.packets), steeredBytes: Number(sent.bytes) } : {}),
+          };
+        }),
         reason: d.reason,
         ...input.traffic(d.ip),
         local: d.flowSet?.has(node) ?? false,

@@ -66,6 +66,7 @@ export async function startSpeakerServices(
         allocations: speaker.allocations().values(),
         advertised: speaker.bgpAdvertised(),
         traffic: (ip) => metrics.vipTraffic(ip),
+        flows: new Map(speaker.flowTraffic().map((f) => [f.ip, f])),
       });
     },
     traffic: () => metrics.nodeTraffic(),

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { StatusClient } from '../../api/client.js';
+import { StatusClient, type VipList } from '../../api/client.js';
 import { formatTop } from '../../api/format.js';
 import { addApiClientFlags, type ApiClientFlags, clientOptions, noSpeaker } from './status.js';
 
@@ -45,11 +45,14 @@ export function registerTop(program: Command): void {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      let previous: VipList | undefined;
       try {
         while (!stopped) {
           let frame: string;
           try {
-            frame = formatTop(await client.listVips(), limit, new Date());
+            const list = await client.listVips();
+            frame = formatTop(list, limit, new Date(), previous);
+            previous = list;
           } catch (error) {
             const text = noSpeaker(flags, error) ?? (error instanceof Error ? error.message : String(error));
             frame = `herald top: ${text} (retrying)\n`;

@@ -40,6 +40,40 @@ t.test(
       FLOW_SLOTS,
       'the shares cover every slot',
     );
+    t.notOk(
+      owner?.shares?.some((s) => s.steeredBytes !== undefined),
+      'no steering counters read: none listed',
+    );
+    const counted = vipStatuses({
+      node: 'n2',
+      decisions: [flows],
+      allocations: [],
+      advertised: new Set(),
+      traffic: quiet,
+      flows: new Map([
+        [
+          flows.ip,
+          {
+            ip: flows.ip,
+            role: 'owner',
+            targets: [
+              { node: 'n1', local: false, slots: 1300, packets: 10n, bytes: 1000n },
+              { node: 'n2', local: true, slots: 1400, packets: 20n, bytes: 3000n },
+            ],
+            steeredIn: { packets: 0n, bytes: 0n },
+          },
+        ],
+      ]),
+    })[0];
+    t.same(
+      counted?.shares?.map((s) => [s.node, s.steeredPackets, s.steeredBytes]),
+      [
+        ['n1', 10, 1000],
+        ['n2', 20, 3000],
+        ['n3', undefined, undefined],
+      ],
+      "the owner's steering counters per node of the flow set",
+    );
     t.equal(status('n3')?.local, true, 'a flow-set member serves the VIP');
     t.equal(status('n9')?.local, false, 'a node outside the flow set does not');
   },

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { StatusClient } from '../../../src/api/client.js';
-import { formatTop, formatVips, ownerCell } from '../../../src/api/format.js';
+import { formatTop, formatVips, ownerCell, trafficShares } from '../../../src/api/format.js';
 import { startStatusServer } from '../../../src/api/server.js';
 import {
   type BgpSessionStatus,
@@ -87,7 +87,13 @@ const sessions: BgpSessionStatus[] = [
 ];
 
 /** What a full VipStatus looks like after the wire (optional fields filled with defaults). */
-const wireVips = vips.map((v) => ({ shares: [], utilization: 0, pool: '', interfaces: [], ...v }));
+const wireVips = vips.map((v) => ({
+  utilization: 0,
+  pool: '',
+  interfaces: [],
+  ...v,
+  shares: (v.shares ?? []).map((s) => ({ slots: 0, steeredPackets: 0, steeredBytes: 0, ...s })),
+}));
 
 /** Polls `done` every 10 ms for up to 5 s. */
 async function until(done: () => boolean): Promise<void> {
@@ -282,6 +288,25 @@ t.test('formatting helpers', async (t) => {
     'a flows a:33% b:67%',
     "flow mode: the owner, then each node's share of the slots",
   );
+  const steered = (a: number, b: number) => ({
+    owner: 'a',
+    shares: [
+      { node: 'a', buckets: 0, slots: 2048, steeredBytes: a },
+      { node: 'b', buckets: 0, slots: 2048, steeredBytes: b },
+    ],
+    mode: 'flows' as const,
+  });
+  t.equal(
+    ownerCell(steered(1000, 3000)),
+    'a flows a:50% b:50%, traffic a:25% b:75%',
+    'the owner counted the steered bytes: shares of the traffic since its entry',
+  );
+  t.equal(
+    trafficShares(steered(1500, 3500), steered(1000, 3000)),
+    'a:50% b:50%',
+    'with the previous frame (herald top): shares of the interval',
+  );
+  t.equal(trafficShares(steered(0, 0)), undefined, 'nothing counted (not the owner): no traffic shares');
   t.equal(
     ownerCell({
       owner: '',
