@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { VipDecision } from '../l2/desired.js';
+import { withGossipFlowSets } from '../l2/flow-liveness.js';
 import { mergeTargets, watchTargets } from '../l2/watch/targets.js';
 import { GossipDeaths, ownershipViews } from '../l2/watch/view.js';
 import type { Member } from '../membership/types.js';
@@ -66,9 +67,10 @@ export class OwnershipLiveness {
     const out = new Set(corrected.views.filter((v) => !v.alive).map((v) => v.name));
     this.nextHolding = new Set([...targets.watching].filter((name) => out.has(name)));
     watch.setHolding(new Set([...this.holding, ...this.nextHolding]));
-    return corrected.changed
-      ? { decisions: await decideWith(corrected.views), views: corrected.views }
-      : { decisions: byGossip, views: gossip };
+    if (!corrected.changed) return { decisions: byGossip, views: gossip };
+    // Ownership as the watch corrects it; flow sets as gossip has them (l2/flow-liveness.ts).
+    const decisions = withGossipFlowSets(await decideWith(corrected.views), byGossip);
+    return { decisions, views: corrected.views };
   }
 
   /** The last decision is in the data path: owners it no longer answers for may reopen their gates. */
