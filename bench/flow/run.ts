@@ -9,99 +9,23 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
-import { answering } from '../../test/helpers/lab.js';
 import { waitUntil } from '../../test/helpers/probes.js';
-import { type LabCluster, type LabHost } from '../../src/lab/cluster.js';
+import { createFlowLab } from '../../src/lab/flow-lab.js';
 import {
-  createFlowLab,
-  holdConnections,
-  runRequests,
-  txBytes,
-  type FlowLab,
-} from '../../src/lab/flow-lab.js';
+  answeringLive,
+  flowLabReady,
+  ROUTER_WORKLOAD,
+  SEED_WORKLOAD,
+  survival,
+  workload,
+  type SurvivalRow,
+  type WorkloadRow,
+} from '../../src/lab/flow-scenario.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { COUNTED_CASE, packetCost, STEERED_CASE, type PacketRow } from './packet.js';
 
 const SIZE = 16 * 1024;
 const REQUESTS = Number(process.env.FLOW_BENCH_REQUESTS ?? 1200);
-
-interface WorkloadRow {
-  workload: string;
-  mode: 'single' | 'flows';
-  requests: Record<string, number>;
-  txBytes: Record<string, number>;
-  failed: number;
-  maxMeanTx: number;
-}
-
-interface SurvivalRow {
-  mode: 'single' | 'flows';
-  victim: string;
-  connections: number;
-  onSurvivors: number;
-  survivorsKeptWorking: number;
-  onVictim: number;
-}
-
-async function workload(
-  lab: FlowLab,
-  name: string,
-  mode: 'single' | 'flows',
-  from: LabHost[],
-): Promise<WorkloadRow> {
-  const { cluster } = lab;
-  const vip = mode === 'flows' ? lab.flow4 : lab.single4;
-  const before = await Promise.all(cluster.nodes.map((n) => txBytes(cluster, n)));
-  const results = await Promise.all(
-    from.map((h) => runRequests(cluster, h, vip, 10, Math.round(REQUESTS / from.length), SIZE)),
-  );
-  const after = await Promise.all(cluster.nodes.map((n) => txBytes(cluster, n)));
-  const requests: Record<string, number> = {};
-  let failed = 0;
-  for (const r of results) {
-    failed += r.failed;
-    for (const [n, c] of Object.entries(r.nodes)) requests[n] = (requests[n] ?? 0) + c;
-  }
-  const tx: Record<string, number> = {};
-  cluster.nodes.forEach((n, i) => (tx[n.name] = (after[i] ?? 0) - (before[i] ?? 0)));
-  const values = Object.values(tx);
-  const mean = values.reduce((a, b) => a + b, 0) / values.length;
-  return { workload: name, mode, requests, txBytes: tx, failed, maxMeanTx: Math.max(...values) / mean };
-}
-
-async function survival(
-  cluster: LabCluster,
-  from: LabHost,
-  vip: string,
-  mode: 'single' | 'flows',
-): Promise<SurvivalRow> {
-  const owner = [
-    ...answering(
-      cluster,
-      vip,
-      cluster.nodes.filter((n) => n.speaker?.exitCode !== null),
-    ).keys(),
-  ][0];
-  const victim = cluster.nodes.find((n) => n.name === owner);
-  if (!victim) throw new Error(`no owner for ${vip}`);
-  const held = holdConnections(cluster, from, vip, 24, 200, 15_000, 8_000);
-  await waitUntil('24 connections answered', 10_000, () => held.conns.size === 24);
-  await new Promise((r) => setTimeout(r, 1000));
-  await cluster.failNode(victim);
-  const diedAt = Date.now();
-  await held.done;
-  const all = [...held.conns.values()];
-  const onSurvivors = all.filter((c) => c.node !== victim.name);
-  return {
-    mode,
-    victim: victim.name,
-    connections: all.length,
-    onSurvivors: onSurvivors.length,
-    survivorsKeptWorking: onSurvivors.filter((c) => c.error === undefined && (c.lastAt ?? 0) > diedAt + 5000)
-      .length,
-    onVictim: all.length - onSurvivors.length,
-  };
-}
 
 function fmt(n: number, d = 1): string {
   return Number.isFinite(n) ? n.toFixed(d) : '-';
@@ -116,28 +40,18 @@ async function main(): Promise<void> {
   const surv: SurvivalRow[] = [];
   try {
     const { cluster } = lab;
-    await waitUntil('both VIPs answered and flows on all nodes', 120_000, async () => {
-      if (answering(cluster, lab.flow4).size === 0 || answering(cluster, lab.single4).size === 0)
-        return false;
-      const r = await runRequests(cluster, cluster.routedClients[0]!, lab.flow4, 4, 30, 0);
-      return Object.keys(r.nodes).length === 3;
-    });
+    await flowLabReady(lab);
     const seed = [cluster.clients[0]!];
     const routed = cluster.routedClients;
     for (const mode of ['single', 'flows'] as const) {
-      rows.push(await workload(lab, 'seed: one client host, 10 loops', mode, seed));
-      rows.push(await workload(lab, 'router: 2 clients behind the router, 10 loops each', mode, routed));
+      rows.push(await workload(lab, SEED_WORKLOAD, mode, seed, REQUESTS, SIZE));
+      rows.push(await workload(lab, ROUTER_WORKLOAD, mode, routed, REQUESTS, SIZE));
     }
     surv.push(await survival(cluster, routed[0]!, lab.flow4, 'flows'));
     await waitUntil(
       'single VIP answered again',
       30_000,
-      () =>
-        answering(
-          cluster,
-          lab.single4,
-          cluster.nodes.filter((n) => n.speaker?.exitCode !== null),
-        ).size > 0,
+      () => answeringLive(cluster, lab.single4).length > 0,
     );
     surv.push(await survival(cluster, routed[1]!, lab.single4, 'single'));
   } finally {

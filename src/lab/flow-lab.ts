@@ -58,7 +58,12 @@ export interface FlowLab {
 /** Builds the lab; speakers run on the first `start` nodes (default all). */
 export async function createFlowLab(
   tag: string,
-  opts: { nodes?: number; start?: number; routedClients?: number } = {},
+  opts: {
+    nodes?: number;
+    start?: number;
+    routedClients?: number;
+    xdpMode?: 'auto' | 'native' | 'generic';
+  } = {},
 ): Promise<FlowLab> {
   const nodes = opts.nodes ?? 3;
   const config = flowLabConfig(nodes);
@@ -72,6 +77,7 @@ export async function createFlowLab(
     routedClients: opts.routedClients ?? 2,
     config,
     vips,
+    ...(opts.xdpMode ? { xdpMode: opts.xdpMode } : {}),
   });
   for (const node of cluster.nodes.slice(0, opts.start ?? nodes)) cluster.startSpeaker(node);
   const first = (key: string, v6: boolean) => {

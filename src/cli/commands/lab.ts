@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { handleSignalYourself } from '../../lab/netns.js';
+import { renderFlowScenario } from '../../lab/flow-report.js';
+import { runFlowScenario } from '../../lab/flow-scenario.js';
 import { renderLabReport } from '../../lab/report.js';
 import { runLab } from '../../lab/scenario.js';
 
@@ -10,6 +12,8 @@ interface LabFlags {
   xdpMode: 'auto' | 'native' | 'generic';
   keep?: boolean;
   json?: boolean;
+  flows: boolean;
+  flowRequests: string;
 }
 
 export function registerLab(program: Command): void {
@@ -26,6 +30,11 @@ export function registerLab(program: Command): void {
       'XDP mode for the speakers (generic works on veth without a peer program)',
       'generic',
     )
+    .option(
+      '--no-flows',
+      "skip the flow-mode part (the seed's scenario, single vs flow mode, on a LAN of its own)",
+    )
+    .option('--flow-requests <n>', 'new connections per flow-mode workload run', '300')
     .option('--keep', 'keep the lab up after the run until Ctrl-C, for poking around')
     .option('--json', 'print the report as JSON')
     .action(async (flags: LabFlags) => {
@@ -38,14 +47,15 @@ export function registerLab(program: Command): void {
       };
       const started = Date.now();
       let step = 0;
+      const progress = (what: string) =>
+        process.stderr.write(`[${++step}] ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
       const report = await runLab({
         nodes: count('nodes', flags.nodes, 20),
         clients: count('clients', flags.clients, 50),
         requestsPerClient: count('requests', flags.requests, 1000),
         xdpMode: flags.xdpMode,
         tag: 'lab',
-        progress: (what) =>
-          process.stderr.write(`[${++step}] ${what} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`),
+        progress,
         ...(flags.keep
           ? {
               beforeTeardown: async (cluster) => {
@@ -60,7 +70,20 @@ export function registerLab(program: Command): void {
             }
           : {}),
       });
-      process.stdout.write(flags.json ? `${JSON.stringify(report, null, 2)}\n` : renderLabReport(report));
+      const flows = flags.flows
+        ? await runFlowScenario({
+            tag: 'labf',
+            requests: count('flow-requests', flags.flowRequests, 5000),
+            responseBytes: 16 * 1024,
+            xdpMode: flags.xdpMode,
+            progress,
+          })
+        : undefined;
+      process.stdout.write(
+        flags.json
+          ? `${JSON.stringify({ ...report, ...(flows ? { flows } : {}) }, null, 2)}\n`
+          : renderLabReport(report) + (flows ? renderFlowScenario(flows) : ''),
+      );
       process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     });
 }
