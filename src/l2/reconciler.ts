@@ -196,6 +196,22 @@ export class L2Reconciler {
     return this.applied;
   }
 
+  /**
+   * Announces every VIP this node answers again, burst first: after a stall a watcher may have answered
+   * them meanwhile (pulling the clients' ARP caches to it) and handed them back, which changes nothing
+   * in this node's own decisions. Returns the VIPs announced.
+   */
+  reannounce(): string[] {
+    const out: string[] = [];
+    for (const [ip, want] of this.applied) {
+      if (want.action !== 'answer') continue;
+      if (want.spread) this.gainedBuckets.set(ip, want.buckets);
+      this.announcer.announce(ip, want.interfaces);
+      out.push(ip);
+    }
+    return out;
+  }
+
   stop(): void {
     this.announcer.stop();
     this.options.frames.close();

@@ -103,6 +103,11 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
     this.reconciler.setInterfaces(interfaces);
   }
 
+  /** Announces every VIP this node answers again (after a stall: a watcher may have pulled the clients). */
+  reannounce(): string[] {
+    return this.reconciler.reannounce();
+  }
+
   /** What the XDP program counted for this node's flow-mode VIPs. */
   flowTraffic(): FlowTraffic[] {
     return this.flows?.traffic() ?? [];

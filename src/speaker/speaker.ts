@@ -97,6 +97,12 @@ export class Speaker
           r,
           `liveness gate open without a report from ${r.gaveUpOn.join(', ')} (watch port ${this.parts.membership.address().port + 1} blocked?)`,
         );
+      // A watcher may have held this node's VIPs during the stall and handed them back: the clients'
+      // ARP/NDP caches still point at it.
+      if (r.reason === 'stall') {
+        const ips = l2.reannounce();
+        if (ips.length > 0) this.log.info({ vips: ips.length }, 'announced the VIPs again after the stall');
+      }
     });
     watch.start();
     membership.setMeta(encodeNodeMeta(this.meta));

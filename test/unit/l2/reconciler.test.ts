@@ -160,3 +160,22 @@ t.test(
     t.equal(dp.entries.get('10.0.0.2')?.action, 'suppress', 'suppress entries untouched');
   },
 );
+
+t.test('reannounce: a burst for every VIP this node answers, none for suppressed ones', async (t) => {
+  const dp = new FakeDatapath();
+  const { r, frames } = reconciler(dp);
+  t.teardown(() => r.stop());
+  r.apply(actions(['10.0.0.1', '10.0.0.2'], ['10.0.0.3']), new Set());
+  await new Promise((resolve) => setTimeout(resolve, 100)); // the first burst is over
+  frames.length = 0;
+  t.same(r.reannounce().sort(), ['10.0.0.1', '10.0.0.2']);
+  t.same(
+    frames.map((f) => f.ip).sort(),
+    ['10.0.0.1', '10.0.0.1', '10.0.0.2', '10.0.0.2'],
+    'request + reply for each answered VIP at once',
+  );
+  t.ok(
+    frames.every((f) => f.priority === 'urgent'),
+    'as a burst',
+  );
+});
