@@ -14,6 +14,7 @@ import { objectLocation, withKind } from './model.js';
 import { RawKubeApi } from './raw.js';
 import { type ListResult, ResourceWatcher } from './watcher.js';
 import { poolApiServed } from './api-util.js';
+import { trimForSpeaker } from './trim.js';
 
 /** Same events as the standalone FileConfigSource, so the speaker takes either. */
 export interface KubernetesSourceEvents {
@@ -86,7 +87,11 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     const ns = this.opts.namespace;
     const raw = new RawKubeApi(kc);
     const add = (apiVersion: string, kind: string, path: string): void => {
-      const watcher = new ResourceWatcher(kc, { path, list: () => raw.get<ListResult>(path) });
+      const watcher = new ResourceWatcher(kc, {
+        path,
+        list: () => raw.get<ListResult>(path),
+        transform: (obj) => trimForSpeaker(kind, obj),
+      });
       this.sources.push({ watcher, apiVersion, kind });
     };
     add('v1', 'Service', '/api/v1/services');
@@ -110,6 +115,7 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
       path: `/api/v1/namespaces/${ns}/pods`,
       labelSelector: selector,
       list: () => core.listNamespacedPod({ namespace: ns, labelSelector: selector }),
+      transform: (obj) => trimForSpeaker('Pod', obj),
     });
     for (const s of this.sources) {
       s.watcher.on('change', () => this.schedule());

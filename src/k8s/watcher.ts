@@ -15,6 +15,8 @@ export interface WatcherOptions {
   /** First delay before re-listing after an error; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
+  /** Applied to every object before it enters the cache (listed or watched), e.g. to drop unread fields. */
+  transform?: (obj: KubernetesObject) => KubernetesObject;
 }
 
 export type ChangeType = 'add' | 'update' | 'delete';
@@ -24,6 +26,7 @@ class TrackingWatch extends Watch {
   constructor(
     kc: KubeConfig,
     private readonly onConnected: () => void,
+    private readonly transform: (obj: KubernetesObject) => KubernetesObject,
   ) {
     super(kc);
   }
@@ -31,7 +34,13 @@ class TrackingWatch extends Watch {
   override async watch(...args: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
     const [path, params, callback, done] = args;
     let failed = false;
-    const ctl = await super.watch(path, params, callback, (err: unknown) => {
+    const transformed: typeof callback = (phase, apiObj: unknown, watchObj: unknown) =>
+      callback(
+        phase,
+        phase === 'ERROR' || phase === 'BOOKMARK' ? apiObj : this.transform(apiObj as KubernetesObject),
+        watchObj,
+      );
+    const ctl = await super.watch(path, params, transformed, (err: unknown) => {
       if (err) failed = true;
       done(err);
     });
@@ -67,12 +76,13 @@ export class ResourceWatcher extends EventEmitter {
   ) {
     super();
     this.retryMs = opts.retryMs ?? 200;
+    const transform = opts.transform ?? ((obj: KubernetesObject) => obj);
     const list = async (): Promise<ListResult> => {
       const r = await opts.list();
       setImmediate(() => this.markSynced());
-      return { metadata: r.metadata, items: r.items.map((i) => toPlain(i)) };
+      return { metadata: r.metadata, items: r.items.map((i) => transform(toPlain(i))) };
     };
-    const watch = new TrackingWatch(kc, () => this.markConnected());
+    const watch = new TrackingWatch(kc, () => this.markConnected(), transform);
     this.lw = new ListWatch(opts.path, watch, list as never, false, opts.labelSelector);
     for (const type of ['add', 'update', 'delete'] as const) {
       this.lw.on(type, (obj: KubernetesObject) => this.emit('change', type, toPlain(obj)));
