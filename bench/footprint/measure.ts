@@ -33,3 +33,24 @@ export function writeResults(name: string, result: object, markdown: string): vo
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
   writeFileSync(join(dir, `${name}.md`), markdown);
 }
+
+/**
+ * RSS of a fresh Node process (with `nodeFlags`) after it imported `modules` and collected garbage, and
+ * with `idleWorkers` idle worker threads: what loading code costs before any work is done.
+ */
+export async function moduleFloorRssMb(
+  nodeBin: string,
+  nodeFlags: readonly string[],
+  modules: readonly string[],
+  idleWorkers = 0,
+): Promise<number> {
+  const code = [
+    "import { Worker } from 'node:worker_threads';",
+    ...modules.map((m) => `await import(${JSON.stringify(m)});`),
+    `for (let i = 0; i < ${idleWorkers}; i++) await new Promise((r) => new Worker("process.getBuiltinModule('node:worker_threads').parentPort.postMessage(1); setInterval(() => {}, 1000)", { eval: true }).once('message', r));`,
+    'gc(); await new Promise((r) => setTimeout(r, 500)); gc();',
+    'process.stdout.write(String(process.memoryUsage().rss)); process.exit(0);',
+  ].join('\n');
+  const out = await runCommand(nodeBin, [...nodeFlags, '--expose-gc', '--input-type=module', '-e', code]);
+  return Math.round(Number(out) / 1024 / 1024);
+}

@@ -11,14 +11,16 @@
 import { openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BpfMap } from '../../src/datapath/bpf.js';
 import { addrKey, MAP_NAMES } from '../../src/datapath/xdp-layout.js';
 import { HERALD_NODE_FLAGS } from '../../src/util/node-flags.js';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
+import { projectRoot } from '../../src/util/paths.js';
 import { readDataplane } from '../../src/lab/observe.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
-import { processSample, runCommand, writeResults } from './measure.js';
+import { moduleFloorRssMb, processSample, runCommand, writeResults } from './measure.js';
 import { footprintConfig, footprintService, footprintVip } from './scenario.js';
 
 const { values: args } = parseArgs({
@@ -133,6 +135,15 @@ for (const vips of sizes) {
   }
 }
 
+// Where the memory of the 10-VIP row goes: Node alone, the speaker's code loaded, plus the owner watch's
+// thread (one more V8 isolate); the running speaker's own data is the rest.
+const speakerModules = [pathToFileURL(join(projectRoot(), 'dist/src/cli/commands/speaker.js')).href];
+const floors = {
+  node: await moduleFloorRssMb(process.execPath, HERALD_NODE_FLAGS, []),
+  modules: await moduleFloorRssMb(process.execPath, HERALD_NODE_FLAGS, speakerModules),
+  modulesAndThread: await moduleFloorRssMb(process.execPath, HERALD_NODE_FLAGS, speakerModules, 1),
+};
+
 const date = new Date().toISOString();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
 const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}`;
@@ -156,6 +167,17 @@ ${rows
 
 Goals: ≤ 80 MB RSS at 10 VIPs, ≤ 100 MB at 1,000, ≤ 0.5% idle CPU, reload ≤ 100 ms at 10,000.
 Node flags of the speaker: as \`herald\` runs it (${HERALD_NODE_FLAGS.join(' ')}).
+
+Where the RSS goes (${process.version}, same flags, processes that only load code and collect garbage):
+
+| process | RSS |
+|---|---|
+| \`node\` alone | ${floors.node} MB |
+| the speaker's modules loaded (\`herald speaker\`'s imports: gRPC, prom-client, zod, yaml, pino, Herald) | ${floors.modules} MB |
+| the same plus one idle worker thread (the owner watch's pulse thread is one) | ${floors.modulesAndThread} MB |
+
+About half of a bare Node's RSS and of the modules' share are pages of the Node binary itself (file-backed, shared
+with every other Node process on the host); the running speaker adds its data (models, maps, caches) on top.
 `;
-writeResults('footprint', { benchmark: 'footprint', date, machine, command, rows }, md);
+writeResults('footprint', { benchmark: 'footprint', date, machine, command, rows, floorsMb: floors }, md);
 console.log(md);
