@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { DocumentCache } from './document-cache.js';
 import { loadConfigFile } from './load.js';
 import { DEFAULT_PARSE_TIMEOUT_MS } from './parse-off-thread.js';
 import { DEFAULT_CONFIG_MAX_BYTES } from './read-limited.js';
@@ -40,6 +41,7 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
   private inFlight: AbortController | undefined;
   private stopped = false;
   private readonly onHup = () => void this.reload();
+  private readonly documents = new DocumentCache();
 
   constructor(
     readonly path: string,
@@ -116,6 +118,7 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
     return loadConfigFile(this.path, {
       maxBytes: this.opts.maxBytes ?? DEFAULT_CONFIG_MAX_BYTES,
       worker: { timeoutMs: this.opts.parseTimeoutMs ?? DEFAULT_PARSE_TIMEOUT_MS, signal },
+      documents: this.documents,
     });
   }
 }

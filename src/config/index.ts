@@ -15,3 +15,5 @@ export * from './read-limited.js';
 export * from './reload-policy.js';
 export * from './parse-off-thread.js';
 export * from './health-check.js';
+export * from './documents.js';
+export * from './document-cache.js';

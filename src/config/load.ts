@@ -1,3 +1,4 @@
+import type { DocumentCache } from './document-cache.js';
 import { DEFAULT_CONFIG_MAX_BYTES, readLimited } from './read-limited.js';
 import { parseConfigTexts, type ParsedConfig } from './parse.js';
 import { parseInWorker, type ParseBudget } from './parse-off-thread.js';
@@ -8,6 +9,8 @@ export interface LoadOptions {
   maxBytes?: number;
   /** Parse on a worker thread within this budget (the speaker); without it, parse here (the CLI). */
   worker?: ParseBudget;
+  /** With `worker`: decode only the documents this cache has not seen (a reload of large files). */
+  documents?: DocumentCache;
 }
 
 /** The only file I/O of the config area: reads files and hands their text to the pure parser. */
@@ -21,6 +24,11 @@ export async function loadConfigFiles(
     const read = await readLimited(path, opts.maxBytes ?? DEFAULT_CONFIG_MAX_BYTES);
     if ('problem' in read) unreadable.push(read.problem);
     else files.push({ text: read.text, fileName: path });
+  }
+  if (opts.documents && opts.worker && unreadable.length === 0 && files.length > 0) {
+    const known = await opts.documents.parse(files, opts.worker);
+    // Problems are reported from a parse of the whole files (exact documents and lines).
+    if (known && known.problems.length === 0) return known;
   }
   const parsed =
     opts.worker && files.length > 0 ? await parseInWorker(files, opts.worker) : parseConfigTexts(files);

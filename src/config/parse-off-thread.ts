@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { emptyModel } from './types.js';
-import type { ParsedConfig } from './parse.js';
+import type { ParsedConfig, ParsedObjects } from './parse.js';
 
 export interface ParseBudget {
   /** The parse is stopped (worker terminated) after this long; the result is then a problem. */
@@ -25,6 +25,11 @@ function startParser(): Worker {
   });
 }
 
+/** What the parsing thread is asked (parse-worker.ts answers each with one message). */
+export type ParserRequest =
+  | { kind: 'config'; files: ReadonlyArray<{ text: string; fileName: string }> }
+  | { kind: 'documents'; pieces: ReadonlyArray<{ text: string; fileName: string }> };
+
 /**
  * Parses configuration texts on a worker thread, so the event loop (heartbeat, gossip, data path
  * programming) never waits for YAML, however large or malicious the input. A parse that runs over its
@@ -34,11 +39,31 @@ export function parseInWorker(
   files: ReadonlyArray<{ text: string; fileName: string }>,
   budget: ParseBudget,
 ): Promise<ParsedConfig> {
-  const failed = (message: string): ParsedConfig => ({
+  return runParser<ParsedConfig>({ kind: 'config', files }, budget, (message) => ({
     model: emptyModel(),
     problems: [{ file: files[0]?.fileName ?? '<input>', doc: 0, path: '', message }],
     locations: new Map(),
-  });
+  }));
+}
+
+/**
+ * Decodes each piece (one YAML document's text, see documents.ts) on a worker thread into its own
+ * objects, without cross-object checks; a parse over budget or a dead parser gives `failed`.
+ */
+export function parseDocumentsInWorker(
+  pieces: ReadonlyArray<{ text: string; fileName: string }>,
+  budget: ParseBudget,
+): Promise<ParsedObjects[] | { failed: string }> {
+  return runParser<ParsedObjects[] | { failed: string }>({ kind: 'documents', pieces }, budget, (failed) => ({
+    failed,
+  }));
+}
+
+function runParser<T>(
+  request: ParserRequest,
+  budget: ParseBudget,
+  failed: (message: string) => T,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     if (budget.signal?.aborted) {
       reject(abortError());
@@ -63,12 +88,12 @@ export function parseInWorker(
     );
     const onAbort = () => finish(() => reject(abortError()));
     budget.signal?.addEventListener('abort', onAbort);
-    worker.once('message', (parsed: ParsedConfig) => finish(() => resolve(parsed)));
+    worker.once('message', (result: T) => finish(() => resolve(result)));
     worker.once('error', (error) => finish(() => resolve(failed(`cannot parse: ${error.message}`))));
     worker.once('exit', (code) =>
       finish(() => resolve(failed(`cannot parse: the parser stopped (exit code ${code})`))),
     );
-    worker.postMessage(files);
+    worker.postMessage(request);
   });
 }
 

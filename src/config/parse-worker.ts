@@ -1,11 +1,21 @@
 import { parentPort } from 'node:worker_threads';
-import { parseConfigTexts } from './parse.js';
+import { addDocuments, newParsed, parseConfigTexts, type ParsedObjects } from './parse.js';
+import type { ParserRequest } from './parse-off-thread.js';
 
 /**
- * Worker-thread entry of `parseInWorker`: waits for one set of texts, parses it
+ * Worker-thread entry of `parseInWorker` and `parseDocumentsInWorker`: waits for one request, parses it
  * and posts the result back. One message: the structured clone keeps the identity of the model objects
  * used as `locations` keys.
  */
-parentPort?.once('message', (files: Array<{ text: string; fileName: string }>) => {
-  parentPort?.postMessage(parseConfigTexts(files));
+parentPort?.once('message', (request: ParserRequest) => {
+  if (request.kind === 'config') {
+    parentPort?.postMessage(parseConfigTexts(request.files));
+    return;
+  }
+  const results: ParsedObjects[] = request.pieces.map((piece) => {
+    const out = newParsed();
+    addDocuments(piece.text, piece.fileName, out);
+    return out;
+  });
+  parentPort?.postMessage(results);
 });

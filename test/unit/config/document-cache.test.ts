@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { DocumentCache, IN_THREAD_MAX_BYTES } from '../../../src/config/document-cache.js';
+import { splitDocuments } from '../../../src/config/documents.js';
+import { loadConfigFile } from '../../../src/config/load.js';
+import { parseConfigTexts } from '../../../src/config/parse.js';
+
+const head = `apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: pool }
+spec: { addresses: [10.90.0.0/18] }
+---
+apiVersion: herald.dev/v1beta1
+kind: L2Advertisement
+metadata: { name: l2 }
+spec: { ipAddressPools: [pool] }
+`;
+const service = (i: number) => `---
+apiVersion: v1
+kind: Service
+metadata: { name: s${i}, namespace: ns, annotations: { herald.dev/loadBalancerIPs: "10.90.${i >> 8}.${i & 255}" } }
+spec: { type: LoadBalancer, ports: [{ port: 80 }] }
+`;
+const config = (from: number, to: number) => {
+  let text = head;
+  for (let i = from; i < to; i++) text += service(i);
+  return text;
+};
+const budget = { timeoutMs: 30_000 };
+const file = (text: string) => [{ text, fileName: 'herald.yaml' }];
+
+t.test('documents split where a YAML parser must start a new one, and only there', async (t) => {
+  t.same(splitDocuments('a: 1\n'), ['a: 1\n']);
+  t.same(splitDocuments('a: 1\n---\nb: 2\n--- {c: 3}\n'), ['a: 1\n', '---\nb: 2\n', '--- {c: 3}\n']);
+  t.same(splitDocuments('---\na: |\n  ---\n  text\nb: ----\n---x: 1\n'), [
+    '---\na: |\n  ---\n  text\nb: ----\n---x: 1\n',
+  ]);
+  t.same(splitDocuments('a: 1\r\n---\r\nb: 2\r\n'), ['a: 1\r\n', '---\r\nb: 2\r\n']);
+  t.equal(splitDocuments('%YAML 1.2\n---\na: 1\n'), undefined, 'directives: only a whole parse is exact');
+  t.equal(splitDocuments('a: 1\n...\n---\nb: 2\n'), undefined, 'document end markers too');
+});
+
+t.test('a cached parse gives the model of a whole parse, and reuses unchanged documents', async (t) => {
+  const cache = new DocumentCache();
+  const first = await cache.parse(file(config(0, 20)), budget);
+  const whole = parseConfigTexts(file(config(0, 20)));
+  t.ok(first, 'splittable');
+  t.same(first?.problems, []);
+  t.same(first?.model, whole.model);
+
+  const second = await cache.parse(file(config(0, 21)), budget);
+  t.same(second?.model, parseConfigTexts(file(config(0, 21))).model);
+  t.equal(second?.model.services.length, 21);
+  t.equal(second?.model.services[0], first?.model.services[0], 'an unchanged document keeps its objects');
+  t.equal(second?.model.pools[0], first?.model.pools[0]);
+  t.notOk(first?.model.services.includes(second!.model.services[20]!), 'the new document is decoded');
+
+  const third = await cache.parse(file(config(1, 21)), budget);
+  t.same(third?.model, parseConfigTexts(file(config(1, 21))).model, 'a removed document is gone');
+});
+
+t.test('many new documents are decoded on a parsing thread, with the same result', async (t) => {
+  const text = config(0, 200);
+  t.ok(text.length > IN_THREAD_MAX_BYTES, 'more than the in-thread limit');
+  const cache = new DocumentCache();
+  const parsed = await cache.parse(file(text), budget);
+  t.same(parsed?.model, parseConfigTexts(file(text)).model);
+});
+
+t.test('cross-object checks run over the whole assembled model', async (t) => {
+  const cache = new DocumentCache();
+  await cache.parse(file(config(0, 3)), budget);
+  // a second Service named s0, in a document the cache has not seen
+  const clash = config(0, 3) + service(0).replace('10.90.0.0', '10.90.0.99');
+  const parsed = await cache.parse(file(clash), budget);
+  t.ok((parsed?.problems.length ?? 0) > 0, 'the duplicate is found');
+  t.same(parsed?.problems, parseConfigTexts(file(clash)).problems);
+});
+
+t.test('loading with a cache reports problems exactly as a whole parse does', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-doc-cache-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'herald.yaml');
+  const documents = new DocumentCache();
+  writeFileSync(path, config(0, 5));
+  const good = await loadConfigFile(path, { worker: budget, documents });
+  t.same(good.problems, []);
+  t.equal(good.model.services.length, 5);
+
+  const bad = `${config(0, 5)}---
+apiVersion: herald.dev/v1beta1
+kind: IPAddressPool
+metadata: { name: p2 }
+spec: { addresses: [10.91.0.0/24], bogus: 1 }
+`;
+  writeFileSync(path, bad);
+  const withCache = await loadConfigFile(path, { worker: budget, documents });
+  const without = await loadConfigFile(path, { worker: budget });
+  t.ok(withCache.problems.length > 0, 'the unknown field is reported');
+  t.same(withCache.problems, without.problems, 'same problems, documents and paths');
+});
