@@ -27,8 +27,9 @@ function pick(obj: unknown, keys: readonly string[]): Plain | undefined {
 
 /** Per kind, the top-level fields the speaker's model reads besides metadata; absent kinds keep all. */
 const keptFields: Readonly<Record<string, (o: Plain) => Plain>> = {
-  // Node selectors read labels only: the status (images, conditions, addresses) is most of a Node.
-  Node: () => ({}),
+  // Node selectors read labels and eligibility the NetworkUnavailable condition: the rest of the status
+  // (images, addresses, capacity, node info) is most of a Node.
+  Node: (o) => ({ status: pick(o.status, ['conditions']) }),
   Namespace: () => ({}),
   // Gossip seeds: the pod's IP and phase.
   Pod: (o) => ({ status: pick(o.status, ['podIP', 'phase']) }),

@@ -2,6 +2,7 @@ import t from 'tap';
 import type { KubernetesObject } from '../../../src/k8s/client.js';
 import { buildModel } from '../../../src/k8s/model.js';
 import { trimForSpeaker } from '../../../src/k8s/trim.js';
+import { isExcluded } from '../../../src/speaker/l2-inputs.js';
 
 const managedFields = [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:spec': {} } }];
 const lastApplied = { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":"copy"}' };
@@ -47,7 +48,10 @@ const node = {
   kind: 'Node',
   metadata: { name: 'n1', labels: { rack: 'r1' }, annotations: lastApplied, managedFields },
   spec: { podCIDR: '10.1.0.0/24' },
-  status: { images: [{ names: ['registry/x:1'], sizeBytes: 1 }], conditions: [{ type: 'Ready' }] },
+  status: {
+    images: [{ names: ['registry/x:1'], sizeBytes: 1 }],
+    conditions: [{ type: 'NetworkUnavailable', status: 'True' }],
+  },
 };
 
 t.test('server bookkeeping goes, everything else of a Service stays', async (t) => {
@@ -66,6 +70,7 @@ t.test('Nodes keep their labels only; EndpointSlices where and whether endpoints
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: 'n1', labels: { rack: 'r1' } },
+    status: { conditions: [{ type: 'NetworkUnavailable', status: 'True' }] },
   });
   t.same(trimForSpeaker('EndpointSlice', slice as KubernetesObject), {
     apiVersion: 'discovery.k8s.io/v1',
@@ -99,6 +104,7 @@ t.test('the model built from trimmed objects is the model built from the full on
   t.same(trimmed.model.services[0]?.status, full.model.services[0]?.status);
   t.same(trimmed.model.services[0]?.metadata.annotations, { 'herald.dev/health-check': 'tcp:80' });
   t.same(trimmed.model.nodes[0]?.metadata.labels, full.model.nodes[0]?.metadata.labels);
+  t.same(isExcluded({}, trimmed.model.nodes[0]?.status), true, 'a NetworkUnavailable node stays excluded');
   const endpoint = (m: typeof full.model) => m.endpointSlices[0]?.endpoints?.[0];
   t.same(
     [
