@@ -46,7 +46,8 @@ export class FrameSender {
   private queued = 0;
   private sentTotal = 0;
   private closed = false;
-  private lastTickAt = Number.NEGATIVE_INFINITY;
+  private windowStart = Number.NEGATIVE_INFINITY;
+  private windowLeft = 0;
 
   constructor(private readonly options: FrameSenderOptions = {}) {
     this.ratePerSec = options.ratePerSec ?? DEFAULT_FRAME_RATE;
@@ -56,8 +57,8 @@ export class FrameSender {
   }
 
   /**
-   * Queues frames for `ifname`; they go out on the next ticks, urgent ones first. Urgent frames sent to an
-   * idle sender go out now, in a tick of their own (still at most one tick per tickMs).
+   * Queues frames for `ifname`; they go out on the next ticks, urgent ones first. Urgent frames go out at
+   * once, inside this call, as long as the current tick's share of the rate is not used up.
    */
   send(ifname: string, frames: readonly Buffer[], priority: FramePriority = 'bulk'): void {
     if (this.closed || frames.length === 0) return;
@@ -70,13 +71,11 @@ export class FrameSender {
     lane.items.push([...frames]);
     lane.frames += frames.length;
     this.queued += frames.length;
-    if (this.timer) return;
-    // The first frames of a takeover leave at once when the pacing allows a tick now: waiting for the
-    // event loop to come round again puts the rest of the decision round (and whatever else is queued)
-    // between the takeover and the clients hearing of it.
-    const since = performance.now() - this.lastTickAt;
-    if (priority === 'urgent' && since >= this.tickMs) this.tick();
-    else this.timer = setTimeout(() => this.tick(), priority === 'urgent' ? this.tickMs - since : 0);
+    // The first frames of a takeover leave at once: waiting for the event loop to come round again puts
+    // the rest of the decision round (a stalled loop, on a busy host) between the takeover and the clients
+    // hearing of it. Every VIP of the round, not only the first: their clients wait alike.
+    if (priority === 'urgent' && this.windowBudget() > 0) this.run();
+    else if (!this.timer) this.timer = setTimeout(() => this.tick(), 0);
   }
 
   /**
@@ -115,10 +114,24 @@ export class FrameSender {
     this.sockets.clear();
   }
 
+  /** Frames the current tick window may still send (a new window every tickMs). */
+  private windowBudget(): number {
+    const now = performance.now();
+    if (now - this.windowStart >= this.tickMs) {
+      this.windowStart = now;
+      this.windowLeft = Math.max(1, Math.floor((this.ratePerSec * this.tickMs) / 1000));
+    }
+    return this.windowLeft;
+  }
+
   private tick(): void {
     this.timer = undefined;
-    this.lastTickAt = performance.now();
-    let budget = Math.max(1, Math.floor((this.ratePerSec * this.tickMs) / 1000));
+    this.run();
+  }
+
+  /** Sends what the current window allows, urgent frames first; the rest waits for the next window. */
+  private run(): void {
+    let budget = this.windowBudget();
     const full = new Set<string>();
     for (const priority of ['urgent', 'bulk'] as const) {
       for (const [ifname, lane] of this.lanes[priority]) {
@@ -130,7 +143,11 @@ export class FrameSender {
         else if (budget > 0) full.add(ifname); // the socket took less than offered: its queue is full
       }
     }
-    if (this.queued > 0 && !this.closed) this.timer = setTimeout(() => this.tick(), this.tickMs);
+    this.windowLeft = budget;
+    if (this.queued > 0 && !this.closed && !this.timer) {
+      const wait = Math.max(0, this.windowStart + this.tickMs - performance.now());
+      this.timer = setTimeout(() => this.tick(), wait);
+    }
   }
 
   /** Sends up to `budget` frames of a lane in sendmmsg batches; returns how many went out. */
