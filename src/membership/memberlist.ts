@@ -54,14 +54,20 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     this.awareness = new Awareness(config.awarenessMaxMultiplier);
   }
 
-  /** Validates the config, binds UDP+TCP and starts probing/gossip. Await it. */
-  static async create(opts: MemberlistOptions): Promise<Memberlist> {
-    const m = new Memberlist(resolveConfig(opts));
-    await m.start();
+  /**
+   * Validates the config, binds UDP+TCP and starts probing/gossip. Await it. `meta` is this member's
+   * metadata from the first packet on: no peer ever sees it without (setMeta changes it later).
+   */
+  static async create(opts: MemberlistOptions & { meta?: Buffer }): Promise<Memberlist> {
+    const { meta, ...rest } = opts;
+    const m = new Memberlist(resolveConfig(rest));
+    if (meta && meta.length > m.config.metaMaxSize)
+      throw new Error(`membership meta: ${meta.length} bytes exceeds metaMaxSize ${m.config.metaMaxSize}`);
+    await m.start(meta ?? Buffer.alloc(0));
     return m;
   }
 
-  private async start(): Promise<void> {
+  private async start(meta: Buffer): Promise<void> {
     const c = this.config;
     // Input is routed once the parts exist (they need the bound port first).
     const route: { inbound?: Inbound } = {};
@@ -73,7 +79,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
       name: c.name,
       addr: c.advertiseAddr ?? advertiseAddress(c.bindAddr),
       port: c.advertisePort ?? transport.port,
-      meta: Buffer.alloc(0),
+      meta: Buffer.from(meta),
       incarnation: 0,
       state: 'alive',
       protocolMin: MIN_PROTOCOL_VERSION,

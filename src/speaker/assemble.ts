@@ -13,6 +13,7 @@ import { SpeakerL2 } from './l2-part.js';
 import { LinkMonitor } from './link-monitor.js';
 import { SpeakerLinks } from './links.js';
 import { localInterfaces } from './local-interfaces.js';
+import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import type { ModelSource } from './model-source.js';
 import type { SpeakerOptions } from './options.js';
 import { Speaker } from './speaker.js';
@@ -32,6 +33,8 @@ export async function startSpeaker(
   const ifaces = localInterfaces(options.interfaces);
   if (ifaces.length === 0) throw new Error('no interface with an address to announce on (use --interface)');
   const gate = gateTiming(options);
+  // What start() gossips once the interfaces are attached (the same ones: a failed attach stops the start).
+  const earlyMeta: NodeMeta = { interfaces: ifaces, labels: options.labels };
   // Listeners first: a port in use must fail the start before anything in the data path changes.
   const membership = await Memberlist.create({
     name: options.node,
@@ -40,6 +43,9 @@ export async function startSpeaker(
     profile: options.profile,
     keys: options.keys,
     ...(options.advertise ? { advertiseAddr: options.advertise } : {}),
+    // Gossiped from the first packet: a peer that saw this node without it would count it out of every
+    // decision (no interfaces) and answer its VIPs while this node's gate opens.
+    meta: encodeNodeMeta(earlyMeta),
   });
   const responder = XdpResponder.open({ pinDir: options.pinDir });
   // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.

@@ -60,6 +60,24 @@ t.test('create validates config and binds; join errors name the seed', async (t)
   t.throws(() => a.broadcast(Buffer.alloc(2000)), /exceeds userMessageMaxSize/);
 });
 
+t.test('metadata given at create: a peer sees it from the join on, never an empty one', async (t) => {
+  const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' } as const;
+  await t.rejects(
+    Memberlist.create({ name: 'big', ...opts, meta: Buffer.alloc(600) }),
+    /exceeds metaMaxSize 512/,
+  );
+  const a = await Memberlist.create({ name: 'ma', ...opts, meta: Buffer.from('if=eth0') });
+  const b = await Memberlist.create({ name: 'mb', ...opts });
+  t.teardown(async () => {
+    for (const m of [a, b]) await m.shutdown();
+  });
+  const seen: string[] = [];
+  b.on('join', (m) => seen.push(`${m.name} ${m.meta.toString()}`));
+  await b.join([`127.0.0.1:${a.address().port}`]);
+  t.same(seen, ['ma if=eth0'], 'the joining member learns the metadata with the member itself');
+  t.equal(a.localMember().incarnation, 0, 'no setMeta, no incarnation bump');
+});
+
 t.test('three members: join, metadata, keyed broadcasts, key rotation, leave', async (t) => {
   const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' as const, keys: [k1] };
   const a = await Memberlist.create({ name: 'a', ...opts });
