@@ -3,6 +3,7 @@ import type { NodeVipAction } from './desired.js';
 import { announcementFrames, clientRedirectFrame } from './frames.js';
 import { type AppliedVip, type L2Plan, planL2 } from './plan.js';
 import { ALL_BUCKETS, clientBucket, hasBucket } from './buckets.js';
+import type { TimeSlicer } from '../util/slices.js';
 
 /** A VIP entry as the reconciler reads it back (datapath/xdp-layout VipEntry has these fields). */
 export interface DatapathVip {
@@ -39,6 +40,16 @@ export interface L2Datapath {
 }
 
 const CLIENTS_CACHE_MS = 50;
+/** Entries per datapath write in applySliced (about 1-3 ms of work each on a busy 2-vCPU host). */
+export const WRITE_BATCH = 256;
+
+interface ApplyStep {
+  desired: Map<string, AppliedVip>;
+  plan: L2Plan;
+  spreadIps: ReadonlySet<string>;
+  /** Silences (suppress entries) first, then answers. */
+  writes: [Array<[string, L2VipSpec]>, Array<[string, L2VipSpec]>];
+}
 
 /** `urgent`: first frames after a takeover; `bulk`: burst repeats and periodic refreshes. */
 export type FramePriority = 'urgent' | 'bulk';
@@ -93,6 +104,8 @@ export class L2Reconciler {
   private byIndex: Map<number, AnnouncingInterface>;
   /** Answer entries adopted from a previous process, not yet confirmed by a decision of this one. */
   private readonly adoptedAnswers = new Set<string>();
+  /** Interfaces replaced (setInterfaces) while a sliced apply writes: forgotten in its new state too. */
+  private changedDuringApply: Set<string> | undefined;
   /** Announcement frames by `ip ifname` (built once per VIP and interface). */
   private readonly frameCache = new Map<string, Buffer[]>();
 
@@ -108,21 +121,65 @@ export class L2Reconciler {
     this.applied = this.adopt(options.adoptStale ?? false);
   }
 
-  /** Applies the decisions for this node; returns what changed. */
+  /** Applies the decisions for this node in one go; returns what changed. */
   apply(actions: ReadonlyMap<string, NodeVipAction>, spreadIps: ReadonlySet<string>): L2Plan {
+    const step = this.prepare(actions, spreadIps);
+    for (const batch of step.writes) this.options.datapath.setVips(batch);
+    this.options.datapath.deleteVips(step.plan.remove);
+    return this.commit(step);
+  }
+
+  /**
+   * apply() with the datapath writes in batches of at most WRITE_BATCH entries, giving the event loop
+   * back between them once the slicer's budget is spent (at 10,000 VIPs one write of every entry holds
+   * it for hundreds of ms under load). Entries that stop answering are written first, takeovers last:
+   * a slow apply may delay this node's answers, never its silences. Nothing is announced, and the state
+   * read by the next plan does not change, until every write is in.
+   */
+  async applySliced(
+    actions: ReadonlyMap<string, NodeVipAction>,
+    spreadIps: ReadonlySet<string>,
+    slicer: TimeSlicer,
+  ): Promise<L2Plan> {
+    const step = this.prepare(actions, spreadIps);
+    const changed = new Set<string>();
+    this.changedDuringApply = changed;
+    try {
+      for (const batch of step.writes) {
+        for (let i = 0; i < batch.length; i += WRITE_BATCH) {
+          if (slicer.due()) await slicer.pause();
+          this.options.datapath.setVips(batch.slice(i, i + WRITE_BATCH));
+        }
+      }
+      const { remove } = step.plan;
+      for (let i = 0; i < remove.length; i += WRITE_BATCH) {
+        if (slicer.due()) await slicer.pause();
+        this.options.datapath.deleteVips(remove.slice(i, i + WRITE_BATCH));
+      }
+    } finally {
+      this.changedDuringApply = undefined;
+    }
+    this.forgetInterfaces(step.desired, changed);
+    return this.commit(step);
+  }
+
+  /** The plan and its datapath writes, silences first, answers last; released VIPs stop announcing. */
+  private prepare(actions: ReadonlyMap<string, NodeVipAction>, spreadIps: ReadonlySet<string>): ApplyStep {
     const desired = new Map<string, AppliedVip>();
     for (const [ip, action] of actions) desired.set(ip, { ...action, spread: spreadIps.has(ip) });
     const plan = planL2(this.applied, desired);
+    // A VIP being released is never announced again, not even between two write batches.
     for (const ip of plan.released) {
       this.announcer.cancel(ip);
       this.gainedBuckets.delete(ip);
     }
-    const writes: Array<[string, L2VipSpec]> = [];
+    const silences: Array<[string, L2VipSpec]> = [];
+    const answers: Array<[string, L2VipSpec]> = [];
     for (const { ip, want } of plan.set) {
       if (want.action === 'answer') {
         // Every named interface answers, each with its own MAC.
         const [iface, ...more] = want.interfaces.flatMap((n) => this.byName.get(n) ?? []);
-        writes.push([
+        answers.push([
           ip,
           {
             action: 'answer',
@@ -132,11 +189,14 @@ export class L2Reconciler {
           },
         ]);
       } else {
-        writes.push([ip, { action: 'suppress' }]);
+        silences.push([ip, { action: 'suppress' }]);
       }
     }
-    this.options.datapath.setVips(writes);
-    this.options.datapath.deleteVips(plan.remove);
+    return { desired, plan, spreadIps, writes: [silences, answers] };
+  }
+
+  /** After the writes: the new state, then the announcements (announce() reads the state). */
+  private commit({ desired, plan, spreadIps }: ApplyStep): L2Plan {
     for (const ip of [...plan.released, ...plan.remove]) this.forgetFrames(ip);
     this.spreadIps.clear();
     for (const ip of spreadIps) this.spreadIps.add(ip);
@@ -186,9 +246,17 @@ export class L2Reconciler {
       for (const key of [...this.frameCache.keys()])
         if (key.endsWith(` ${name}`)) this.frameCache.delete(key);
     }
-    for (const [ip, have] of this.applied) {
-      if (have.action === 'answer' && have.interfaces.some((n) => changed.has(n)))
-        this.applied.set(ip, { ...have, interfaces: [] });
+    this.forgetInterfaces(this.applied, changed);
+    // A sliced apply under way replaces `applied` when it ends: it must forget them too.
+    if (this.changedDuringApply) for (const name of changed) this.changedDuringApply.add(name);
+  }
+
+  /** Answer entries on these interfaces are written (and announced) again by the next plan. */
+  private forgetInterfaces(state: Map<string, AppliedVip>, names: ReadonlySet<string>): void {
+    if (names.size === 0) return;
+    for (const [ip, have] of state) {
+      if (have.action === 'answer' && have.interfaces.some((n) => names.has(n)))
+        state.set(ip, { ...have, interfaces: [] });
     }
   }
 

@@ -86,10 +86,17 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
     this.flows = opts.flows ? new FlowReconciler(opts.flows, opts.node) : undefined;
   }
 
-  /** Applies this node's share of the decisions (answer, suppress, nothing); returns what changed. */
-  apply(decisions: readonly VipDecision[], members: readonly MemberView[] = []): L2Plan {
+  /**
+   * Applies this node's share of the decisions (answer, suppress, nothing) in time slices of `slicer`
+   * (the datapath writes in batches, the event loop free between them); returns what changed.
+   */
+  async apply(
+    decisions: readonly VipDecision[],
+    members: readonly MemberView[],
+    slicer: TimeSlicer,
+  ): Promise<L2Plan> {
     const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
-    const plan = this.reconciler.apply(nodeActions(decisions, this.opts.node), spread);
+    const plan = await this.reconciler.applySliced(nodeActions(decisions, this.opts.node), spread, slicer);
     try {
       this.flows?.apply(decisions, nodeMacs(members));
     } catch (error) {

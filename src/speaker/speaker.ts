@@ -446,7 +446,9 @@ export class Speaker
     // Unchanged decisions (the same objects) and nothing held: the datapath already holds them.
     const unchanged = decisions === previous && held.size === 0 && this.heldBefore === 0;
     this.heldBefore = held.size;
-    const plan = unchanged ? undefined : l2.apply(withoutHeld(decisions, held, this.node), members);
+    const plan = unchanged
+      ? undefined
+      : await l2.apply(withoutHeld(decisions, held, this.node), members, slicer);
     this.liveness.applied();
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);

@@ -2,7 +2,8 @@ import t from 'tap';
 import { ALL_BUCKETS } from '../../../src/l2/buckets.js';
 import type { VipEntry } from '../../../src/datapath/xdp-layout.js';
 import type { NodeVipAction } from '../../../src/l2/desired.js';
-import { type L2Datapath, L2Reconciler, type L2VipSpec } from '../../../src/l2/reconciler.js';
+import { type L2Datapath, L2Reconciler, type L2VipSpec, WRITE_BATCH } from '../../../src/l2/reconciler.js';
+import { TimeSlicer } from '../../../src/util/slices.js';
 
 const MAC = Buffer.from('020000000001', 'hex');
 const IFACE = { name: 'eth0', ifindex: 2, mac: MAC };
@@ -65,7 +66,7 @@ t.test('a thousand VIPs: one map batch, first frames queued urgent at once', asy
   t.teardown(() => r.stop());
   const owned = Array.from({ length: 1000 }, (_, i) => `10.1.${i >> 8}.${i & 255}`);
   const plan = r.apply(actions(owned.slice(0, 400), owned.slice(400)), new Set());
-  t.same(dp.batches, ['set 1000'], 'one batch for every entry');
+  t.same(dp.batches, ['set 600', 'set 400'], 'one batch of silences, then one of answers');
   t.equal(plan.takeovers.length, 400);
   t.equal(frames.length, 800, 'request + reply per taken VIP');
   t.ok(
@@ -178,4 +179,63 @@ t.test('reannounce: a burst for every VIP this node answers, none for suppressed
     frames.every((f) => f.priority === 'urgent'),
     'as a burst',
   );
+});
+
+t.test('applySliced: batched writes, silences first, the event loop free between them', async (t) => {
+  const dp = new FakeDatapath();
+  const { r, frames } = reconciler(dp);
+  t.teardown(() => r.stop());
+  const ips = Array.from({ length: 1000 }, (_, i) => `10.2.${i >> 8}.${i & 255}`);
+  // Every VIP answered here at first; then the first 600 go to other nodes, the last 400 stay.
+  await r.applySliced(actions(ips, []), new Set(), new TimeSlicer());
+  frames.length = 0;
+  dp.batches.length = 0;
+  let clock = 0;
+  const slicer = new TimeSlicer({ budgetMs: 1, now: () => clock });
+  const seen: string[] = [];
+  const setVips = dp.setVips.bind(dp);
+  dp.setVips = (entries) => {
+    clock += 1; // every batch spends the whole budget: a yield before the next one
+    seen.push(`${entries.length} ${entries[0]?.[1].action}`);
+    setVips(entries);
+  };
+  let timerRan = 0;
+  const timer = setInterval(() => timerRan++, 0);
+  const moved = actions(ips.slice(600), ips.slice(0, 600));
+  const plan = await r.applySliced(moved, new Set(), slicer);
+  clearInterval(timer);
+  t.same(plan.released.length, 600);
+  const released = new Set(ips.slice(0, 600));
+  t.same(
+    frames.filter((f) => released.has(f.ip)),
+    [],
+    'a released VIP is never announced, not even between write batches',
+  );
+  t.same(
+    seen,
+    [`${WRITE_BATCH} suppress`, `${WRITE_BATCH} suppress`, `${600 - 2 * WRITE_BATCH} suppress`],
+    'only the changed entries, in batches of WRITE_BATCH',
+  );
+  t.ok(slicer.yields >= 2 && timerRan > 0, `yielded ${slicer.yields} times; timers ran in between`);
+  t.equal(dp.entries.get('10.2.0.0')?.action, 'suppress');
+  t.equal(dp.entries.get(ips[999]!)?.action, 'answer');
+});
+
+t.test('applySliced: stops answering before it starts answering, whatever the batch order', async (t) => {
+  const dp = new FakeDatapath();
+  const { r } = reconciler(dp);
+  t.teardown(() => r.stop());
+  const ips = Array.from({ length: 2 * WRITE_BATCH }, (_, i) => `10.3.${i >> 8}.${i & 255}`);
+  const first = ips.slice(0, WRITE_BATCH);
+  const second = ips.slice(WRITE_BATCH);
+  await r.applySliced(actions(first, second), new Set(), new TimeSlicer());
+  const order: string[] = [];
+  const setVips = dp.setVips.bind(dp);
+  dp.setVips = (entries) => {
+    order.push(...new Set(entries.map(([, s]) => s.action)));
+    setVips(entries);
+  };
+  // The answered half is handed away and the other half taken: every silence is written first.
+  await r.applySliced(actions(second, first), new Set(), new TimeSlicer({ budgetMs: 0 }));
+  t.same(order, ['suppress', 'answer']);
 });
