@@ -6,6 +6,7 @@ import type { OwnerWatchEvents } from '../l2/watch/driver.js';
 import type { WatchVerdict } from '../l2/watch/peer.js';
 import type { WatchTargets } from '../l2/watch/targets.js';
 import type { OwnerWatchPart } from './parts.js';
+import type { PriorityOutcome } from '../util/thread-priority.js';
 
 /** What the pulse thread needs to run the owner watch (structured-cloned into it). */
 export interface WatchWorkerData {
@@ -20,6 +21,8 @@ export interface WatchWorkerData {
   /** The control loop's last tick (kernel monotonic ms), written by this thread, read by the pulse. */
   stamp: SharedArrayBuffer;
   controlLoopStallMs: number;
+  /** The pulse thread's nice value (below 0 needs CAP_SYS_NICE; without it, it stays at the default). */
+  nice: number;
 }
 
 export type ToWatchWorker =
@@ -36,7 +39,7 @@ export type ToWatchWorker =
   | { type: 'stop'; adminDown: boolean };
 
 export type FromWatchWorker =
-  | { type: 'listening' }
+  | { type: 'listening'; priority: PriorityOutcome }
   | { type: 'failed'; message: string }
   | { type: 'stopped' }
   | { type: 'verdict'; event: OwnerWatchEvents['verdict'][0] }
@@ -69,6 +72,8 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastTickMs: number | undefined;
+  /** What came of setting the pulse thread's priority. */
+  priority: PriorityOutcome = { error: 'not started' };
 
   private constructor(
     private readonly worker: Worker,
@@ -87,10 +92,13 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     const { peerPort: _peerPort, onFailure: _onFailure, onStall: _onStall, ...data } = opts;
     const workerData: WatchWorkerData = { ...data, stamp: buffer };
     const worker = new Worker(new URL('./watch-worker.js', import.meta.url), { workerData, execArgv: [] });
+    let priority: PriorityOutcome = { error: 'not reported' };
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWatchWorker) => {
-        if (m.type === 'listening') done();
-        else if (m.type === 'failed') done(new Error(m.message));
+        if (m.type === 'listening') {
+          priority = m.priority;
+          done();
+        } else if (m.type === 'failed') done(new Error(m.message));
       };
       const onError = (error: Error) => done(error);
       const onExit = (code: number) => done(new Error(`owner watch thread exited (code ${code})`));
@@ -103,7 +111,9 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
       };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
     });
-    return new WatchThread(worker, new Float64Array(buffer), opts);
+    const thread = new WatchThread(worker, new Float64Array(buffer), opts);
+    thread.priority = priority;
+    return thread;
   }
 
   start(): void {

@@ -7,10 +7,14 @@ import { socketsNative } from '../bgp/native-sockets.js';
 import { HeartbeatWriter } from '../datapath/heartbeat-writer.js';
 import { kernelMonotonicNs } from '../datapath/responder.js';
 import { OwnerWatch } from '../l2/watch/driver.js';
+import { setThreadNice } from '../util/thread-priority.js';
 import type { FromWatchWorker, ToWatchWorker, WatchWorkerData } from './watch-thread.js';
 
 function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void {
   const send = (m: FromWatchWorker) => port.postMessage(m);
+  // Before anything else: this thread keeps the gate open, and on a host loaded beyond its CPUs a thread
+  // at the default priority waited 100-250 ms for a CPU (heartbeat ages above the liveness bound).
+  const priority = setThreadNice(data.nice);
   const writer = HeartbeatWriter.openPinned(data.pinDir);
   const stamp = new Float64Array(data.stamp);
   const peerPorts = new Map<string, number>();
@@ -57,7 +61,7 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
         break;
     }
   });
-  send({ type: 'listening' });
+  send({ type: 'listening', priority });
 }
 
 if (parentPort) {

@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { XdpResponder } from '../../src/datapath/responder.js';
 import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../src/l2/gate.js';
@@ -46,6 +47,7 @@ async function thread(
     peerPort: () => peerPort,
     pinDir: `/sys/fs/bpf/hrl-wt-${process.pid}-${name}`,
     controlLoopStallMs: stallMs,
+    nice: -5,
     onFailure: (e) => failures.push(e),
     onStall: (gapMs) => stalls.push(gapMs),
   });
@@ -60,6 +62,15 @@ t.test(
   async (t) => {
     const o = await thread(t, 'o', PORT, PORT + 1);
     const s = await thread(t, 's', PORT + 1, PORT);
+    t.same(o.watch.priority, { nice: -5 }, 'the pulse thread runs at the asked nice value (root)');
+    const niceOf = (tid: string) =>
+      Number(readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+    const tasks = readdirSync('/proc/self/task');
+    t.ok(
+      tasks.some((tid) => niceOf(tid) === -5),
+      'a thread of this process at nice -5',
+    );
+    t.equal(niceOf(String(process.pid)), 0, 'the main thread keeps its own');
     t.notOk(o.r.gateOpen(), 'shut before the start');
     // Both ends on one address: each names the other as its only peer.
     const setTargets = () => {
