@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { handleSignalYourself } from '../../lab/netns.js';
 import { renderFlowScenario } from '../../lab/flow-report.js';
-import { runFlowScenario } from '../../lab/flow-scenario.js';
+import { type FlowScenarioReport, runFlowScenario } from '../../lab/flow-scenario.js';
 import { renderLabReport } from '../../lab/report.js';
 import { runLab } from '../../lab/scenario.js';
 
@@ -45,6 +45,7 @@ export function registerLab(program: Command): void {
           throw new Error(`--${name}: expected 1..${max}, got "${text}"`);
         return n;
       };
+      const flowRequests = count('flow-requests', flags.flowRequests, 5000);
       const started = Date.now();
       let step = 0;
       const progress = (what: string) =>
@@ -70,20 +71,28 @@ export function registerLab(program: Command): void {
             }
           : {}),
       });
-      const flows = flags.flows
-        ? await runFlowScenario({
+      // The main report first: the flow-mode part runs on a LAN of its own and may fail on its own.
+      if (!flags.json) process.stdout.write(renderLabReport(report));
+      let flows: FlowScenarioReport | undefined;
+      if (flags.flows) {
+        try {
+          flows = await runFlowScenario({
             tag: 'labf',
-            requests: count('flow-requests', flags.flowRequests, 5000),
+            requests: flowRequests,
             responseBytes: 16 * 1024,
             xdpMode: flags.xdpMode,
             progress,
-          })
-        : undefined;
-      process.stdout.write(
-        flags.json
-          ? `${JSON.stringify({ ...report, ...(flows ? { flows } : {}) }, null, 2)}\n`
-          : renderLabReport(report) + (flows ? renderFlowScenario(flows) : ''),
-      );
+          });
+          if (!flags.json) process.stdout.write(renderFlowScenario(flows));
+        } catch (error) {
+          process.exitCode = 1;
+          process.stderr.write(
+            `herald lab: the flow-mode part failed: ${error instanceof Error ? error.message : String(error)}\n`,
+          );
+        }
+      }
+      if (flags.json)
+        process.stdout.write(`${JSON.stringify({ ...report, ...(flows ? { flows } : {}) }, null, 2)}\n`);
       process.stderr.write(`done in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     });
 }
