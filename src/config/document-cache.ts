@@ -1,5 +1,5 @@
 import { splitDocuments } from './documents.js';
-import { addDocuments, finishParsed, newParsed, type ParsedConfig, type ParsedObjects } from './parse.js';
+import { decodeDocuments, finishParsed, newParsed, type ParsedConfig, type ParsedObjects } from './parse.js';
 import { parseDocumentsInWorker, type ParseBudget } from './parse-off-thread.js';
 import type { HeraldModel } from './types.js';
 
@@ -51,13 +51,7 @@ async function decode(
   budget: ParseBudget,
 ): Promise<ParsedObjects[] | undefined> {
   const bytes = pieces.reduce((sum, p) => sum + p.text.length, 0);
-  if (bytes <= IN_THREAD_MAX_BYTES) {
-    return pieces.map((piece) => {
-      const out = newParsed();
-      addDocuments(piece.text, piece.fileName, out);
-      return out;
-    });
-  }
+  if (bytes <= IN_THREAD_MAX_BYTES) return decodeDocuments(pieces);
   const result = await parseDocumentsInWorker(pieces, budget);
   return Array.isArray(result) ? result : undefined;
 }

@@ -1,5 +1,5 @@
 import { parentPort } from 'node:worker_threads';
-import { addDocuments, newParsed, parseConfigTexts, type ParsedObjects } from './parse.js';
+import { decodeDocuments, parseConfigTexts } from './parse.js';
 import type { ParserRequest } from './parse-off-thread.js';
 
 /**
@@ -12,10 +12,5 @@ parentPort?.once('message', (request: ParserRequest) => {
     parentPort?.postMessage(parseConfigTexts(request.files));
     return;
   }
-  const results: ParsedObjects[] = request.pieces.map((piece) => {
-    const out = newParsed();
-    addDocuments(piece.text, piece.fileName, out);
-    return out;
-  });
-  parentPort?.postMessage(results);
+  parentPort?.postMessage(decodeDocuments(request.pieces));
 });

@@ -241,6 +241,15 @@ export const newParsed = (): ParsedObjects => ({
   checkedOnly: emptyModel(),
 });
 
+/** Decodes each text on its own (one YAML document each, see documents.ts), without cross-object checks. */
+export function decodeDocuments(pieces: ReadonlyArray<{ text: string; fileName: string }>): ParsedObjects[] {
+  return pieces.map((piece) => {
+    const out = newParsed();
+    addDocuments(piece.text, piece.fileName, out);
+    return out;
+  });
+}
+
 /** Parses one file's text: model plus every problem (syntax, schema and cross-object). */
 export function parseConfigDocuments(
   text: string,
