@@ -104,8 +104,8 @@ t.test('rendered workloads: replicas, capabilities, host network, bpffs, preStop
   t.equal(pod.hostNetwork, true, 'speaker on the host network');
   t.same(
     [...(c.securityContext.capabilities.add ?? [])].sort(),
-    ['BPF', 'NET_ADMIN', 'NET_RAW', 'PERFMON'],
-    'only the data-plane capabilities',
+    ['BPF', 'NET_ADMIN', 'NET_RAW', 'PERFMON', 'SYS_NICE'],
+    'only the data-plane capabilities and SYS_NICE (the pulse thread at nice -10)',
   );
   t.same(c.securityContext.capabilities.drop, ['ALL']);
   t.notOk(c.securityContext.privileged, 'not privileged');

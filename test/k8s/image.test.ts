@@ -27,7 +27,7 @@ const execFileAsync = promisify(execFile);
 const IMAGE = 'localhost/herald:test';
 const containersConf = join(projectRoot(), 'scripts', 'image', 'containers.conf');
 /** Exactly what the chart's speaker container gets (charts/herald/templates/speaker-daemonset.yaml). */
-const SPEAKER_CAPS = ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_PERFMON'];
+const SPEAKER_CAPS = ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_PERFMON', 'CAP_SYS_NICE'];
 const containerName = (role: string) => `${namespacePrefix()}img-${role}-${process.pid}`;
 
 async function podman(args: string[], timeoutMs = 120_000): Promise<string> {

@@ -36,7 +36,11 @@ t.test(
   async (t) => {
     // Speaker flags are the defaults except what puts two speakers on one machine (names, pins, sockets).
     t.equal(VIP, '192.168.50.240', 'the VIP of examples/plain-hosts.yaml');
-    t.same(caps, ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_PERFMON'], "the unit's capabilities");
+    t.same(
+      caps,
+      ['CAP_BPF', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_PERFMON', 'CAP_SYS_NICE'],
+      "the unit's capabilities",
+    );
     const cluster = await LabCluster.create({
       tag: 'up',
       nodes: 2,
@@ -79,8 +83,13 @@ t.test(
     const capEff = readFileSync(`/proc/${pid}/status`, 'utf8').match(/^CapEff:\s*(\S+)$/m)?.[1];
     t.equal(
       capEff,
-      '000000c000003000',
-      'the speaker ran with CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW, CAP_PERFMON only',
+      '000000c000803000',
+      'the speaker ran with CAP_BPF, CAP_NET_ADMIN, CAP_NET_RAW, CAP_PERFMON, CAP_SYS_NICE only',
+    );
+    t.match(
+      readFileSync(cluster.nodes[0]?.logFile ?? '', 'utf8'),
+      /pulse thread priority raised/,
+      'with CAP_SYS_NICE the pulse thread runs at nice -10',
     );
     const other = owner === 'n1' ? 'n2' : 'n1';
     const ownerNode = cluster.nodes.find((n) => n.name === owner) as LabNode;
