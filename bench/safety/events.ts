@@ -60,10 +60,20 @@ export interface FaultResult extends Fault {
   silentRounds: number;
   longestSilentMs: number;
   rounds: number;
+  /** The first dual rounds of the window: ms after its first round (the fault's start), the VIP, who answered. */
+  duals: Array<{ afterMs: number; ip: string; nodes: string[] }>;
+  /** Highest heartbeat age the watcher read per node in the window (-1: unreadable). */
+  maxHeartbeatAgeMs: number[];
 }
 
-/** The watcher's view of one fault's window. */
-export function faultResult(fault: Fault, nodeName: string, atMs: number, window: WatchSummary): FaultResult {
+/** The watcher's view of one fault's window; `nodeOfMac` names an answering MAC. */
+export function faultResult(
+  fault: Fault,
+  nodeName: string,
+  atMs: number,
+  window: WatchSummary,
+  nodeOfMac: (mac: string) => string = (mac) => mac,
+): FaultResult {
   return {
     ...fault,
     nodeName,
@@ -72,6 +82,12 @@ export function faultResult(fault: Fault, nodeName: string, atMs: number, window
     silentRounds: window.silentRounds,
     longestSilentMs: window.longestSilentMs,
     rounds: window.rounds,
+    duals: window.dualSamples.map((d) => ({
+      afterMs: d.at - window.from,
+      ip: d.ip,
+      nodes: d.macs.map(nodeOfMac),
+    })),
+    maxHeartbeatAgeMs: window.maxHeartbeatAgeMs,
   };
 }
 

@@ -12,8 +12,8 @@
  *
  *   node_modules/.bin/node dist/bench/safety/run.js --part 1 --minutes 5 [--seed N] [--reset]
  */
-import { writeFileSync, readFileSync, mkdirSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { copyFileSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     seed: { type: 'string' },
     reset: { type: 'boolean', default: false },
     out: { type: 'string', default: join(projectRoot(), 'bench', 'results') },
+    /** Where the speakers' logs and every watcher round are kept for the diagnosis of a part. */
+    logs: { type: 'string' },
   },
 });
 const MINUTES = Math.min(Number(args.minutes), 5);
@@ -41,6 +43,7 @@ const INTERVAL_MS = Number(args['interval-seconds']) * 1000;
 const VIPS = Number(args.vips);
 const SEED = args.seed === undefined ? Date.now() % 1_000_000 : Number(args.seed);
 const PING_INTERVAL_S = 0.05;
+const LOGS = args.logs ?? join(tmpdir(), `herald-safety-part${args.part}`);
 
 interface Part {
   part: string;
@@ -66,10 +69,14 @@ function badConfig(kind: Fault['config'], good: string): string {
     case 'empty':
       return '';
     case 'junk-2MB': {
+      // Counted as it grows: measuring the joined text on every line took the bench's own loop minutes.
       const lines: string[] = [];
-      for (let i = 0; lines.join('\n').length < 2_000_000 && i < 200_000; i++)
-        lines.push(`k${i}: ${'x'.repeat(20)}`);
-      return `${lines.join('\n')}\n`;
+      for (let i = 0, size = 0; size < 2_000_000; i++) {
+        const line = `k${i}: ${'x'.repeat(20)}\n`;
+        lines.push(line);
+        size += line.length;
+      }
+      return lines.join('');
     }
     case 'no-pools':
       return good
@@ -196,6 +203,7 @@ async function main(): Promise<void> {
         cluster.nodes[f.node]?.name ?? '?',
         (at[k] ?? 0) - t0,
         w.summary(at[k] ?? 0, at[k + 1] ?? end),
+        (mac) => nodeOfMac.get(macText(mac))?.name ?? macText(mac),
       ),
     );
     const whole = w.summary(t0, end);
@@ -225,8 +233,29 @@ async function main(): Promise<void> {
     process.stdout.write(md);
   } finally {
     await watch?.stop().catch(() => undefined);
+    keepLogs(cluster, watch);
     await cluster.destroy();
   }
+}
+
+/** The speakers' logs and the watcher's rounds (t relative to nothing: epoch ms) into LOGS. */
+function keepLogs(cluster: LabCluster, watch: ArpWatch | undefined): void {
+  mkdirSync(LOGS, { recursive: true });
+  for (const n of cluster.nodes) {
+    try {
+      copyFileSync(n.logFile, join(LOGS, `${n.name}.log`));
+    } catch {
+      // never started
+    }
+  }
+  if (watch) {
+    const lines = watch.rounds.map((r) => JSON.stringify(r));
+    writeFileSync(
+      join(LOGS, 'rounds.jsonl'),
+      `${JSON.stringify({ vips: watch.vips })}\n${lines.join('\n')}\n`,
+    );
+  }
+  process.stdout.write(`logs and watcher rounds kept in ${LOGS}\n`);
 }
 
 function readParts(file: string): Part[] {
@@ -281,6 +310,20 @@ ${rows}
 
 - **${faults.reduce((a, f) => a + f.dualRounds, 0)} dual rounds** over all faults (target 0).
 - Ping: ${sent - received} of ${sent} lost (${sent ? ((100 * (sent - received)) / sent).toFixed(2) : '-'} %).
+- Faults with dual rounds (first samples: ms after the fault, VIP, answering nodes): ${
+    faults
+      .filter((f) => f.dualRounds > 0)
+      .map(
+        (f) =>
+          `${f.kind} ${f.nodeName}${f.config ? ` ${f.config}` : ` ${f.ms} ms`} at ${f.atMs} ms: ${f.dualRounds} (${(
+            f.duals ?? []
+          )
+            .slice(0, 3)
+            .map((d) => `+${d.afterMs} ${d.ip} ${d.nodes.join('+')}`)
+            .join(', ')})`,
+      )
+      .join('; ') || 'none'
+  }.
 - Faults with a VIP silent longer than 1 s (a failover is ~0.3-0.6 s here): ${long.length ? long.join('; ') : 'none'}.
 `;
 }
