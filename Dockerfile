@@ -41,7 +41,8 @@ RUN apt-get update \
 WORKDIR /opt/herald
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
-COPY --from=build /src/build/Release/herald_native.node /src/build/Release/herald_xdp.bpf.o ./build/Release/
+COPY --from=build /src/build/Release/herald_native.node /src/build/Release/herald_xdp.bpf.o \
+     /src/build/Release/herald_tx_errors.bpf.o ./build/Release/
 COPY --from=build /src/dist/src ./dist/src
 COPY --from=build /src/proto ./proto
 ARG HERALD_COMMIT=unknown

@@ -9,6 +9,12 @@
           "inputs": ["bpf/herald_xdp.bpf.c", "<!@(ls bpf/lib/*.h 2>/dev/null || true)", "scripts/build-bpf.sh"],
           "outputs": ["<(PRODUCT_DIR)/herald_xdp.bpf.o"],
           "action": ["bash", "scripts/build-bpf.sh", "bpf/herald_xdp.bpf.c", "<(PRODUCT_DIR)/herald_xdp.bpf.o"]
+        },
+        {
+          "action_name": "compile_tx_errors_program",
+          "inputs": ["bpf/herald_tx_errors.bpf.c", "bpf/lib/tx_errors.h", "scripts/build-bpf.sh"],
+          "outputs": ["<(PRODUCT_DIR)/herald_tx_errors.bpf.o"],
+          "action": ["bash", "scripts/build-bpf.sh", "bpf/herald_tx_errors.bpf.c", "<(PRODUCT_DIR)/herald_tx_errors.bpf.o"]
         }
       ]
     },

@@ -3,7 +3,7 @@
 #include <napi.h>
 
 namespace herald {
-// bpf.cc: registers bpf_object.cc, bpf_map.cc, xdp_attach.cc, prog_test_run.cc (see common.h)
+// bpf.cc: registers bpf_object.cc, bpf_map.cc, xdp_attach.cc, prog_test_run.cc, trace_attach.cc (see common.h)
 void InitBpf(Napi::Env env, Napi::Object exports);
 // packet_socket.cc: AF_PACKET raw frames, plus netdev.cc (ifindex/MAC by ioctl) and file_lock.cc (flock)
 void InitPacketSocket(Napi::Env env, Napi::Object exports);

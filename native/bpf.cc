@@ -1,4 +1,4 @@
-// InitBpf: registers every libbpf-backed concern (object load/pin, maps, XDP attach, test runs).
+// InitBpf: registers every libbpf-backed concern (object load/pin, maps, XDP attach, test runs, tracepoint attach).
 #include "addon.h"
 #include "common.h"
 
@@ -8,5 +8,6 @@ void InitBpf(Napi::Env env, Napi::Object exports) {
   InitBpfMap(env, exports);
   InitXdpAttach(env, exports);
   InitProgTestRun(env, exports);
+  InitTraceAttach(env, exports);
 }
 }  // namespace herald

@@ -29,6 +29,7 @@ void InitBpfObject(Napi::Env env, Napi::Object exports);
 void InitBpfMap(Napi::Env env, Napi::Object exports);
 void InitXdpAttach(Napi::Env env, Napi::Object exports);
 void InitProgTestRun(Napi::Env env, Napi::Object exports);
+void InitTraceAttach(Napi::Env env, Napi::Object exports);
 void InitNetdev(Napi::Env env, Napi::Object exports);
 void InitFileLock(Napi::Env env, Napi::Object exports);
 

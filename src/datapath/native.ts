@@ -84,6 +84,8 @@ export interface DatapathNative {
     repeat: number,
     outCapacity: number,
   ): { retval: number; data: Buffer; durationNs: number };
+  /** Attaches a loaded tp_btf program; the returned link fd holds the attachment until closed. */
+  tracingAttach(progFd: number): number;
   packetSend(ifindex: number, frame: Buffer): number;
   packetOpen(ifindex: number, protocol: number): number;
   packetSendBatch(fd: number, ifindex: number, frames: readonly Buffer[], start: number): number;
@@ -113,6 +115,7 @@ const datapathExports: ReadonlyArray<keyof DatapathNative> = [
   'progPin',
   'progOpenPinned',
   'progTestRun',
+  'tracingAttach',
   'packetSend',
   'packetOpen',
   'packetSendBatch',

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { nativeBuildDir } from '../util/paths.js';
 import { BpfObject, type BpfMap, type BpfProgram, numPossibleCpus, unpinDir } from './bpf.js';
 import { FlowMaps } from './flow-maps.js';
+import type { XdpTxErrors } from './tx-errors.js';
 import { interfaceIndex, interfaceMac } from './netdev.js';
 import {
   attachXdp,
@@ -103,6 +104,7 @@ export class XdpResponder {
   private counterDump:
     { keyBytes: Buffer; values: Buffer; valueSize: number; ips: string[]; sums: VipCounters[] } | undefined;
   private maxBeatGapNs = 0n;
+  private txErrors: XdpTxErrors | undefined;
   private closed = false;
 
   private constructor(
@@ -164,6 +166,7 @@ export class XdpResponder {
     for (const [ip, e] of this.vips()) if (e.action === 'answer') this.joinGroup(ip, e.ifindex);
     for (const [ip, ifindexes] of this.moreInterfaces()) for (const i of ifindexes) this.joinGroup(ip, i);
     this.flushGroups();
+    this.txErrors?.watch(this.attachedInterfaces().values());
     return used;
   }
 
@@ -188,8 +191,28 @@ export class XdpResponder {
     return new Map([...this.attached].map(([name, a]) => [name, a.ifindex]));
   }
 
+  /**
+   * Counts the transmit errors of the interfaces this responder is attached to (kept in step with
+   * attach/detach); close() closes it too.
+   */
+  countTxErrors(txErrors: XdpTxErrors): void {
+    this.txErrors = txErrors;
+    txErrors.watch(this.attachedInterfaces().values());
+  }
+
+  /** Frames dropped after a verdict on an attached interface, per interface and action (none: no counter). */
+  transmitErrors(): Array<{ interface: string; action: string; frames: bigint }> {
+    if (!this.txErrors) return [];
+    const names = new Map([...this.attached].map(([name, a]) => [a.ifindex, name]));
+    return this.txErrors.counts().flatMap((c) => {
+      const name = names.get(c.ifindex);
+      return name === undefined ? [] : [{ interface: name, action: c.action, frames: c.frames }];
+    });
+  }
+
   private dropInterface(ifname: string, leaveGroups: boolean): void {
     this.attached.delete(ifname);
+    this.txErrors?.watch(this.attachedInterfaces().values());
     const suffix = ` dev ${ifname}`;
     for (const id of [...this.groups.keys()]) {
       if (!id.endsWith(suffix)) continue;
@@ -406,6 +429,7 @@ export class XdpResponder {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.txErrors?.close();
     this.object.close();
   }
 
