@@ -9,5 +9,45 @@
  */
 export function splitDocuments(text: string): string[] | undefined {
   if (/^(%|\.\.\.(\s|$))/m.test(text)) return undefined;
-  return text.split(/^(?=---(?:[ \t\r\n]|$))/m).filter((piece) => piece.length > 0);
+  const pieces: string[] = [];
+  let start = 0;
+  for (let at = text.indexOf('---'); at !== -1; at = text.indexOf('---', at + 3)) {
+    if (at > 0 && !LINE_BREAKS.has(text[at - 1]!)) continue;
+    const after = text[at + 3];
+    if (after !== undefined && !SEPARATORS.has(after)) continue;
+    if (at > start) pieces.push(text.slice(start, at));
+    start = at;
+  }
+  if (start < text.length) pieces.push(text.slice(start));
+  return pieces;
+}
+
+const LINE_BREAKS = new Set(['\n', '\r']);
+const SEPARATORS = new Set([' ', '\t', '\r', '\n']);
+
+/**
+ * For each new document, the index of the same text in the previous version, or -1. An edit changes a
+ * few documents somewhere in a long file: the unchanged head and tail are matched by position (a string
+ * compare each), and only the documents between them by text.
+ */
+export function matchDocuments(previous: readonly string[], next: readonly string[]): number[] {
+  const matched = new Array<number>(next.length).fill(-1);
+  let head = 0;
+  while (head < next.length && head < previous.length && next[head] === previous[head]) {
+    matched[head] = head;
+    head++;
+  }
+  let tail = 0;
+  while (
+    tail < next.length - head &&
+    tail < previous.length - head &&
+    next[next.length - 1 - tail] === previous[previous.length - 1 - tail]
+  ) {
+    matched[next.length - 1 - tail] = previous.length - 1 - tail;
+    tail++;
+  }
+  const middle = new Map<string, number>();
+  for (let i = head; i < previous.length - tail; i++) middle.set(previous[i]!, i);
+  for (let i = head; i < next.length - tail; i++) matched[i] = middle.get(next[i]!) ?? -1;
+  return matched;
 }

@@ -3,6 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DocumentCache } from './document-cache.js';
 import { loadConfigFile } from './load.js';
+import { modelFingerprint, sameFingerprint } from './model-fingerprint.js';
 import { DEFAULT_PARSE_TIMEOUT_MS } from './parse-off-thread.js';
 import { DEFAULT_CONFIG_MAX_BYTES } from './read-limited.js';
 import { reloadRefusal } from './reload-policy.js';
@@ -37,7 +38,7 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
   private model: HeraldModel | undefined;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
-  private lastText = '';
+  private lastFingerprint: string[] = [];
   private inFlight: AbortController | undefined;
   private stopped = false;
   private readonly onHup = () => void this.reload();
@@ -57,7 +58,7 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
       throw new Error(`invalid configuration:\n${problems.map(formatProblem).join('\n')}`);
     }
     this.model = model;
-    this.lastText = JSON.stringify(model);
+    this.lastFingerprint = modelFingerprint(model);
     process.on('SIGHUP', this.onHup);
     // Watch the directory: editors replace files by rename, which a file watch would lose.
     this.watcher = watch(dirname(this.path), (_event, name) => {
@@ -98,9 +99,9 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
       this.emit('rejected', problems);
       return 'rejected';
     }
-    const text = JSON.stringify(parsed.model);
-    if (text === this.lastText) return 'unchanged';
-    this.lastText = text;
+    const fingerprint = modelFingerprint(parsed.model);
+    if (sameFingerprint(fingerprint, this.lastFingerprint)) return 'unchanged';
+    this.lastFingerprint = fingerprint;
     this.model = parsed.model;
     this.emit('change', parsed.model);
     return 'applied';

@@ -264,14 +264,17 @@ export function parseConfigDocuments(
  * Cross-object validation (including objects kept out of the model for bad values), then problems sorted by
  * file and document (stable within a document). Use after `addObject`/`addDocuments`.
  */
-export function finishParsed(out: ParsedObjects): ParsedConfig {
+export function finishParsed(
+  out: ParsedObjects,
+  locations: ReadonlyMap<object, ObjectLocation> = out.locations,
+): ParsedConfig {
   const all = emptyModel();
   for (const k of Object.keys(all) as Array<keyof HeraldModel>) {
     (all[k] as object[]) = [...out.model[k], ...out.checkedOnly[k]];
   }
-  out.problems.push(...validateModel(all, (o) => out.locations.get(o)));
+  out.problems.push(...validateModel(all, (o) => locations.get(o)));
   const problems = sortProblems(out.problems);
-  return { model: out.model, problems, locations: out.locations };
+  return { model: out.model, problems, locations };
 }
 
 /** Parses several files into one model (pools may not overlap across files, names are unique across them). */

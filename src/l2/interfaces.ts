@@ -23,7 +23,7 @@ export function interfacesForVip(
     const wanted = new Set(requested);
     return nodeInterfaces.filter((i) => wanted.has(i.name)).map((i) => i.name);
   }
-  const address = ipaddr.parse(ip);
+  const address = parsedAddress(ip);
   let best: { name: string; bits: number } | undefined;
   for (const iface of nodeInterfaces) {
     for (const cidr of iface.cidrs) {
@@ -39,11 +39,38 @@ export function interfacesForVip(
   return best ? [best.name] : [];
 }
 
-/** A gossiped prefix from another node; undefined for one that does not parse (it is ignored). */
-function parseCidr(cidr: string): [ipaddr.IPv4 | ipaddr.IPv6, number] | undefined {
-  try {
-    return ipaddr.parseCIDR(cidr);
-  } catch {
-    return undefined;
+/** The VIP's address; a VIP's decision runs every round, so the last few thousand are kept. */
+const parsedAddresses = new Map<string, ipaddr.IPv4 | ipaddr.IPv6>();
+const PARSED_ADDRESSES_MAX = 65536;
+
+function parsedAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  let address = parsedAddresses.get(ip);
+  if (!address) {
+    address = ipaddr.parse(ip);
+    if (parsedAddresses.size >= PARSED_ADDRESSES_MAX) parsedAddresses.clear();
+    parsedAddresses.set(ip, address);
   }
+  return address;
+}
+
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+/** Parsed prefixes by text: every VIP's decision looks at every node's prefixes, which rarely change. */
+const parsedCidrs = new Map<string, Cidr | null>();
+const PARSED_CIDRS_MAX = 4096;
+
+/** A gossiped prefix from another node; undefined for one that does not parse (it is ignored). */
+function parseCidr(cidr: string): Cidr | undefined {
+  const known = parsedCidrs.get(cidr);
+  if (known !== undefined) return known ?? undefined;
+  let parsed: Cidr | null;
+  try {
+    parsed = ipaddr.parseCIDR(cidr);
+  } catch {
+    parsed = null;
+  }
+  // Prefixes come from gossip: bound what an odd peer can make this keep.
+  if (parsedCidrs.size >= PARSED_CIDRS_MAX) parsedCidrs.clear();
+  parsedCidrs.set(cidr, parsed);
+  return parsed ?? undefined;
 }

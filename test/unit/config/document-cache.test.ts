@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { DocumentCache, IN_THREAD_MAX_BYTES } from '../../../src/config/document-cache.js';
-import { splitDocuments } from '../../../src/config/documents.js';
+import { matchDocuments, splitDocuments } from '../../../src/config/documents.js';
 import { loadConfigFile } from '../../../src/config/load.js';
+import { modelFingerprint, sameFingerprint } from '../../../src/config/model-fingerprint.js';
 import { parseConfigTexts } from '../../../src/config/parse.js';
 
 const head = `apiVersion: herald.dev/v1beta1
@@ -42,6 +43,20 @@ t.test('documents split where a YAML parser must start a new one, and only there
   t.equal(splitDocuments('a: 1\n...\n---\nb: 2\n'), undefined, 'document end markers too');
 });
 
+t.test('documents of a new version are matched to the same texts of the previous one', async (t) => {
+  t.same(matchDocuments([], ['a', 'b']), [-1, -1], 'nothing known');
+  t.same(matchDocuments(['a', 'b', 'c'], ['a', 'b', 'c', 'd']), [0, 1, 2, -1], 'appended');
+  t.same(matchDocuments(['a', 'b', 'c'], ['a', 'c']), [0, 2], 'one removed');
+  t.same(matchDocuments(['a', 'b', 'c'], ['a', 'x', 'c']), [0, -1, 2], 'one changed');
+  t.same(matchDocuments(['a', 'b', 'c', 'd'], ['d', 'b', 'c', 'a']), [3, 1, 2, 0], 'moved');
+  t.same(
+    matchDocuments(['a', 'a'], ['a', 'a', 'a']),
+    [0, 1, -1],
+    'a repeated text beyond the old ones is new',
+  );
+  t.same(matchDocuments(['a', 'b'], []), [], 'all removed');
+});
+
 t.test('a cached parse gives the model of a whole parse, and reuses unchanged documents', async (t) => {
   const cache = new DocumentCache();
   const first = await cache.parse(file(config(0, 20)), budget);
@@ -56,6 +71,14 @@ t.test('a cached parse gives the model of a whole parse, and reuses unchanged do
   t.equal(second?.model.services[0], first?.model.services[0], 'an unchanged document keeps its objects');
   t.equal(second?.model.pools[0], first?.model.pools[0]);
   t.notOk(first?.model.services.includes(second!.model.services[20]!), 'the new document is decoded');
+  const whole21 = parseConfigTexts(file(config(0, 21)));
+  for (const i of [0, 20])
+    t.same(
+      second?.locations.get(second.model.services[i]!),
+      whole21.locations.get(whole21.model.services[i]!),
+      `service ${i} is located where a whole parse puts it`,
+    );
+  t.equal(second?.locations.size, whole21.locations.size);
 
   const third = await cache.parse(file(config(1, 21)), budget);
   t.same(third?.model, parseConfigTexts(file(config(1, 21))).model, 'a removed document is gone');
@@ -100,4 +123,21 @@ spec: { addresses: [10.91.0.0/24], bogus: 1 }
   const without = await loadConfigFile(path, { worker: budget });
   t.ok(withCache.problems.length > 0, 'the unknown field is reported');
   t.same(withCache.problems, without.problems, 'same problems, documents and paths');
+});
+
+t.test('a model fingerprint is equal exactly for equal models, and reuses unchanged objects', async (t) => {
+  const cache = new DocumentCache();
+  const first = (await cache.parse(file(config(0, 5)), budget))!.model;
+  const again = (await cache.parse(file(config(0, 5)), budget))!.model;
+  t.ok(sameFingerprint(modelFingerprint(first), modelFingerprint(again)), 'same files');
+  t.ok(
+    sameFingerprint(modelFingerprint(first), modelFingerprint(parseConfigTexts(file(config(0, 5))).model)),
+    'a whole parse of the same files: new objects, same content',
+  );
+  const added = (await cache.parse(file(config(0, 6)), budget))!.model;
+  t.notOk(sameFingerprint(modelFingerprint(first), modelFingerprint(added)), 'one service more');
+  const changed = (await cache.parse(file(config(0, 5).replace('10.90.0.4', '10.90.0.99')), budget))!.model;
+  t.notOk(sameFingerprint(modelFingerprint(first), modelFingerprint(changed)), 'one address changed');
+  const moved = parseConfigTexts(file(config(0, 5).replace('/18', '/17'))).model;
+  t.notOk(sameFingerprint(modelFingerprint(first), modelFingerprint(moved)), 'a pool changed');
 });
