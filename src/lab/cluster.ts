@@ -39,8 +39,10 @@ export interface LabClusterOptions {
    * in Kubernetes mode the lab puts them all there, as kube-proxy would accept them.
    */
   vips: string[];
-  /** First three octets of the LAN's IPv4 /24 (default LAB_NET4; a router needs the default). */
+  /** First three octets of the LAN's IPv4 /24 (default LAB_NET4); a router is its .1. */
   net4?: string;
+  /** The LAN's IPv6 /64 prefix ending in '::' (default LAB_NET6); a router is its ::1. */
+  net6?: string;
   xdpMode?: 'auto' | 'native' | 'generic';
   extraSpeakerArgs?: string[];
   /** Command the speaker runs under (e.g. setpriv with a capability bounding set). */
@@ -72,13 +74,13 @@ export const LAB_ROUTED_NET4 = '10.79';
 export const LAB_ROUTED_NET6 = 'fd79';
 
 /** BIRD as a ToR: accepts every speaker of the LAN, installs ECMP routes, BFD on. */
-export function birdConfig(localAsn: number, speakerAsn: number): string {
-  return `router id ${LAB_ROUTER_IP4};
+export function birdConfig(localAsn: number, speakerAsn: number, net4 = LAB_NET4): string {
+  return `router id ${net4}.1;
 protocol device { scan time 10; }
 protocol kernel kern4 { ipv4 { import none; export where source = RTS_BGP; }; merge paths on limit 16; }
 protocol bfd { interface "eth0" { min rx interval 300 ms; min tx interval 300 ms; multiplier 3; }; }
 template bgp speakers4 {
-  local ${LAB_ROUTER_IP4} as ${localAsn}; neighbor range ${LAB_NET4}.0/24 as ${speakerAsn}; passive on;
+  local ${net4}.1 as ${localAsn}; neighbor range ${net4}.0/24 as ${speakerAsn}; passive on;
   hold time 9; keepalive time 3; ipv4 { import all; export none; }; dynamic name "spk4_"; bfd on;
 }
 protocol bgp speakers4_listener from speakers4 { }
@@ -131,7 +133,7 @@ export class LabCluster {
   private async build(): Promise<void> {
     const { lan, options } = this;
     const net4 = options.net4 ?? LAB_NET4;
-    if (options.router && net4 !== LAB_NET4) throw new Error(`a lab router needs the LAN ${LAB_NET4}.0/24`);
+    const net6 = options.net6 ?? LAB_NET6;
     const hub = await lan.createNamespace('hub');
     const members: Array<{ ns: string; ifname: string; addrs: string[] }> = [];
     for (let i = 1; i <= options.nodes; i++) {
@@ -141,7 +143,7 @@ export class LabCluster {
         name,
         ns,
         ip4: `${net4}.${10 + i}`,
-        ip6: `${LAB_NET6}${(10 + i).toString(16)}`,
+        ip6: `${net6}${(10 + i).toString(16)}`,
         pinDir: `/sys/fs/bpf/${ns}`,
         apiSocket: join(this.workDir, `${name}.sock`),
         logFile: join(this.workDir, `${name}.log`),
@@ -152,7 +154,7 @@ export class LabCluster {
     for (let j = 1; j <= options.clients; j++) {
       const name = `c${j}`;
       const ns = await lan.createNamespace(name);
-      const host = { name, ns, ip4: `${net4}.${100 + j}`, ip6: `${LAB_NET6}${(256 + j).toString(16)}` };
+      const host = { name, ns, ip4: `${net4}.${100 + j}`, ip6: `${net6}${(256 + j).toString(16)}` };
       this.clients.push(host);
       members.push({ ns, ifname: 'eth0', addrs: [`${host.ip4}/24`, `${host.ip6}/64`] });
     }
@@ -161,11 +163,11 @@ export class LabCluster {
       this.router = {
         name: 'rtr',
         ns,
-        ip4: LAB_ROUTER_IP4,
-        ip6: LAB_ROUTER_IP6,
+        ip4: `${net4}.1`,
+        ip6: `${net6}1`,
         birdSocket: join(this.workDir, 'bird.ctl'),
       };
-      members.push({ ns, ifname: 'eth0', addrs: [`${LAB_ROUTER_IP4}/24`, `${LAB_ROUTER_IP6}/64`] });
+      members.push({ ns, ifname: 'eth0', addrs: [`${net4}.1/24`, `${net6}1/64`] });
     }
     await lan.bridge(hub, members);
     if (options.router && this.router) await this.startRouter(this.router, options.router);
@@ -197,7 +199,7 @@ export class LabCluster {
     opts: NonNullable<LabClusterOptions['router']>,
   ): Promise<void> {
     const conf = join(this.workDir, 'bird.conf');
-    writeFileSync(conf, birdConfig(opts.asn, opts.nodeAsn));
+    writeFileSync(conf, birdConfig(opts.asn, opts.nodeAsn, this.options.net4));
     await this.lan.exec(router.ns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     await this.lan.exec(router.ns, 'sysctl', ['-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
     this.lan.spawn(

@@ -56,3 +56,16 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/** `kubectl apply -f FILE` for each file against the server; throws with kubectl's stderr on a refusal. */
+export async function kubectlApply(server: TestApiServer, files: string[]): Promise<void> {
+  const kubectl = new Kubectl(server);
+  try {
+    for (const f of files) {
+      const r = await kubectl.run(['apply', '-f', f]);
+      if (r.code !== 0) throw new Error(`kubectl apply -f ${f}: ${r.stderr}`);
+    }
+  } finally {
+    kubectl.cleanup();
+  }
+}

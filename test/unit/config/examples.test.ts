@@ -6,8 +6,9 @@ import t from 'tap';
 import { projectRoot } from '../../../src/util/paths.js';
 
 // Every example file validates as the docs tell users to check it (`herald validate`), and every service
-// in it gets an address. examples/plain-hosts.yaml is also started in namespaces and its VIP answered
-// (test/netns/user-path.test.ts).
+// in it gets an address. Each is also started in namespaces and its VIPs answered: plain-hosts.yaml in
+// test/netns/user-path.test.ts, standalone.yaml in test/netns/examples-standalone.test.ts, the
+// Kubernetes ones in test/k8s/examples-l2.test.ts and test/k8s/examples-bgp.test.ts.
 
 const run = promisify(execFile);
 const cli = join(projectRoot(), 'dist/src/cli/main.js');
