@@ -25,6 +25,18 @@ export interface RawProgInfo {
   id: number;
 }
 
+/** One address of an interface (getifaddrs; IPv4 entries of an aliased address carry its label). */
+export interface InterfaceAddress {
+  name: string;
+  family: 4 | 6;
+  address: string;
+  prefixLength: number;
+  /** The interface is a loopback (IFF_LOOPBACK: os.networkInterfaces' `internal`). */
+  loopback: boolean;
+  /** IFF_UP and IFF_RUNNING (os.networkInterfaces() lists only such interfaces). */
+  running: boolean;
+}
+
 /** Opaque handle of a loaded `struct bpf_object` (closed by objectClose or by garbage collection). */
 export interface RawObjectHandle {
   readonly __brand: 'RawObjectHandle';
@@ -92,6 +104,10 @@ export interface DatapathNative {
   packetRecv(fd: number, max: number): Buffer[];
   interfaceIndex(ifname: string): number;
   interfaceMac(ifname: string): Buffer;
+  interfaceAddresses(skip: readonly string[]): {
+    addresses: InterfaceAddress[];
+    macs: Record<string, Buffer>;
+  };
   lockExclusive(path: string): number;
 }
 
@@ -122,6 +138,7 @@ const datapathExports: ReadonlyArray<keyof DatapathNative> = [
   'packetRecv',
   'interfaceIndex',
   'interfaceMac',
+  'interfaceAddresses',
   'lockExclusive',
 ];
 

@@ -19,6 +19,7 @@ export class LinkMonitor {
   private child: ChildProcess | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private partial = '';
 
   constructor(private readonly opts: LinkMonitorOptions) {}
 
@@ -26,7 +27,8 @@ export class LinkMonitor {
     const [cmd, ...args] = this.opts.command ?? ['ip', '-o', 'monitor', 'link', 'address'];
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
     child.once('error', () => undefined);
-    child.stdout?.on('data', () => this.changed());
+    child.stdout?.setEncoding('utf8');
+    child.stdout?.on('data', (chunk: string) => this.lines(chunk));
     // Never what keeps the process alive.
     child.unref();
     (child.stdout as Socket | null)?.unref();
@@ -45,6 +47,14 @@ export class LinkMonitor {
     if (this.running()) this.child?.kill('SIGTERM');
   }
 
+  private lines(chunk: string): void {
+    const lines = (this.partial + chunk).split('\n');
+    this.partial = lines.pop() ?? '';
+    // Bounded: one endless line must not grow the buffer (it is judged when it ends, as a change).
+    if (this.partial.length > MAX_LINE) this.partial = this.partial.slice(-MAX_LINE);
+    if (lines.some(changeMatters)) this.changed();
+  }
+
   private changed(): void {
     if (this.stopped || this.timer) return;
     this.timer = setTimeout(() => {
@@ -52,4 +62,22 @@ export class LinkMonitor {
       if (!this.stopped) this.opts.onChange();
     }, this.opts.debounceMs ?? 200);
   }
+}
+
+const MAX_LINE = 4096;
+
+/**
+ * Whether a line of `ip -o monitor link address` can change what the speaker scans (speaker/
+ * local-interfaces.ts): not an address with a host prefix (/32, /128: never a LAN, and what holding
+ * 10,000 VIPs on lo adds one line each for), nor anything about loopback. Pure.
+ */
+export function changeMatters(line: string): boolean {
+  const m = /^(?:Deleted\s+)?\d+:\s+([^\s:@]+)(?:@[^\s:]*)?(:?)\s+(\S+)\s+(\S+)/.exec(line);
+  if (!m) return line.trim() !== '';
+  const [, name, colon, kind, cidr] = m;
+  if (name === 'lo') return false;
+  if (colon === ':') return true;
+  if (kind === 'inet') return !cidr?.endsWith('/32');
+  if (kind === 'inet6') return !cidr?.endsWith('/128');
+  return true;
 }

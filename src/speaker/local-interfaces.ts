@@ -1,5 +1,4 @@
-import { networkInterfaces } from 'node:os';
-import { interfaceIndex } from '../datapath/netdev.js';
+import { type InterfaceAddress, interfaceAddresses, interfaceIndex } from '../datapath/netdev.js';
 import type { NodeInterface } from '../l2/interfaces.js';
 
 /**
@@ -20,18 +19,37 @@ export function localInterfaces(only: readonly string[] = []): NodeInterface[] {
  * listed apart. A running speaker reads its interfaces with this: one may come (back) later.
  */
 export function scanInterfaces(only: readonly string[] = []): { found: NodeInterface[]; missing: string[] } {
+  // Loopback is never announced on, and may hold every VIP (plain hosts): not even read.
+  const { addresses, macs } = interfaceAddresses(['lo']);
+  return interfacesFrom(addresses, macs, only);
+}
+
+/**
+ * The announceable interfaces among these addresses, pure: every running interface with an address
+ * except loopback (or only the `only` ones), sorted by name, addresses in the order given.
+ */
+export function interfacesFrom(
+  addresses: readonly InterfaceAddress[],
+  macs: ReadonlyMap<string, Buffer>,
+  only: readonly string[] = [],
+): { found: NodeInterface[]; missing: string[] } {
   const wanted = new Set(only);
-  const result: NodeInterface[] = [];
-  for (const [name, addrs] of Object.entries(networkInterfaces())) {
-    if (!addrs || name === 'lo') continue;
-    if (wanted.size > 0 && !wanted.has(name)) continue;
+  const cidrsOf = new Map<string, string[]>();
+  for (const a of addresses) {
+    // Down or without carrier: as without an address (what os.networkInterfaces() did).
+    if (a.name === 'lo' || !a.running || (wanted.size > 0 && !wanted.has(a.name))) continue;
+    const cidr = `${a.address}/${a.prefixLength}`;
     // Host routes (/32, /128) are not LANs: kube-proxy in IPVS mode puts every ClusterIP and VIP on
     // kube-ipvs0 as one, and such an interface must neither win the VIP's subnet nor bloat the metadata.
-    const cidrs = addrs
-      .filter((a) => !a.internal && !a.address.startsWith('fe80:') && a.cidr && !isHostPrefix(a.cidr))
-      .map((a) => a.cidr as string);
-    const mac = addrs[0]?.mac.replace(/:/g, '').toLowerCase();
-    if (cidrs.length > 0) result.push({ name, cidrs, ...(mac && /^[0-9a-f]{12}$/.test(mac) ? { mac } : {}) });
+    if (a.address.startsWith('fe80:') || isHostPrefix(cidr) || a.loopback) continue;
+    const list = cidrsOf.get(a.name) ?? [];
+    list.push(cidr);
+    cidrsOf.set(a.name, list);
+  }
+  const result: NodeInterface[] = [];
+  for (const [name, cidrs] of cidrsOf) {
+    const mac = macs.get(name)?.toString('hex');
+    result.push({ name, cidrs, ...(mac && mac !== '000000000000' ? { mac } : {}) });
   }
   const missing = [...wanted].filter((n) => !result.some((r) => r.name === n));
   return { found: result.sort((a, b) => a.name.localeCompare(b.name)), missing };
