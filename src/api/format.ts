@@ -1,5 +1,5 @@
 import type { VipList } from './client.js';
-import type { BgpSessionStatus, MemberStatus, VipStatus } from './source.js';
+import type { BgpSessionStatus, MemberStatus, TransmitErrorStatus, VipStatus } from './source.js';
 
 /** Left-aligned text table; every cell on one line. */
 export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -70,6 +70,14 @@ export function ownerCell(v: Pick<VipStatus, 'owner' | 'shares' | 'mode'>, previ
   return v.owner || '-';
 }
 
+/** One line naming every nonzero transmit-error count ('' when none): frames XDP answered that never left. */
+export function formatTransmitErrors(errors: readonly TransmitErrorStatus[]): string {
+  const nonzero = errors.filter((e) => e.frames > 0);
+  if (nonzero.length === 0) return '';
+  const list = nonzero.map((e) => `${e.interface} ${e.action} ${e.frames}`).join(', ');
+  return `XDP transmit errors (frames the kernel dropped after the verdict, see docs/troubleshooting.md): ${list}\n`;
+}
+
 export function formatVips(list: VipList): string {
   const rows = list.vips.map((v) => [
     v.ip,
@@ -82,7 +90,11 @@ export function formatVips(list: VipList): string {
     v.reason || '-',
   ]);
   const head = `node ${list.node}: LB utilization ${formatRatio(list.nodeUtilization)}, cluster concentration ${list.clusterConcentration.toFixed(2)}${list.busiestNode ? ` (busiest ${list.busiestNode})` : ''}\n`;
-  return head + table(['VIP', 'SERVICES', 'MODE', 'OWNER', 'LOCAL', 'RX', 'UTIL', 'REASON'], rows);
+  return (
+    head +
+    formatTransmitErrors(list.transmitErrors ?? []) +
+    table(['VIP', 'SERVICES', 'MODE', 'OWNER', 'LOCAL', 'RX', 'UTIL', 'REASON'], rows)
+  );
 }
 
 export function formatMembers(members: readonly MemberStatus[]): string {

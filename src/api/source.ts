@@ -41,11 +41,21 @@ export interface VipStatus {
   interfaces?: string[];
 }
 
+/** Frames the kernel dropped after the node's XDP verdicts on one interface (see docs/troubleshooting.md). */
+export interface TransmitErrorStatus {
+  interface: string;
+  /** The verdict the kernel could not carry out: 'tx', 'aborted', ... */
+  action: string;
+  frames: number;
+}
+
 /** Node-level figures returned with the VIP list. */
 export interface NodeTraffic {
   nodeUtilization: number;
   clusterConcentration: number;
   busiestNode: string;
+  /** Nonzero transmit-error counts of this node (absent or empty: none). */
+  transmitErrors?: TransmitErrorStatus[];
 }
 
 export type MemberState = 'alive' | 'suspect' | 'dead' | 'left';

@@ -3,24 +3,12 @@
  * name conflicts. Read from the membership's counters at scrape time.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { totalsCounter } from './totals.js';
 
 export interface GossipHealth {
   encrypted: boolean;
   dropped: Readonly<Record<string, number>>;
   nameConflicts: number;
-}
-
-/** Counters fed from totals kept elsewhere: each scrape adds what grew since the last one. */
-function totalsCounter<L extends string>(
-  c: Counter<L>,
-  seen: Map<string, number>,
-  labels: Record<L, string>,
-  total: number,
-): void {
-  const key = JSON.stringify(labels);
-  const grew = total - (seen.get(key) ?? 0);
-  if (grew > 0) c.inc(labels, grew);
-  seen.set(key, total);
 }
 
 export function registerGossipHealth(registry: Registry, read: () => GossipHealth | undefined): void {

@@ -1,6 +1,7 @@
 import { interfaceIndex, interfaceMac } from '../datapath/netdev.js';
 import { FrameSender } from '../datapath/frame-sender.js';
 import { XdpResponder } from '../datapath/responder.js';
+import { XdpTxErrors } from '../datapath/tx-errors.js';
 import { checkLivenessBound, DEFAULT_GATE_SETTINGS, deriveGateTiming, type GateTiming } from '../l2/gate.js';
 import type { AnnouncingInterface } from '../l2/reconciler.js';
 import { HealthMonitor } from '../health/monitor.js';
@@ -48,6 +49,7 @@ export async function startSpeaker(
     meta: encodeNodeMeta(earlyMeta),
   });
   const responder = XdpResponder.open({ pinDir: options.pinDir });
+  countTransmitErrors(responder, options.pinDir, log);
   // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.
   const restarting = responder.vips().size > 0;
   const routerId =
@@ -156,6 +158,18 @@ export async function startSpeaker(
   });
   speaker.start();
   return speaker;
+}
+
+/** Counts the frames the kernel drops after an XDP verdict; without BTF or CAP_PERFMON the speaker runs without. */
+function countTransmitErrors(responder: XdpResponder, pinDir: string, log: Logger): void {
+  try {
+    responder.countTxErrors(XdpTxErrors.open({ pinDir }));
+  } catch (error) {
+    log.warn(
+      { err: error },
+      'XDP transmit errors are not counted (the counter needs /sys/kernel/btf/vmlinux, CAP_BPF and CAP_PERFMON)',
+    );
+  }
 }
 
 /**

@@ -6,6 +6,7 @@ import type { HealthTarget } from '../health/monitor.js';
 import type { GateTiming } from '../l2/gate.js';
 import type { L2Datapath } from '../l2/reconciler.js';
 import type { MembershipStats } from '../membership/stats.js';
+import type { TransmitErrorSample } from '../metrics/transmit-errors.js';
 import type { OwnerWatchEvents } from '../l2/watch/driver.js';
 import type { WatchVerdict } from '../l2/watch/peer.js';
 import type { WatchTargets } from '../l2/watch/targets.js';
@@ -44,6 +45,8 @@ export interface SpeakerDatapath extends L2Datapath {
   /** The heartbeat's age and the longest gap between two heartbeats since the last call (metrics). */
   heartbeatStats?(): { ageMs: number | undefined; maxGapMs: number };
   counters(): Map<string, VipCounters>;
+  /** Frames the kernel dropped after the XDP verdict, per interface and action (absent: not counted). */
+  transmitErrors?(): TransmitErrorSample[];
   close(): void;
 }
 

@@ -8,6 +8,7 @@ import { ClusterRateView, isRateReport, RateReportPublisher } from '../metrics/g
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/registry.js';
 import { registerGateHealth } from '../metrics/gate-health.js';
 import { registerGossipHealth } from '../metrics/gossip-health.js';
+import { nonzeroTransmitErrors, registerTransmitErrors } from '../metrics/transmit-errors.js';
 import { registerHealthMetrics } from '../metrics/health.js';
 import { type Readiness, startMetricsServer } from '../metrics/server.js';
 import { TrafficMonitor } from '../metrics/monitor.js';
@@ -69,7 +70,10 @@ export async function startSpeakerServices(
         flows: new Map(speaker.flowTraffic().map((f) => [f.ip, f])),
       });
     },
-    traffic: () => metrics.nodeTraffic(),
+    traffic: () => ({
+      ...metrics.nodeTraffic(),
+      transmitErrors: nonzeroTransmitErrors(attached?.transmitErrors() ?? []),
+    }),
     members: async () => memberStatuses(current().members()),
     bgpSessions: async () => bgpStatuses(current().bgpSessions()),
     events,
@@ -118,6 +122,7 @@ function wire(parts: {
 }): { stop(): void } {
   const { speaker, gossip, metrics, events, view, options, log } = parts;
   registerGossipHealth(metrics.registry, () => speaker.gossipHealth());
+  registerTransmitErrors(metrics.registry, () => speaker.transmitErrors());
   const gate = registerGateHealth(metrics.registry, () => speaker.gateHeartbeat());
   speaker.on('round', ({ durationMs, computed }) => gate.round(durationMs, computed));
   const health = registerHealthMetrics(metrics.registry, {

@@ -11,6 +11,7 @@ import type { SeedResult } from '../membership/index.js';
 import type { Member } from '../membership/types.js';
 import type { GateHeartbeat } from '../metrics/gate-health.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
+import type { TransmitErrorSample } from '../metrics/transmit-errors.js';
 import type { Logger } from '../util/log.js';
 import { TimeSlicer } from '../util/slices.js';
 import { isExcluded, nodeLabels, type MemberView, type ServiceAllocation } from './l2-inputs.js';
@@ -209,6 +210,10 @@ export class Speaker
 
   flowGuards(): FlowGuardCounts | undefined {
     return this.parts.l2.flowGuards();
+  }
+
+  transmitErrors(): TransmitErrorSample[] {
+    return this.parts.datapath.transmitErrors?.() ?? [];
   }
 
   bgpSessions(): SessionInfo[] {

@@ -9,6 +9,7 @@ import type { PlacementMap } from '../placement/map.js';
 import type { OwnerChange } from './owner-diff.js';
 import type { GateHeartbeat } from '../metrics/gate-health.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
+import type { TransmitErrorSample } from '../metrics/transmit-errors.js';
 
 export type MemberEventKind = Exclude<keyof MemberlistEvents, 'message' | 'conflict' | 'dropped'>;
 
@@ -52,6 +53,8 @@ export interface SpeakerView {
   flowTraffic(): FlowTraffic[];
   /** Frames this node's steering guards kept from being steered, per reason (undefined: no flow maps). */
   flowGuards(): FlowGuardCounts | undefined;
+  /** Frames the kernel dropped after this node's XDP verdicts (XDP_TX it could not send), per interface and action. */
+  transmitErrors(): readonly TransmitErrorSample[];
   bgpSessions(): SessionInfo[];
   /** Addresses advertised to at least one BGP peer. */
   bgpAdvertised(): ReadonlySet<string>;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { namespacePrefix } from '../../src/lab/netns.js';
+import { projectRoot } from '../../src/util/paths.js';
 import { TestLan } from './netns.js';
 
 /** What a one-speaker test needs: a node namespace, two client namespaces, a work dir and a pin dir. */
@@ -39,4 +40,45 @@ export async function oneNode(
     { ns: ca, ifname: 'eth0', addrs: [eth0.client] },
   );
   return { lan, dir, pinDir, node, ca, cb };
+}
+
+/**
+ * Starts `herald speaker` as node n1 alone (no gossip peers) in the node namespace with the config file
+ * `config`, gossip bound to `bind` (HOST:PORT), the pin dir and an API socket in the work dir, plus
+ * `args`. Its stderr (the JSON log) is kept and printed when the test fails; the LAN kills it.
+ */
+export function spawnOneSpeaker(
+  t: { teardown(fn: () => void): void; passing(): boolean; comment(...m: unknown[]): void },
+  one: OneNode,
+  opts: { config: string; bind: string; args: readonly string[] },
+): { socket: string; log(): string } {
+  const socket = join(one.dir, 'n1.sock');
+  const cli = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  const speaker = one.lan.spawn(
+    one.node,
+    process.execPath,
+    [
+      cli,
+      'speaker',
+      '--node',
+      'n1',
+      '--insecure-gossip', // one node alone: nothing to gossip with
+      '--config',
+      opts.config,
+      '--bind',
+      opts.bind,
+      '--pin-dir',
+      one.pinDir,
+      '--api-socket',
+      socket,
+      ...opts.args,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  speaker.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  t.teardown(() => {
+    if (!t.passing()) t.comment(log.slice(-6000));
+  });
+  return { socket, log: () => log };
 }

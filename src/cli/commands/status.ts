@@ -67,6 +67,7 @@ export function registerStatus(program: Command): void {
             nodeUtilization: vips.nodeUtilization,
             clusterConcentration: vips.clusterConcentration,
             busiestNode: vips.busiestNode,
+            transmitErrors: vips.transmitErrors ?? [],
             vips: vips.vips,
           }),
           ...(members && { members: members.members }),

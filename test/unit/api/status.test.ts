@@ -110,7 +110,12 @@ function fakeSource(): StatusSource & { fail: boolean } {
       if (source.fail) throw new Error('allocator state not loaded yet');
       return vips;
     },
-    traffic: () => ({ nodeUtilization: 0.42, clusterConcentration: 2.5, busiestNode: 'node-b' }),
+    traffic: () => ({
+      nodeUtilization: 0.42,
+      clusterConcentration: 2.5,
+      busiestNode: 'node-b',
+      transmitErrors: [{ interface: 'eth0', action: 'tx', frames: 7 }],
+    }),
     members: () => members,
     bgpSessions: () => sessions,
   };
@@ -138,6 +143,7 @@ t.test('lists VIPs, members and BGP sessions over the unix socket', async (t) =>
   t.same(list.vips, wireVips);
   t.equal(list.nodeUtilization, 0.42);
   t.equal(list.busiestNode, 'node-b');
+  t.same(list.transmitErrors, [{ interface: 'eth0', action: 'tx', frames: 7 }], 'transmit errors carried');
   t.same(await client.listMembers(), { node: 'node-a', members });
   t.same(await client.listBgpSessions(), { node: 'node-a', sessions });
 });
@@ -251,12 +257,14 @@ t.test('CLI: herald status --json and herald top --once match the API', async (t
     nodeUtilization: 0.42,
     clusterConcentration: 2.5,
     busiestNode: 'node-b',
+    transmitErrors: [{ interface: 'eth0', action: 'tx', frames: 7 }],
     vips: wireVips,
     members,
     bgpSessions: sessions,
   });
   t.same(JSON.parse(membersOut), { node: 'node-a', members });
   t.match(text, /^VIP\s+SERVICES\s+MODE\s+OWNER/m);
+  t.match(text, /^XDP transmit errors \(frames the kernel dropped after the verdict.*\): eth0 tx 7$/m);
   t.match(
     text,
     /192\.0\.2\.10\s+default\/web,default\/web-udp\s+l2\s+node-b\s+no\s+1\.50 Gb\/s\s+15%\s+rendezvous winner/,
@@ -320,5 +328,20 @@ t.test('formatting helpers', async (t) => {
   );
   const list = { node: 'n', nodeUtilization: 0, clusterConcentration: 0, busiestNode: '', vips: [] };
   t.match(formatVips(list), /^node n: LB utilization 0\.0%, cluster concentration 0\.00\nVIP/);
+  t.match(
+    formatVips({ ...list, transmitErrors: [{ interface: 'eth0', action: 'tx', frames: 0 }] }),
+    /^node n: [^\n]*\nVIP/,
+    'zero transmit errors: no line',
+  );
+  t.match(
+    formatVips({
+      ...list,
+      transmitErrors: [
+        { interface: 'eth0', action: 'tx', frames: 3 },
+        { interface: 'eth1', action: 'aborted', frames: 1 },
+      ],
+    }),
+    /^node n: [^\n]*\nXDP transmit errors [^\n]*: eth0 tx 3, eth1 aborted 1\nVIP/,
+  );
   t.match(formatTop(list, 10, new Date(0)), /0 VIPs, 0 b\/s/);
 });
