@@ -4,7 +4,7 @@ import { ECHO_PORT } from '../../src/lab/cluster.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 import { waitUntil } from '../helpers/probes.js';
-import { installHerald, installMetallb, lbService, readyOn } from './helpers/cluster.js';
+import { installHerald, installMetallb, readyOn } from './helpers/cluster.js';
 import { kubectlApply } from './helpers/kube.js';
 import { startKubeLab } from './helpers/netns-lab.js';
 
@@ -15,54 +15,52 @@ requirePrerequisites({ root: true, commands: ['bird', 'birdc', 'curl', 'nsenter'
 // (10.0.0.1, AS 64500, BFD): the router learns the pool's aggregate from every node with an endpoint and
 // a request to the Service's address through it is answered.
 
-const example = join(projectRoot(), 'examples', 'kubernetes', 'metallb-bgp.yaml');
+const examples = join(projectRoot(), 'examples', 'kubernetes');
 
-t.test('metallb-bgp.yaml, unchanged: BIRD at 10.0.0.1 learns the route and the VIP answers', async (t) => {
-  const lab = await startKubeLab({
-    lab: {
-      tag: 'exb',
-      nodes: 2,
-      clients: 0,
-      net4: '10.0.0',
-      router: { asn: 64500, nodeAsn: 64512, routedPrefixes: [] },
-    },
-    namespace: 'metallb-system',
-    services: ['web'],
-    setup: async (server) => {
-      installHerald(server);
-      installMetallb(server);
-      await kubectlApply(server, [example]);
-      server.createObject(
-        lbService('web', {
-          annotations: { 'metallb.universe.tf/address-pool': 'bgp-pool' },
-          spec: { ports: [{ port: ECHO_PORT, protocol: 'TCP' }] },
-        }),
-      );
-      server.createObject(readyOn('web', ['n1', 'n2']));
-    },
-  });
-  t.teardown(lab.destroy);
-  const { cluster } = lab;
-  const [ip] = lab.ingress.get('web') ?? [];
-  t.ok(ip?.startsWith('198.51.100.'), `web got ${ip} from bgp-pool`);
-  const nodes = cluster.nodes.map((n) => n.ip4).sort();
-  // aggregationLength: 24 — the router holds the pool's /24 with an ECMP next hop per node.
-  await waitUntil(`BIRD to install 198.51.100.0/24 via ${nodes.join(', ')}`, 60_000, async () => {
-    const hops = await cluster.routerNexthops('198.51.100.0/24');
-    return hops.join() === nodes.join();
-  }).catch(async (error: unknown) => {
-    const birdc = await cluster.lan
-      .run(cluster.router!.ns, 'birdc', ['-s', cluster.router!.birdSocket, 'show', 'protocols', 'all'])
-      .then((r) => r.stdout)
-      .catch(() => '');
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${birdc}\n${lab.logs()}`);
-  });
-  t.pass(`the router routes 198.51.100.0/24 via ${nodes.join(' and ')}`);
-  const r = await cluster.lan.run(
-    cluster.router!.ns,
-    'curl',
-    ['-s', '-m', '2', `http://${ip}:${ECHO_PORT}/`],
-    10_000,
-  );
-  t.equal(r.code, 0, `the router's HTTP request to ${ip} is answered (${r.stdout.trim()})`);
-});
+t.test(
+  'metallb-bgp.yaml and service.yaml, unchanged: BIRD at 10.0.0.1 learns the route and the VIP answers',
+  async (t) => {
+    const lab = await startKubeLab({
+      lab: {
+        tag: 'exb',
+        nodes: 2,
+        clients: 0,
+        net4: '10.0.0',
+        router: { asn: 64500, nodeAsn: 64512, routedPrefixes: [] },
+      },
+      namespace: 'metallb-system',
+      services: ['web'],
+      setup: async (server) => {
+        installHerald(server);
+        installMetallb(server);
+        await kubectlApply(server, [join(examples, 'metallb-bgp.yaml'), join(examples, 'service.yaml')]);
+        server.createObject(readyOn('web', ['n1', 'n2']));
+      },
+    });
+    t.teardown(lab.destroy);
+    const { cluster } = lab;
+    const [ip] = lab.ingress.get('web') ?? [];
+    t.ok(ip?.startsWith('198.51.100.'), `web got ${ip} from bgp-pool`);
+    const nodes = cluster.nodes.map((n) => n.ip4).sort();
+    // aggregationLength: 24 — the router holds the pool's /24 with an ECMP next hop per node.
+    await waitUntil(`BIRD to install 198.51.100.0/24 via ${nodes.join(', ')}`, 60_000, async () => {
+      const hops = await cluster.routerNexthops('198.51.100.0/24');
+      return hops.join() === nodes.join();
+    }).catch(async (error: unknown) => {
+      const birdc = await cluster.lan
+        .run(cluster.router!.ns, 'birdc', ['-s', cluster.router!.birdSocket, 'show', 'protocols', 'all'])
+        .then((r) => r.stdout)
+        .catch(() => '');
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${birdc}\n${lab.logs()}`);
+    });
+    t.pass(`the router routes 198.51.100.0/24 via ${nodes.join(' and ')}`);
+    // No kube-proxy here: each node's backend listens on the Service's targetPort (8080) itself.
+    const r = await cluster.lan.run(
+      cluster.router!.ns,
+      'curl',
+      ['-s', '-m', '2', `http://${ip}:${ECHO_PORT}/`],
+      10_000,
+    );
+    t.equal(r.code, 0, `the router's HTTP request to ${ip} is answered (${r.stdout.trim()})`);
+  },
+);

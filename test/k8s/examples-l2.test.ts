@@ -5,7 +5,7 @@ import { projectRoot } from '../../src/util/paths.js';
 import { answering } from '../helpers/lab.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 import { arping, interfaceMacIn, ndisc, waitUntil } from '../helpers/probes.js';
-import { HERALD_NS, installHerald, installMetallb, lbService, readyOn } from './helpers/cluster.js';
+import { HERALD_NS, installHerald, installMetallb, readyOn } from './helpers/cluster.js';
 import { kubectlApply } from './helpers/kube.js';
 import { type KubeLab, startKubeLab } from './helpers/netns-lab.js';
 
@@ -58,38 +58,35 @@ t.test('metallb-l2.yaml and service.yaml, unchanged, with Herald in metallb-syst
   );
 });
 
-t.test('herald-l2-spread.yaml: a dual-stack Service in spread-pool, answered by both nodes', async (t) => {
-  const lab = await startKubeLab({
-    lab: { tag: 'exs', nodes: 2, clients: 1, net4: '192.168.2', net6: 'fd00:1::' },
-    namespace: HERALD_NS,
-    services: ['web'],
-    setup: async (server) => {
-      installHerald(server);
-      await kubectlApply(server, [join(examples, 'herald-l2-spread.yaml')]);
-      server.createObject(
-        lbService('web', {
-          annotations: { 'herald.dev/address-pool': 'spread-pool' },
-          spec: { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] },
-        }),
-      );
-      server.createObject(readyOn('web', ['n1', 'n2']));
-      server.createObject(readyOn('web', ['n1', 'n2'], 'IPv6'));
-    },
-  });
-  t.teardown(lab.destroy);
-  const { cluster } = lab;
-  const ips = lab.ingress.get('web') ?? [];
-  t.same(ips, ['192.168.2.240', 'fd00:1::240'], 'web got an address of each family from spread-pool');
-  // Spread: each node answers its share of the clients, so both hold an answer entry.
-  await allAnswered(lab, ips, 2);
-  const client = cluster.clients[0]!;
-  const macs = new Set(await Promise.all(cluster.nodes.map((n) => interfaceMacIn(cluster.lan, n.ns))));
-  const arp = await arping(cluster.lan, client.ns, ips[0]!, { count: 2 });
-  t.equal(new Set(arp.macs).size, 1, `the client's ARP request for ${ips[0]} gets one answer`);
-  t.ok(macs.has(arp.macs[0] ?? ''), "from a node's interface");
-  const nd = await ndisc(cluster.lan, client.ns, ips[1]!);
-  t.ok(
-    nd.length > 0 && nd.every((m) => macs.has(m)),
-    `its NS for ${ips[1]} is answered by a node (${nd.join(', ')})`,
-  );
-});
+t.test(
+  'herald-l2-spread.yaml and service.yaml, unchanged: both families answered by both nodes',
+  async (t) => {
+    const lab = await startKubeLab({
+      lab: { tag: 'exs', nodes: 2, clients: 1, net4: '192.168.2', net6: 'fd00:1::' },
+      namespace: HERALD_NS,
+      services: ['web'],
+      setup: async (server) => {
+        installHerald(server);
+        await kubectlApply(server, [join(examples, 'herald-l2-spread.yaml'), join(examples, 'service.yaml')]);
+        server.createObject(readyOn('web', ['n1', 'n2']));
+        server.createObject(readyOn('web', ['n1', 'n2'], 'IPv6'));
+      },
+    });
+    t.teardown(lab.destroy);
+    const { cluster } = lab;
+    const ips = lab.ingress.get('web') ?? [];
+    t.same(ips, ['192.168.2.240', 'fd00:1::240'], 'web got an address of each family from spread-pool');
+    // Spread: each node answers its share of the clients, so both hold an answer entry.
+    await allAnswered(lab, ips, 2);
+    const client = cluster.clients[0]!;
+    const macs = new Set(await Promise.all(cluster.nodes.map((n) => interfaceMacIn(cluster.lan, n.ns))));
+    const arp = await arping(cluster.lan, client.ns, ips[0]!, { count: 2 });
+    t.equal(new Set(arp.macs).size, 1, `the client's ARP request for ${ips[0]} gets one answer`);
+    t.ok(macs.has(arp.macs[0] ?? ''), "from a node's interface");
+    const nd = await ndisc(cluster.lan, client.ns, ips[1]!);
+    t.ok(
+      nd.length > 0 && nd.every((m) => macs.has(m)),
+      `its NS for ${ips[1]} is answered by a node (${nd.join(', ')})`,
+    );
+  },
+);
