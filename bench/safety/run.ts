@@ -103,15 +103,20 @@ async function inject(cluster: LabCluster, fault: Fault, good: string): Promise<
       node.speaker?.kill('SIGCONT');
       return;
     case 'partition': {
-      // Nodes are the bridge's first ports (p0 = n1): the node's frames are dropped both ways.
+      // Nodes are the bridge's first ports (p0 = n1): the node's frames are dropped both ways. (The
+      // chain must not be called fwd: a keyword of nft, the rule set then failed to load unnoticed.)
       const port = `p${fault.node}`;
       const hub = cluster.lan.nsName('hub');
-      const rules = `table bridge hrl_part {\n  chain fwd { type filter hook forward priority -300; policy accept; iifname "${port}" drop; oifname "${port}" drop; }\n}\n`;
-      await cluster.lan.run(hub, 'sh', ['-c', `printf '%s' '${rules}' | nft -f -`]);
+      const file = join(cluster.workDir, 'partition.nft');
+      writeFileSync(
+        file,
+        `table bridge hrl_part {\n  chain cut { type filter hook forward priority -300; policy accept; iifname "${port}" drop; oifname "${port}" drop; }\n}\n`,
+      );
+      await cluster.lan.exec(hub, 'nft', ['-f', file]);
       try {
         await sleep(fault.ms);
       } finally {
-        await cluster.lan.run(hub, 'nft', ['delete', 'table', 'bridge', 'hrl_part']);
+        await cluster.lan.exec(hub, 'nft', ['delete', 'table', 'bridge', 'hrl_part']);
       }
       return;
     }
@@ -143,6 +148,7 @@ async function main(): Promise<void> {
       heartbeatPins: cluster.nodes.map((n) => n.pinDir),
     });
     const w = watch;
+    await holdVipsLocally(cluster, vips);
     const nodeOfMac = new Map<string, LabNode>();
     for (const n of cluster.nodes) nodeOfMac.set(await interfaceMacIn(cluster.lan, n.ns), n);
     const startedAt = Date.now();
@@ -153,12 +159,18 @@ async function main(): Promise<void> {
     }
     const allAt = w.summary(startedAt).firstAllAnsweredAt!;
     await sleep(3000);
-    // One pinged VIP per node (its owner at the start).
+    // One pinged VIP per node (its owner at the start): the first node up may hold every VIP for a
+    // while, so wait (up to 30 s) until each node answers some.
     const targets = new Map<string, string>();
-    for (const ip of w.vips) {
-      const owner = nodeOfMac.get(macText(w.ownerOf(ip) ?? ''));
-      if (owner && !targets.has(owner.name)) targets.set(owner.name, ip);
-    }
+    const spreadBy = Date.now() + 30_000;
+    do {
+      targets.clear();
+      for (const ip of w.vips) {
+        const owner = nodeOfMac.get(macText(w.ownerOf(ip) ?? ''));
+        if (owner && !targets.has(owner.name)) targets.set(owner.name, ip);
+      }
+      if (targets.size < cluster.nodes.length) await sleep(500);
+    } while (targets.size < cluster.nodes.length && Date.now() < spreadBy);
     const pingSeconds = Math.ceil(runMs / 1000);
     const pings = [...targets].map(([node, ip]) => {
       const child = cluster.lan.spawn(client.ns, 'ping', [
@@ -172,6 +184,7 @@ async function main(): Promise<void> {
       ]);
       let out = '';
       child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
       const done = new Promise<string>((resolve) => child.once('exit', () => resolve(out)));
       return { node, ip, done };
     });
@@ -189,11 +202,12 @@ async function main(): Promise<void> {
     }
     await sleep(Math.max(0, t0 + runMs - Date.now()));
     const ping = await Promise.all(
-      pings.map(async (p) => ({
-        ip: p.ip,
-        node: p.node,
-        ...(pingCounts(await p.done) ?? { sent: 0, received: 0 }),
-      })),
+      pings.map(async (p) => {
+        const out = await p.done;
+        const counts = pingCounts(out);
+        if (!counts) process.stderr.write(`ping ${p.ip}: no summary: ${out.slice(-500)}\n`);
+        return { ip: p.ip, node: p.node, ...(counts ?? { sent: 0, received: 0 }) };
+      }),
     );
     const end = Date.now();
     await w.stop();
@@ -256,6 +270,20 @@ function keepLogs(cluster: LabCluster, watch: ArpWatch | undefined): void {
     );
   }
   process.stdout.write(`logs and watcher rounds kept in ${LOGS}\n`);
+}
+
+/**
+ * Every VIP on each node's lo with the kernel silent for it on the LAN, as kube-proxy in IPVS mode does
+ * (so the ping has a host that answers it, whichever node the VIP's answer leads to).
+ */
+async function holdVipsLocally(cluster: LabCluster, vips: readonly string[]): Promise<void> {
+  const batch = join(cluster.workDir, 'vips.batch');
+  writeFileSync(batch, vips.map((ip) => `addr add ${ip}/32 dev lo\n`).join(''));
+  for (const n of cluster.nodes) {
+    for (const key of ['net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2'])
+      await cluster.lan.exec(n.ns, 'sysctl', ['-qw', key]);
+    await cluster.lan.exec(n.ns, 'ip', ['-batch', batch]);
+  }
 }
 
 function readParts(file: string): Part[] {
