@@ -7,7 +7,7 @@
  *
  *   node dist/bench/failover/run.js [--trials 20] [--nodes 3,10] [--systems herald,herald-flows,0.1,1]
  *     [--soak-nodes 3] [--loss-seconds 600] [--loss-percent 5] [--stress-seconds 180] [--fresh]
- *     [--note TEXT]...
+ *     [--note TEXT]... [--keep-logs DIR]
  *
  * The machine is shared, so a full run is split into parts of a few minutes each (for example one size
  * and system at a time, the loss soak in two halves): each part merges its rows into
@@ -37,6 +37,8 @@ async function main(): Promise<void> {
       'stress-seconds': { type: 'string', default: '180' },
       fresh: { type: 'boolean', default: false },
       note: { type: 'string', multiple: true, default: [] },
+      /** Copy the Herald speakers' logs here (one directory per cluster) before they are removed. */
+      'keep-logs': { type: 'string' },
     },
   });
   const trials = Number(values.trials);
@@ -49,8 +51,9 @@ async function main(): Promise<void> {
   const series: Series[] = [];
   for (const n of sizes) {
     for (const system of systems) {
-      if (system === 'herald') series.push(...(await heraldSeries(n, trials)));
-      else if (system === 'herald-flows') series.push(...(await heraldSeries(n, trials, 'flows')));
+      const keep = values['keep-logs'];
+      if (system === 'herald') series.push(...(await heraldSeries(n, trials, 'single', keep)));
+      else if (system === 'herald-flows') series.push(...(await heraldSeries(n, trials, 'flows', keep)));
       else series.push(...(await keepalivedSeries(n, trials, Number(system))));
     }
   }
@@ -62,6 +65,7 @@ async function main(): Promise<void> {
       lossPercent: Number(values['loss-percent']),
       stressSeconds,
       vrrpAdvertInt: Number(values['soak-vrrp']),
+      ...(values['keep-logs'] ? { keepLogs: values['keep-logs'] } : {}),
       stress: (seconds) =>
         spawn('stress-ng', ['--cpu', '0', '--timeout', `${seconds}s`, '--quiet'], { stdio: 'ignore' }),
     });

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
 import { type FailoverMeasurement, measureFailover } from '../../src/lab/failover.js';
 import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
@@ -68,6 +69,7 @@ export async function heraldSeries(
   nodes: number,
   trials: number,
   mode: 'single' | 'flows' = 'single',
+  keepLogs?: string,
 ): Promise<Series[]> {
   const { config, v4, v6 } = mode === 'single' ? labVips(nodes) : flowVips(nodes);
   const allVips = [...new Set([...labAllocations(config).values()].flat())];
@@ -99,6 +101,7 @@ export async function heraldSeries(
       await sleep(1500);
     }
   } finally {
+    if (keepLogs) cluster.copyLogs(join(keepLogs, tag));
     await cluster.destroy();
   }
   return ([4, 6] as const).map((family) =>

@@ -48,6 +48,8 @@ export interface SoakOptions {
   stressSeconds: number;
   vrrpAdvertInt: number;
   stress: (seconds: number) => ChildProcess;
+  /** Copy the Herald speakers' logs here before the cluster is removed. */
+  keepLogs?: string;
 }
 
 const TAKEOVER = '"msg":"took over VIP"';
@@ -170,6 +172,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
   } finally {
     for (const w of watches) await w.stop().catch(() => undefined);
     ka?.stopAll();
+    if (o.keepLogs) herald.copyLogs(o.keepLogs);
     await herald.destroy();
     await kaCluster?.destroy();
   }

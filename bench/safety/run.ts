@@ -12,7 +12,7 @@
  *
  *   node_modules/.bin/node dist/bench/safety/run.js --part 1 --minutes 5 [--seed N] [--reset]
  */
-import { copyFileSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, readFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -254,14 +254,7 @@ async function main(): Promise<void> {
 
 /** The speakers' logs and the watcher's rounds (t relative to nothing: epoch ms) into LOGS. */
 function keepLogs(cluster: LabCluster, watch: ArpWatch | undefined): void {
-  mkdirSync(LOGS, { recursive: true });
-  for (const n of cluster.nodes) {
-    try {
-      copyFileSync(n.logFile, join(LOGS, `${n.name}.log`));
-    } catch {
-      // never started
-    }
-  }
+  cluster.copyLogs(LOGS);
   if (watch) {
     const lines = watch.rounds.map((r) => JSON.stringify(r));
     writeFileSync(

@@ -1,7 +1,7 @@
 import { HERALD_NODE_FLAGS } from '../util/node-flags.js';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../util/paths.js';
@@ -326,6 +326,13 @@ export class LabCluster {
   async restoreNode(node: LabNode): Promise<void> {
     await this.lan.ip(node.ns, 'link', 'set', 'eth0', 'up');
     this.startEcho(node);
+  }
+
+  /** Copies every speaker's log (those that exist) into dir as NAME.log (a cluster per directory), before destroy() removes them. */
+  copyLogs(dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    for (const n of this.nodes)
+      if (existsSync(n.logFile)) copyFileSync(n.logFile, join(dir, `${n.name}.log`));
   }
 
   async destroy(): Promise<void> {
