@@ -85,11 +85,16 @@ export class Speaker
       this.log.info({ peer, verdict, previous }, `owner watch: ${peer} ${verdict}`);
       this.schedule();
     });
-    watch.on('stale', ({ gapMs }) =>
-      this.log.warn(
-        { gapMs },
-        'not scheduled for longer than the liveness bound: answering nothing until the watchers report this node up',
-      ),
+    watch.on('stale', ({ gapMs, reason, peer }) =>
+      reason === 'isolated'
+        ? this.log.warn(
+            { peer },
+            `heard ${peer} again after losing every watched peer: answering nothing until the watchers report this node up and this node's decisions have caught up`,
+          )
+        : this.log.warn(
+            { gapMs },
+            'not scheduled for longer than the liveness bound: answering nothing until the watchers report this node up',
+          ),
     );
     watch.on('refreshed', (r) => {
       if (r.gaveUpOn.length === 0) this.log.info(r, 'liveness gate open');
@@ -100,7 +105,7 @@ export class Speaker
         );
       // A watcher may have held this node's VIPs during the stall and handed them back: the clients'
       // ARP/NDP caches still point at it.
-      if (r.reason === 'stall') {
+      if (r.reason !== 'start') {
         const ips = l2.reannounce();
         if (ips.length > 0) this.log.info({ vips: ips.length }, 'announced the VIPs again after the stall');
       }

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { BfdMachineConfig } from '../../bgp/bfd/machine.js';
 import { BfdDiag, decodeBfd, encodeBfd } from '../../bgp/bfd/packet.js';
 import type { GateTiming } from '../gate.js';
-import { type Freshness, pulse, starting } from './freshness.js';
+import { type Freshness, isolationEnded, pulse, type StaleReason, starting } from './freshness.js';
 import {
   checkSilence,
   newPeerWatch,
@@ -66,8 +66,9 @@ export interface WatchCounters {
 
 export interface OwnerWatchEvents {
   verdict: [{ peer: string; verdict: WatchVerdict; previous: WatchVerdict }];
-  stale: [{ gapMs: number }];
-  refreshed: [{ afterMs: number; reason: 'start' | 'stall'; gaveUpOn: string[] }];
+  /** 'stall': not scheduled for gapMs; 'isolated': `peer` heard again after every watched peer was down. */
+  stale: [{ gapMs: number; reason: 'stall' | 'isolated'; peer?: string }];
+  refreshed: [{ afterMs: number; reason: StaleReason; gaveUpOn: string[] }];
 }
 
 interface Session {
@@ -212,13 +213,18 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       watchers: (sinceMs) =>
         [...this.targets.watchedBy].map((name) => {
           const s = this.sessions.get(name);
+          // Heard since we became stale: it is back, whatever the verdict says yet.
+          const heard = (s?.state.lastRxMs ?? -Infinity) > sinceMs;
           return {
             name,
             reportsUp: s ? reportsUsUp(s.state, nowMs, t.refreshHoldMs, sinceMs) : false,
             // Not heard (down) or dead by gossip and not heard: it holds nothing we could answer next to.
-            gone: s?.state.verdict === 'down' || (this.gossipDead.has(name) && s?.state.verdict !== 'up'),
+            gone:
+              !heard &&
+              (s?.state.verdict === 'down' || (this.gossipDead.has(name) && s?.state.verdict !== 'up')),
           };
         }),
+      stillAnswering: [...this.holding].filter((name) => this.sessions.get(name)?.state.verdict === 'up'),
     });
     this.freshness = step.next;
     if (step.stalled) this.counters.lateTicks++;
@@ -231,7 +237,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     if (step.beat) this.opts.beat(stampNs);
     if (step.becameStale) {
       this.counters.staleEntered++;
-      this.emit('stale', step.becameStale);
+      this.emit('stale', { ...step.becameStale, reason: 'stall' });
     }
     if (step.refreshed) this.emit('refreshed', step.refreshed);
     // Timers run before I/O in Node's loop: let the poll phase read what arrived while we were late.
@@ -248,6 +254,32 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       if (s.state.verdict !== before)
         this.emit('verdict', { peer: name, verdict: s.state.verdict, previous: before });
     }
+  }
+
+  /**
+   * Cut off from every peer it watches: at least two sessions down and none up. (With one peer, its
+   * restart looks the same as a healed partition; the restarted speaker's own stale start covers that.)
+   */
+  private isolated(): boolean {
+    let down = 0;
+    for (const s of this.sessions.values()) {
+      if (s.state.verdict === 'up') return false;
+      if (s.state.verdict === 'down') down++;
+    }
+    return down >= 2;
+  }
+
+  /**
+   * The first packet from a peer after this node was isolated: while alone it took the peers' VIPs and
+   * they took its own, so the gate shuts now, before its answers meet theirs, and reopens through the
+   * stale path (l2/watch/freshness.ts).
+   */
+  private endIsolation(peer: string): void {
+    if (this.freshness.stale) return;
+    this.freshness = isolationEnded(this.freshness, this.nowMs());
+    this.opts.beat(0n);
+    this.counters.staleEntered++;
+    this.emit('stale', { gapMs: 0, reason: 'isolated', peer });
   }
 
   private send(packet: Parameters<typeof encodeBfd>[0], peer: string, address: string): void {
@@ -284,6 +316,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     }
     this.counters.received++;
     const before = s.state.verdict;
+    if (before === 'down' && this.isolated()) this.endIsolation(name);
     s.state = peerPacket(s.state, p, this.nowMs(), this.cfg);
     if (s.state.verdict !== before)
       this.emit('verdict', { peer: name, verdict: s.state.verdict, previous: before });

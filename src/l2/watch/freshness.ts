@@ -7,10 +7,18 @@
  * a cap passes for watchers that never answer (a blocked port). A watcher the watch declared down, or that
  * gossip calls dead and the watch does not hear, is not waited for: it holds nothing we could answer next
  * to (a frozen one's own gate is shut; one cut off from us is cut off from our segment too).
+ *
+ * A speaker that was cut off from every peer it watches (all of them down by the watch) and hears one
+ * again becomes stale at once too ('isolated'): while alone it took their VIPs, and they took its own, so
+ * each side answers the other's VIPs until its control loop catches up. It answers nothing until its
+ * watchers report it up (they handed its VIPs back) and its own control loop no longer answers any VIP of
+ * a peer the watch hears (`stillAnswering`).
  */
 
+export type StaleReason = 'start' | 'stall' | 'isolated';
+
 export interface Freshness {
-  stale: { reason: 'start' | 'stall'; sinceMs: number | undefined } | undefined;
+  stale: { reason: StaleReason; sinceMs: number | undefined } | undefined;
   /** When the previous pulse ran (local monotonic ms). */
   lastPulseMs: number | undefined;
   /** When the gate was last refreshed. */
@@ -31,6 +39,8 @@ export interface PulseInputs {
    * the watch declared it down, or gossip calls it dead and the watch does not hear it.
    */
   watchers: (sinceMs: number) => ReadonlyArray<{ name: string; reportsUp: boolean; gone?: boolean }>;
+  /** Peers the watch hears up some of whose VIPs this node's applied decision still answers. */
+  stillAnswering?: readonly string[];
 }
 
 export interface PulseStep {
@@ -40,13 +50,18 @@ export interface PulseStep {
   /** This pulse came late: silence measured meanwhile is this process's own, not the peers'. */
   stalled: boolean;
   /** Left the stale state; `gaveUpOn` names watchers not heard from by the cap. */
-  refreshed?: { afterMs: number; reason: 'start' | 'stall'; gaveUpOn: string[] };
+  refreshed?: { afterMs: number; reason: StaleReason; gaveUpOn: string[] };
   /** Entered the stale state on this pulse (the gate had been shut for gapMs − bound). */
   becameStale?: { gapMs: number };
 }
 
 export function starting(): Freshness {
   return { stale: { reason: 'start', sinceMs: undefined }, lastPulseMs: undefined, lastBeatMs: undefined };
+}
+
+/** A peer was heard again after this node had lost every peer it watches: stale from now (see above). */
+export function isolationEnded(f: Freshness, nowMs: number): Freshness {
+  return f.stale ? f : { ...f, stale: { reason: 'isolated', sinceMs: nowMs } };
 }
 
 export function pulse(f: Freshness, i: PulseInputs): PulseStep {
@@ -71,6 +86,7 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
     .watchers(sinceMs)
     .filter((w) => !w.reportsUp && w.gone !== true)
     .map((w) => w.name);
+  waiting.push(...(i.stillAnswering ?? []).filter((name) => !waiting.includes(name)));
   const age = i.nowMs - sinceMs;
   if (waiting.length > 0 && age < i.capMs) return { next, beat: false, stalled };
   return {

@@ -16,20 +16,26 @@ const ms = (ns: bigint) => Number(ns) / 1e6;
 function fakeLan() {
   const handlers = new Map<string, (d: Buffer, a: string, p: number, ttl: number) => void>();
   let dropFrom: string | undefined;
+  let cutOff: string | undefined;
   const factory =
     (address: string): WatchSocketFactory =>
     (onMessage) => {
       handlers.set(address, onMessage);
       return {
         send: (data, to, port) => {
-          if (dropFrom !== address)
+          if (dropFrom !== address && cutOff !== address && cutOff !== to)
             setImmediate(() => handlers.get(to)?.(Buffer.from(data), address, port, 255));
           return data.length;
         },
         close: () => handlers.delete(address),
       };
     };
-  return { factory, silence: (address: string | undefined) => (dropFrom = address) };
+  return {
+    factory,
+    silence: (address: string | undefined) => (dropFrom = address),
+    /** Partitions a node: nothing from it or to it arrives. */
+    cut: (address: string | undefined) => (cutOff = address),
+  };
 }
 
 function pair(lan: ReturnType<typeof fakeLan>) {
@@ -157,3 +163,74 @@ t.test('adminDown: the successor takes over at once', async (t) => {
   t.ok(await until(1000, () => x.verdict('o') === 'down', 1));
   t.ok(Date.now() - at < timing.watchDetectMs, 'well before the detection time');
 });
+
+t.test(
+  'a node cut off from every peer shuts its gate at the first packet after the heal, and reopens once both sides handed back',
+  async (t) => {
+    const lan = fakeLan();
+    const names = ['a', 'b', 'c'] as const;
+    const address = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
+    const beats: Record<(typeof names)[number], bigint[]> = { a: [], b: [], c: [] };
+    const w = Object.fromEntries(
+      names.map((n) => [
+        n,
+        new OwnerWatch({
+          timing,
+          detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+          peerPort: () => 3784,
+          socket: lan.factory(address[n]),
+          clockNs,
+          beat: (ns) => beats[n].push(ns),
+          capMs: 5000,
+        }),
+      ]),
+    ) as Record<(typeof names)[number], OwnerWatch>;
+    // Every node owns some VIPs and is the successor of some of the others' (three nodes, many VIPs).
+    const targets = () => {
+      for (const n of names) {
+        const others = names.filter((o) => o !== n);
+        w[n].setTargets(
+          { watching: new Set(others), watchedBy: new Set(others) },
+          new Map(others.map((o) => [o, address[o]])),
+        );
+      }
+    };
+    targets();
+    t.teardown(() => names.forEach((n) => w[n].stop()));
+    for (const n of names) w[n].start();
+    for (const n of names) w[n].setReady();
+    targets();
+    t.ok(await until(3000, () => names.every((n) => w[n].fresh())), 'all gates open');
+    const stale: Array<{ reason: string; peer?: string }> = [];
+    w.a.on('stale', (s) => stale.push(s));
+    lan.cut(address.a);
+    t.ok(
+      await until(2000, () => w.a.verdict('b') === 'down' && w.a.verdict('c') === 'down'),
+      'a calls both peers down',
+    );
+    t.ok(await until(2000, () => w.b.verdict('a') === 'down' && w.c.verdict('a') === 'down'));
+    // Each side took the other's VIPs: a answers b's and c's, b and c answer a's.
+    w.a.setHolding(new Set(['b', 'c']));
+    w.b.setHolding(new Set(['a']));
+    w.c.setHolding(new Set(['a']));
+    await sleep(100);
+    t.ok(w.a.fresh(), 'alone, a keeps answering (its peers may all be dead)');
+    t.same(stale, []);
+    lan.cut(undefined);
+    t.ok(await until(1000, () => stale.length > 0, 1), 'the first packet after the heal');
+    t.equal(stale[0]?.reason, 'isolated');
+    t.notOk(w.a.fresh(), 'a is stale');
+    t.equal(beats.a.at(-1), 0n, 'its gate was shut at once');
+    const shutAt = beats.a.length;
+    await sleep(300);
+    t.equal(beats.a.length, shutAt, 'no beat while b and c still hold its VIPs and it holds theirs');
+    w.b.setHolding(new Set());
+    w.c.setHolding(new Set());
+    await sleep(300);
+    t.equal(beats.a.length, shutAt, "no beat while a's own decision still answers VIPs of b and c");
+    w.a.setHolding(new Set());
+    t.ok(await until(1000, () => w.a.fresh()), 'a reopens once both sides have handed back');
+    t.ok(w.b.fresh() && w.c.fresh(), 'b and c, which were not cut off, never shut');
+    t.equal(w.b.counters.staleEntered + w.c.counters.staleEntered, 0);
+  },
+);

@@ -1,7 +1,13 @@
 import t from 'tap';
 import { decideL2, type L2NodeInput, type L2VipInput } from '../../../src/l2/desired.js';
 import { rendezvousOrder } from '../../../src/l2/rendezvous.js';
-import { pulse, starting, type Freshness, type PulseInputs } from '../../../src/l2/watch/freshness.js';
+import {
+  isolationEnded,
+  pulse,
+  starting,
+  type Freshness,
+  type PulseInputs,
+} from '../../../src/l2/watch/freshness.js';
 import {
   checkSilence,
   newPeerWatch,
@@ -235,6 +241,26 @@ t.test('freshness: a watcher gossip calls dead and the watch does not hear is no
   t.ok(s.beat, 'the live watcher reported us up: the dead one is not waited for');
   t.same(s.refreshed, { afterMs: 40, reason: 'stall', gaveUpOn: [] });
 });
+
+t.test(
+  'freshness: after isolation, stale until watchers report up and nothing of an up peer is answered',
+  async (t) => {
+    let s = pulse(starting(), inputs(0));
+    s = pulse(s.next, inputs(20));
+    t.ok(s.beat);
+    const f = isolationEnded(s.next, 30);
+    t.same(f.stale, { reason: 'isolated', sinceMs: 30 });
+    t.equal(isolationEnded(f, 35), f, 'already stale: unchanged');
+    const up = () => [{ name: 'x', reportsUp: true }];
+    s = pulse(f, inputs(40, { watchers: () => [{ name: 'x', reportsUp: false }] }));
+    t.notOk(s.beat, 'the watcher still holds our VIPs');
+    s = pulse(s.next, inputs(60, { watchers: up, stillAnswering: ['x'] }));
+    t.notOk(s.beat, 'our own decision still answers some of x');
+    s = pulse(s.next, inputs(80, { watchers: up, stillAnswering: [] }));
+    t.ok(s.beat);
+    t.same(s.refreshed, { afterMs: 50, reason: 'isolated', gaveUpOn: [] });
+  },
+);
 
 t.test('ownershipViews: corrects gossip by the watch and holds fresh gossip deaths', async (t) => {
   const gossip = [
