@@ -10,7 +10,8 @@
  * Runs in parts of at most 5 minutes (one heavy-lock hold each); every part is kept in
  * bench/results/safety.json and the markdown sums them:
  *
- *   node_modules/.bin/node dist/bench/safety/run.js --part 1 --minutes 5 [--seed N] [--reset]
+ *   node_modules/.bin/node dist/bench/safety/run.js --part 1 --minutes 5 [--seed N] [--reset] [--note TEXT]...
+ *   node_modules/.bin/node dist/bench/safety/run.js --notes-only --note TEXT   (adds a note, measures nothing)
  */
 import { writeFileSync, readFileSync, mkdirSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -36,6 +37,9 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(projectRoot(), 'bench', 'results') },
     /** Where the speakers' logs and every watcher round are kept for the diagnosis of a part. */
     logs: { type: 'string' },
+    /** Added to the result's notes (kept across parts); with --notes-only nothing is measured. */
+    note: { type: 'string', multiple: true, default: [] },
+    'notes-only': { type: 'boolean', default: false },
   },
 });
 const MINUTES = Math.min(Number(args.minutes), 5);
@@ -129,6 +133,11 @@ async function inject(cluster: LabCluster, fault: Fault, good: string): Promise<
 }
 
 async function main(): Promise<void> {
+  if (args['notes-only']) {
+    mkdirSync(args.out, { recursive: true });
+    writeResult(join(args.out, 'safety.json'), readResult(join(args.out, 'safety.json')));
+    return;
+  }
   const started = new Date().toISOString();
   const loadStart = load1();
   let loadMax = loadStart;
@@ -239,12 +248,10 @@ async function main(): Promise<void> {
     };
     mkdirSync(args.out, { recursive: true });
     const jsonFile = join(args.out, 'safety.json');
-    const parts = args.reset ? [] : readParts(jsonFile).filter((p) => p.part !== part.part);
+    const previous = args.reset ? { parts: [], notes: [] } : readResult(jsonFile);
+    const parts = previous.parts.filter((p) => p.part !== part.part);
     parts.push(part);
-    writeFileSync(jsonFile, `${JSON.stringify({ parts }, null, 2)}\n`);
-    const md = report(parts);
-    writeFileSync(join(args.out, 'safety.md'), md);
-    process.stdout.write(md);
+    writeResult(jsonFile, { parts, notes: previous.notes });
   } finally {
     await watch?.stop().catch(() => undefined);
     keepLogs(cluster, watch);
@@ -279,15 +286,30 @@ async function holdVipsLocally(cluster: LabCluster, vips: readonly string[]): Pr
   }
 }
 
-function readParts(file: string): Part[] {
+interface SafetyResult {
+  parts: Part[];
+  notes: string[];
+}
+
+function readResult(file: string): SafetyResult {
   try {
-    return (JSON.parse(readFileSync(file, 'utf8')) as { parts: Part[] }).parts;
+    const data = JSON.parse(readFileSync(file, 'utf8')) as Partial<SafetyResult>;
+    return { parts: data.parts ?? [], notes: data.notes ?? [] };
   } catch {
-    return [];
+    return { parts: [], notes: [] };
   }
 }
 
-function report(parts: readonly Part[]): string {
+/** Writes the JSON and the markdown (with this run's --note lines added to the notes). */
+function writeResult(jsonFile: string, result: SafetyResult): void {
+  const notes = [...result.notes, ...(args.note ?? []).filter((n) => !result.notes.includes(n))];
+  writeFileSync(jsonFile, `${JSON.stringify({ parts: result.parts, notes }, null, 2)}\n`);
+  const md = report(result.parts, notes);
+  writeFileSync(join(args.out, 'safety.md'), md);
+  process.stdout.write(md);
+}
+
+function report(parts: readonly Part[], notes: readonly string[]): string {
   const faults = parts.flatMap((p) => p.faults);
   const kinds = byKind(faults);
   const ping = parts.flatMap((p) => p.ping);
@@ -346,7 +368,7 @@ ${rows}
       .join('; ') || 'none'
   }.
 - Faults with a VIP silent longer than 1 s (a failover is ~0.3-0.6 s here): ${long.length ? long.join('; ') : 'none'}.
-`;
+${notes.length ? `\n## Notes\n\n${notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`;
 }
 
 await main();
