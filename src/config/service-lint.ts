@@ -11,6 +11,7 @@ import {
   ANNOTATION_PREFIXES,
 } from './service.js';
 import type { Service } from './types.js';
+import { suggestion } from './did-you-mean.js';
 
 const SHARED = [ANNOTATION_LOADBALANCER_IPS, ANNOTATION_ADDRESS_POOL, ANNOTATION_ALLOW_SHARED_IP];
 /** Written by MetalLB's controller; read by nobody here, but not a mistake. */
@@ -53,37 +54,6 @@ export interface LintFinding {
   path: string;
   message: string;
 }
-
-/** Levenshtein distance, case-insensitive (a misspelt capital is the commonest slip). */
-function distance(a: string, b: string): number {
-  const x = a.toLowerCase();
-  const y = b.toLowerCase();
-  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= x.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= y.length; j++) {
-      const cost = x[i - 1] === y[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
-    }
-    prev = row;
-  }
-  return prev[y.length] ?? 0;
-}
-
-/** The closest candidate within a third of the word's length (at least 2 edits), if any. */
-export function didYouMean(word: string, candidates: Iterable<string>): string | undefined {
-  let best: { name: string; d: number } | undefined;
-  for (const name of candidates) {
-    const d = distance(word, name);
-    if (d <= Math.max(2, Math.floor(word.length / 3)) && (!best || d < best.d)) best = { name, d };
-  }
-  return best?.name;
-}
-
-const suggestion = (word: string, candidates: Iterable<string>): string => {
-  const near = didYouMean(word, candidates);
-  return near ? `; did you mean ${near}?` : '';
-};
 
 export function lintService(svc: Service): LintFinding[] {
   const out: LintFinding[] = [];

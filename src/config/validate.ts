@@ -13,6 +13,7 @@ import { poolRanges, selectedPoolNames } from './pools.js';
 import { ENDPOINTSLICE_SERVICE_LABEL } from './schemas.js';
 import { isHeraldService, serviceKey, serviceRequest } from './service.js';
 import type { BGPAdvertisement, HeraldModel, IPAddressPool, Problem } from './types.js';
+import { suggestion } from './did-you-mean.js';
 
 /** Where an object came from: file (or `Kind/name` for API objects), 1-based document, path prefix. */
 export interface ObjectLocation {
@@ -59,7 +60,8 @@ export function validateModel(model: HeraldModel, locate: Locate = () => undefin
   const peerNames = new Set(model.bgpPeers.map((p) => p.metadata.name));
   for (const adv of [...model.l2Advertisements, ...model.bgpAdvertisements]) {
     (adv.spec.ipAddressPools ?? []).forEach((name, i) => {
-      if (!poolNames.has(name)) at(adv, `spec.ipAddressPools[${i}]`, `unknown IPAddressPool "${name}"`);
+      if (!poolNames.has(name))
+        at(adv, `spec.ipAddressPools[${i}]`, `unknown IPAddressPool "${name}"${suggestion(name, poolNames)}`);
     });
   }
   for (const adv of model.bgpAdvertisements) checkBgpAdvertisement(adv, model.pools, aliases, peerNames, at);
@@ -151,7 +153,7 @@ function checkBgpAdvertisement(
     }
   });
   (adv.spec.peers ?? []).forEach((p, i) => {
-    if (!peers.has(p)) at(adv, `spec.peers[${i}]`, `unknown BGPPeer "${p}"`);
+    if (!peers.has(p)) at(adv, `spec.peers[${i}]`, `unknown BGPPeer "${p}"${suggestion(p, peers)}`);
   });
   const selected = new Set(selectedPoolNames(adv.spec, pools));
   for (const pool of pools) {
@@ -208,7 +210,7 @@ function checkPeers(model: HeraldModel, at: At, where: Where): void {
       at(peer, 'spec.passwordSecret', 'set either password or passwordSecret, not both');
     }
     if (s.bfdProfile !== undefined && !bfd.has(s.bfdProfile))
-      at(peer, 'spec.bfdProfile', `unknown BFDProfile "${s.bfdProfile}"`);
+      at(peer, 'spec.bfdProfile', `unknown BFDProfile "${s.bfdProfile}"${suggestion(s.bfdProfile, bfd)}`);
     const pa = parseIp(s.peerAddress);
     const sa = s.sourceAddress === undefined ? undefined : parseIp(s.sourceAddress);
     if (pa && sa && pa.family !== sa.family) {
@@ -242,7 +244,11 @@ function checkServices(model: HeraldModel, poolNames: ReadonlySet<string>, at: A
     for (const p of req.problems) at(svc, p.path, p.message);
     for (const p of serviceHealthCheck(svc).problems) at(svc, p.path, p.message);
     if (req.requestedPool && !poolNames.has(req.requestedPool)) {
-      at(svc, 'metadata.annotations', `unknown IPAddressPool "${req.requestedPool}" requested`);
+      at(
+        svc,
+        'metadata.annotations',
+        `unknown IPAddressPool "${req.requestedPool}" requested${suggestion(req.requestedPool, poolNames)}`,
+      );
     }
     const owners = new Set<string>();
     for (const r of req.requestedIps) {

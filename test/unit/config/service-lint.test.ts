@@ -1,7 +1,7 @@
 import t from 'tap';
 import { validateReport } from '../../../src/cli/commands/validate.js';
 import { formatProblem, parseConfigTexts } from '../../../src/config/index.js';
-import { didYouMean } from '../../../src/config/service-lint.js';
+import { didYouMean } from '../../../src/config/did-you-mean.js';
 
 // `herald validate` names misspelt Service fields and unknown Herald/MetalLB annotations, with the
 // nearest known name; other annotations and every real ServiceSpec field pass.
@@ -50,4 +50,5 @@ t.test('did you mean: the nearest within reach, or nothing', async (t) => {
   t.equal(didYouMean('adress-pool', ['address-pool', 'allow-shared-ip']), 'address-pool');
   t.equal(didYouMean('LOADBALANCERIP', ['loadBalancerIP', 'loadBalancerClass']), 'loadBalancerIP');
   t.equal(didYouMean('zzz', ['address-pool']), undefined);
+  t.equal(didYouMean('b', ['a']), undefined, 'a one-letter name is not a misspelling of another');
 });

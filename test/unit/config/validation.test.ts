@@ -90,6 +90,24 @@ const cases: Array<{ name: string; yaml: string; expect: string[] }> = [
     expect: ['2:spec.ipAddressPools[1]: unknown IPAddressPool "b"'],
   },
   {
+    name: 'misspelt pool in L2Advertisement: did you mean',
+    yaml: docs(
+      pool('lan', '10.0.0.0/24'),
+      'apiVersion: herald.dev/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\nspec: {ipAddressPools: [lann]}',
+    ),
+    expect: ['2:spec.ipAddressPools[0]: unknown IPAddressPool "lann"; did you mean lan?'],
+  },
+  {
+    name: 'service: misspelt pool, did you mean',
+    yaml: docs(
+      pool('first-pool', '10.0.0.0/24'),
+      svc('s', 'annotations: {herald.dev/address-pool: frist-pool}'),
+    ),
+    expect: [
+      '2:metadata.annotations: unknown IPAddressPool "frist-pool" requested; did you mean first-pool?',
+    ],
+  },
+  {
     name: 'spread must be an object',
     yaml: 'apiVersion: herald.dev/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2}\nspec: {spread: true}',
     expect: ['1:spec.spread: Invalid input: expected object, received boolean'],
