@@ -11,7 +11,7 @@ import { registerGossipHealth } from '../metrics/gossip-health.js';
 import { nonzeroTransmitErrors, registerTransmitErrors } from '../metrics/transmit-errors.js';
 import { registerHealthMetrics } from '../metrics/health.js';
 import { type Readiness, startMetricsServer } from '../metrics/server.js';
-import { TrafficMonitor } from '../metrics/monitor.js';
+import { sampleIntervalForVips, TrafficMonitor } from '../metrics/monitor.js';
 import type { Member } from '../membership/types.js';
 import type { Logger } from '../util/log.js';
 import { failingCounts } from '../health/gossip.js';
@@ -27,8 +27,6 @@ export interface SpeakerServices {
   rates: ClusterRateView;
   stop(): Promise<void>;
 }
-
-const SAMPLE_INTERVAL_MS = 1000;
 
 /** Ready once the control loop runs and the XDP program is attached to every interface it serves. */
 export function readiness(speaker: Pick<SpeakerView, 'isReady' | 'interfaces'>): Readiness {
@@ -161,7 +159,7 @@ function wire(parts: {
       log.debug({ err: error }, 'dropped a malformed rate report');
     }
   });
-  monitor.start(SAMPLE_INTERVAL_MS, () => {
+  monitor.start(sampleIntervalForVips, () => {
     const report = publisher.next(performance.now(), monitor.rates(), metrics.capacityBits());
     if (!report) return;
     gossip.broadcast(report, 'rates');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { TrafficMonitor } from '../../../src/metrics/monitor.js';
+import { sampleIntervalForVips, TrafficMonitor } from '../../../src/metrics/monitor.js';
 import { trafficOnly } from '../../../src/metrics/traffic.js';
 
 t.test('scrapes read the source unless the sampler has a fresh sample', async (t) => {
@@ -51,4 +51,34 @@ t.test('a failing source keeps the last sample and counts errors', async (t) => 
   now = 20;
   t.equal(monitor.sample()!.atMs, 20);
   t.equal(monitor.lastError, undefined);
+});
+
+t.test('the sampling interval follows the number of VIPs', async (t) => {
+  t.equal(sampleIntervalForVips(0), 1000);
+  t.equal(sampleIntervalForVips(2000), 1000);
+  t.equal(sampleIntervalForVips(2001), 2000);
+  t.equal(sampleIntervalForVips(10_000), 5000);
+  t.equal(sampleIntervalForVips(1_000_000), 5000, 'never slower than every 5 s');
+
+  const vips = new Map([
+    ['10.0.0.1', trafficOnly(1n, 1n)],
+    ['10.0.0.2', trafficOnly(1n, 1n)],
+  ]);
+  const monitor = new TrafficMonitor(() => vips);
+  const asked: number[] = [];
+  let samples = 0;
+  monitor.start(
+    (n) => {
+      asked.push(n);
+      return 5;
+    },
+    () => samples++,
+  );
+  t.teardown(() => monitor.stop());
+  while (samples < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.same(asked.slice(0, 3), [0, 2, 2], 'before the first sample: none known; then the sampled count');
+  monitor.stop();
+  const stoppedAt = samples;
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  t.equal(samples, stoppedAt, 'stopped: no further samples');
 });
