@@ -67,7 +67,23 @@ const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
 
 const annPath = (key: string): string => `metadata.annotations["${key}"]`;
 
+/** Requests by Service object: validation and allocation both read every Service on each reload. */
+const requests = new WeakMap<Service, ServiceRequest>();
+
+/**
+ * What `svc` asks for. Model objects are never changed once parsed, so the result is computed once per
+ * object and shared: callers must not change it.
+ */
 export function serviceRequest(svc: Service): ServiceRequest {
+  let request = requests.get(svc);
+  if (!request) {
+    request = readServiceRequest(svc);
+    requests.set(svc, request);
+  }
+  return request;
+}
+
+function readServiceRequest(svc: Service): ServiceRequest {
   const problems: ServiceRequest['problems'] = [];
   const requestedIps: ServiceRequest['requestedIps'] = [];
   const ipsAnn = serviceAnnotation(svc, ANNOTATION_LOADBALANCER_IPS);
