@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { waitFor } from '../util/wait.js';
 import type { LabCluster, LabHost, LabNode } from './cluster.js';
 import { createFlowLab, holdConnections, linkBytes, runRequests, type FlowLab } from './flow-lab.js';
@@ -107,17 +108,58 @@ export async function survival(
   };
 }
 
-/** Waits until both lab VIPs are answered and new flows reach every node. */
+/**
+ * Waits until both lab VIPs are answered and new flows reach every node. A timeout says what was last
+ * seen (who answered, where the requests went, which speakers had exited), so a rare one can be told apart.
+ */
 export async function flowLabReady(lab: FlowLab, timeoutMs = 120_000): Promise<void> {
   const { cluster } = lab;
   const client = cluster.routedClients[0];
   if (!client) throw new Error('the flow lab has no client behind its router');
-  await waitFor('both VIPs answered and flows on every node', timeoutMs, async () => {
-    if (answeringLive(cluster, lab.flow4).length === 0 || answeringLive(cluster, lab.single4).length === 0)
-      return false;
-    const r = await runRequests(cluster, client, lab.flow4, 4, 30, 0);
-    return Object.keys(r.nodes).length === cluster.nodes.length;
-  });
+  let last = 'nothing checked';
+  try {
+    await waitFor('both VIPs answered and flows on every node', timeoutMs, async () => {
+      const flow = answeringLive(cluster, lab.flow4);
+      const single = answeringLive(cluster, lab.single4);
+      last = `${lab.flow4} answered by ${flow.join(',') || 'nobody'}, ${lab.single4} by ${single.join(',') || 'nobody'}`;
+      if (flow.length === 0 || single.length === 0) return false;
+      const r = await runRequests(cluster, client, lab.flow4, 4, 30, 0);
+      const reached = Object.keys(r.nodes).sort();
+      last += `; 30 requests reached ${reached.join(',') || 'no node'}, ${r.failed} failed`;
+      return reached.length === cluster.nodes.length;
+    });
+  } catch (error) {
+    const exited = cluster.nodes
+      .filter((n) => n.speaker && (n.speaker.exitCode !== null || n.speaker.signalCode !== null))
+      .map((n) => `${n.name} (${n.speaker?.exitCode ?? n.speaker?.signalCode})`);
+    const why = error instanceof Error ? error.message : String(error);
+    const warnings = cluster.nodes.map((n) => `${n.name}: ${lastWarnings(n.logFile).join(' | ') || '-'}`);
+    throw new Error(
+      `${why}; last seen: ${last}; speakers exited: ${exited.join(', ') || 'none'}; ` +
+        `their last warnings (the LAN and its logs are removed next): ${warnings.join('; ')}`,
+    );
+  }
+}
+
+/** The last `max` warning-or-worse messages of a speaker's JSON log (the lab removes the file at teardown). */
+export function lastWarnings(logFile: string, max = 4): string[] {
+  let text = '';
+  try {
+    text = readFileSync(logFile, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    try {
+      const e = JSON.parse(line) as { level?: number; msg?: string; time?: number };
+      if ((e.level ?? 0) >= 40)
+        out.push(`${e.msg ?? ''}${e.time ? ` @${new Date(e.time).toISOString()}` : ''}`);
+    } catch {
+      // not a log record
+    }
+  }
+  return out.slice(-max);
 }
 
 export interface FlowScenarioReport {

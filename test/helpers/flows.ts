@@ -20,7 +20,7 @@ export function keptWorking(conns: HeldConnection[], since: number, settleMs: nu
   return { ok: ok.length, broken };
 }
 
-/** Ownership moves and owner-watch verdicts every speaker logged since `since` (why flows broke). */
+/** Ownership moves, owner-watch verdicts and errors every speaker logged since `since` (why flows broke). */
 export function ownershipLog(nodes: LabNode[], since: number): string {
   return nodes
     .flatMap((n) =>
@@ -28,7 +28,9 @@ export function ownershipLog(nodes: LabNode[], since: number): string {
         .split('\n')
         .filter((line) => Number(/"time":(\d+)/.exec(line)?.[1] ?? 0) >= since)
         .filter((line) =>
-          /took over|released|owner watch|member (dead|left|suspect)|liveness gate|not scheduled/.test(line),
+          /took over|released|owner watch|member (dead|left|suspect)|liveness gate|not scheduled|"level":[56]0/.test(
+            line,
+          ),
         )
         .map((line) => `${n.name} ${line}`),
     )
@@ -68,4 +70,18 @@ export async function nodeMacNames(cluster: LabCluster): Promise<Map<string, str
   for (const n of cluster.nodes)
     macs.set((await interfaceMacIn(cluster.lan, n.ns)).replace(/:/g, ''), n.name);
   return macs;
+}
+
+/** Runs `wait`; when it throws, comments `explain()` (what the namespaces show then) before rethrowing. */
+export async function explained<T>(
+  t: { comment(...message: unknown[]): void },
+  wait: () => Promise<T>,
+  explain: () => string,
+): Promise<T> {
+  try {
+    return await wait();
+  } catch (error) {
+    t.comment(explain());
+    throw error;
+  }
 }
