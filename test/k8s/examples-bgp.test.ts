@@ -62,5 +62,25 @@ t.test(
       10_000,
     );
     t.equal(r.code, 0, `the router's HTTP request to ${ip} is answered (${r.stdout.trim()})`);
+    // herald status bgp: the session to the peer the example names, with its configured ASN, and BFD up
+    // (it comes up after the session: its packets go out once a second until then).
+    const node = cluster.nodes[0]!;
+    const cli = join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+    let sessions: Array<Record<string, unknown>> | undefined;
+    await waitUntil('BFD up on the session', 20_000, async () => {
+      const status = await cluster.lan.run(
+        node.ns,
+        process.execPath,
+        [cli, 'status', 'bgp', '--json', '--socket', node.apiSocket],
+        20_000,
+      );
+      sessions = (JSON.parse(status.stdout || '{}') as { bgpSessions?: typeof sessions }).bgpSessions;
+      return sessions?.[0]?.bfdState === 'up';
+    }).catch(() => undefined);
+    t.match(
+      sessions,
+      [{ peer: 'router', peerAsn: 64500, localAsn: 64512, state: 'established', bfdState: 'up' }],
+      `${node.name}'s herald status: BGPPeer router (AS 64500) established, BFD up`,
+    );
   },
 );
