@@ -44,10 +44,13 @@ const kubernetes = yamlIn(join(examples, 'kubernetes'));
 t.ok(standalone.includes(join(examples, 'plain-hosts.yaml')), 'the plain-host example is there');
 t.ok(kubernetes.length > 0, 'there are Kubernetes examples');
 
-// Standalone files stand alone (`herald speaker --config FILE`); the Kubernetes manifests are applied
-// together (`kubectl apply -f examples/kubernetes/`), so they are checked as one configuration.
-for (const files of [...standalone.map((f) => [f]), kubernetes]) {
-  const name = files.length === 1 ? (files[0] ?? '') : 'examples/kubernetes/*.yaml';
+// Standalone files stand alone (`herald speaker --config FILE`). Each Kubernetes configuration is applied
+// with service.yaml (as test/k8s/examples-*.test.ts run them), and all of them together.
+const service = join(examples, 'kubernetes', 'service.yaml');
+const configs = kubernetes.filter((f) => f !== service);
+t.ok(kubernetes.includes(service), 'the Kubernetes examples have a Service');
+for (const files of [...standalone.map((f) => [f]), ...configs.map((f) => [f, service]), kubernetes]) {
+  const name = files.map((f) => f.slice(examples.length + 1)).join(' + ');
   t.test(name, async (t) => {
     const report = await validate(files);
     t.same(report.problems, [], 'no problems');
