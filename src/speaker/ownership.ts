@@ -1,9 +1,10 @@
 import { performance } from 'node:perf_hooks';
 import type { VipDecision } from '../l2/desired.js';
 import { withGossipFlowSets } from '../l2/flow-liveness.js';
-import { mergeTargets, watchTargets } from '../l2/watch/targets.js';
+import { mergeTargets, type WatchTargets, watchTargetsSliced } from '../l2/watch/targets.js';
 import { GossipDeaths, ownershipViews } from '../l2/watch/view.js';
 import type { Member } from '../membership/types.js';
+import type { TimeSlicer } from '../util/slices.js';
 import { memberViews, type MemberView } from './l2-inputs.js';
 import type { SpeakerParts } from './parts.js';
 
@@ -16,8 +17,12 @@ import type { SpeakerParts } from './parts.js';
 export class OwnershipLiveness {
   private readonly deaths = new GossipDeaths(() => performance.now());
   private recheck: NodeJS.Timeout | undefined;
-  private holding = new Set<string>();
-  private nextHolding = new Set<string>();
+  /** Members alive in the views of the decisions the datapath holds (none before the first apply). */
+  private appliedAlive = new Set<string>();
+  private nextAlive = new Set<string>();
+  private watching: ReadonlySet<string> = new Set();
+  /** Watch pairs per decision array (a round with unchanged inputs gets the same array back). */
+  private readonly targetsOf = new WeakMap<readonly VipDecision[], WatchTargets>();
 
   constructor(
     private readonly parts: Pick<SpeakerParts, 'watch' | 'gate'>,
@@ -32,17 +37,18 @@ export class OwnershipLiveness {
   async decide(
     members: readonly Member[],
     decideWith: (views: readonly MemberView[]) => Promise<VipDecision[]>,
+    slicer: TimeSlicer,
   ): Promise<{ decisions: VipDecision[]; views: MemberView[] }> {
     const { watch, gate } = this.parts;
     const gossip = memberViews(members);
     const byGossip = await decideWith(gossip);
-    let targets = watchTargets(byGossip, this.node);
+    let targets = await this.targets(byGossip, slicer);
     // A member gossip calls dead may only be frozen: the successor holding its VIPs keeps watching it, to
     // hand them back and to report it up (a stale owner waits for that before it answers again).
     const dead = new Set(members.filter((m) => m.state === 'dead').map((m) => m.name));
     if (dead.size > 0) {
       const asAlive = gossip.map((v) => (dead.has(v.name) ? { ...v, alive: true } : v));
-      targets = mergeTargets(targets, watchTargets(await decideWith(asAlive), this.node));
+      targets = mergeTargets(targets, await this.targets(await decideWith(asAlive), slicer));
     }
     const gone = new Set(members.filter((m) => m.state === 'dead' || m.state === 'left').map((m) => m.name));
     watch.setTargets(targets, new Map(members.map((m) => [m.name, m.address])), gone);
@@ -62,11 +68,15 @@ export class OwnershipLiveness {
         Math.max(1, Math.ceil(corrected.recheckInMs)),
       );
     }
-    // Owners this node watches and counts out: it may answer some of their VIPs. Marked in the watch
-    // packets before the decision is applied, unmarked only after (applied()).
-    const out = new Set(corrected.views.filter((v) => !v.alive).map((v) => v.name));
-    this.nextHolding = new Set([...targets.watching].filter((name) => out.has(name)));
-    watch.setHolding(new Set([...this.holding, ...this.nextHolding]));
+    // Owners this node watches whose VIPs it may answer: counted out now, or not alive in the decisions
+    // the datapath holds (a member that just joined: until this round is applied, this node still
+    // answers the VIPs it will hand to it). Marked in the watch packets before the decision is applied,
+    // unmarked only after (applied()); such an owner keeps its gate shut meanwhile (l2/watch/freshness).
+    this.nextAlive = new Set(corrected.views.filter((v) => v.alive).map((v) => v.name));
+    this.watching = targets.watching;
+    watch.setHolding(
+      new Set([...targets.watching].filter((n) => !this.nextAlive.has(n) || !this.appliedAlive.has(n))),
+    );
     if (!corrected.changed) return { decisions: byGossip, views: gossip };
     // Ownership as the watch corrects it; flow sets as gossip has them (l2/flow-liveness.ts).
     const decisions = withGossipFlowSets(await decideWith(corrected.views), byGossip);
@@ -75,8 +85,17 @@ export class OwnershipLiveness {
 
   /** The last decision is in the data path: owners it no longer answers for may reopen their gates. */
   applied(): void {
-    this.holding = this.nextHolding;
-    this.parts.watch.setHolding(this.holding);
+    this.appliedAlive = this.nextAlive;
+    this.parts.watch.setHolding(new Set([...this.watching].filter((n) => !this.appliedAlive.has(n))));
+  }
+
+  private async targets(decisions: readonly VipDecision[], slicer: TimeSlicer): Promise<WatchTargets> {
+    let t = this.targetsOf.get(decisions);
+    if (!t) {
+      t = await watchTargetsSliced(decisions, this.node, slicer);
+      this.targetsOf.set(decisions, t);
+    }
+    return t;
   }
 
   stop(): void {

@@ -447,8 +447,10 @@ export class Speaker
     } as const;
     const groupsOf = (views: readonly MemberView[]) =>
       this.decider.groups({ ...base, members: views }, slicer);
-    const { decisions, views: members } = await this.liveness.decide(gossip, async (views) =>
-      this.decider.decide({ ...base, members: views }, await groupsOf(views), slicer),
+    const { decisions, views: members } = await this.liveness.decide(
+      gossip,
+      async (views) => this.decider.decide({ ...base, members: views }, await groupsOf(views), slicer),
+      slicer,
     );
     const groups = await groupsOf(members);
     const previous = this.lastDecisions;

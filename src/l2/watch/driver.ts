@@ -12,6 +12,7 @@ import type { GateTiming } from '../gate.js';
 import { type Freshness, isolationEnded, pulse, type StaleReason, starting } from './freshness.js';
 import {
   checkSilence,
+  holdsOurs,
   newPeerWatch,
   outgoing,
   peerPacket,
@@ -218,6 +219,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
           return {
             name,
             reportsUp: s ? reportsUsUp(s.state, nowMs, t.refreshHoldMs, sinceMs) : false,
+            holding: s ? holdsOurs(s.state, nowMs, t.watchDetectMs, sinceMs) : false,
             // Not heard (down) or dead by gossip and not heard: it holds nothing we could answer next to.
             gone:
               !heard &&

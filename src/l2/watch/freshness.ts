@@ -4,7 +4,10 @@
  * liveness bound: to the other nodes it looked dead, and a successor may have taken its VIPs over). A
  * stale speaker keeps its gate shut until each node watching it has reported it up, in packets received
  * after the stall began, for the refresh hold (long enough for that node to hand the VIPs back), or until
- * a cap passes for watchers that never answer (a blocked port). A watcher the watch declared down, or that
+ * a cap passes for watchers that never answer (a blocked port). A watcher that answers but says it still
+ * holds some of this node's VIPs is waited for past the cap: its decision round is slow (thousands of
+ * VIPs on a loaded host), and opening next to it is a dual answer; a watcher whose control loop stops
+ * stops sending too, and is then given up on at the cap. A watcher the watch declared down, or that
  * gossip calls dead and the watch does not hear, is not waited for: it holds nothing we could answer next
  * to (a frozen one's own gate is shut; one cut off from us is cut off from our segment too).
  *
@@ -38,7 +41,9 @@ export interface PulseInputs {
    * The nodes watching this one: has each reported us up since `sinceMs` for the refresh hold? `gone`:
    * the watch declared it down, or gossip calls it dead and the watch does not hear it.
    */
-  watchers: (sinceMs: number) => ReadonlyArray<{ name: string; reportsUp: boolean; gone?: boolean }>;
+  watchers: (
+    sinceMs: number,
+  ) => ReadonlyArray<{ name: string; reportsUp: boolean; gone?: boolean; holding?: boolean }>;
   /** Peers the watch hears up some of whose VIPs this node's applied decision still answers. */
   stillAnswering?: readonly string[];
 }
@@ -82,13 +87,12 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   const sinceMs = base.stale.sinceMs ?? i.nowMs;
   const next: Freshness = { ...base, stale: { ...base.stale, sinceMs } };
   if (!i.ready || base.stale.sinceMs === undefined) return { next, beat: false, stalled };
-  const waiting = i
-    .watchers(sinceMs)
-    .filter((w) => !w.reportsUp && w.gone !== true)
-    .map((w) => w.name);
+  const waitingFor = i.watchers(sinceMs).filter((w) => !w.reportsUp && w.gone !== true);
+  const waiting = waitingFor.map((w) => w.name);
   waiting.push(...(i.stillAnswering ?? []).filter((name) => !waiting.includes(name)));
   const age = i.nowMs - sinceMs;
-  if (waiting.length > 0 && age < i.capMs) return { next, beat: false, stalled };
+  if (waiting.length > 0 && (age < i.capMs || waitingFor.some((w) => w.holding === true)))
+    return { next, beat: false, stalled };
   return {
     next: { ...next, stale: undefined, lastBeatMs: i.nowMs },
     beat: true,

@@ -40,6 +40,8 @@ export interface PeerWatchState {
    * (undefined: the last one did not).
    */
   remoteUpSinceMs: number | undefined;
+  /** The peer's last packet reported us Up while holding some of our VIPs (WATCH_DIAG_HOLDING). */
+  remoteHolding: boolean;
 }
 
 export function newPeerWatch(localDisc: number, nowMs: number): PeerWatchState {
@@ -49,6 +51,7 @@ export function newPeerWatch(localDisc: number, nowMs: number): PeerWatchState {
     baselineMs: nowMs,
     verdict: 'unknown',
     remoteUpSinceMs: undefined,
+    remoteHolding: false,
   };
 }
 
@@ -76,9 +79,10 @@ export function peerPacket(
   // A reset session (the peer restarted, or saw *us* go silent) says nothing about the peer's gate:
   // only silence does. Until the handshake completes again the gossip view decides.
   else if (s.verdict === 'up') verdict = 'unknown';
-  const reportsUp = p.state === 'up' && p.diag !== WATCH_DIAG_HOLDING;
+  const remoteHolding = p.state === 'up' && p.diag === WATCH_DIAG_HOLDING;
+  const reportsUp = p.state === 'up' && !remoteHolding;
   const remoteUpSinceMs = reportsUp ? (s.remoteUpSinceMs ?? nowMs) : undefined;
-  return { ...s, machine, lastRxMs: nowMs, verdict, remoteUpSinceMs };
+  return { ...s, machine, lastRxMs: nowMs, verdict, remoteUpSinceMs, remoteHolding };
 }
 
 /**
@@ -101,6 +105,7 @@ export function checkSilence(
     machine: detectionExpired(s.machine).state,
     verdict: 'down',
     remoteUpSinceMs: undefined,
+    remoteHolding: false,
   };
 }
 
@@ -128,4 +133,14 @@ export function reportsUsUp(s: PeerWatchState, nowMs: number, holdMs: number, si
   if (s.remoteUpSinceMs === undefined || s.lastRxMs === undefined) return false;
   if (s.lastRxMs <= sinceMs || nowMs - s.lastRxMs > holdMs) return false;
   return nowMs - Math.max(s.remoteUpSinceMs, sinceMs) >= holdMs;
+}
+
+/**
+ * The peer is alive and says it still answers some of our VIPs: heard after `sinceMs`, within the last
+ * `heardWithinMs`, its last packet marked holding. Such a watcher is waited for without a cap (its round
+ * is slow, not lost: a stalled one stops sending).
+ */
+export function holdsOurs(s: PeerWatchState, nowMs: number, heardWithinMs: number, sinceMs: number): boolean {
+  if (!s.remoteHolding || s.lastRxMs === undefined) return false;
+  return s.lastRxMs > sinceMs && nowMs - s.lastRxMs <= heardWithinMs;
 }

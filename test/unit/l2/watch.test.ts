@@ -13,12 +13,14 @@ import {
   newPeerWatch,
   outgoing,
   peerPacket,
+  holdsOurs,
   reportsUsUp,
   WATCH_DIAG_HOLDING,
   watchMachineConfig,
   type PeerWatchState,
 } from '../../../src/l2/watch/peer.js';
-import { watchTargets } from '../../../src/l2/watch/targets.js';
+import { watchTargets, watchTargetsSliced } from '../../../src/l2/watch/targets.js';
+import { TimeSlicer } from '../../../src/util/slices.js';
 import { aliveForOwnership, GossipDeaths, ownershipViews } from '../../../src/l2/watch/view.js';
 
 const lan = [{ name: 'eth0', cidrs: ['10.0.0.11/24'] }];
@@ -225,6 +227,30 @@ t.test('freshness: watchers that never answer are given up on at the cap', async
   t.same(s.refreshed?.gaveUpOn, ['x']);
 });
 
+t.test('freshness: a watcher heard saying it holds our VIPs is waited for past the cap', async (t) => {
+  const holding = (h: boolean) => () => [{ name: 'x', reportsUp: false, holding: h }];
+  let s = pulse(starting(), inputs(0, { watchers: holding(true) }));
+  for (let now = 20; now <= 5000; now += 20) {
+    s = pulse(s.next, inputs(now, { watchers: holding(true) }));
+    t.notOk(s.beat, `${now} ms`);
+  }
+  s = pulse(s.next, inputs(5020, { watchers: holding(false) }));
+  t.ok(s.beat, 'no longer heard holding (silent): given up on, the cap has passed');
+  t.same(s.refreshed?.gaveUpOn, ['x']);
+});
+
+t.test('peer: holdsOurs needs a holding report received after sinceMs and still arriving', async (t) => {
+  const [x, o] = handshake(1000);
+  const marked = wire(outgoing(x, cfg, true).packet);
+  t.notOk(holdsOurs(o, 1100, 200, 1050), 'nothing received after 1050');
+  const s = peerPacket(o, marked, 1060, cfg);
+  t.ok(holdsOurs(s, 1100, 200, 1050));
+  t.notOk(holdsOurs(s, 1300, 200, 1050), 'not heard for longer than 200 ms');
+  t.notOk(holdsOurs(s, 1100, 200, 1070), 'received before sinceMs');
+  const released = peerPacket(s, wire(outgoing(x, cfg).packet), 1080, cfg);
+  t.notOk(holdsOurs(released, 1100, 200, 1050), 'its last packet no longer holds');
+});
+
 t.test('freshness: a watcher gossip calls dead and the watch does not hear is not waited for', async (t) => {
   let s = pulse(starting(), inputs(0));
   s = pulse(s.next, inputs(20));
@@ -310,4 +336,21 @@ t.test('GossipDeaths: from the first dead/leave until join/alive', async (t) => 
   t.equal(d.deadForMs('a'), 100, 'the first verdict counts');
   d.note('alive', 'a');
   t.equal(d.deadForMs('a'), undefined);
+});
+
+t.test('watchTargetsSliced gives the same pairs as watchTargets, yielding between slices', async (t) => {
+  const nodes = ['a', 'b', 'c'].map(node);
+  const vips: L2VipInput[] = Array.from({ length: 3000 }, (_, i) => ({
+    ip: `10.0.${i >> 8}.${i & 255}`,
+    services: [`default/s${i}`],
+    externalTrafficPolicy: 'Cluster',
+    readyNodes: 'undeclared',
+    advertisements: [{ name: 'l2', interfaces: [], spread: i % 500 === 0 }],
+  }));
+  const decisions = decideL2(vips, nodes);
+  const slicer = new TimeSlicer({ budgetMs: 0.01 });
+  for (const self of ['a', 'b', 'c', 'x']) {
+    t.same(await watchTargetsSliced(decisions, self, slicer), watchTargets(decisions, self), self);
+  }
+  t.ok(slicer.yields > 0, `${slicer.yields} yields`);
 });

@@ -93,3 +93,48 @@ t.test('watch pairs follow rendezvous order', async (t) => {
   const aFirst = ips.filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'a');
   t.equal(r.watch.targets.watchedBy.has('b'), aFirst.length > 0);
 });
+
+t.test(
+  'a member that joins is marked holding until the round that hands it its VIPs is in the datapath',
+  async (t) => {
+    const r = rig('a', model);
+    t.teardown(() => r.speaker.stop());
+    r.speaker.start();
+    await waitFor(
+      'a alone answers every VIP',
+      2000,
+      () => r.speaker.decisions().length > 0 && r.speaker.decisions().every((d) => d.owner === 'a'),
+    );
+    // Every mark a posts, with what a's datapath answered of b's future VIPs at that moment.
+    const posted: Array<{ holdsB: boolean; answersB: number }> = [];
+    const setHolding = r.watch.setHolding.bind(r.watch);
+    let ofB: string[] = [];
+    r.watch.setHolding = (peers) => {
+      posted.push({
+        holdsB: peers.has('b'),
+        answersB: ofB.filter((ip) => r.datapath.action(ip) === 'answer').length,
+      });
+      setHolding(peers);
+    };
+    ofB = r.speaker
+      .decisions()
+      .map((d) => d.ip)
+      .filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'b');
+    t.ok(ofB.length > 0, 'some VIPs move to b');
+    posted.length = 0;
+    r.membership.set('b', 'alive');
+    await waitFor('b’s VIPs handed to it', 2000, () =>
+      ofB.every((ip) => r.datapath.action(ip) === 'suppress'),
+    );
+    await waitFor('the mark is gone', 2000, () => !r.watch.holding.has('b'));
+    t.ok(
+      posted.some((p) => p.holdsB && p.answersB > 0),
+      'b was marked while a answered its VIPs',
+    );
+    t.same(
+      posted.filter((p) => p.answersB > 0 && !p.holdsB),
+      [],
+      'never unmarked while a still answered one of b’s VIPs',
+    );
+  },
+);
