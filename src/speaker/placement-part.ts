@@ -43,6 +43,8 @@ export class SpeakerPlacement {
     decisions: readonly VipDecision[],
     members: readonly MemberView[],
   ): Set<string> {
+    // Without placed VIPs nothing waits (the common case: no map per round over thousands of VIPs).
+    if (this.pending.size === 0 && !decisions.some((d) => d.placement)) return new Set();
     const before = new Map(previous.map((d) => [d.ip, d.owner]));
     const byName = new Map(members.map((m) => [m.name, m]));
     const held = new Set<string>();

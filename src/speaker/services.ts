@@ -13,6 +13,7 @@ import { registerHealthMetrics } from '../metrics/health.js';
 import { type Readiness, startMetricsServer } from '../metrics/server.js';
 import { sampleIntervalForVips, TrafficMonitor } from '../metrics/monitor.js';
 import type { Member } from '../membership/types.js';
+import type { VipDecision } from '../l2/desired.js';
 import type { Logger } from '../util/log.js';
 import { failingCounts } from '../health/gossip.js';
 import { decodeNodeMeta } from './node-meta.js';
@@ -167,15 +168,26 @@ function wire(parts: {
   });
 
   const failovers = new FailoverClock(metrics.failoverSeconds);
+  // Rounds with unchanged inputs hand back the same decisions: no pass over thousands of VIPs then.
+  let announcedFrom: readonly VipDecision[] | undefined;
   const refresh = () => {
     metrics.setMembers([...speaker.members()]);
-    const announcements = speaker
-      .decisions()
-      .filter((d) => d.shares.has(options.node))
-      .flatMap((d) =>
-        d.services.map((service) => ({ service, protocol: 'layer2' as const, node: options.node, ip: d.ip })),
+    const decisions = speaker.decisions();
+    if (decisions !== announcedFrom) {
+      announcedFrom = decisions;
+      metrics.setAnnounced(
+        decisions
+          .filter((d) => d.shares.has(options.node))
+          .flatMap((d) =>
+            d.services.map((service) => ({
+              service,
+              protocol: 'layer2' as const,
+              node: options.node,
+              ip: d.ip,
+            })),
+          ),
       );
-    metrics.setAnnounced(announcements);
+    }
     for (const s of speaker.bgpSessions()) {
       metrics.bgpSessionUp.set({ peer: s.peer }, s.state === 'established' ? 1 : 0);
       metrics.bgpAnnouncedPrefixes.set({ peer: s.peer }, s.prefixesSent);
