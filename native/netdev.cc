@@ -105,30 +105,36 @@ struct Link {
   std::vector<uint8_t> mac;
 };
 
-// The addresses of every interface except those named in the array argument, and each such interface's
-// MAC: { addresses: [{ name, family: 4 | 6, address, prefixLength, loopback, running }], macs: { name:
+// The addresses of every interface except those named in the first array argument (or, with a second,
+// only of those named there), and each such interface's MAC: { addresses: [{ name, family: 4 | 6, address, prefixLength, loopback, running }], macs: { name:
 // six bytes } }. Links are listed first, then each wanted interface's addresses are dumped alone (the
 // kernel filters by index), so 10,000 VIPs held on lo cost nothing here. os.networkInterfaces() (and
 // getifaddrs) dump every address of every interface, and restart the dump while addresses change:
 // seconds per call while a speaker adds thousands of VIPs to lo.
+// Reads argument `i`, when given, as an array of interface names into `out`; false after a TypeError.
+bool NameSet(const Napi::CallbackInfo& info, size_t i, const char* what, std::set<std::string>* out) {
+  Napi::Env env = info.Env();
+  if (info.Length() <= i || info[i].IsUndefined()) return true;
+  bool ok = info[i].IsArray();
+  if (ok) {
+    Napi::Array names = info[i].As<Napi::Array>();
+    for (uint32_t k = 0; ok && k < names.Length(); k++) {
+      Napi::Value v = names.Get(k);
+      ok = v.IsString();
+      if (ok) out->insert(v.As<Napi::String>().Utf8Value());
+    }
+  }
+  if (!ok) Napi::TypeError::New(env, std::string(what) + " must be an array of interface names").ThrowAsJavaScriptException();
+  return ok;
+}
+
 Napi::Value InterfaceAddresses(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::set<std::string> skip;
-  if (info.Length() > 0 && !info[0].IsUndefined()) {
-    if (!info[0].IsArray()) {
-      Napi::TypeError::New(env, "skip must be an array of interface names").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    Napi::Array names = info[0].As<Napi::Array>();
-    for (uint32_t i = 0; i < names.Length(); i++) {
-      Napi::Value v = names.Get(i);
-      if (!v.IsString()) {
-        Napi::TypeError::New(env, "skip must be an array of interface names").ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      skip.insert(v.As<Napi::String>().Utf8Value());
-    }
-  }
+  std::set<std::string> only;
+  if (!NameSet(info, 0, "skip", &skip)) return env.Undefined();
+  if (!NameSet(info, 1, "only", &only)) return env.Undefined();
+  bool onlySome = info.Length() > 1 && !info[1].IsUndefined();
   int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
   if (fd < 0) {
     ThrowErrno(env, "socket(AF_NETLINK)", errno);
@@ -162,7 +168,7 @@ Napi::Value InterfaceAddresses(const Napi::CallbackInfo& info) {
   uint32_t seq = 2;
   for (const Link& link : links) {
     if (!ok) break;
-    if (link.name.empty() || skip.count(link.name) > 0) continue;
+    if (link.name.empty() || skip.count(link.name) > 0 || (onlySome && only.count(link.name) == 0)) continue;
     if (link.mac.size() == 6) macs.Set(link.name, Napi::Buffer<uint8_t>::Copy(env, link.mac.data(), 6));
     ifaddrmsg addrReq;
     std::memset(&addrReq, 0, sizeof(addrReq));

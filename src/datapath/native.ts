@@ -104,7 +104,10 @@ export interface DatapathNative {
   packetRecv(fd: number, max: number): Buffer[];
   interfaceIndex(ifname: string): number;
   interfaceMac(ifname: string): Buffer;
-  interfaceAddresses(skip: readonly string[]): {
+  interfaceAddresses(
+    skip: readonly string[],
+    only?: readonly string[],
+  ): {
     addresses: InterfaceAddress[];
     macs: Record<string, Buffer>;
   };

@@ -42,5 +42,10 @@ export function sendRawFrame(ifname: string, frame: Buffer): number {
   return callNative(`interface ${ifname}`, () => datapathNative().packetSend(ifindex, frame));
 }
 
+/** The addresses of one interface alone (none when it does not exist). */
+export function addressesOf(ifname: string): InterfaceAddress[] {
+  return callNative(`interface ${ifname}`, () => datapathNative().interfaceAddresses([], [ifname])).addresses;
+}
+
 /** MAC text helpers live with the other pure encoders. */
 export { formatMac, parseMac } from './xdp-layout.js';

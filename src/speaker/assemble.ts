@@ -1,4 +1,4 @@
-import { interfaceIndex, interfaceMac } from '../datapath/netdev.js';
+import { addressesOf, interfaceIndex, interfaceMac } from '../datapath/netdev.js';
 import { FrameSender } from '../datapath/frame-sender.js';
 import { XdpResponder } from '../datapath/responder.js';
 import { XdpTxErrors } from '../datapath/tx-errors.js';
@@ -126,7 +126,7 @@ export async function startSpeaker(
   const health = new HealthMonitor({ node: options.node });
   let host: HostVips | undefined;
   if (options.hostVips) {
-    host = new HostVips(options.hostVips);
+    host = new HostVips({ ...options.hostVips, addresses: addressesOf });
     const raised = host.prepare();
     if (raised.length > 0)
       log.info({ sysctls: Object.fromEntries(raised) }, 'ARP sysctls raised for VIPs on the host');

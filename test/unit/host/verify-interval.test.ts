@@ -59,3 +59,33 @@ t.test('an unchanged wanted set is not read again before the verify interval', a
   t.same(await host.cleanup(), { added: [], removed: ['10.0.0.1', '10.0.0.2'] });
   t.same([...fake.held], [], 'cleanup always reads and removes');
 });
+
+t.test('with an address reader the interface is read without an ip process', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'herald-hv-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const fake = fakeIp();
+  let reads = 0;
+  const host = new HostVips({
+    interface: 'lo',
+    statePath: join(dir, 'state.json'),
+    ip: fake.ip,
+    addresses: (ifname) => {
+      reads++;
+      t.equal(ifname, 'lo');
+      // The loopback's own addresses (not host prefixes, or not ours) come along and are left alone.
+      return [
+        { address: '127.0.0.1', prefixLength: 8 },
+        { address: '::1', prefixLength: 128 },
+        ...[...fake.held].map((address) => ({ address, prefixLength: 32 })),
+      ];
+    },
+  });
+  t.same(await host.sync(new Set(['10.0.0.1', '10.0.0.2'])), {
+    added: ['10.0.0.1', '10.0.0.2'],
+    removed: [],
+  });
+  t.same(await host.sync(new Set(['10.0.0.2'])), { added: [], removed: ['10.0.0.1'] });
+  t.equal(fake.calls.show, 0, 'no ip -j address show');
+  t.equal(reads, 4, 'read before and after each change');
+  t.same([...fake.held], ['10.0.0.2']);
+});
