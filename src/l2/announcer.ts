@@ -42,22 +42,33 @@ export class Announcer {
   private readonly schedules = new Map<string, Schedule>();
   private readonly due = new DueQueue<Step>();
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private gen = 0;
   private readonly maxPerTick: number;
+  /** First frames announce() may still send in this turn of the event loop. */
+  private immediateLeft: number;
+  private immediateReset: NodeJS.Immediate | undefined;
 
   constructor(private readonly options: AnnouncerOptions) {
     this.maxPerTick = options.maxPerTick ?? 500;
+    this.immediateLeft = this.maxPerTick;
   }
 
-  /** Starts (or restarts) the burst for `ip` on `interfaces`; the first frame goes out now. */
+  /**
+   * Starts (or restarts) the burst for `ip` on `interfaces`; the first frame goes out now, or, past
+   * `maxPerTick` first frames in this turn of the event loop (a round taking thousands of VIPs over, the
+   * re-announcement after a stall), on the next ticks, `maxPerTick` at a time.
+   */
   announce(ip: string, interfaces: readonly string[]): void {
     const now = Date.now();
     const schedule: Schedule = { interfaces, gen: ++this.gen, origin: now };
     this.schedules.set(ip, schedule);
     const first = this.options.burstMs[0];
-    if (first === 0) this.fire(ip, 'burst');
-    this.queueNext(ip, schedule, first === 0 ? 1 : 0, now);
+    if (first === 0 && this.takeImmediate()) {
+      this.fire(ip, 'burst');
+      this.queueNext(ip, schedule, 1, now);
+    } else this.push(now + (first ?? 0), { ip, gen: schedule.gen, step: 0 });
   }
 
   /** Only the periodic refresh, no burst (for state adopted from a previous process). */
@@ -82,10 +93,11 @@ export class Announcer {
   }
 
   stop(): void {
+    if (this.immediateReset) clearImmediate(this.immediateReset);
+    this.immediateReset = undefined;
     this.schedules.clear();
     this.due.clear();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.disarm();
     this.timerAt = Number.POSITIVE_INFINITY;
   }
 
@@ -105,6 +117,16 @@ export class Announcer {
     }
   }
 
+  private takeImmediate(): boolean {
+    if (this.immediateLeft <= 0) return false;
+    this.immediateLeft--;
+    this.immediateReset ??= setImmediate(() => {
+      this.immediateReset = undefined;
+      this.immediateLeft = this.maxPerTick;
+    });
+    return true;
+  }
+
   private push(at: number, step: Step): void {
     this.due.add(at, step);
     this.arm();
@@ -113,19 +135,43 @@ export class Announcer {
   private arm(): void {
     const next = this.due.nextAt();
     if (next === undefined || next >= this.timerAt) return;
-    if (this.timer) clearTimeout(this.timer);
+    this.disarm();
     this.timerAt = next;
-    this.timer = setTimeout(() => this.tick(), Math.max(0, next - Date.now())).unref();
+    const wait = next - Date.now();
+    // Already due (a backlog larger than one tick): an immediate, so I/O and the other timers run first.
+    // A 0 ms timer would not do: a timer due when the timers phase ends runs in the same phase, so the
+    // backlog would run tick after tick with nothing in between. Not unref'd: an unref'd immediate does
+    // not keep the loop from blocking in its poll phase.
+    if (wait <= 0) {
+      this.immediate = setImmediate(() => {
+        this.immediate = undefined;
+        this.tick();
+      });
+    } else {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.tick();
+      }, wait).unref();
+    }
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
   }
 
   private tick(): void {
-    this.timer = undefined;
+    this.disarm();
     this.timerAt = Number.POSITIVE_INFINITY;
     const now = Date.now();
     for (const { ip, gen, step } of this.due.takeDue(now, this.maxPerTick)) {
       const schedule = this.schedules.get(ip);
       if (!schedule || schedule.gen !== gen) continue;
       if (step >= 0) {
+        // A first frame that waited for its turn (announce() past its budget): the burst counts from it.
+        if (step === 0 && this.options.burstMs[0] === 0) schedule.origin = now;
         this.fire(ip, 'burst');
         this.queueNext(ip, schedule, step + 1, now);
       } else {
@@ -133,14 +179,7 @@ export class Announcer {
         this.push(now + this.options.refreshMs, { ip, gen, step: -1 });
       }
     }
-    const next = this.due.nextAt();
-    if (next !== undefined && next <= now) {
-      // More is due than one tick fires: let timers and I/O run first.
-      this.timerAt = now;
-      this.timer = setTimeout(() => this.tick(), 0).unref();
-    } else {
-      this.arm();
-    }
+    this.arm();
   }
 
   private fire(ip: string, phase: 'burst' | 'refresh'): void {
