@@ -23,6 +23,9 @@ export class OwnershipLiveness {
   private watching: ReadonlySet<string> = new Set();
   /** Watch pairs per decision array (a round with unchanged inputs gets the same array back). */
   private readonly targetsOf = new WeakMap<readonly VipDecision[], WatchTargets>();
+  /** The pairs and holding marks last handed to the watch. */
+  private lastTargets: WatchTargets = { watching: new Set(), watchedBy: new Set() };
+  private lastHolding: ReadonlySet<string> = new Set();
 
   constructor(
     private readonly parts: Pick<SpeakerParts, 'watch' | 'gate'>,
@@ -40,6 +43,20 @@ export class OwnershipLiveness {
     slicer: TimeSlicer,
   ): Promise<{ decisions: VipDecision[]; views: MemberView[] }> {
     const { watch, gate } = this.parts;
+    const addresses = new Map(members.map((m) => [m.name, m.address]));
+    const gone = new Set(members.filter((m) => m.state === 'dead' || m.state === 'left').map((m) => m.name));
+    // A member alive in gossip but not in the decisions the datapath holds (it just joined) is watched,
+    // and marked holding, at once: deciding over thousands of VIPs takes seconds on a loaded host, and a
+    // joining node that hears nothing from us meanwhile opens its gate at its cap next to our answers.
+    const fresh = members
+      .filter((m) => m.name !== this.node && m.state === 'alive' && !this.appliedAlive.has(m.name))
+      .map((m) => m.name)
+      .filter((n) => !this.lastTargets.watching.has(n) || !this.lastHolding.has(n));
+    if (fresh.length > 0) {
+      const early = { watching: new Set(fresh), watchedBy: new Set(fresh) };
+      this.post(mergeTargets(this.lastTargets, early), addresses, gone);
+      this.hold(new Set([...this.lastHolding, ...fresh]));
+    }
     const gossip = memberViews(members);
     const byGossip = await decideWith(gossip);
     let targets = await this.targets(byGossip, slicer);
@@ -50,8 +67,7 @@ export class OwnershipLiveness {
       const asAlive = gossip.map((v) => (dead.has(v.name) ? { ...v, alive: true } : v));
       targets = mergeTargets(targets, await this.targets(await decideWith(asAlive), slicer));
     }
-    const gone = new Set(members.filter((m) => m.state === 'dead' || m.state === 'left').map((m) => m.name));
-    watch.setTargets(targets, new Map(members.map((m) => [m.name, m.address])), gone);
+    this.post(targets, addresses, gone);
     const corrected = ownershipViews(
       gossip,
       this.node,
@@ -74,7 +90,7 @@ export class OwnershipLiveness {
     // unmarked only after (applied()); such an owner keeps its gate shut meanwhile (l2/watch/freshness).
     this.nextAlive = new Set(corrected.views.filter((v) => v.alive).map((v) => v.name));
     this.watching = targets.watching;
-    watch.setHolding(
+    this.hold(
       new Set([...targets.watching].filter((n) => !this.nextAlive.has(n) || !this.appliedAlive.has(n))),
     );
     if (!corrected.changed) return { decisions: byGossip, views: gossip };
@@ -86,7 +102,21 @@ export class OwnershipLiveness {
   /** The last decision is in the data path: owners it no longer answers for may reopen their gates. */
   applied(): void {
     this.appliedAlive = this.nextAlive;
-    this.parts.watch.setHolding(new Set([...this.watching].filter((n) => !this.appliedAlive.has(n))));
+    this.hold(new Set([...this.watching].filter((n) => !this.appliedAlive.has(n))));
+  }
+
+  private post(
+    targets: WatchTargets,
+    addresses: ReadonlyMap<string, string>,
+    gone: ReadonlySet<string>,
+  ): void {
+    this.lastTargets = targets;
+    this.parts.watch.setTargets(targets, addresses, gone);
+  }
+
+  private hold(peers: ReadonlySet<string>): void {
+    this.lastHolding = peers;
+    this.parts.watch.setHolding(peers);
   }
 
   private async targets(decisions: readonly VipDecision[], slicer: TimeSlicer): Promise<WatchTargets> {

@@ -1,5 +1,10 @@
 import t, { type Test } from 'tap';
+import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../../src/l2/gate.js';
+import type { VipDecision } from '../../../src/l2/desired.js';
 import { rendezvousOrder } from '../../../src/l2/rendezvous.js';
+import { PROFILES } from '../../../src/membership/config.js';
+import { OwnershipLiveness } from '../../../src/speaker/ownership.js';
+import { TimeSlicer } from '../../../src/util/slices.js';
 import { waitFor } from '../../../src/util/wait.js';
 import { parseModel, rig, sixServices } from './fakes.js';
 
@@ -138,3 +143,28 @@ t.test(
     );
   },
 );
+
+t.test('a member that joins is watched and marked holding before the round decides', async (t) => {
+  const r = rig('a', model);
+  const gate = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] });
+  const liveness = new OwnershipLiveness({ watch: r.watch, gate }, 'a', () => undefined);
+  t.teardown(() => liveness.stop());
+  const slicer = new TimeSlicer();
+  const none: VipDecision[] = [];
+  // The first round, with a alone, applied.
+  await liveness.decide(r.membership.members(), () => Promise.resolve(none), slicer);
+  liveness.applied();
+  t.notOk(r.watch.targets.watchedBy.has('b'));
+  r.membership.set('b', 'alive');
+  let release: () => void = () => undefined;
+  const slow = new Promise<VipDecision[]>((resolve) => (release = () => resolve(none)));
+  const round = liveness.decide(r.membership.members(), () => slow, slicer);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.ok(r.watch.targets.watchedBy.has('b'), 'b is watched while the decisions are still being computed');
+  t.ok(r.watch.targets.watching.has('b'));
+  t.ok(r.watch.holding.has('b'), 'and marked holding: a still answers what it will hand to b');
+  release();
+  await round;
+  liveness.applied();
+  t.notOk(r.watch.holding.has('b'), 'the round is applied: unmarked');
+});
