@@ -173,7 +173,10 @@ t.test('addon maps, pinning, test runs and errors', async (t) => {
     t.equal(obj.program('fx_drop').testRun(frame).retval, 1);
     const sums = obj.map('fx_percpu').lookupPerCpuSum(u32(0));
     t.same(sums, [11n, 64n + 600n], 'per-CPU counter summed over CPUs');
-    t.throws(() => obj.program('nope'), /has no program nope \(programs: fx_xdp, fx_pass, fx_drop\)/);
+    t.throws(
+      () => obj.program('nope'),
+      /has no program nope \(programs: fx_xdp, fx_pass, fx_drop, fx_aborted\)/,
+    );
     t.throws(() => obj.map('nope'), /has no map nope/);
   });
 

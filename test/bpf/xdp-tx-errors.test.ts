@@ -3,17 +3,20 @@
  * by the kernel when the peer has no XDP program (veth reports it on xdp:xdp_bulk_tx with ENXIO). The
  * responder answers ARP in namespace n, the client c sends requests, and the tracepoint counter must count
  * every reply the kernel dropped, for the watched interface and namespace only, and nothing once the peer
- * can receive. Also: the counter's pins join an existing (older) pin dir, survive a reopen, and cleanup
- * removes them. Layout (tag tx): c --veth-- n.
+ * can receive; an aborted verdict (a fixture program on c's side) is counted from xdp:xdp_exception.
+ * Also: the counter's pins join an existing (older) pin dir, survive a reopen, and cleanup removes them.
+ * Layout (tag tx): c --veth-- n.
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { unpinDir } from '../../src/datapath/bpf.js';
 import { XdpResponder } from '../../src/datapath/responder.js';
 import { netnsInode, TX_ERRORS_MAP_NAMES, XdpTxErrors } from '../../src/datapath/tx-errors.js';
 import { parseMac } from '../../src/datapath/xdp-layout.js';
 import { namespacePrefix } from '../../src/lab/netns.js';
+import { nativeBuildDir } from '../../src/util/paths.js';
 import { TestLan } from '../helpers/netns.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 
@@ -29,7 +32,10 @@ t.test('XDP_TX frames the kernel drops are counted per interface and action', as
   const lan = new TestLan('tx');
   const pinDir = `/sys/fs/bpf/${namespacePrefix()}tx-${process.pid}`;
   const opened: Array<{ close(): void }> = [];
-  const removePins = () => XdpResponder.cleanup(pinDir);
+  const removePins = () => {
+    XdpResponder.cleanup(pinDir);
+    unpinDir(`${pinDir}-fx`);
+  };
   process.once('exit', removePins); // also when the test dies before its teardown
   t.teardown(async () => {
     process.removeListener('exit', removePins);
@@ -112,6 +118,38 @@ t.test('XDP_TX frames the kernel drops are counted per interface and action', as
     });
     t.equal(await ask(20), 20n);
     t.equal(txFrames(), 55n);
+  });
+
+  await t.test('an aborted verdict is counted from xdp:xdp_exception', async (t) => {
+    // c's eth0 gets a program that aborts every frame: n's replies now reach c's XDP and abort there.
+    t.match(JSON.parse((await lan.exec(c, process.execPath, [agent, 'detach', 'eth0'])).stdout), {
+      detached: true,
+    });
+    const fixture = join(nativeBuildDir(), 'test_fixtures.bpf.o');
+    const aborted = await lan.exec(c, process.execPath, [
+      agent,
+      'object',
+      fixture,
+      'fx_aborted',
+      `${pinDir}-fx`,
+      'eth0',
+      'native',
+    ]);
+    t.match(JSON.parse(aborted.stdout), { mode: 'native' });
+    const cLink = JSON.parse(await lan.ip(c, '-j', 'link', 'show', 'eth0')) as Array<{ ifindex: number }>;
+    const cIndex = cLink[0]?.ifindex ?? 0;
+    tx.watch([cIndex], netnsInode(`/run/netns/${c}`));
+    t.equal(await ask(10), 10n, 'n answered (XDP_TX into c, whose program aborts them)');
+    t.same(
+      tx.counts().find((e) => e.ifindex === cIndex),
+      { ifindex: cIndex, action: 'aborted', frames: 10n },
+      "every aborted frame counted for c's eth0, action aborted",
+    );
+    t.equal(
+      tx.counts().find((e) => e.action === 'tx')?.frames,
+      55n,
+      "n's transmit count did not move (not watched now, and its replies left)",
+    );
   });
 
   await t.test('a reopened responder loads beside the new pins; cleanup removes them', async (t) => {
