@@ -93,7 +93,7 @@ t.test('XDP attach/query/replace/detach and raw frames inside namespaces', async
     ]);
     const ids = r[0]?.ok ? (r[0].value as Array<{ name: string; id: number }>) : [];
     const id = (name: string): number => ids.find((p) => p.name === name)?.id ?? -1;
-    t.equal(ids.length, 3, 'object loaded');
+    t.equal(ids.length, 4, 'object loaded');
     t.same(r[1], { ok: true, value: null }, 'nothing attached at first');
     t.same(r[2], { ok: true, value: 'native' }, 'veth takes native XDP');
     t.same(r[3], { ok: true, value: { mode: 'native', progId: id('fx_pass'), progName: 'fx_pass' } });
