@@ -69,7 +69,7 @@ export function serviceSummaries(
   return out.sort((x, y) => (x.service < y.service ? -1 : 1));
 }
 
-/** One line per service: `shop/web  192.168.50.240, fd00:50::  pool lan  L2 spread by clients (lan)`. */
+/** One line per service: `shop/web  192.168.50.240, fd00:50::1:0  pool lan  L2 spread by clients (lan)`. */
 export function formatSummaries(rows: readonly ServiceSummary[]): string[] {
   const width = Math.max(0, ...rows.map((r) => r.service.length));
   const ipWidth = Math.max(0, ...rows.map((r) => r.ips.join(', ').length));
