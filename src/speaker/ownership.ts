@@ -25,7 +25,17 @@ export class OwnershipLiveness {
   private readonly targetsOf = new WeakMap<readonly VipDecision[], WatchTargets>();
   /** The pairs and holding marks last handed to the watch. */
   private lastTargets: WatchTargets = { watching: new Set(), watchedBy: new Set() };
+  private lastAddresses: ReadonlyMap<string, string> = new Map();
+  private lastGone: ReadonlySet<string> = new Set();
   private lastHolding: ReadonlySet<string> = new Set();
+  /**
+   * Members alive in gossip but not in the decisions the datapath holds (they joined or came back since),
+   * with their address: watched both ways and marked holding from the gossip event on, until a round
+   * that counts them alive is applied. Deciding over thousands of VIPs takes seconds on a loaded host
+   * (a round begun before the member joined runs on without it), and a joining node that hears nothing
+   * from us meanwhile opens its gate at its cap next to our answers.
+   */
+  private readonly joining = new Map<string, string>();
 
   constructor(
     private readonly parts: Pick<SpeakerParts, 'watch' | 'gate'>,
@@ -35,6 +45,10 @@ export class OwnershipLiveness {
 
   noteMember(kind: string, member: Member): void {
     this.deaths.note(kind, member.name);
+    if (member.name === this.node) return;
+    if (kind === 'dead' || kind === 'leave') {
+      if (this.joining.delete(member.name)) this.repost();
+    } else if (member.state === 'alive') this.join([member]);
   }
 
   async decide(
@@ -45,18 +59,8 @@ export class OwnershipLiveness {
     const { watch, gate } = this.parts;
     const addresses = new Map(members.map((m) => [m.name, m.address]));
     const gone = new Set(members.filter((m) => m.state === 'dead' || m.state === 'left').map((m) => m.name));
-    // A member alive in gossip but not in the decisions the datapath holds (it just joined) is watched,
-    // and marked holding, at once: deciding over thousands of VIPs takes seconds on a loaded host, and a
-    // joining node that hears nothing from us meanwhile opens its gate at its cap next to our answers.
-    const fresh = members
-      .filter((m) => m.name !== this.node && m.state === 'alive' && !this.appliedAlive.has(m.name))
-      .map((m) => m.name)
-      .filter((n) => !this.lastTargets.watching.has(n) || !this.lastHolding.has(n));
-    if (fresh.length > 0) {
-      const early = { watching: new Set(fresh), watchedBy: new Set(fresh) };
-      this.post(mergeTargets(this.lastTargets, early), addresses, gone);
-      this.hold(new Set([...this.lastHolding, ...fresh]));
-    }
+    // Members known before the events were listened to (a start) join here.
+    this.join(members.filter((m) => m.name !== this.node && m.state === 'alive'));
     const gossip = memberViews(members);
     const byGossip = await decideWith(gossip);
     let targets = await this.targets(byGossip, slicer);
@@ -102,21 +106,53 @@ export class OwnershipLiveness {
   /** The last decision is in the data path: owners it no longer answers for may reopen their gates. */
   applied(): void {
     this.appliedAlive = this.nextAlive;
+    let left = false;
+    for (const name of this.appliedAlive) left = this.joining.delete(name) || left;
+    if (left) this.repost();
     this.hold(new Set([...this.watching].filter((n) => !this.appliedAlive.has(n))));
   }
 
+  private join(members: readonly Member[]): void {
+    let added = false;
+    for (const m of members) {
+      if (this.appliedAlive.has(m.name) || this.joining.get(m.name) === m.address) continue;
+      this.joining.set(m.name, m.address);
+      added = true;
+    }
+    if (!added) return;
+    this.repost();
+    this.hold(this.lastHolding);
+  }
+
+  private repost(): void {
+    this.post(this.lastTargets, this.lastAddresses, this.lastGone);
+  }
+
+  /** The pairs to the watch, with every joining member watched both ways. */
   private post(
     targets: WatchTargets,
     addresses: ReadonlyMap<string, string>,
     gone: ReadonlySet<string>,
   ): void {
     this.lastTargets = targets;
-    this.parts.watch.setTargets(targets, addresses, gone);
+    this.lastAddresses = addresses;
+    this.lastGone = gone;
+    if (this.joining.size === 0) {
+      this.parts.watch.setTargets(targets, addresses, gone);
+      return;
+    }
+    const names = new Set(this.joining.keys());
+    this.parts.watch.setTargets(
+      mergeTargets(targets, { watching: names, watchedBy: names }),
+      new Map([...addresses, ...this.joining]),
+      gone,
+    );
   }
 
+  /** The holding marks to the watch, every joining member included. */
   private hold(peers: ReadonlySet<string>): void {
     this.lastHolding = peers;
-    this.parts.watch.setHolding(peers);
+    this.parts.watch.setHolding(new Set([...peers, ...this.joining.keys()]));
   }
 
   private async targets(decisions: readonly VipDecision[], slicer: TimeSlicer): Promise<WatchTargets> {

@@ -168,3 +168,37 @@ t.test('a member that joins is watched and marked holding before the round decid
   liveness.applied();
   t.notOk(r.watch.holding.has('b'), 'the round is applied: unmarked');
 });
+
+t.test(
+  'a member that joins during a round is watched at once and stays marked through that round',
+  async (t) => {
+    const r = rig('a', model);
+    const gate = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] });
+    const liveness = new OwnershipLiveness({ watch: r.watch, gate }, 'a', () => undefined);
+    t.teardown(() => liveness.stop());
+    const slicer = new TimeSlicer();
+    const none: VipDecision[] = [];
+    await liveness.decide(r.membership.members(), () => Promise.resolve(none), slicer);
+    liveness.applied();
+    // A round begins with a alone; b joins while it decides.
+    let release: () => void = () => undefined;
+    const slow = new Promise<VipDecision[]>((resolve) => (release = () => resolve(none)));
+    const before = liveness.decide(r.membership.members(), () => slow, slicer);
+    r.membership.set('b', 'alive');
+    const b = r.membership.members().find((m) => m.name === 'b')!;
+    liveness.noteMember('join', b);
+    t.ok(r.watch.targets.watchedBy.has('b'), 'watched from the gossip event');
+    t.ok(r.watch.holding.has('b'), 'and marked holding');
+    release();
+    await before;
+    liveness.applied();
+    t.ok(r.watch.targets.watchedBy.has('b'), 'the round begun without b does not drop its watch');
+    t.ok(r.watch.holding.has('b'), 'nor its mark: its decisions were made without b');
+    await liveness.decide(r.membership.members(), () => Promise.resolve(none), slicer);
+    t.ok(r.watch.holding.has('b'), 'a round with b, not applied yet: still marked');
+    liveness.applied();
+    t.notOk(r.watch.holding.has('b'), 'applied with b alive: unmarked');
+    liveness.noteMember('dead', { ...b, state: 'dead' });
+    t.notOk(r.watch.targets.watchedBy.has('b'), 'dead: no longer watched as a joining member');
+  },
+);
