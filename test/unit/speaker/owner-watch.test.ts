@@ -144,20 +144,32 @@ t.test(
   },
 );
 
-t.test('a member that joins is watched and marked holding before the round decides', async (t) => {
+const NONE: VipDecision[] = [];
+
+/** Node a's liveness after a first round, with a alone, decided and applied. */
+async function aloneApplied(t: Test) {
   const r = rig('a', model);
   const gate = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] });
   const liveness = new OwnershipLiveness({ watch: r.watch, gate }, 'a', () => undefined);
   t.teardown(() => liveness.stop());
   const slicer = new TimeSlicer();
-  const none: VipDecision[] = [];
-  // The first round, with a alone, applied.
-  await liveness.decide(r.membership.members(), () => Promise.resolve(none), slicer);
+  await liveness.decide(r.membership.members(), () => Promise.resolve(NONE), slicer);
   liveness.applied();
+  return { r, liveness, slicer };
+}
+
+/** Decisions that arrive only when released: a round still deciding. */
+function slowDecisions() {
+  let release: () => void = () => undefined;
+  const slow = new Promise<VipDecision[]>((resolve) => (release = () => resolve(NONE)));
+  return { slow, release };
+}
+
+t.test('a member that joins is watched and marked holding before the round decides', async (t) => {
+  const { r, liveness, slicer } = await aloneApplied(t);
   t.notOk(r.watch.targets.watchedBy.has('b'));
   r.membership.set('b', 'alive');
-  let release: () => void = () => undefined;
-  const slow = new Promise<VipDecision[]>((resolve) => (release = () => resolve(none)));
+  const { slow, release } = slowDecisions();
   const round = liveness.decide(r.membership.members(), () => slow, slicer);
   await new Promise((resolve) => setImmediate(resolve));
   t.ok(r.watch.targets.watchedBy.has('b'), 'b is watched while the decisions are still being computed');
@@ -172,17 +184,9 @@ t.test('a member that joins is watched and marked holding before the round decid
 t.test(
   'a member that joins during a round is watched at once and stays marked through that round',
   async (t) => {
-    const r = rig('a', model);
-    const gate = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] });
-    const liveness = new OwnershipLiveness({ watch: r.watch, gate }, 'a', () => undefined);
-    t.teardown(() => liveness.stop());
-    const slicer = new TimeSlicer();
-    const none: VipDecision[] = [];
-    await liveness.decide(r.membership.members(), () => Promise.resolve(none), slicer);
-    liveness.applied();
+    const { r, liveness, slicer } = await aloneApplied(t);
     // A round begins with a alone; b joins while it decides.
-    let release: () => void = () => undefined;
-    const slow = new Promise<VipDecision[]>((resolve) => (release = () => resolve(none)));
+    const { slow, release } = slowDecisions();
     const before = liveness.decide(r.membership.members(), () => slow, slicer);
     r.membership.set('b', 'alive');
     const b = r.membership.members().find((m) => m.name === 'b')!;
@@ -194,7 +198,7 @@ t.test(
     liveness.applied();
     t.ok(r.watch.targets.watchedBy.has('b'), 'the round begun without b does not drop its watch');
     t.ok(r.watch.holding.has('b'), 'nor its mark: its decisions were made without b');
-    await liveness.decide(r.membership.members(), () => Promise.resolve(none), slicer);
+    await liveness.decide(r.membership.members(), () => Promise.resolve(NONE), slicer);
     t.ok(r.watch.holding.has('b'), 'a round with b, not applied yet: still marked');
     liveness.applied();
     t.notOk(r.watch.holding.has('b'), 'applied with b alive: unmarked');
