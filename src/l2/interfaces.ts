@@ -1,4 +1,5 @@
 import ipaddr from 'ipaddr.js';
+import { boundedMemo } from '../util/memo.js';
 
 /** A node's interface as gossiped in its metadata: name and the prefixes configured on it. */
 export interface NodeInterface {
@@ -39,38 +40,16 @@ export function interfacesForVip(
   return best ? [best.name] : [];
 }
 
-/** The VIP's address; a VIP's decision runs every round, so the last few thousand are kept. */
-const parsedAddresses = new Map<string, ipaddr.IPv4 | ipaddr.IPv6>();
-const PARSED_ADDRESSES_MAX = 65536;
-
-function parsedAddress(ip: string): ipaddr.IPv4 | ipaddr.IPv6 {
-  let address = parsedAddresses.get(ip);
-  if (!address) {
-    address = ipaddr.parse(ip);
-    if (parsedAddresses.size >= PARSED_ADDRESSES_MAX) parsedAddresses.clear();
-    parsedAddresses.set(ip, address);
-  }
-  return address;
-}
+/** VIP addresses and node prefixes, parsed once: every round decides every VIP against every node's prefixes. */
+const parsedAddress = boundedMemo(65536, (ip) => ipaddr.parse(ip));
 
 type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
-/** Parsed prefixes by text: every VIP's decision looks at every node's prefixes, which rarely change. */
-const parsedCidrs = new Map<string, Cidr | null>();
-const PARSED_CIDRS_MAX = 4096;
-
 /** A gossiped prefix from another node; undefined for one that does not parse (it is ignored). */
-function parseCidr(cidr: string): Cidr | undefined {
-  const known = parsedCidrs.get(cidr);
-  if (known !== undefined) return known ?? undefined;
-  let parsed: Cidr | null;
+const parseCidr = boundedMemo(4096, (cidr): Cidr | undefined => {
   try {
-    parsed = ipaddr.parseCIDR(cidr);
+    return ipaddr.parseCIDR(cidr);
   } catch {
-    parsed = null;
+    return undefined;
   }
-  // Prefixes come from gossip: bound what an odd peer can make this keep.
-  if (parsedCidrs.size >= PARSED_CIDRS_MAX) parsedCidrs.clear();
-  parsedCidrs.set(cidr, parsed);
-  return parsed ?? undefined;
-}
+});
