@@ -54,6 +54,18 @@ export interface GateTiming {
   lateTickMs: number;
   /** After a stale period the owner answers again only once each watcher has reported it up this long. */
   refreshHoldMs: number;
+  /**
+   * Earliest takeover of a node's VIPs by a peer cut off from it, counted from the last packet the node
+   * received from that peer: the peer's last packet from the node may be 1 + lossSlack intervals older.
+   */
+  partitionTakeoverMs: number;
+  /**
+   * F: a node whose every watch session that was up (at least two) has been silent this long at once is
+   * cut off (a partition around it, or all its peers died together): it shuts its gate (fenced) before
+   * the far side may take its VIPs over. Undefined when the timers leave no room for it (F < 2 heartbeats:
+   * random loss would fence).
+   */
+  isolationFenceMs: number | undefined;
 }
 
 export const DEFAULT_GATE_SETTINGS = {
@@ -63,13 +75,16 @@ export const DEFAULT_GATE_SETTINGS = {
 } as const;
 
 /**
- * L = D − lossSlack × interval − margin, with D = detectMult × interval.
+ * L = D − lossSlack × interval − margin, with D = detectMult × interval; F = D − (2 + lossSlack) × interval − margin.
  * The owner stamps each heartbeat with the time read *before* it sent that pulse's watch packets, so its
  * last heartbeat h is never later than the last packet s a successor received (up to lossSlack lost
  * ones): gate closes at h + L ≤ s + D − margin < successor's takeover (≥ s + D).
  * SWIM-only takeovers (a successor without an established watch) wait swimTakeoverHold = L + margin after
  * the dead verdict, and the verdict itself comes no sooner than probeTimeout + suspicionMult × probeInterval
  * after the silence began; both exceed L for every profile.
+ * Isolation: cut at T, the node's last packet from a peer is ≤ T and the peer's last from it ≥ T − (1 +
+ * lossSlack) × interval, so the peer takes over no sooner than T + D − (1 + lossSlack) × interval; the node,
+ * judging once per pulse, fences by T + F + interval, a margin before that.
  */
 export function deriveGateTiming(s: GateSettings): GateTiming {
   const { intervalMs, detectMult } = s.watch;
@@ -91,6 +106,9 @@ export function deriveGateTiming(s: GateSettings): GateTiming {
   if (problems.length > 0) throw new Error(`gate timing: ${problems.join('; ')}`);
   const swimEarliestDeadMs = s.swim.probeTimeoutMs + s.swim.suspicionMult * s.swim.probeIntervalMs;
   const swimTakeoverHoldMs = livenessBoundMs + s.marginMs;
+  const partitionTakeoverMs = watchDetectMs - (1 + s.lossSlack) * intervalMs;
+  // Judged once per pulse: the fence may come one interval after F, and must still precede the takeover.
+  const fenceMs = partitionTakeoverMs - intervalMs - s.marginMs;
   return {
     watchDetectMs,
     swimEarliestDeadMs,
@@ -103,6 +121,8 @@ export function deriveGateTiming(s: GateSettings): GateTiming {
     heartbeatMs: intervalMs,
     lateTickMs: 2 * intervalMs,
     refreshHoldMs: 3 * intervalMs + s.marginMs,
+    partitionTakeoverMs,
+    isolationFenceMs: fenceMs >= 2 * intervalMs ? fenceMs : undefined,
   };
 }
 
@@ -123,6 +143,8 @@ export function checkLivenessBound(requestedMs: number, timing: GateTiming): str
 export function invariantHolds(t: GateTiming, marginMs: number): boolean {
   return (
     t.livenessBoundMs + marginMs <= t.earliestTakeoverMs &&
-    t.swimEarliestDeadMs + t.swimTakeoverHoldMs > t.livenessBoundMs
+    t.swimEarliestDeadMs + t.swimTakeoverHoldMs > t.livenessBoundMs &&
+    (t.isolationFenceMs === undefined ||
+      t.isolationFenceMs + t.heartbeatMs + marginMs <= t.partitionTakeoverMs)
   );
 }

@@ -85,17 +85,23 @@ export class Speaker
       this.log.info({ peer, verdict, previous }, `owner watch: ${peer} ${verdict}`);
       this.schedule();
     });
-    watch.on('stale', ({ gapMs, reason, peer }) =>
-      reason === 'isolated'
-        ? this.log.warn(
-            { peer },
-            `heard ${peer} again after losing every watched peer: answering nothing until the watchers report this node up and this node's decisions have caught up`,
-          )
-        : this.log.warn(
-            { gapMs },
-            'not scheduled for longer than the liveness bound: answering nothing until the watchers report this node up',
-          ),
-    );
+    watch.on('stale', ({ gapMs, reason, peer }) => {
+      if (reason === 'isolated')
+        this.log.warn(
+          { peer },
+          `heard ${peer} again after losing every watched peer: answering nothing until the watchers report this node up and this node's decisions have caught up`,
+        );
+      else if (reason === 'fenced')
+        this.log.warn(
+          { silentMs: gapMs },
+          'every watched peer fell silent at once (a partition around this node, or all of them died): answering nothing until one is heard again, or alone after the watcher cap',
+        );
+      else
+        this.log.warn(
+          { gapMs },
+          'not scheduled for longer than the liveness bound: answering nothing until the watchers report this node up',
+        );
+    });
     watch.on('refreshed', (r) => {
       if (r.gaveUpOn.length === 0) this.log.info(r, 'liveness gate open');
       else

@@ -9,9 +9,10 @@ import { EventEmitter } from 'node:events';
 import type { BfdMachineConfig } from '../../bgp/bfd/machine.js';
 import { BfdDiag, decodeBfd, encodeBfd } from '../../bgp/bfd/packet.js';
 import type { GateTiming } from '../gate.js';
-import { type Freshness, isolationEnded, pulse, type StaleReason, starting } from './freshness.js';
+import { type Freshness, fenced, isolationEnded, pulse, type StaleReason, starting } from './freshness.js';
 import {
   checkSilence,
+  cutOffFromAll,
   holdsOurs,
   newPeerWatch,
   outgoing,
@@ -63,12 +64,17 @@ export interface WatchCounters {
   droppedUnknown: number;
   lateTicks: number;
   staleEntered: number;
+  /** Times every up session fell silent at once and the gate was shut for it. */
+  fenced: number;
 }
 
 export interface OwnerWatchEvents {
   verdict: [{ peer: string; verdict: WatchVerdict; previous: WatchVerdict }];
-  /** 'stall': not scheduled for gapMs; 'isolated': `peer` heard again after every watched peer was down. */
-  stale: [{ gapMs: number; reason: 'stall' | 'isolated'; peer?: string }];
+  /**
+   * 'stall': not scheduled for gapMs; 'isolated': `peer` heard again after every watched peer was down;
+   * 'fenced': every up session silent for gapMs at once (l2/gate.ts, isolationFenceMs).
+   */
+  stale: [{ gapMs: number; reason: 'stall' | 'isolated' | 'fenced'; peer?: string }];
   refreshed: [{ afterMs: number; reason: StaleReason; gaveUpOn: string[] }];
 }
 
@@ -97,6 +103,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     droppedUnknown: 0,
     lateTicks: 0,
     staleEntered: 0,
+    fenced: 0,
   };
 
   constructor(private readonly opts: OwnerWatchOptions) {
@@ -227,6 +234,8 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
           };
         }),
       stillAnswering: [...this.holding].filter((name) => this.sessions.get(name)?.state.verdict === 'up'),
+      heardSince: (sinceMs) =>
+        [...this.sessions.values()].some((s) => (s.state.lastRxMs ?? -Infinity) > sinceMs),
     });
     this.freshness = step.next;
     if (step.stalled) this.counters.lateTicks++;
@@ -250,6 +259,15 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     const nowMs = this.nowMs();
     // A stall between the pulse and this turn of the loop is a stall too: the input is unread.
     const stalled = stalledBefore || nowMs - pulseMs > this.opts.timing.lateTickMs;
+    const fenceMs = this.opts.timing.isolationFenceMs;
+    if (!stalled && this.ready && !this.freshness.stale && fenceMs !== undefined) {
+      const silentMs = cutOffFromAll(
+        [...this.sessions.values()].map((s) => s.state),
+        nowMs,
+        fenceMs,
+      );
+      if (silentMs !== undefined) this.fence(nowMs, silentMs);
+    }
     for (const [name, s] of this.sessions) {
       const before = s.state.verdict;
       s.state = checkSilence(s.state, nowMs, this.opts.timing.watchDetectMs, stalled);
@@ -282,6 +300,15 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     this.opts.beat(0n);
     this.counters.staleEntered++;
     this.emit('stale', { gapMs: 0, reason: 'isolated', peer });
+  }
+
+  /** Cut off from every peer at once: silent before the far side may take this node's VIPs. */
+  private fence(nowMs: number, silentMs: number): void {
+    this.freshness = fenced(this.freshness, nowMs);
+    this.opts.beat(0n);
+    this.counters.staleEntered++;
+    this.counters.fenced++;
+    this.emit('stale', { gapMs: silentMs, reason: 'fenced' });
   }
 
   private send(packet: Parameters<typeof encodeBfd>[0], peer: string, address: string): void {

@@ -16,9 +16,14 @@
  * each side answers the other's VIPs until its control loop catches up. It answers nothing until its
  * watchers report it up (they handed its VIPs back) and its own control loop no longer answers any VIP of
  * a peer the watch hears (`stillAnswering`).
+ *
+ * Better still, a speaker whose every up watch session falls silent at once is *fenced* (l2/gate.ts,
+ * isolationFenceMs): its gate shuts before the far side may take its VIPs, and stays shut until a peer is
+ * heard again (then it waits for its watchers as an isolated one does) or the cap passes: the peers may really all have died together, and
+ * then this node answers alone, the cap later.
  */
 
-export type StaleReason = 'start' | 'stall' | 'isolated';
+export type StaleReason = 'start' | 'stall' | 'isolated' | 'fenced';
 
 export interface Freshness {
   stale: { reason: StaleReason; sinceMs: number | undefined } | undefined;
@@ -46,6 +51,8 @@ export interface PulseInputs {
   ) => ReadonlyArray<{ name: string; reportsUp: boolean; gone?: boolean; holding?: boolean }>;
   /** Peers the watch hears up some of whose VIPs this node's applied decision still answers. */
   stillAnswering?: readonly string[];
+  /** Whether any watched peer was heard since `sinceMs` (ends a fence before the cap). */
+  heardSince?: (sinceMs: number) => boolean;
 }
 
 export interface PulseStep {
@@ -69,6 +76,11 @@ export function isolationEnded(f: Freshness, nowMs: number): Freshness {
   return f.stale ? f : { ...f, stale: { reason: 'isolated', sinceMs: nowMs } };
 }
 
+/** Every up watch session fell silent at once: stale (gate shut) from now, until heard or the cap. */
+export function fenced(f: Freshness, nowMs: number): Freshness {
+  return f.stale ? f : { ...f, stale: { reason: 'fenced', sinceMs: nowMs } };
+}
+
 export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   const gap = f.lastPulseMs === undefined ? 0 : i.nowMs - f.lastPulseMs;
   const stalled = gap > i.intervalMs + i.lateTickMs;
@@ -87,10 +99,12 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   const sinceMs = base.stale.sinceMs ?? i.nowMs;
   const next: Freshness = { ...base, stale: { ...base.stale, sinceMs } };
   if (!i.ready || base.stale.sinceMs === undefined) return { next, beat: false, stalled };
+  const age = i.nowMs - sinceMs;
+  if (base.stale.reason === 'fenced' && age < i.capMs && !(i.heardSince?.(sinceMs) ?? false))
+    return { next, beat: false, stalled };
   const waitingFor = i.watchers(sinceMs).filter((w) => !w.reportsUp && w.gone !== true);
   const waiting = waitingFor.map((w) => w.name);
   waiting.push(...(i.stillAnswering ?? []).filter((name) => !waiting.includes(name)));
-  const age = i.nowMs - sinceMs;
   if (waiting.length > 0 && (age < i.capMs || waitingFor.some((w) => w.holding === true)))
     return { next, beat: false, stalled };
   return {

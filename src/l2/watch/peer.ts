@@ -110,6 +110,28 @@ export function checkSilence(
 }
 
 /**
+ * A partition around this node, seen from its sessions: at least two are up and every up one has been
+ * silent for `fenceMs` or more. Sessions already down or never up do not count (peers that died one by
+ * one leave a survivor that keeps answering). Returns the shortest of those silences, else undefined.
+ */
+export function cutOffFromAll(
+  sessions: readonly PeerWatchState[],
+  nowMs: number,
+  fenceMs: number,
+): number | undefined {
+  let up = 0;
+  let shortest = Infinity;
+  for (const s of sessions) {
+    if (s.verdict !== 'up') continue;
+    up++;
+    const silentMs = nowMs - Math.max(s.lastRxMs ?? s.baselineMs, s.baselineMs);
+    if (silentMs < fenceMs) return undefined;
+    shortest = Math.min(shortest, silentMs);
+  }
+  return up >= 2 ? shortest : undefined;
+}
+
+/**
  * The packet to send now, and the state after sending it. `holding`: this node still answers some of
  * the peer's VIPs (WATCH_DIAG_HOLDING).
  */

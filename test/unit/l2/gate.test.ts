@@ -14,6 +14,9 @@ t.test('defaults: the gate closes before the earliest takeover for every gossip 
     t.equal(g.watchDetectMs, 200, name);
     t.equal(g.livenessBoundMs, 150, name);
     t.equal(g.earliestTakeoverMs, 160, name);
+    t.equal(g.partitionTakeoverMs, 140, name);
+    t.equal(g.isolationFenceMs, 110, name);
+    t.ok(g.isolationFenceMs! + g.heartbeatMs + DEFAULT_GATE_SETTINGS.marginMs <= g.partitionTakeoverMs, name);
     t.ok(g.livenessBoundMs + DEFAULT_GATE_SETTINGS.marginMs <= g.earliestTakeoverMs, name);
     t.ok(g.swimEarliestDeadMs + g.swimTakeoverHoldMs > g.livenessBoundMs, name);
     t.ok(invariantHolds(g, DEFAULT_GATE_SETTINGS.marginMs), name);
@@ -46,6 +49,19 @@ t.test('the invariant holds for any valid timers (property)', async () => {
         return invariantHolds(g, marginMs) && g.livenessBoundMs >= 2 * g.heartbeatMs;
       },
     ),
+  );
+});
+
+t.test('no isolation fence where it would fire on two lost packets', async (t) => {
+  const g = (detectMult: number) =>
+    deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, watch: { intervalMs: 20, detectMult }, swim: PROFILES.lan });
+  t.equal(g(7).isolationFenceMs, 50);
+  t.equal(g(6).isolationFenceMs, undefined, 'F would be 30 ms, under two heartbeats');
+  t.ok(invariantHolds(g(6), DEFAULT_GATE_SETTINGS.marginMs));
+  const broken = { ...g(10), isolationFenceMs: 130 };
+  t.notOk(
+    invariantHolds(broken, DEFAULT_GATE_SETTINGS.marginMs),
+    'a fence later than F breaks the invariant',
   );
 });
 

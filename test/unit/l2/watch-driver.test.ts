@@ -164,66 +164,74 @@ t.test('adminDown: the successor takes over at once', async (t) => {
   t.ok(Date.now() - at < timing.watchDetectMs, 'well before the detection time');
 });
 
-t.test(
-  'a node cut off from every peer shuts its gate at the first packet after the heal, and reopens once both sides handed back',
-  async (t) => {
-    const lan = fakeLan();
-    const names = ['a', 'b', 'c'] as const;
-    const address = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
-    const beats: Record<(typeof names)[number], bigint[]> = { a: [], b: [], c: [] };
-    const w = Object.fromEntries(
-      names.map((n) => [
-        n,
-        new OwnerWatch({
-          timing,
-          detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
-          peerPort: () => 3784,
-          socket: lan.factory(address[n]),
-          clockNs,
-          beat: (ns) => beats[n].push(ns),
-          capMs: 5000,
-        }),
-      ]),
-    ) as Record<(typeof names)[number], OwnerWatch>;
-    // Every node owns some VIPs and is the successor of some of the others' (three nodes, many VIPs).
-    const targets = () => {
-      for (const n of names) {
-        const others = names.filter((o) => o !== n);
-        w[n].setTargets(
-          { watching: new Set(others), watchedBy: new Set(others) },
-          new Map(others.map((o) => [o, address[o]])),
-        );
-      }
-    };
+/** Three nodes, each the owner of some VIPs and the successor of the others' (every pair watched). */
+function trio(lan: ReturnType<typeof fakeLan>, capMs: number) {
+  const names = ['a', 'b', 'c'] as const;
+  type Name = (typeof names)[number];
+  const address: Record<Name, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
+  const beats: Record<Name, bigint[]> = { a: [], b: [], c: [] };
+  const w = Object.fromEntries(
+    names.map((n) => [
+      n,
+      new OwnerWatch({
+        timing,
+        detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+        peerPort: () => 3784,
+        socket: lan.factory(address[n]),
+        clockNs,
+        beat: (ns) => beats[n].push(ns),
+        capMs,
+      }),
+    ]),
+  ) as Record<Name, OwnerWatch>;
+  const targets = () => {
+    for (const n of names) {
+      const others = names.filter((o) => o !== n);
+      w[n].setTargets(
+        { watching: new Set(others), watchedBy: new Set(others) },
+        new Map(others.map((o) => [o, address[o]])),
+      );
+    }
+  };
+  const start = async () => {
     targets();
-    t.teardown(() => names.forEach((n) => w[n].stop()));
     for (const n of names) w[n].start();
     for (const n of names) w[n].setReady();
     targets();
-    t.ok(await until(3000, () => names.every((n) => w[n].fresh())), 'all gates open');
-    const stale: Array<{ reason: string; peer?: string }> = [];
-    w.a.on('stale', (s) => stale.push(s));
+    return until(3000, () => names.every((n) => w[n].fresh()));
+  };
+  return { names, address, beats, w, start, stop: () => names.forEach((n) => w[n].stop()) };
+}
+
+t.test(
+  'a node cut off from every peer is fenced before the far side takes its VIPs, and reopens only once both sides handed back',
+  async (t) => {
+    const lan = fakeLan();
+    const { address, beats, w, start, stop } = trio(lan, 5000);
+    t.teardown(stop);
+    t.ok(await start(), 'all gates open');
+    const stale: Array<{ reason: string; at: number }> = [];
+    w.a.on('stale', (s) => stale.push({ reason: s.reason, at: ms(clockNs()) }));
+    const downAt: number[] = [];
+    for (const peer of [w.b, w.c])
+      peer.on('verdict', (v) => v.peer === 'a' && v.verdict === 'down' && downAt.push(ms(clockNs())));
     lan.cut(address.a);
-    t.ok(
-      await until(2000, () => w.a.verdict('b') === 'down' && w.a.verdict('c') === 'down'),
-      'a calls both peers down',
-    );
-    t.ok(await until(2000, () => w.b.verdict('a') === 'down' && w.c.verdict('a') === 'down'));
+    t.ok(await until(2000, () => downAt.length === 2), 'b and c call a down');
+    t.equal(stale[0]?.reason, 'fenced', 'a fenced itself');
+    t.ok(stale[0]!.at < Math.min(...downAt), 'before either peer called it down (and took its VIPs)');
+    t.equal(beats.a.at(-1), 0n, 'its gate is shut');
+    t.equal(w.a.counters.fenced, 1);
     // Each side took the other's VIPs: a answers b's and c's, b and c answer a's.
     w.a.setHolding(new Set(['b', 'c']));
     w.b.setHolding(new Set(['a']));
     w.c.setHolding(new Set(['a']));
-    await sleep(100);
-    t.ok(w.a.fresh(), 'alone, a keeps answering (its peers may all be dead)');
-    t.same(stale, []);
-    lan.cut(undefined);
-    t.ok(await until(1000, () => stale.length > 0, 1), 'the first packet after the heal');
-    t.equal(stale[0]?.reason, 'isolated');
-    t.notOk(w.a.fresh(), 'a is stale');
-    t.equal(beats.a.at(-1), 0n, 'its gate was shut at once');
     const shutAt = beats.a.length;
+    await sleep(400);
+    t.notOk(w.a.fresh(), 'alone, within the cap, a answers nothing');
+    t.equal(beats.a.length, shutAt);
+    lan.cut(undefined);
     await sleep(300);
-    t.equal(beats.a.length, shutAt, 'no beat while b and c still hold its VIPs and it holds theirs');
+    t.equal(beats.a.length, shutAt, 'healed: no beat while b and c still hold its VIPs and it holds theirs');
     w.b.setHolding(new Set());
     w.c.setHolding(new Set());
     await sleep(300);
@@ -232,5 +240,41 @@ t.test(
     t.ok(await until(1000, () => w.a.fresh()), 'a reopens once both sides have handed back');
     t.ok(w.b.fresh() && w.c.fresh(), 'b and c, which were not cut off, never shut');
     t.equal(w.b.counters.staleEntered + w.c.counters.staleEntered, 0);
+    t.same(
+      stale.map((s) => s.reason),
+      ['fenced'],
+    );
   },
 );
+
+t.test('peers that all die at once fence the survivor for the cap, then it answers alone', async (t) => {
+  const lan = fakeLan();
+  const capMs = 600;
+  const { w, start, stop } = trio(lan, capMs);
+  t.teardown(stop);
+  t.ok(await start(), 'all gates open');
+  const refreshed: Array<{ reason: string; at: number }> = [];
+  w.a.on('refreshed', (r) => refreshed.push({ reason: r.reason, at: ms(clockNs()) }));
+  const at = ms(clockNs());
+  w.b.stop();
+  w.c.stop();
+  t.ok(await until(1000, () => !w.a.fresh(), 1), 'fenced');
+  t.ok(await until(3000, () => w.a.fresh()), 'answers alone after the cap');
+  t.equal(refreshed[0]?.reason, 'fenced');
+  t.ok(refreshed[0]!.at - at >= capMs, `not before the cap (${Math.round(refreshed[0]!.at - at)} ms)`);
+});
+
+t.test('peers that die one after the other leave the survivor answering', async (t) => {
+  const lan = fakeLan();
+  const { w, start, stop } = trio(lan, 5000);
+  t.teardown(stop);
+  t.ok(await start(), 'all gates open');
+  w.b.stop();
+  t.ok(await until(2000, () => w.a.verdict('b') === 'down'));
+  await sleep(100);
+  w.c.stop();
+  t.ok(await until(2000, () => w.a.verdict('c') === 'down'));
+  await sleep(100);
+  t.ok(w.a.fresh(), 'never fenced: only one session was up when the last peer went');
+  t.equal(w.a.counters.fenced, 0);
+});

@@ -2,6 +2,7 @@ import t from 'tap';
 import { decideL2, type L2NodeInput, type L2VipInput } from '../../../src/l2/desired.js';
 import { rendezvousOrder } from '../../../src/l2/rendezvous.js';
 import {
+  fenced,
   isolationEnded,
   pulse,
   starting,
@@ -10,6 +11,7 @@ import {
 } from '../../../src/l2/watch/freshness.js';
 import {
   checkSilence,
+  cutOffFromAll,
   newPeerWatch,
   outgoing,
   peerPacket,
@@ -353,4 +355,46 @@ t.test('watchTargetsSliced gives the same pairs as watchTargets, yielding betwee
     t.same(await watchTargetsSliced(decisions, self, slicer), watchTargets(decisions, self), self);
   }
   t.ok(slicer.yields > 0, `${slicer.yields} yields`);
+});
+
+t.test('peer: cut off from all needs two up sessions, every one silent for the fence time', async (t) => {
+  const [b] = handshake(1000);
+  const [c] = handshake(1040);
+  const down = checkSilence(handshake(500)[0], 900, 160, false);
+  t.equal(cutOffFromAll([b, c], 1149, 110), undefined, 'c silent 109 ms only');
+  t.equal(cutOffFromAll([b, c], 1150, 110), 110, 'both silent >= 110 ms: the shortest silence');
+  t.equal(cutOffFromAll([b], 1500, 110), undefined, 'one session: a restart of that peer looks the same');
+  t.equal(cutOffFromAll([b, down], 1500, 110), undefined, 'a peer already down does not count');
+  t.equal(cutOffFromAll([b, c, newPeerWatch(9, 0)], 1150, 110), 110, 'one never up does not count');
+  t.equal(
+    cutOffFromAll([b, checkSilence(c, 1100, 160, true)], 1150, 110),
+    undefined,
+    'a stall moves the baseline',
+  );
+});
+
+t.test('freshness: fenced stays shut until a peer is heard, then waits for the watchers', async (t) => {
+  let s = pulse(starting(), inputs(0));
+  s = pulse(s.next, inputs(20));
+  t.ok(s.beat);
+  let f = fenced(s.next, 30);
+  const gone = () => [{ name: 'x', reportsUp: false, gone: true }];
+  for (let now = 40; now < 2030; now += 20) {
+    const step = pulse(f, inputs(now, { watchers: gone, heardSince: () => false }));
+    t.notOk(step.beat, `${now} ms: nobody heard, within the cap`);
+    f = step.next;
+  }
+  const heard = pulse(
+    f,
+    inputs(1000, { watchers: () => [{ name: 'x', reportsUp: false }], heardSince: () => true }),
+  );
+  t.notOk(heard.beat, 'heard, but the watcher has not reported it up');
+  const up = pulse(
+    f,
+    inputs(1000, { watchers: () => [{ name: 'x', reportsUp: true }], heardSince: () => true }),
+  );
+  t.ok(up.beat, 'heard and reported up');
+  t.equal(up.refreshed?.reason, 'fenced');
+  const alone = pulse(f, inputs(2030, { watchers: gone, heardSince: () => false }));
+  t.ok(alone.beat, 'the cap passed: alone');
 });
