@@ -7,6 +7,11 @@ export interface Trial {
   killed: string;
   newOwner: string | undefined;
   failoverMs: number | undefined;
+  /**
+   * Epoch ms of the trial's steps as the bench saw them (kill started, kill done, first answer and its
+   * request's send time), to line up with the speakers' logs (--keep-logs). Absent in older results.
+   */
+  at?: { kill: number; killed: number; answer?: number; sent?: number };
 }
 
 export interface Series {
@@ -31,7 +36,18 @@ export function quantile(sorted: readonly number[], q: number): number | undefin
 }
 
 export function toTrial(family: 4 | 6, m: FailoverMeasurement): Trial {
-  return { family, killed: m.killed, newOwner: m.newOwner, failoverMs: m.failoverMs };
+  return {
+    family,
+    killed: m.killed,
+    newOwner: m.newOwner,
+    failoverMs: m.failoverMs,
+    at: {
+      kill: m.killedAt,
+      killed: m.failedAt,
+      ...(m.answeredAt !== undefined ? { answer: m.answeredAt } : {}),
+      ...(m.answerSentAt !== undefined ? { sent: m.answerSentAt } : {}),
+    },
+  };
 }
 
 export const load1 = (): number => Math.round((loadavg()[0] ?? 0) * 100) / 100;

@@ -12,7 +12,12 @@ export interface FailoverMeasurement {
   failoverMs: number | undefined;
   /** Probe requests that timed out or failed after the kill. */
   failedRequests: number;
+  /** Epoch ms: fail() started (the clock of failoverMs), fail() done (link down, processes killed). */
   killedAt: number;
+  failedAt: number;
+  /** Epoch ms: the first answer through another node arrived, and when its request was sent. */
+  answeredAt: number | undefined;
+  answerSentAt: number | undefined;
 }
 
 interface ProbeAnswer {
@@ -79,6 +84,9 @@ export async function measureFailover(
       failoverMs: first ? first.t - killedAt : undefined,
       failedRequests: answers.filter((a) => a.t > killedAt && a.error !== undefined).length,
       killedAt,
+      failedAt,
+      answeredAt: first?.t,
+      answerSentAt: first?.s,
     };
   } finally {
     probe.kill('SIGKILL');

@@ -81,8 +81,8 @@ export class Speaker
     const model = source.current();
     if (this.started || !model) throw new Error('Speaker.start: needs a started source, once');
     this.started = true;
-    watch.on('verdict', ({ peer, verdict, previous }) => {
-      this.log.info({ peer, verdict, previous }, `owner watch: ${peer} ${verdict}`);
+    watch.on('verdict', ({ peer, verdict, previous, at }) => {
+      this.log.info({ peer, verdict, previous, at }, `owner watch: ${peer} ${verdict}`);
       this.schedule();
     });
     watch.on('stale', ({ gapMs, reason, peer }) => {
@@ -467,6 +467,8 @@ export class Speaker
     const plan = unchanged
       ? undefined
       : await l2.apply(withoutHeld(decisions, held, this.node), members, slicer);
+    // When the entries were written and the first frames sent (the log lines below come later).
+    const appliedAt = Date.now();
     this.liveness.applied();
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);
@@ -484,15 +486,15 @@ export class Speaker
     }
     this.lastDecisions = decisions;
     if (plan) {
-      const now = Date.now();
       logChanges(
         this.log,
         'took over',
         plan.takeovers.map((t) => t.ip),
+        appliedAt,
       );
-      logChanges(this.log, 'released', plan.released);
-      for (const { ip } of plan.takeovers) this.notify('takeover', { ip, at: now });
-      for (const ip of plan.released) this.notify('released', { ip, at: now });
+      logChanges(this.log, 'released', plan.released, appliedAt);
+      for (const { ip } of plan.takeovers) this.notify('takeover', { ip, at: appliedAt });
+      for (const ip of plan.released) this.notify('released', { ip, at: appliedAt });
       for (const change of ownerChanges(previous, decisions)) this.notify('owner', change);
     }
     this.notify('decisions', decisions);
@@ -512,11 +514,11 @@ export class Speaker
 }
 
 /** One line per VIP for a few, one summary line for many (a log line per VIP holds a loop of 10,000). */
-function logChanges(log: Logger, what: string, ips: readonly string[]): void {
+function logChanges(log: Logger, what: string, ips: readonly string[], at: number): void {
   if (ips.length <= LOGGED_ONE_BY_ONE) {
-    for (const ip of ips) log.info({ ip }, `${what} VIP`);
+    for (const ip of ips) log.info({ ip, at }, `${what} VIP`);
   } else {
-    log.info({ count: ips.length, first: ips.slice(0, LOGGED_ONE_BY_ONE) }, `${what} ${ips.length} VIPs`);
+    log.info({ count: ips.length, first: ips.slice(0, LOGGED_ONE_BY_ONE), at }, `${what} ${ips.length} VIPs`);
   }
 }
 const LOGGED_ONE_BY_ONE = 20;

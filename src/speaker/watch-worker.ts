@@ -30,7 +30,7 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
     beat: (ns) => writer.beat(ns),
     controlLoopAlive: () => nowMs() - (stamp[0] ?? 0) < data.controlLoopStallMs,
   });
-  watch.on('verdict', (event) => send({ type: 'verdict', event }));
+  watch.on('verdict', (event) => send({ type: 'verdict', event: { ...event, at: Date.now() } }));
   watch.on('stale', (event) => send({ type: 'stale', event }));
   watch.on('refreshed', (event) => send({ type: 'refreshed', event }));
   watch.listen();

@@ -69,7 +69,8 @@ export interface WatchCounters {
 }
 
 export interface OwnerWatchEvents {
-  verdict: [{ peer: string; verdict: WatchVerdict; previous: WatchVerdict }];
+  /** `at`: wall-clock ms when the pulse thread reached it (the control loop may hear of it later). */
+  verdict: [{ peer: string; verdict: WatchVerdict; previous: WatchVerdict; at?: number }];
   /**
    * 'stall': not scheduled for gapMs; 'isolated': `peer` heard again after every watched peer was down;
    * 'fenced': every up session silent for gapMs at once (l2/gate.ts, isolationFenceMs).
