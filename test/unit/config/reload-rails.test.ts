@@ -73,6 +73,14 @@ t.test('readLimited: a file over the cap is refused without reading it all', asy
     );
   const ok = await readLimited(big, 4096);
   t.ok('text' in ok && ok.text.length === 2048);
+  const empty = join(dir, 'empty.yaml');
+  writeFileSync(empty, '');
+  t.same(await readLimited(empty, 1024), { text: '' });
+  // A file whose size says 0 but that has content (it grew after the stat): read to its end, capped.
+  const grown = await readLimited('/proc/self/status', 1 << 20);
+  t.ok('text' in grown && /^Name:/.test(grown.text) && grown.text.endsWith('\n'), 'read past the stat size');
+  const capped = await readLimited('/proc/self/status', 64);
+  t.ok('problem' in capped && /over the 64-byte limit/.test(capped.problem.message), 'and capped');
   const missing = await readLimited(join(dir, 'missing.yaml'), 1024);
   t.ok('problem' in missing && missing.problem.message === 'cannot read file (ENOENT)');
 });
