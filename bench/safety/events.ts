@@ -5,6 +5,17 @@ import type { WatchSummary } from '../../test/helpers/arp-watch.js';
 
 export type FaultKind = 'crash' | 'freeze' | 'partition' | 'bad-config';
 export const FAULT_KINDS: readonly FaultKind[] = ['crash', 'freeze', 'partition', 'bad-config'];
+
+/** `--kinds crash,partition`: the kinds named, each checked. */
+export function faultKinds(list: string): FaultKind[] {
+  const kinds = list.split(',').map((k) => k.trim());
+  const unknown = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
+  if (unknown.length > 0 || kinds.length === 0)
+    throw new Error(
+      `--kinds: unknown fault kind(s) ${unknown.join(', ')} (known: ${FAULT_KINDS.join(', ')})`,
+    );
+  return kinds as FaultKind[];
+}
 export const FREEZE_MS = [300, 800, 1500, 3000] as const;
 export const BAD_CONFIGS = ['empty', 'junk-2MB', 'no-pools', 'truncated'] as const;
 export type BadConfig = (typeof BAD_CONFIGS)[number];
@@ -32,11 +43,16 @@ export function prng(seed: number): () => number {
 
 const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)] as T;
 
-/** `count` faults at random (kind, node, length) from `seed`. */
-export function faultSchedule(seed: number, count: number, nodes: number): Fault[] {
+/** `count` faults at random (kind among `kinds`, node, length) from `seed`. */
+export function faultSchedule(
+  seed: number,
+  count: number,
+  nodes: number,
+  kinds: readonly FaultKind[] = FAULT_KINDS,
+): Fault[] {
   const rand = prng(seed);
   return Array.from({ length: count }, () => {
-    const kind = pick(rand, FAULT_KINDS);
+    const kind = pick(rand, kinds);
     const node = Math.floor(rand() * nodes);
     switch (kind) {
       case 'freeze':

@@ -24,7 +24,16 @@ import { sleep } from '../../src/util/wait.js';
 import { ArpWatch, macText } from '../../test/helpers/arp-watch.js';
 import { interfaceMacIn } from '../../test/helpers/probes.js';
 import { SCALE_NET4, scaleConfig } from '../../test/helpers/scale.js';
-import { byKind, type Fault, faultResult, type FaultResult, faultSchedule, pingCounts } from './events.js';
+import {
+  byKind,
+  type Fault,
+  FAULT_KINDS,
+  faultKinds,
+  faultResult,
+  type FaultResult,
+  faultSchedule,
+  pingCounts,
+} from './events.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -33,6 +42,8 @@ const { values: args } = parseArgs({
     'interval-seconds': { type: 'string', default: '20' },
     vips: { type: 'string', default: '100' },
     seed: { type: 'string' },
+    /** Only these fault kinds (comma-separated), e.g. `partition`; all by default. */
+    kinds: { type: 'string' },
     reset: { type: 'boolean', default: false },
     out: { type: 'string', default: join(projectRoot(), 'bench', 'results') },
     /** Where the speakers' logs and every watcher round are kept for the diagnosis of a part. */
@@ -47,6 +58,7 @@ const INTERVAL_MS = Number(args['interval-seconds']) * 1000;
 const VIPS = Number(args.vips);
 const SEED = args.seed === undefined ? Date.now() % 1_000_000 : Number(args.seed);
 const PING_INTERVAL_S = 0.05;
+const KINDS = args.kinds === undefined ? FAULT_KINDS : faultKinds(args.kinds);
 const LOGS = args.logs ?? join(tmpdir(), `herald-safety-part${args.part}`);
 
 interface Part {
@@ -198,7 +210,7 @@ async function main(): Promise<void> {
       return { node, ip, done };
     });
     const t0 = Date.now();
-    const schedule = faultSchedule(SEED, Math.floor(runMs / INTERVAL_MS), cluster.nodes.length);
+    const schedule = faultSchedule(SEED, Math.floor(runMs / INTERVAL_MS), cluster.nodes.length, KINDS);
     const at: number[] = [];
     for (const [k, fault] of schedule.entries()) {
       await sleep(Math.max(0, t0 + k * INTERVAL_MS + 2000 - Date.now()));

@@ -1,5 +1,12 @@
 import t from 'tap';
-import { byKind, FAULT_KINDS, faultResult, faultSchedule, pingCounts } from '../../../bench/safety/events.js';
+import {
+  byKind,
+  FAULT_KINDS,
+  faultKinds,
+  faultResult,
+  faultSchedule,
+  pingCounts,
+} from '../../../bench/safety/events.js';
 import type { WatchSummary } from '../../helpers/arp-watch.js';
 
 t.test('faultSchedule: seeded, every kind in a long schedule, nodes in range', async (t) => {
@@ -46,4 +53,11 @@ t.test('pingCounts reads the summary line', async (t) => {
     },
   );
   t.equal(pingCounts('nothing'), undefined);
+});
+
+t.test('faultSchedule: --kinds restricts the kinds; an unknown kind is refused', async (t) => {
+  const only = faultSchedule(7, 30, 3, faultKinds('partition'));
+  t.ok(only.every((f) => f.kind === 'partition'));
+  t.same(faultKinds('crash, freeze'), ['crash', 'freeze']);
+  t.throws(() => faultKinds('crash,partitoin'), /unknown fault kind\(s\) partitoin/);
 });
