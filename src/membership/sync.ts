@@ -15,10 +15,12 @@ import type { Wire } from './wire.js';
 
 /**
  * What came of contacting one seed: `joined`; `unreachable` (no connection: nobody listens there, or no
- * route); `rejected` (a listener took the connection but gave no answer we could read: another key or
- * none, another cluster, overload); `conflict` (the seed knows our name alive at another address).
+ * route); `busy` (a listener took the connection but sent nothing before the TCP deadline: a member too
+ * busy to answer yet, for example one still starting); `rejected` (the listener closed the connection
+ * without an answer, or answered with something we cannot read: another key or none, another cluster);
+ * `conflict` (the seed knows our name alive at another address).
  */
-export type SeedOutcome = 'joined' | 'unreachable' | 'rejected' | 'conflict';
+export type SeedOutcome = 'joined' | 'unreachable' | 'busy' | 'rejected' | 'conflict';
 
 export interface SeedResult {
   seed: string;
@@ -145,7 +147,12 @@ export class StateSync {
         frame = await readFrame(sock, this.config.tcpTimeoutMs);
       } catch (error) {
         const why = error instanceof StreamError ? error.reason : 'error';
-        throw new SeedError('rejected', `${peer} took the connection but sent no state (${why})`);
+        // A member that cannot read our frame closes the stream at once (inbound.ts); silence until the
+        // deadline is a member too busy to answer, not a refusal.
+        throw new SeedError(
+          why === 'timeout' ? 'busy' : 'rejected',
+          `${peer} took the connection but sent no state (${why})`,
+        );
       }
       const env = this.wire.open(frame, peer);
       if (!env?.pushPull) throw new SeedError('rejected', `no valid push-pull reply from ${peer}`);

@@ -24,7 +24,15 @@ import { decodePlacement, isPlacementMessage } from '../placement/codec.js';
 import type { PlacementMap } from '../placement/map.js';
 import { SpeakerPlacement, withoutHeld } from './placement-part.js';
 import type { SpeakerParts } from './parts.js';
-import { joinFirstSeed, keepJoining, refusals, seedCandidates } from './seeds.js';
+import {
+  joinFirstSeed,
+  keepJoining,
+  nextStanding,
+  seedCandidates,
+  seedResult,
+  type SeedTarget,
+  type Standing,
+} from './seeds.js';
 import type { GossipChannel, MemberEventKind, PlacementSink, SpeakerEvents, SpeakerView } from './view.js';
 
 export type { OwnerChange } from './owner-diff.js';
@@ -44,8 +52,8 @@ export class Speaker
 {
   readonly node: string;
   private readonly placement = new SpeakerPlacement();
-  /** Refused by seeds that exist (see refusedBy): answer nothing until joined. */
-  private silent = false;
+  /** Where this node stands with its seeds (see enter); undefined until the startup grace ends. */
+  private standing: Standing | undefined;
   private lastDecisions: VipDecision[] = [];
   private currentAllocations = new Map<string, ServiceAllocation>();
   private allocationErrors = new Map<string, string>();
@@ -337,46 +345,69 @@ export class Speaker
     const self = membership.address();
     const own = [`${self.address}:${self.port}`, `${options.bind.host}:${options.bind.port}`];
     const seedList = () => seedCandidates(options.join, options.discoverSeeds?.() ?? [], own);
-    const seeds = seedList();
     const signal = this.stopping.signal;
-    const aliveCount = () => membership.members().filter((m) => m.state === 'alive').length;
-    const target = {
-      join: (s: string[]) =>
-        membership.join(s).catch((error: unknown) => {
-          this.refusedBy(refusals(error));
-          throw error;
-        }),
-      aliveCount,
+    const target: SeedTarget = {
+      contact: (seed) =>
+        membership.join([seed]).then(
+          (n) => ({ seed, outcome: n > 0 ? 'joined' : 'unreachable' }),
+          (error: unknown) => seedResult(seed, error),
+        ),
+      aliveCount: () => membership.members().filter((m) => m.state === 'alive').length,
     };
-    const joined = await joinFirstSeed(target, seeds, options.startupGraceMs, signal);
+    const first = await joinFirstSeed(target, seedList(), options.startupGraceMs, signal);
     if (signal.aborted) return;
-    if (joined) this.silent = false;
-    else if (!this.silent)
-      this.log.warn({ seeds }, 'no seed answered within the startup grace; deciding with what is known');
+    this.enter(first.standing, first.results);
     this.ready = true;
     this.parts.watch.setReady();
     this.schedule();
-    if (joined) return;
-    if (await keepJoining(target, seedList, signal)) {
-      this.log.info({ seeds: seedList() }, 'joined the cluster');
-    }
-    this.silent = false;
-    this.schedule();
+    if (first.standing === 'joined') return;
+    const how = await keepJoining(
+      target,
+      seedList,
+      (observed, results) => this.enter(nextStanding(this.standing ?? observed, observed), results),
+      signal,
+    );
+    if (how === 'aborted') return;
+    if (how === 'seeds') this.log.info({ seeds: seedList() }, 'joined the cluster');
+    this.enter('joined', []);
   }
 
   /**
-   * Join gate: a node whose seeds are there but refuse it (another gossip key or none, or its name alive
-   * at another address) must not decide alone: the cluster behind those seeds answers the VIPs. It answers
-   * nothing (and advertises nothing) until a join succeeds. Seeds that cannot be reached at all do not
-   * close the gate: that is a cold start or a node alone on its segment (see docs/membership.md).
+   * Join gate (seeds.ts Standing): a node whose seeds are there but refuse it (another gossip key or none,
+   * or its name alive at another address), or are there but have not answered yet (busy, still starting),
+   * must not decide alone: the cluster behind those seeds answers the VIPs. It answers nothing (and
+   * advertises nothing) until it joins. Seeds that cannot be reached at all do not close the gate: that is
+   * a cold start or a node alone on its segment (see docs/membership.md).
    */
-  private refusedBy(refused: SeedResult[]): void {
-    if (refused.length === 0 || this.silent) return;
-    this.silent = true;
-    for (const r of refused)
-      this.log.error({ seed: r.seed, outcome: r.outcome }, `seed refused this node: ${r.error ?? r.outcome}`);
-    this.log.error('answering no VIP until this node joins the cluster (check --key-file and --node)');
+  private enter(next: Standing, results: readonly SeedResult[]): void {
+    const was = this.standing;
+    this.standing = next;
+    if (next === was) return;
+    if (next === 'refused') {
+      for (const r of results.filter((x) => x.outcome === 'rejected' || x.outcome === 'conflict'))
+        this.log.error(
+          { seed: r.seed, outcome: r.outcome },
+          `seed refused this node: ${r.error ?? r.outcome}`,
+        );
+      this.log.error('answering no VIP until this node joins the cluster (check --key-file and --node)');
+    } else if (next === 'waiting') {
+      const slow = results.filter((r) => r.outcome === 'busy').map((r) => r.seed);
+      this.log.warn(
+        { seeds: slow },
+        'seeds took the connection but sent nothing in time (busy or starting): answering no VIP until one answers or another member reaches this node',
+      );
+    } else if (next === 'alone') {
+      this.log.warn(
+        { seeds: results.map((r) => r.seed) },
+        'no seed answered within the startup grace; deciding with what is known',
+      );
+    }
     this.schedule();
+  }
+
+  /** Waiting for or refused by seeds that are there: decide with nobody eligible (release every VIP). */
+  private get silent(): boolean {
+    return this.standing !== 'joined' && this.standing !== 'alone';
   }
 
   private receivePlacement(payload: Buffer): void {

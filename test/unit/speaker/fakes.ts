@@ -162,10 +162,22 @@ export class FakeMembership extends EventEmitter<MemberlistEvents> implements Sp
   members(): Member[] {
     return [...this.table.values()];
   }
-  /** Seeds that are there but refuse this node (wrong key, name conflict); undefined: none. */
+  /** Seeds that are there but refuse this node (wrong key, name conflict) or are busy; undefined: none. */
   refuse: Exclude<SeedOutcome, 'joined'> | undefined;
+  /** Per seed, what a join through it comes to (after an optional delay); overrides refuse and answer. */
+  outcome: ((seed: string) => { outcome: SeedOutcome; afterMs?: number }) | undefined;
   async join(seeds: string[]): Promise<number> {
     this.joins.push(seeds);
+    const outcome = this.outcome;
+    if (outcome) {
+      const each = seeds.map((seed) => ({ seed, ...outcome(seed) }));
+      const wait = Math.max(0, ...each.map((e) => e.afterMs ?? 0));
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      if (each.some((e) => e.outcome === 'joined')) return each.filter((e) => e.outcome === 'joined').length;
+      throw new JoinError(
+        each.map((e) => ({ seed: e.seed, outcome: e.outcome, error: `${e.seed} ${e.outcome}` })),
+      );
+    }
     const refuse = this.refuse;
     if (refuse)
       throw new JoinError(seeds.map((seed) => ({ seed, outcome: refuse, error: `${seed} ${refuse}` })));

@@ -2,7 +2,6 @@ import t from 'tap';
 import type { VipDecision } from '../../../src/l2/desired.js';
 import { FailoverClock } from '../../../src/metrics/failover.js';
 import { ownerChanges } from '../../../src/speaker/owner-diff.js';
-import { joinFirstSeed, keepJoining, seedCandidates } from '../../../src/speaker/seeds.js';
 import { pollUntil } from '../../../src/util/wait.js';
 
 const decision = (ip: string, holders: Record<string, bigint>, owner?: string): VipDecision => ({
@@ -50,52 +49,6 @@ t.test('FailoverClock: first suspicion of the old owner to this node taking over
   t.equal(clock.ownerChanged('b', 'a', 'a', 2100), undefined, 'b came back: no failover');
   t.equal(clock.ownerChanged(undefined, 'a', 'a', 2100), undefined, 'a new VIP is no failover');
   t.same(observed, [0.8]);
-});
-
-t.test('joinFirstSeed: first answer wins; grace bounds hanging joins; no seeds is joined', async (t) => {
-  const calls: string[] = [];
-  const target = {
-    aliveCount: () => 1,
-    join: async (seeds: string[]) => {
-      calls.push(...seeds);
-      return seeds[0] === 'good' && calls.filter((s) => s === 'good').length >= 2 ? 1 : 0;
-    },
-  };
-  t.equal(await joinFirstSeed(target, ['bad', 'good'], 2000), true);
-  t.ok(calls.includes('bad'), 'every seed is tried at once');
-  t.equal(await joinFirstSeed(target, [], 10), true);
-  const hanging = { aliveCount: () => 1, join: () => new Promise<number>(() => undefined) };
-  const start = Date.now();
-  t.equal(await joinFirstSeed(hanging, ['x'], 100), false);
-  t.ok(Date.now() - start < 1000, 'the grace bounds a join that never returns');
-  const aborted = new AbortController();
-  setTimeout(() => aborted.abort(), 50);
-  t.equal(
-    await joinFirstSeed({ aliveCount: () => 1, join: async () => 0 }, ['x'], 10_000, aborted.signal),
-    false,
-  );
-});
-
-t.test('keepJoining: backs off, stops when joined, when others arrive, or when aborted', async (t) => {
-  const at: number[] = [];
-  const start = Date.now();
-  const joined = await keepJoining(
-    {
-      aliveCount: () => 1,
-      join: async () => {
-        at.push(Date.now() - start);
-        return at.length >= 3 ? 1 : 0;
-      },
-    },
-    () => ['s'],
-  );
-  t.equal(joined, true);
-  t.ok((at[2] ?? 0) - (at[1] ?? 0) > (at[1] ?? 0) - (at[0] ?? 0), 'the wait grows');
-  t.equal(await keepJoining({ aliveCount: () => 2, join: async () => 0 }, () => ['s']), false);
-  const abort = new AbortController();
-  setTimeout(() => abort.abort(), 50);
-  t.equal(await keepJoining({ aliveCount: () => 1, join: async () => 0 }, () => [], abort.signal), false);
-  t.same(seedCandidates(['a:1', 'b:1'], ['b:1', 'c:1'], ['a:1']), ['b:1', 'c:1']);
 });
 
 t.test('pollUntil: fixed interval by default, backoff up to a bound, abort', async (t) => {

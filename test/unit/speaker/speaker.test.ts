@@ -241,6 +241,57 @@ t.test(
   },
 );
 
+t.test(
+  'seeds that take the connection but answer late (busy): nothing answered until one answers',
+  async (t) => {
+    const r = rig('a', model, { join: ['10.0.0.2:7946', '10.0.0.3:7946'], startupGraceMs: 100 });
+    r.membership.outcome = () => ({ outcome: 'busy', afterMs: 20 });
+    t.teardown(() => r.speaker.stop());
+    r.speaker.start();
+    await waitFor('ready after the grace', 2000, () => r.speaker.isReady());
+    await waitFor('decided', 2000, () => r.speaker.decisions().length === 6);
+    t.notOk(
+      [...r.datapath.entries.values()].some((e) => e.action === 'answer'),
+      'no answer entry while the seeds are busy',
+    );
+    t.ok(
+      r.logs.some((l) => l.msg.includes('busy or starting')),
+      'says why',
+    );
+    t.notOk(
+      r.logs.some((l) => l.msg.includes('seed refused') || l.msg.includes('no seed answered')),
+      'neither refused nor alone',
+    );
+    r.membership.outcome = () => ({ outcome: 'joined' });
+    r.membership.set('b', 'alive');
+    await waitFor(
+      'owns its share',
+      3000,
+      () => agrees(r) && r.speaker.decisions().some((d) => d.owner === 'a'),
+    );
+  },
+);
+
+t.test('a refusal that arrives after another seed let this node in does not silence it', async (t) => {
+  const r = rig('a', model, { join: ['10.0.0.2:7946', '10.0.0.3:7946'], startupGraceMs: 1000 });
+  r.membership.outcome = (seed) =>
+    seed === '10.0.0.2:7946' ? { outcome: 'joined' } : { outcome: 'rejected', afterMs: 100 };
+  r.membership.set('b', 'alive');
+  t.teardown(() => r.speaker.stop());
+  r.speaker.start();
+  await waitFor(
+    'decided with b',
+    2000,
+    () => agrees(r) && r.speaker.decisions().some((d) => d.owner === 'a'),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.ok(agrees(r) && r.speaker.decisions().some((d) => d.owner === 'a'), 'still answers its share');
+  t.notOk(
+    r.logs.some((l) => l.msg.includes('answering no VIP')),
+    'never went silent',
+  );
+});
+
 t.test('health checks: verdicts and probes reach observers, a failing check is gossiped', async (t) => {
   const checked = parseModel(
     yaml.replace(

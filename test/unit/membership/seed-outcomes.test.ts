@@ -1,0 +1,49 @@
+/** What a joiner makes of a seed that is slow, one that closes on it, and one with another key. */
+import t from 'tap';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Memberlist } from '../../../src/membership/memberlist.js';
+
+async function listen(onConnection: (s: Socket) => void): Promise<{ server: Server; seed: string }> {
+  const server = createServer(onConnection);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no TCP address');
+  return { server, seed: `127.0.0.1:${address.port}` };
+}
+
+t.test(
+  'a seed that takes the connection and answers after the deadline is busy, not a refusal',
+  async (t) => {
+    const held: Socket[] = [];
+    const slow = await listen((s) => held.push(s));
+    const closing = await listen((s) => s.end());
+    const joiner = await Memberlist.create({
+      name: 'j',
+      bindAddr: '127.0.0.1',
+      bindPort: 0,
+      profile: 'local',
+      keys: [Buffer.alloc(32, 7)],
+    });
+    const keyed = await Memberlist.create({
+      name: 'k',
+      bindAddr: '127.0.0.1',
+      bindPort: 0,
+      profile: 'local',
+      keys: [Buffer.alloc(32, 9)],
+    });
+    t.teardown(async () => {
+      for (const s of held) s.destroy();
+      slow.server.close();
+      closing.server.close();
+      await joiner.shutdown();
+      await keyed.shutdown();
+    });
+    const results = await joiner.contactSeeds([slow.seed, closing.seed, `127.0.0.1:${keyed.address().port}`]);
+    t.same(
+      results.map((r) => r.outcome),
+      ['busy', 'rejected', 'rejected'],
+    );
+    t.match(results[0]?.error, /sent no state \(timeout\)/);
+    t.match(results[2]?.error, /sent no state \(closed\)/, 'another key: the seed closes at once');
+  },
+);
