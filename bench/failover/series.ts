@@ -94,6 +94,9 @@ export async function heraldSeries(
       log(
         `herald ${mode} n=${nodes} IPv${family} trial ${(i >> 1) + 1}: ${trial.failoverMs ?? 'none'} ms → ${trial.newOwner}`,
       );
+      // A trial that failed before its kill leaves the owner running: a second speaker on its pin dir
+      // would only be refused (the pin-dir lock), so the old one goes first.
+      await cluster.killSpeaker(current, 'SIGKILL');
       await cluster.restoreNode(current);
       cluster.startSpeaker(current);
       await pollUntil(30_000, () => [v4, v6].every((ip) => heraldOwner(cluster, ip).length === 1));

@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import t from 'tap';
 import { unpinDir } from '../../src/datapath/bpf.js';
 import { PinDirLock } from '../../src/datapath/pin-lock.js';
@@ -19,4 +19,24 @@ t.test('one holder per pin directory; released on release() and on process death
   execFileSync(process.execPath, ['-e', script]);
   const third = PinDirLock.acquire(dir);
   third.release();
+  // Nor does one killed with SIGKILL while it holds it (no exit handler runs): the kernel drops the flock.
+  const holder = spawn(
+    process.execPath,
+    [
+      '-e',
+      `import('${new URL('../../src/datapath/pin-lock.js', import.meta.url).href}').then((m) => { m.PinDirLock.acquire(${JSON.stringify(dir)}); console.log('held'); setInterval(() => undefined, 1000); })`,
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  t.teardown(() => holder.kill('SIGKILL'));
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('exit', (code) => reject(new Error(`the holder exited (${code}) before holding the lock`)));
+  });
+  t.throws(() => PinDirLock.acquire(dir), /another speaker holds/, 'held by the live process');
+  const exited = new Promise((resolve) => holder.once('exit', resolve));
+  holder.kill('SIGKILL');
+  await exited;
+  const fourth = PinDirLock.acquire(dir);
+  fourth.release();
 });
