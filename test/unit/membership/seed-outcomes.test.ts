@@ -17,28 +17,24 @@ t.test(
     const held: Socket[] = [];
     const slow = await listen((s) => held.push(s));
     const closing = await listen((s) => s.end());
-    const joiner = await Memberlist.create({
-      name: 'j',
-      bindAddr: '127.0.0.1',
-      bindPort: 0,
-      profile: 'local',
-      keys: [Buffer.alloc(32, 7)],
-    });
-    const keyed = await Memberlist.create({
-      name: 'k',
-      bindAddr: '127.0.0.1',
-      bindPort: 0,
-      profile: 'local',
-      keys: [Buffer.alloc(32, 9)],
-    });
+    const keyed = (name: string, key: number) =>
+      Memberlist.create({
+        name,
+        bindAddr: '127.0.0.1',
+        bindPort: 0,
+        profile: 'local',
+        keys: [Buffer.alloc(32, key)],
+      });
+    const joiner = await keyed('j', 7);
+    const other = await keyed('k', 9);
     t.teardown(async () => {
       for (const s of held) s.destroy();
       slow.server.close();
       closing.server.close();
       await joiner.shutdown();
-      await keyed.shutdown();
+      await other.shutdown();
     });
-    const results = await joiner.contactSeeds([slow.seed, closing.seed, `127.0.0.1:${keyed.address().port}`]);
+    const results = await joiner.contactSeeds([slow.seed, closing.seed, `127.0.0.1:${other.address().port}`]);
     t.same(
       results.map((r) => r.outcome),
       ['busy', 'rejected', 'rejected'],
