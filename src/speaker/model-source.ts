@@ -7,6 +7,7 @@ import {
   poolRanges,
   type Problem,
   serviceKey,
+  serviceRequest,
 } from '../config/index.js';
 import type { ServiceAllocation } from './l2-inputs.js';
 
@@ -58,4 +59,20 @@ export function serviceAllocations(
     else errors.set(key, alloc.error);
   }
   return { allocations, errors };
+}
+
+/**
+ * Standalone mode keeps no allocation history (no controller writes `status`, and every speaker must
+ * compute the same VIPs from the file alone), so a service without a requested address is numbered in
+ * `namespace/name` order: adding or removing a service that sorts before it moves its VIP. The keys of
+ * such services, sorted, for a warning.
+ */
+export function unpinnedServices(model: HeraldModel): string[] {
+  const keys: string[] = [];
+  for (const svc of model.services) {
+    if (!isHeraldService(svc)) continue;
+    const req = serviceRequest(svc);
+    if (req.requestedIps.length === 0) keys.push(req.key);
+  }
+  return keys.sort();
 }

@@ -16,7 +16,7 @@ import type { Logger } from '../util/log.js';
 import { TimeSlicer } from '../util/slices.js';
 import { isExcluded, nodeLabels, type MemberView, type ServiceAllocation } from './l2-inputs.js';
 import { RoundDecider } from './decider.js';
-import { serviceAllocations } from './model-source.js';
+import { serviceAllocations, unpinnedServices } from './model-source.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import { OwnershipLiveness } from './ownership.js';
 import { ownerChanges } from './owner-diff.js';
@@ -66,6 +66,7 @@ export class Speaker
   private again = false;
   private readonly decider = new RoundDecider();
   private heldBefore = 0;
+  private unpinnedWarned = 0;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
   private readonly liveness: OwnershipLiveness;
@@ -423,11 +424,24 @@ export class Speaker
     for (const p of problems) this.log.warn(`health check ignored: ${p}`);
     this.parts.health?.setTargets(targets);
     const { allocations, errors } = serviceAllocations(model, this.parts.options.allocation);
+    if (this.parts.options.allocation === 'compute') this.warnUnpinned(unpinnedServices(model));
     this.currentAllocations = allocations;
     for (const [key, error] of errors) {
       if (this.allocationErrors.get(key) !== error) this.log.warn({ service: key }, `no IP: ${error}`);
     }
     this.allocationErrors = errors;
+  }
+
+  private warnUnpinned(keys: string[]): void {
+    const count = keys.length;
+    const before = this.unpinnedWarned;
+    this.unpinnedWarned = count;
+    if (count === 0 || count === before) return;
+    const some = keys.slice(0, 3).join(', ') + (count > 3 ? ', …' : '');
+    this.log.warn(
+      { services: count },
+      `${count} service(s) without a requested address (${some}): standalone speakers number them in namespace/name order, so adding or removing a service that sorts before one moves its VIP; pin each with herald.dev/loadBalancerIPs`,
+    );
   }
 
   private schedule(): void {
