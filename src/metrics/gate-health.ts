@@ -4,7 +4,7 @@
  * gate), and how long decision rounds take. Event-loop delay itself is prom-client's
  * `nodejs_eventloop_lag_*`.
  */
-import { Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 export interface GateHeartbeat {
   /** Age of the heartbeat the XDP gate reads now; undefined before the first one. */
@@ -16,6 +16,8 @@ export interface GateHeartbeat {
 export interface RoundMetrics {
   /** One decision round ended: how long it took and whether it computed the decisions again. */
   round(durationMs: number, computed: boolean): void;
+  /** The owner watch shut the gate: not scheduled ('stall'), heard a peer after losing all ('isolated'), or every peer fell silent at once ('fenced'). */
+  gateClosed(reason: 'stall' | 'isolated' | 'fenced'): void;
 }
 
 export function registerGateHealth(registry: Registry, read: () => GateHeartbeat | undefined): RoundMetrics {
@@ -46,9 +48,19 @@ export function registerGateHealth(registry: Registry, read: () => GateHeartbeat
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers,
   });
+  const closures = new Counter({
+    name: 'herald_gate_closures_total',
+    help: 'Times the owner watch shut the liveness gate: stall (this speaker was not scheduled), isolated (a peer heard again after all were lost), fenced (every watched peer fell silent at once).',
+    labelNames: ['reason'],
+    registers,
+  });
+  for (const reason of ['stall', 'isolated', 'fenced']) closures.inc({ reason }, 0);
   return {
     round(durationMs, computed) {
       rounds.observe({ computed: computed ? 'true' : 'false' }, durationMs / 1000);
+    },
+    gateClosed(reason) {
+      closures.inc({ reason });
     },
   };
 }

@@ -124,6 +124,7 @@ function wire(parts: {
   registerTransmitErrors(metrics.registry, () => speaker.transmitErrors());
   const gate = registerGateHealth(metrics.registry, () => speaker.gateHeartbeat());
   speaker.on('round', ({ durationMs, computed }) => gate.round(durationMs, computed));
+  speaker.on('gateClosed', ({ reason }) => gate.gateClosed(reason));
   const health = registerHealthMetrics(metrics.registry, {
     verdicts: () => speaker.healthVerdicts(),
     failingNodes: () => failingNodes(speaker.members(), speaker.healthVerdicts().keys()),

@@ -95,6 +95,7 @@ export class Speaker
       this.schedule();
     });
     watch.on('stale', ({ gapMs, reason, peer }) => {
+      this.notify('gateClosed', { reason });
       if (reason === 'isolated')
         this.log.warn(
           { peer },

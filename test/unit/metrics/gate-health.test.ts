@@ -23,3 +23,16 @@ t.test('heartbeat age and longest gap read at scrape time; decision rounds by ki
   const third = await registry.metrics();
   t.match(third, /^herald_gate_heartbeat_age_seconds 0\.01$/m, 'no heartbeat read: the last value stays');
 });
+
+t.test('gate closures counted by reason, every reason present from the start', async (t) => {
+  const registry = new Registry();
+  const gate = registerGateHealth(registry, () => undefined);
+  t.match(await registry.metrics(), /^herald_gate_closures_total\{reason="fenced"\} 0$/m);
+  gate.gateClosed('fenced');
+  gate.gateClosed('stall');
+  gate.gateClosed('fenced');
+  const text = await registry.metrics();
+  t.match(text, /^herald_gate_closures_total\{reason="fenced"\} 2$/m);
+  t.match(text, /^herald_gate_closures_total\{reason="stall"\} 1$/m);
+  t.match(text, /^herald_gate_closures_total\{reason="isolated"\} 0$/m);
+});
