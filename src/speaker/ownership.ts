@@ -28,6 +28,9 @@ export class OwnershipLiveness {
   private lastAddresses: ReadonlyMap<string, string> = new Map();
   private lastGone: ReadonlySet<string> = new Set();
   private lastHolding: ReadonlySet<string> = new Set();
+  /** The watch's verdicts read when the last decision / the last marks were computed. */
+  private nextSeen = 0;
+  private lastSeen = 0;
   /**
    * Members alive in gossip but not in the decisions the datapath holds (they joined or came back since),
    * with their address: watched both ways and marked holding from the gossip event on, until a round
@@ -72,6 +75,7 @@ export class OwnershipLiveness {
       targets = mergeTargets(targets, await this.targets(await decideWith(asAlive), slicer));
     }
     this.post(targets, addresses, gone);
+    const seen = watch.verdictsSeen();
     const corrected = ownershipViews(
       gossip,
       this.node,
@@ -93,9 +97,11 @@ export class OwnershipLiveness {
     // answers the VIPs it will hand to it). Marked in the watch packets before the decision is applied,
     // unmarked only after (applied()); such an owner keeps its gate shut meanwhile (l2/watch/freshness).
     this.nextAlive = new Set(corrected.views.filter((v) => v.alive).map((v) => v.name));
+    this.nextSeen = seen;
     this.watching = targets.watching;
     this.hold(
       new Set([...targets.watching].filter((n) => !this.nextAlive.has(n) || !this.appliedAlive.has(n))),
+      seen,
     );
     if (!corrected.changed) return { decisions: byGossip, views: gossip };
     // Ownership as the watch corrects it; flow sets as gossip has them (l2/flow-liveness.ts).
@@ -109,7 +115,11 @@ export class OwnershipLiveness {
     let left = false;
     for (const name of this.appliedAlive) left = this.joining.delete(name) || left;
     if (left) this.repost();
-    this.hold(new Set([...this.watching].filter((n) => !this.appliedAlive.has(n))));
+    this.hold(
+      new Set([...this.watching].filter((n) => !this.appliedAlive.has(n))),
+      // The verdicts this decision was made on: the watch marks an owner it declared down after them.
+      this.nextSeen,
+    );
   }
 
   private join(members: readonly Member[]): void {
@@ -149,10 +159,11 @@ export class OwnershipLiveness {
     );
   }
 
-  /** The holding marks to the watch, every joining member included. */
-  private hold(peers: ReadonlySet<string>): void {
+  /** The holding marks to the watch, every joining member included; `seen` as in setHolding. */
+  private hold(peers: ReadonlySet<string>, seen = this.lastSeen): void {
     this.lastHolding = peers;
-    this.parts.watch.setHolding(new Set([...peers, ...this.joining.keys()]));
+    this.lastSeen = seen;
+    this.parts.watch.setHolding(new Set([...peers, ...this.joining.keys()]), seen);
   }
 
   private async targets(decisions: readonly VipDecision[], slicer: TimeSlicer): Promise<WatchTargets> {

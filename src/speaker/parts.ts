@@ -63,9 +63,15 @@ export interface OwnerWatchPart {
     addresses: ReadonlyMap<string, string>,
     gossipDead?: ReadonlySet<string>,
   ): void;
-  /** The owners some of whose VIPs this node answers now: their gates wait until this set drops them. */
-  setHolding(peers: ReadonlySet<string>): void;
+  /**
+   * The owners some of whose VIPs this node answers now or may answer once its pending decision is
+   * applied: their gates wait until this set drops them. `seen`: verdictsSeen() when the set was computed
+   * (an owner the watch declared down after that stays marked).
+   */
+  setHolding(peers: ReadonlySet<string>, seen?: number): void;
   verdict(peer: string): WatchVerdict;
+  /** The number of the last verdict event this side has read (what verdict() answers from). */
+  verdictsSeen(): number;
   fresh(): boolean;
   /** With `adminDown` the gate shuts and the peers are told, in that order. */
   stop(opts?: { adminDown?: boolean }): void | Promise<void>;

@@ -35,7 +35,7 @@ export type ToWatchWorker =
       peers: Array<[string, { address: string; port: number }]>;
       gone: string[];
     }
-  | { type: 'holding'; peers: string[] }
+  | { type: 'holding'; peers: string[]; seen: number }
   | { type: 'stop'; adminDown: boolean };
 
 export type FromWatchWorker =
@@ -68,6 +68,7 @@ const STOP_TIMEOUT_MS = 1000;
  */
 export class WatchThread extends EventEmitter<OwnerWatchEvents> implements OwnerWatchPart {
   private readonly verdicts = new Map<string, WatchVerdict>();
+  private seen = 0;
   private isFresh = false;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -146,12 +147,16 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     });
   }
 
-  setHolding(peers: ReadonlySet<string>): void {
-    this.post({ type: 'holding', peers: [...peers] });
+  setHolding(peers: ReadonlySet<string>, seen = this.seen): void {
+    this.post({ type: 'holding', peers: [...peers], seen });
   }
 
   verdict(peer: string): WatchVerdict {
     return this.verdicts.get(peer) ?? 'unknown';
+  }
+
+  verdictsSeen(): number {
+    return this.seen;
   }
 
   fresh(): boolean {
@@ -192,6 +197,7 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     switch (m.type) {
       case 'verdict':
         this.verdicts.set(m.event.peer, m.event.verdict);
+        this.seen = m.event.seq;
         this.emit('verdict', m.event);
         break;
       case 'stale':

@@ -51,7 +51,7 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
         );
         break;
       case 'holding':
-        watch.setHolding(new Set(m.peers));
+        watch.setHolding(new Set(m.peers), m.seen);
         break;
       case 'stop':
         watch.stop({ adminDown: m.adminDown });

@@ -68,9 +68,18 @@ export interface WatchCounters {
   fenced: number;
 }
 
+export interface VerdictEvent {
+  peer: string;
+  verdict: WatchVerdict;
+  previous: WatchVerdict;
+  /** Verdict events are numbered from 1; setHolding acknowledges them by this number. */
+  seq: number;
+  /** Wall-clock ms when the pulse thread reached it (the control loop may hear of it later). */
+  at?: number;
+}
+
 export interface OwnerWatchEvents {
-  /** `at`: wall-clock ms when the pulse thread reached it (the control loop may hear of it later). */
-  verdict: [{ peer: string; verdict: WatchVerdict; previous: WatchVerdict; at?: number }];
+  verdict: [VerdictEvent];
   /**
    * 'stall': not scheduled for gapMs; 'isolated': `peer` heard again after every watched peer was down;
    * 'fenced': every up session silent for gapMs at once (l2/gate.ts, isolationFenceMs).
@@ -90,6 +99,11 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   private targets: WatchTargets = { watching: new Set(), watchedBy: new Set() };
   private gossipDead: ReadonlySet<string> = new Set();
   private holding: ReadonlySet<string> = new Set();
+  /** The last verdict event emitted, and the last one the holding set accounts for (setHolding). */
+  private verdictSeq = 0;
+  private holdingSeen = 0;
+  /** Peers this watch declared down, by the number of that verdict event (see marked()). */
+  private readonly declaredDown = new Map<string, number>();
   private freshness: Freshness = starting();
   private ready = false;
   private readyPending = false;
@@ -154,8 +168,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       if (!wanted.has(name) || addresses.get(name) !== s.address) {
         this.sessions.delete(name);
         this.byAddress.delete(s.address);
-        if (s.state.verdict !== 'unknown')
-          this.emit('verdict', { peer: name, verdict: 'unknown', previous: s.state.verdict });
+        if (s.state.verdict !== 'unknown') this.emitVerdict(name, 'unknown', s.state.verdict);
       }
     }
     for (const name of wanted) {
@@ -166,9 +179,30 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     }
   }
 
-  /** The owners some of whose VIPs this node's control loop answers now (marked in our packets to them). */
-  setHolding(peers: ReadonlySet<string>): void {
+  /**
+   * The owners some of whose VIPs this node's control loop answers now, or may answer once its pending
+   * decision is applied (marked in our packets to them). `seen`: the last verdict event the control loop
+   * had read when it computed the set (default: every one emitted so far).
+   */
+  setHolding(peers: ReadonlySet<string>, seen = this.verdictSeq): void {
     this.holding = peers;
+    this.holdingSeen = Math.max(this.holdingSeen, seen);
+    for (const [name, seq] of this.declaredDown) if (seq <= this.holdingSeen) this.declaredDown.delete(name);
+  }
+
+  /** The number of the last verdict event emitted (what an in-process control loop has read). */
+  verdictsSeen(): number {
+    return this.verdictSeq;
+  }
+
+  /**
+   * The peers our packets mark holding: the control loop's set, and every peer this watch declared down
+   * since the verdict that set accounts for. The control loop takes a down owner's VIPs over in a round
+   * that reads the verdict later (seconds at 10,000 VIPs; its thread may be busy when the verdict comes
+   * back up); until then the owner, stale on its return, must not reopen on our unmarked packets.
+   */
+  private marked(): Set<string> {
+    return new Set([...this.holding, ...this.declaredDown.keys()]);
   }
 
   /** 'up' / 'down' from the direct watch, 'unknown' when it has no say (gossip decides). */
@@ -212,6 +246,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     const stampNs = this.opts.clockNs();
     const nowMs = Number(stampNs) / 1e6;
     const t = this.opts.timing;
+    const marked = this.marked();
     const step = pulse(this.freshness, {
       nowMs,
       ready: this.ready,
@@ -234,14 +269,14 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
               (s?.state.verdict === 'down' || (this.gossipDead.has(name) && s?.state.verdict !== 'up')),
           };
         }),
-      stillAnswering: [...this.holding].filter((name) => this.sessions.get(name)?.state.verdict === 'up'),
+      stillAnswering: [...marked].filter((name) => this.sessions.get(name)?.state.verdict === 'up'),
       heardSince: (sinceMs) =>
         [...this.sessions.values()].some((s) => (s.state.lastRxMs ?? -Infinity) > sinceMs),
     });
     this.freshness = step.next;
     if (step.stalled) this.counters.lateTicks++;
     for (const [name, s] of this.sessions) {
-      const { packet, next } = outgoing(s.state, this.cfg, this.holding.has(name));
+      const { packet, next } = outgoing(s.state, this.cfg, marked.has(name));
       s.state = next;
       this.send(packet, name, s.address);
     }
@@ -272,8 +307,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     for (const [name, s] of this.sessions) {
       const before = s.state.verdict;
       s.state = checkSilence(s.state, nowMs, this.opts.timing.watchDetectMs, stalled);
-      if (s.state.verdict !== before)
-        this.emit('verdict', { peer: name, verdict: s.state.verdict, previous: before });
+      if (s.state.verdict !== before) this.emitVerdict(name, s.state.verdict, before);
     }
   }
 
@@ -312,6 +346,12 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     this.emit('stale', { gapMs: silentMs, reason: 'fenced' });
   }
 
+  private emitVerdict(peer: string, verdict: WatchVerdict, previous: WatchVerdict): void {
+    const seq = ++this.verdictSeq;
+    if (verdict === 'down') this.declaredDown.set(peer, seq);
+    this.emit('verdict', { peer, verdict, previous, seq });
+  }
+
   private send(packet: Parameters<typeof encodeBfd>[0], peer: string, address: string): void {
     if (!this.socket) return;
     try {
@@ -348,7 +388,6 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     const before = s.state.verdict;
     if (before === 'down' && this.isolated()) this.endIsolation(name);
     s.state = peerPacket(s.state, p, this.nowMs(), this.cfg);
-    if (s.state.verdict !== before)
-      this.emit('verdict', { peer: name, verdict: s.state.verdict, previous: before });
+    if (s.state.verdict !== before) this.emitVerdict(name, s.state.verdict, before);
   }
 }

@@ -100,12 +100,15 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   const next: Freshness = { ...base, stale: { ...base.stale, sinceMs } };
   if (!i.ready || base.stale.sinceMs === undefined) return { next, beat: false, stalled };
   const age = i.nowMs - sinceMs;
-  if (base.stale.reason === 'fenced' && age < i.capMs && !(i.heardSince?.(sinceMs) ?? false))
+  // The cap is never reached at a late pulse: the watchers' packets of the gap are still unread, and the
+  // last ones read are older than the silence limit (a watcher still holding our VIPs would look silent).
+  const capPassed = age >= i.capMs && !stalled;
+  if (base.stale.reason === 'fenced' && !capPassed && !(i.heardSince?.(sinceMs) ?? false))
     return { next, beat: false, stalled };
   const waitingFor = i.watchers(sinceMs).filter((w) => !w.reportsUp && w.gone !== true);
   const waiting = waitingFor.map((w) => w.name);
   waiting.push(...(i.stillAnswering ?? []).filter((name) => !waiting.includes(name)));
-  if (waiting.length > 0 && (age < i.capMs || waitingFor.some((w) => w.holding === true)))
+  if (waiting.length > 0 && (!capPassed || waitingFor.some((w) => w.holding === true)))
     return { next, beat: false, stalled };
   return {
     next: { ...next, stale: undefined, lastBeatMs: i.nowMs },

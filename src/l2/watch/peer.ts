@@ -22,9 +22,12 @@ import type { BfdPacket } from '../../bgp/bfd/packet.js';
 export type WatchVerdict = 'up' | 'down' | 'unknown';
 
 /**
- * Diagnostic code (RFC 5880 reserves 9-31) a successor puts in its Up packets to an owner while its
- * control loop still answers some of that owner's VIPs: the owner's gate may not reopen on such packets.
- * Only Herald speakers exchange watch packets (their own port), so the private value meets no router.
+ * Diagnostic code (RFC 5880 reserves 9-31) a successor puts in its packets to an owner while its control
+ * loop still answers (or may be about to answer) some of that owner's VIPs: the owner's gate may not
+ * reopen on such packets. Carried in every session state, not only Up: a session that is coming up again
+ * (the owner was silent, the successor declared it down and took its VIPs) is exactly when the owner must
+ * hear it. Only Herald speakers exchange watch packets (their own port), so the private value meets no
+ * router.
  */
 export const WATCH_DIAG_HOLDING = 31;
 
@@ -40,7 +43,7 @@ export interface PeerWatchState {
    * (undefined: the last one did not).
    */
   remoteUpSinceMs: number | undefined;
-  /** The peer's last packet reported us Up while holding some of our VIPs (WATCH_DIAG_HOLDING). */
+  /** The peer's last packet said it holds some of our VIPs (WATCH_DIAG_HOLDING), in whatever state. */
   remoteHolding: boolean;
 }
 
@@ -79,7 +82,7 @@ export function peerPacket(
   // A reset session (the peer restarted, or saw *us* go silent) says nothing about the peer's gate:
   // only silence does. Until the handshake completes again the gossip view decides.
   else if (s.verdict === 'up') verdict = 'unknown';
-  const remoteHolding = p.state === 'up' && p.diag === WATCH_DIAG_HOLDING;
+  const remoteHolding = p.state !== 'admin-down' && p.diag === WATCH_DIAG_HOLDING;
   const reportsUp = p.state === 'up' && !remoteHolding;
   const remoteUpSinceMs = reportsUp ? (s.remoteUpSinceMs ?? nowMs) : undefined;
   return { ...s, machine, lastRxMs: nowMs, verdict, remoteUpSinceMs, remoteHolding };
@@ -143,7 +146,7 @@ export function outgoing(
   // The pulse sends at the configured rate in every state (both ends are Herald speakers on a private
   // port), so the advertised interval is the configured one too.
   const base = { ...packetFor(s.machine, cfg), desiredMinTxUs: cfg.desiredMinTxUs };
-  const packet = holding && base.state === 'up' ? { ...base, diag: WATCH_DIAG_HOLDING } : base;
+  const packet = holding ? { ...base, diag: WATCH_DIAG_HOLDING } : base;
   return { packet, next: { ...s, machine: sent(s.machine) } };
 }
 

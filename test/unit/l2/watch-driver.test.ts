@@ -278,3 +278,45 @@ t.test('peers that die one after the other leave the survivor answering', async 
   t.ok(w.a.fresh(), 'never fenced: only one session was up when the last peer went');
   t.equal(w.a.counters.fenced, 0);
 });
+
+t.test(
+  'a successor marks an owner it declared down until its control loop has read that verdict',
+  async (t) => {
+    const lan = fakeLan();
+    const { o, x, ready } = pair(lan);
+    t.teardown(() => x.stop());
+    o.start();
+    x.start();
+    ready();
+    t.ok(await until(2000, () => x.verdict('o') === 'up' && o.fresh()));
+    const read = x.verdictsSeen();
+    // The owner freezes (no adminDown); the successor's watch declares it down. Its control loop, busy with
+    // a round over thousands of VIPs, reads that verdict only later, then takes the owner's VIPs over.
+    o.stop();
+    t.ok(await until(2000, () => x.verdict('o') === 'down'));
+    x.setHolding(new Set(), read);
+    // The owner comes back (a new process at the same address: stale until its watcher reports it up).
+    const back = new OwnerWatch({
+      timing,
+      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+      peerPort: () => 3784,
+      socket: lan.factory('10.0.0.1'),
+      clockNs,
+      beat: () => undefined,
+      capMs: 2000,
+    });
+    t.teardown(() => back.stop());
+    const targets = () =>
+      back.setTargets({ watching: new Set(), watchedBy: new Set(['x']) }, new Map([['x', '10.0.0.2']]));
+    targets();
+    back.start();
+    back.setReady();
+    targets();
+    t.ok(await until(2000, () => x.verdict('o') === 'up'), 'the session is up again');
+    await sleep(300);
+    t.notOk(back.fresh(), "no reopening while the successor's control loop has not read the down verdict");
+    // The control loop read it (and its next round, with the owner alive again, holds none of its VIPs).
+    x.setHolding(new Set(), x.verdictsSeen());
+    t.ok(await until(2000, () => back.fresh()), 'reopens once the successor no longer marks it');
+  },
+);

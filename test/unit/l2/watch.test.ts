@@ -398,3 +398,34 @@ t.test('freshness: fenced stays shut until a peer is heard, then waits for the w
   const alone = pulse(f, inputs(2030, { watchers: gone, heardSince: () => false }));
   t.ok(alone.beat, 'the cap passed: alone');
 });
+
+t.test('peer: a successor holding our VIPs says so in Down and Init packets too', async (t) => {
+  const [x, o] = handshake(1000);
+  // The successor declared us down (we were silent) and took our VIPs over: its session is Down.
+  const down = checkSilence(x, 2000, 200, false);
+  t.equal(down.machine.state, 'down');
+  const marked = outgoing(down, cfg, true).packet;
+  t.equal(marked.state, 'down');
+  t.equal(marked.diag, WATCH_DIAG_HOLDING, 'marked in the Down state');
+  const s = peerPacket(o, wire(marked), 2010, cfg);
+  t.ok(holdsOurs(s, 2020, 200, 1900), 'the owner hears that it still holds its VIPs');
+  t.notOk(reportsUsUp(s, 2100, 70, 1900));
+  const unmarked = peerPacket(o, wire(outgoing(down, cfg).packet), 2010, cfg);
+  t.notOk(holdsOurs(unmarked, 2020, 200, 1900), 'unmarked when it holds nothing');
+});
+
+t.test('freshness: a late pulse past the cap gives up on nobody (the watchers are unread)', async (t) => {
+  const holding = (h: boolean) => () => [{ name: 'x', reportsUp: false, holding: h }];
+  let s = pulse(starting(), inputs(0, { watchers: holding(true) }));
+  for (let now = 20; now <= 3000; now += 20) s = pulse(s.next, inputs(now, { watchers: holding(true) }));
+  t.notOk(s.beat, 'past the cap, waiting for the watcher heard holding');
+  // 300 ms not scheduled: the watcher's last packet read is older than its silence limit.
+  s = pulse(s.next, inputs(3300, { watchers: holding(false) }));
+  t.ok(s.stalled);
+  t.notOk(s.beat, 'no giving up on the pulse that came late');
+  s = pulse(s.next, inputs(3320, { watchers: holding(true) }));
+  t.notOk(s.beat, 'read again: it still holds');
+  s = pulse(s.next, inputs(3340, { watchers: () => [{ name: 'x', reportsUp: true }] }));
+  t.ok(s.beat, 'handed back and reported up: open');
+  t.same(s.refreshed?.gaveUpOn, []);
+});

@@ -238,17 +238,24 @@ export class FakeWatch extends EventEmitter<OwnerWatchEvents> implements OwnerWa
     this.targets = targets;
   }
   holding: ReadonlySet<string> = new Set();
-  setHolding(peers: ReadonlySet<string>): void {
+  /** The verdict events the last holding set accounts for. */
+  holdingSeen = 0;
+  private seq = 0;
+  setHolding(peers: ReadonlySet<string>, seen = this.seq): void {
     this.holding = peers;
+    this.holdingSeen = seen;
   }
   verdict(peer: string): WatchVerdict {
     return this.verdicts.get(peer) ?? 'unknown';
+  }
+  verdictsSeen(): number {
+    return this.seq;
   }
   /** Sets a verdict and tells the speaker, as the real watch does. */
   set(peer: string, verdict: WatchVerdict): void {
     const previous = this.verdict(peer);
     this.verdicts.set(peer, verdict);
-    this.emit('verdict', { peer, verdict, previous });
+    this.emit('verdict', { peer, verdict, previous, seq: ++this.seq });
   }
   fresh(): boolean {
     return this.ready;

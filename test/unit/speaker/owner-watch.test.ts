@@ -206,3 +206,18 @@ t.test(
     t.notOk(r.watch.targets.watchedBy.has('b'), 'dead: no longer watched as a joining member');
   },
 );
+
+t.test('the marks of an applied round account only for the verdicts that round read', async (t) => {
+  const { r, liveness, slicer } = await aloneApplied(t);
+  r.membership.set('b', 'alive');
+  await liveness.decide(r.membership.members(), () => Promise.resolve(NONE), slicer);
+  const read = r.watch.verdictsSeen();
+  t.equal(r.watch.holdingSeen, read, 'the round posts its marks with the verdicts it read');
+  // The watch declares b down while the round is being applied: this decision did not count b out.
+  r.watch.set('b', 'down');
+  liveness.applied();
+  t.equal(r.watch.holdingSeen, read, 'applied: still the verdicts it read, not the later down');
+  t.ok(r.watch.holdingSeen < r.watch.verdictsSeen(), 'so the watch keeps marking b until a round reads it');
+  await liveness.decide(r.membership.members(), () => Promise.resolve(NONE), slicer);
+  t.equal(r.watch.holdingSeen, r.watch.verdictsSeen(), 'the next round read it');
+});
