@@ -6,11 +6,12 @@
  * answered, the speakers' heartbeat ages and the control-loop stalls they logged.
  *
  *   node_modules/.bin/node dist/bench/scale/run.js [--vips 10000] [--sample 200] [--window-seconds 60]
- *                                                  [--cpu-prof DIR] [--no-write]
+ *                                                  [--cpu-prof DIR] [--no-write] [--keep-logs DIR]
  *
  * --cpu-prof runs each speaker under `node --cpu-prof` (profiles in DIR, written at a SIGTERM stop) and
  * prints each profile's top self-time functions. Writes bench/results/scale.json and its section of
- * bench/results/scale.md (one section per VIP count).
+ * bench/results/scale.md (one section per VIP count). --keep-logs DIR copies every speaker's log and every
+ * watcher round there, also when the run fails.
  */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     ...(profDir ? { speakerWrapper: ['env', `NODE_OPTIONS=--cpu-prof --cpu-prof-dir=${profDir}`] } : {}),
   });
   let watch: ArpWatch | undefined;
+  let startedAtMs: number | undefined;
   try {
     const client = cluster.clients[0]!;
     await cluster.lan.ip(client.ns, 'route', 'add', `${SCALE_NET4}.0.0/16`, 'dev', 'eth0');
@@ -76,6 +78,7 @@ async function main(): Promise<void> {
     });
     const w = watch;
     const startedAt = Date.now();
+    startedAtMs = startedAt;
     await cluster.startAll();
     while (w.summary(startedAt).firstAllAnsweredAt === undefined) {
       if (Date.now() - startedAt > ALL_ANSWERED_TIMEOUT_MS)
@@ -94,15 +97,7 @@ async function main(): Promise<void> {
     if (profDir) for (const n of cluster.nodes) await cluster.killSpeaker(n, 'SIGTERM');
     await w.stop();
     const stalls = cluster.nodes.map((n) => stallsIn(readFileSync(n.logFile, 'utf8')));
-    const keep = args['keep-logs'];
-    if (keep) {
-      mkdirSync(keep, { recursive: true });
-      for (const n of cluster.nodes) copyFileSync(n.logFile, join(keep, `${n.name}.log`));
-      writeFileSync(
-        join(keep, 'rounds.jsonl'),
-        w.rounds.map((r) => JSON.stringify({ ...r, sinceStartMs: r.t - startedAt })).join('\n'),
-      );
-    }
+    keepLogs(cluster, w, startedAt);
     const duringStart = w.summary(startedAt, allAt);
     const out = {
       started,
@@ -143,6 +138,8 @@ async function main(): Promise<void> {
       writeSection(join(args.out, 'scale.md'), md, `## ${VIPS.toLocaleString('en')} VIPs`);
     }
   } catch (error) {
+    // A run that never got every VIP answered is the one whose logs matter most.
+    if (watch) keepLogs(cluster, watch, startedAtMs);
     for (const n of cluster.nodes) {
       const lines = readFileSync(n.logFile, 'utf8').trimEnd().split('\n');
       process.stderr.write(
@@ -154,6 +151,19 @@ async function main(): Promise<void> {
     await watch?.stop().catch(() => undefined);
     await cluster.destroy();
   }
+}
+
+/** --keep-logs DIR: every speaker's log and every watcher round (ms since the start when known). */
+function keepLogs(cluster: LabCluster, w: ArpWatch, startedAt: number | undefined): void {
+  const keep = args['keep-logs'];
+  if (!keep) return;
+  mkdirSync(keep, { recursive: true });
+  for (const n of cluster.nodes) copyFileSync(n.logFile, join(keep, `${n.name}.log`));
+  const since = (t: number) => (startedAt === undefined ? {} : { sinceStartMs: t - startedAt });
+  writeFileSync(
+    join(keep, 'rounds.jsonl'),
+    w.rounds.map((r) => JSON.stringify({ ...r, ...since(r.t) })).join('\n'),
+  );
 }
 
 function readJson(file: string): Record<string, unknown> {
