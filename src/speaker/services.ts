@@ -6,6 +6,7 @@ import { poolRanges, rangeSize } from '../config/index.js';
 import { FailoverClock } from '../metrics/failover.js';
 import { ClusterRateView, isRateReport, RateReportPublisher } from '../metrics/gossip.js';
 import { createHeraldMetrics, type HeraldMetrics } from '../metrics/registry.js';
+import { registerConfigReloads } from '../metrics/config-reloads.js';
 import { registerGateHealth } from '../metrics/gate-health.js';
 import { registerGossipHealth } from '../metrics/gossip-health.js';
 import { nonzeroTransmitErrors, registerTransmitErrors } from '../metrics/transmit-errors.js';
@@ -125,6 +126,8 @@ function wire(parts: {
   const gate = registerGateHealth(metrics.registry, () => speaker.gateHeartbeat());
   speaker.on('round', ({ durationMs, computed }) => gate.round(durationMs, computed));
   speaker.on('gateClosed', ({ reason }) => gate.gateClosed(reason));
+  const reloads = registerConfigReloads(metrics.registry);
+  speaker.on('config', ({ result }) => reloads.reloaded(result));
   const health = registerHealthMetrics(metrics.registry, {
     verdicts: () => speaker.healthVerdicts(),
     failingNodes: () => failingNodes(speaker.members(), speaker.healthVerdicts().keys()),

@@ -141,12 +141,14 @@ export class Speaker
       this.log.info('configuration reloaded');
       this.reallocate(m);
       this.schedule();
+      this.notify('config', { result: 'applied' });
     });
     source.on('rejected', (problems) => {
       for (const p of problems) this.log.error(`rejected configuration: ${formatProblem(p)}`);
       this.log.error(
         `configuration not reloaded (${problems.length} problem(s)); the last good one stays in force`,
       );
+      this.notify('config', { result: 'rejected' });
     });
     // Membership events arrive here: every change is a reason to decide again.
     for (const kind of MEMBER_EVENTS) {

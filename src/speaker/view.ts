@@ -26,6 +26,8 @@ export interface SpeakerEvents {
   member: [{ kind: MemberEventKind; member: Member }];
   /** A decision round ended: its wall time and whether it computed the decisions again. */
   round: [{ durationMs: number; computed: boolean }];
+  /** A new configuration was applied, or refused (the last good one stays in force). */
+  config: [{ result: 'applied' | 'rejected' }];
   /** The owner watch shut this node's liveness gate (l2/watch/driver.ts 'stale'). */
   gateClosed: [{ reason: 'stall' | 'isolated' | 'fenced' }];
   /** A health check probe on this node finished. */

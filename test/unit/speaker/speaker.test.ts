@@ -165,6 +165,8 @@ t.test('observers that throw do not break the control loop', async (t) => {
 t.test('a configuration change reallocates and decides again; a rejected one changes nothing', async (t) => {
   const r = rig('a', model);
   t.teardown(() => r.speaker.stop());
+  const results: string[] = [];
+  r.speaker.on('config', ({ result }) => results.push(result));
   r.speaker.start();
   await waitFor('decisions', 2000, () => agrees(r));
   const fewer = parseModel(yaml.split('\n---\napiVersion: v1\nkind: Service\nmetadata: { name: s6')[0] ?? '');
@@ -175,6 +177,7 @@ t.test('a configuration change reallocates and decides again; a rejected one cha
   r.source.emit('rejected', [{ file: 'x', doc: 0, path: 'spec', message: 'bad' }]);
   t.ok(r.logs.some((l) => l.msg.includes('the last good one stays in force')));
   t.equal(r.speaker.decisions().length, 5);
+  t.same(results, ['applied', 'rejected'], 'each reload reported for the metrics');
 });
 
 t.test('heartbeat runs while started; stop releases every part once', async (t) => {
