@@ -131,7 +131,17 @@ function startPeer(impl: Impl, name: string, port: number, seed: number | undefi
   const join = seed === undefined ? [] : [`127.0.0.1:${seed}`];
   const p =
     impl === 'herald'
-      ? spawnHerald({ name, bind: '127.0.0.1', port, join, profile, spawner, nodeFlags: profFlags(name) })
+      ? spawnHerald({
+          name,
+          bind: '127.0.0.1',
+          port,
+          join,
+          profile,
+          spawner,
+          nodeFlags: profFlags(name),
+          // A seed starved of CPU (50 members on 2 cores) can miss one exchange: retry, as a speaker does.
+          extra: ['--join-retry-ms', '30000'],
+        })
       : spawnGoPeer({
           binary: goBinary,
           name,
@@ -161,16 +171,20 @@ async function restartPeer(impl: Impl, name: string, port: number, seed: number)
   }
 }
 
+const START_BATCH = 5;
+
 async function startCluster(impl: Impl, n: number, basePort: number, spawner: Spawner): Promise<Peer[]> {
   const peers: Peer[] = [startPeer(impl, `${impl}-0`, basePort, undefined, spawner)];
   await peers[0]!.waitFor((e) => e.ev === 'ready', 20_000, 'ready');
-  // Start in batches so process start-up CPU does not starve the running members.
-  for (let i = 1; i < n; i += 10) {
+  // Start in small batches, each converged before the next, so process start-up CPU (about 0.5 s of
+  // CPU per Node process) does not starve the running members into a storm of false suspicions.
+  for (let i = 1; i < n; i += START_BATCH) {
     const batch: Peer[] = [];
-    for (let j = i; j < Math.min(n, i + 10); j++)
+    for (let j = i; j < Math.min(n, i + START_BATCH); j++)
       batch.push(startPeer(impl, `${impl}-${j}`, basePort + j, basePort, spawner));
     await Promise.all(batch.map((p) => p.waitFor((e) => e.ev === 'ready', 120_000, 'ready')));
     peers.push(...batch);
+    await waitConverged(peers, 60_000 + peers.length * 2000);
   }
   await waitConverged(peers, 120_000 + n * 2000);
   return peers;

@@ -4,6 +4,7 @@
  * A failed probe becomes a suspicion through StateChanges.
  */
 import type { Socket } from 'node:net';
+import { afterDrain } from '../util/wait.js';
 import type { Awareness } from './awareness.js';
 import { type IndirectPing, type Ping, encodeMessage } from './codec.js';
 import type { MemberlistConfig } from './config.js';
@@ -204,13 +205,4 @@ export class Prober {
     this.seq = (this.seq + 1) >>> 0;
     return this.seq;
   }
-}
-
-/**
- * Runs fn once ms have passed and the packets that arrived meanwhile have been read: timers fire before
- * the poll phase of Node's event loop, so a late process would otherwise time out on an ack that is
- * already waiting in its socket.
- */
-function afterDrain(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
-  return setTimeout(() => setImmediate(fn), ms);
 }

@@ -5,6 +5,7 @@
 import { type RemoteInfo, type Socket as UdpSocket, createSocket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
+import { afterDrain } from '../util/wait.js';
 
 export const MAX_TCP_FRAME = 4 * 1024 * 1024;
 
@@ -77,10 +78,13 @@ export class Transport {
   connect(addr: string, port: number, timeoutMs: number): Promise<Socket> {
     return new Promise((resolve, reject) => {
       const s = createConnection({ host: addr, port, noDelay: true });
-      const timer = setTimeout(() => {
-        s.destroy();
-        reject(new StreamError('timeout', `connect ${addr}:${port} timed out`));
-      }, timeoutMs);
+      // A starved process reads the connect completion before it gives up on it.
+      const timer = afterDrain(timeoutMs, () => {
+        if (s.connecting) {
+          s.destroy();
+          reject(new StreamError('timeout', `connect ${addr}:${port} timed out`));
+        }
+      });
       s.once('connect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
@@ -113,7 +117,10 @@ export function readFrame(s: Socket, timeoutMs: number, max = MAX_TCP_FRAME): Pr
     const chunks: Buffer[] = [];
     let have = 0;
     let want = -1;
+    let done = false;
     const finish = (err?: StreamError, frame?: Buffer): void => {
+      if (done) return;
+      done = true;
       clearTimeout(timer);
       s.off('data', onData);
       s.off('end', onEnd);
@@ -135,9 +142,9 @@ export function readFrame(s: Socket, timeoutMs: number, max = MAX_TCP_FRAME): Pr
     };
     const onEnd = (): void =>
       finish(new StreamError(have === 0 ? 'closed' : 'truncated', `stream ended after ${have} bytes`));
-    const timer = setTimeout(
-      () => finish(new StreamError(have === 0 ? 'timeout' : 'truncated', 'TCP read timed out')),
-      timeoutMs,
+    // Drained first: a starved process reads the frame waiting in its socket before it gives up on it.
+    const timer = afterDrain(timeoutMs, () =>
+      finish(new StreamError(have === 0 ? 'timeout' : 'truncated', 'TCP read timed out')),
     );
     s.on('data', onData);
     s.once('end', onEnd);

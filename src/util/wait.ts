@@ -1,3 +1,12 @@
+/**
+ * Runs fn once ms have passed and the input that arrived meanwhile has been read: timers fire before
+ * the poll phase of Node's event loop, so a late process would otherwise time out on an answer that is
+ * already waiting in its socket. Note: clearTimeout() after the timer fired does not stop fn.
+ */
+export function afterDrain(ms: number, fn: () => void): ReturnType<typeof setTimeout> {
+  return setTimeout(() => setImmediate(fn), ms);
+}
+
 /** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
