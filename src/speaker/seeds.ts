@@ -1,5 +1,5 @@
 import { JoinError, type SeedOutcome, type SeedResult } from '../membership/index.js';
-import { sleep } from '../util/wait.js';
+import { pollUntil, sleep } from '../util/wait.js';
 
 /** What seed joining needs of the membership. */
 export interface SeedTarget {
@@ -114,11 +114,22 @@ export async function keepJoining(
 ): Promise<'seeds' | 'member' | 'aborted'> {
   let wait = KNOCK_MS;
   let next = 0;
+  const others = () => target.aliveCount() > 1;
   while (!signal?.aborted) {
-    if (target.aliveCount() > 1) return 'member';
+    if (others()) return 'member';
     if (Date.now() >= next) {
-      const results = await Promise.all(seedList().map((seed) => target.contact(seed)));
+      // A knock can take two TCP timeouts; another member reaching this node meanwhile ends it.
+      const knocked = new AbortController();
+      const results = await Promise.race([
+        Promise.all(seedList().map((seed) => target.contact(seed))),
+        pollUntil(Infinity, others, {
+          intervalMs: CHECK_MS,
+          signal: signal ? AbortSignal.any([signal, knocked.signal]) : knocked.signal,
+        }).then(() => undefined),
+      ]);
+      knocked.abort();
       if (signal?.aborted) break;
+      if (!results) return 'member';
       const standing = standingOf(results.map((r) => r.outcome));
       if (standing === 'joined') return 'seeds';
       if (results.length > 0) onRound(standing, results);

@@ -179,6 +179,10 @@ t.test('a member that joins is watched and marked holding before the round decid
   await round;
   liveness.applied();
   t.notOk(r.watch.holding.has('b'), 'the round is applied: unmarked');
+  // b is no watch pair of a (a's decisions hold no VIP): once a round counting b is applied, neither
+  // waits for the other, so a stale a or b is not held up by a non-pair until the cap.
+  t.notOk(r.watch.targets.watchedBy.has('b'), 'not a pair: b no longer counts as a watcher of a');
+  t.notOk(r.watch.targets.watching.has('b'), 'nor is it watched');
 });
 
 t.test(

@@ -160,6 +160,18 @@ t.test('keepJoining: backs off, stops when joined, when others arrive, or when a
   );
   t.equal(member, 'member', 'another member reaching this node ends the wait');
   t.ok(Date.now() - start < 1500, 'noticed between knocks, not at the next one');
+  alive = 1;
+  setTimeout(() => (alive = 2), 300);
+  const during = Date.now();
+  t.equal(
+    await keepJoining(
+      target(() => 'busy', { alive: () => alive, afterMs: 2500 }),
+      () => ['s'],
+      () => undefined,
+    ),
+    'member',
+  );
+  t.ok(Date.now() - during < 1500, 'and while a knock is still waiting for its seeds');
   const abort = new AbortController();
   setTimeout(() => abort.abort(), 50);
   t.equal(
