@@ -19,16 +19,20 @@ export interface L2Plan {
 
 /**
  * The difference between what the XDP map holds and what the decisions want, as a list of operations.
+ * `unsure`: VIPs whose map entry may differ from `applied` (an apply that failed part-way wrote some of
+ * its batches): written again, or deleted when no longer wanted, whatever `applied` says.
  * Pure, so that what triggers an announcement is table-tested apart from sockets and maps.
  */
 export function planL2(
   applied: ReadonlyMap<string, AppliedVip>,
   desired: ReadonlyMap<string, AppliedVip>,
+  unsure: ReadonlySet<string> = new Set(),
 ): L2Plan {
   const plan: L2Plan = { set: [], remove: [], takeovers: [], gained: [], released: [] };
+  for (const ip of unsure) if (!desired.has(ip) && !applied.has(ip)) plan.remove.push(ip);
   for (const [ip, want] of desired) {
     const have = applied.get(ip);
-    if (!have || !sameEntry(have, want)) plan.set.push({ ip, want });
+    if (!have || !sameEntry(have, want) || unsure.has(ip)) plan.set.push({ ip, want });
     const wasAnswering = have?.action === 'answer';
     if (want.action === 'answer') {
       if (want.spread) {

@@ -108,6 +108,12 @@ export class L2Reconciler {
   private changedDuringApply: Set<string> | undefined;
   /** Announcement frames by `ip ifname` (built once per VIP and interface). */
   private readonly frameCache = new Map<string, Buffer[]>();
+  /**
+   * VIPs an apply that failed part-way may have written (their entry may not be what `applied` says):
+   * the next plan writes them again. Without this, an answer written by a failed apply stays in the map
+   * when the next decision wants what `applied` still holds (a second answerer).
+   */
+  private readonly unsure = new Set<string>();
 
   constructor(private readonly options: L2ReconcilerOptions) {
     this.byName = new Map(options.interfaces.map((i) => [i.name, i]));
@@ -124,8 +130,13 @@ export class L2Reconciler {
   /** Applies the decisions for this node in one go; returns what changed. */
   apply(actions: ReadonlyMap<string, NodeVipAction>, spreadIps: ReadonlySet<string>): L2Plan {
     const step = this.prepare(actions, spreadIps);
-    for (const batch of step.writes) this.options.datapath.setVips(batch);
-    this.options.datapath.deleteVips(step.plan.remove);
+    try {
+      for (const batch of step.writes) this.options.datapath.setVips(batch);
+      this.options.datapath.deleteVips(step.plan.remove);
+    } catch (error) {
+      this.failed(step);
+      throw error;
+    }
     return this.commit(step);
   }
 
@@ -156,6 +167,9 @@ export class L2Reconciler {
         if (slicer.due()) await slicer.pause();
         this.options.datapath.deleteVips(remove.slice(i, i + WRITE_BATCH));
       }
+    } catch (error) {
+      this.failed(step);
+      throw error;
     } finally {
       this.changedDuringApply = undefined;
     }
@@ -167,7 +181,7 @@ export class L2Reconciler {
   private prepare(actions: ReadonlyMap<string, NodeVipAction>, spreadIps: ReadonlySet<string>): ApplyStep {
     const desired = new Map<string, AppliedVip>();
     for (const [ip, action] of actions) desired.set(ip, { ...action, spread: spreadIps.has(ip) });
-    const plan = planL2(this.applied, desired);
+    const plan = planL2(this.applied, desired, this.unsure);
     // A VIP being released is never announced again, not even between two write batches.
     for (const ip of plan.released) {
       this.announcer.cancel(ip);
@@ -195,8 +209,15 @@ export class L2Reconciler {
     return { desired, plan, spreadIps, writes: [silences, answers] };
   }
 
+  /** Some writes of `step` may be in the map, some not: the next plan writes every one of them again. */
+  private failed({ plan }: ApplyStep): void {
+    for (const { ip } of plan.set) this.unsure.add(ip);
+    for (const ip of plan.remove) this.unsure.add(ip);
+  }
+
   /** After the writes: the new state, then the announcements (announce() reads the state). */
   private commit({ desired, plan, spreadIps }: ApplyStep): L2Plan {
+    this.unsure.clear();
     for (const ip of [...plan.released, ...plan.remove]) this.forgetFrames(ip);
     this.spreadIps.clear();
     for (const ip of spreadIps) this.spreadIps.add(ip);

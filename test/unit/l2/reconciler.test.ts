@@ -239,3 +239,35 @@ t.test('applySliced: stops answering before it starts answering, whatever the ba
   await r.applySliced(actions(second, first), new Set(), new TimeSlicer({ budgetMs: 0 }));
   t.same(order, ['suppress', 'answer']);
 });
+
+t.test('an apply that fails part-way leaves no answer entry behind', async (t) => {
+  for (const sliced of [false, true]) {
+    const dp = new FakeDatapath();
+    const { r, frames } = reconciler(dp);
+    t.teardown(() => r.stop());
+    const apply = async (a: Map<string, NodeVipAction>) =>
+      sliced ? r.applySliced(a, new Set(), new TimeSlicer()) : r.apply(a, new Set());
+    await apply(actions([], ['10.4.0.1', '10.4.0.2']));
+    // The decision gives this node 10.4.0.1 and drops 10.4.0.2: the answer is written, then the delete
+    // fails (a map error), so the apply throws before it commits.
+    const deleteVips = dp.deleteVips.bind(dp);
+    dp.deleteVips = () => {
+      throw new Error('map error');
+    };
+    await t.rejects(apply(actions(['10.4.0.1'], [])), /map error/);
+    t.equal(dp.entries.get('10.4.0.1')?.action, 'answer', 'the failed apply wrote the answer');
+    dp.deleteVips = deleteVips;
+    // The next decision is the state before: 10.4.0.1 suppressed, 10.4.0.2 back.
+    await apply(actions([], ['10.4.0.1', '10.4.0.2']));
+    t.equal(dp.entries.get('10.4.0.1')?.action, 'suppress', `${sliced ? 'sliced' : 'one go'}: written again`);
+    t.same(frames, [], 'never announced');
+    // A VIP only the failed apply wrote is deleted once no decision wants it.
+    dp.deleteVips = () => {
+      throw new Error('map error');
+    };
+    await t.rejects(apply(actions(['10.4.0.3'], ['10.4.0.1'])), /map error/);
+    dp.deleteVips = deleteVips;
+    await apply(actions([], ['10.4.0.1', '10.4.0.2']));
+    t.notOk(dp.entries.has('10.4.0.3'), 'the entry only the failed apply wrote is gone');
+  }
+});
