@@ -37,16 +37,37 @@ export function heraldOwner(cluster: LabCluster, vip: string): string[] {
   return [...answeringNodes(live, planes, vip).keys()];
 }
 
-/** Waits until each VIP has exactly one answering node; on timeout the speakers' logs say why. */
+/**
+ * Each VIP has exactly one answering node, the same one for `stableMs`: while the speakers of a start
+ * still join, one of them can hold a VIP for a moment and hand it on (a trial begun then measures nothing).
+ */
+async function settled(
+  cluster: LabCluster,
+  vips: readonly string[],
+  timeoutMs: number,
+  stableMs = 2000,
+): Promise<boolean> {
+  let last = '';
+  let since = Date.now();
+  const check = () => {
+    const owners = vips.map((vip) => heraldOwner(cluster, vip));
+    const now = owners.every((o) => o.length === 1) ? owners.join() : '';
+    if (now !== last) [last, since] = [now, Date.now()];
+    return now !== '' && Date.now() - since >= stableMs;
+  };
+  return (await pollUntil(timeoutMs, check, 100)) !== undefined;
+}
+
+/** Waits until each VIP has one settled answering node; on timeout the speakers' logs say why. */
 export async function waitForOwners(cluster: LabCluster, vips: readonly string[]): Promise<void> {
-  for (const vip of vips) {
-    if ((await pollUntil(60_000, () => heraldOwner(cluster, vip).length === 1)) !== undefined) continue;
-    for (const n of cluster.nodes) {
-      const text = existsSync(n.logFile) ? readFileSync(n.logFile, 'utf8') : '(no log)';
-      process.stderr.write(`--- ${n.name}\n${text.split('\n').slice(-15).join('\n')}\n`);
-    }
-    throw new Error(`herald: ${vip} never got exactly one owner (${heraldOwner(cluster, vip).join(',')})`);
+  // Ten speakers starting at once on two shared vCPUs take far longer than three.
+  if (await settled(cluster, vips, Math.max(60_000, 12_000 * cluster.nodes.length))) return;
+  for (const n of cluster.nodes) {
+    const text = existsSync(n.logFile) ? readFileSync(n.logFile, 'utf8') : '(no log)';
+    process.stderr.write(`--- ${n.name}\n${text.split('\n').slice(-15).join('\n')}\n`);
   }
+  const owners = vips.map((vip) => `${vip}: ${heraldOwner(cluster, vip).join(',') || 'none'}`);
+  throw new Error(`herald: no single settled owner (${owners.join('; ')})`);
 }
 
 /** One trial; a trial that cannot be measured counts as "no failover" with its reason, the run goes on. */
@@ -58,7 +79,9 @@ async function attempt(
   try {
     return toTrial(family, await run());
   } catch (error) {
-    log(`trial failed: ${error instanceof Error ? error.message : String(error)}`);
+    log(
+      `trial failed: ${error instanceof Error ? error.message : String(error)} (${new Date().toISOString()})`,
+    );
     return { family, killed: node.name, newOwner: undefined, failoverMs: undefined };
   }
 }
@@ -99,7 +122,10 @@ export async function heraldSeries(
       await cluster.killSpeaker(current, 'SIGKILL');
       await cluster.restoreNode(current);
       cluster.startSpeaker(current);
-      await pollUntil(30_000, () => [v4, v6].every((ip) => heraldOwner(cluster, ip).length === 1));
+      if (!(await settled(cluster, [v4, v6], 30_000)))
+        log(
+          `after the restore: owners ${[v4, v6].map((ip) => heraldOwner(cluster, ip).join(',') || 'none').join(' / ')}`,
+        );
       await forgetNeighbors(cluster);
       await sleep(1500);
     }
