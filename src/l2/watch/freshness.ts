@@ -15,7 +15,8 @@
  * again becomes stale at once too ('isolated'): while alone it took their VIPs, and they took its own, so
  * each side answers the other's VIPs until its control loop catches up. It answers nothing until its
  * watchers report it up (they handed its VIPs back) and its own control loop no longer answers any VIP of
- * a peer the watch hears (`stillAnswering`).
+ * a peer the watch hears (`stillAnswering`). That last condition has no cap, after a stall or a start
+ * too: it waits for this node's own control loop, not for a peer that may never answer.
  *
  * Better still, a speaker whose every up watch session falls silent at once is *fenced* (l2/gate.ts,
  * isolationFenceMs): its gate shuts before the far side may take its VIPs, and stays shut until a peer is
@@ -107,7 +108,10 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
     return { next, beat: false, stalled };
   const waitingFor = i.watchers(sinceMs).filter((w) => !w.reportsUp && w.gone !== true);
   const waiting = waitingFor.map((w) => w.name);
-  waiting.push(...(i.stillAnswering ?? []).filter((name) => !waiting.includes(name)));
+  // Our own decision answering VIPs of a peer the watch hears is waited for without a cap: it is our
+  // control loop that must catch up (a speaker joining decided first without a member its gossip had
+  // not confirmed alive yet, its next round took 7 s at 10,000 VIPs, and it opened at the cap next to it).
+  if ((i.stillAnswering ?? []).length > 0) return { next, beat: false, stalled };
   if (waiting.length > 0 && (!capPassed || waitingFor.some((w) => w.holding === true)))
     return { next, beat: false, stalled };
   return {

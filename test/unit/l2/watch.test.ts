@@ -429,3 +429,17 @@ t.test('freshness: a late pulse past the cap gives up on nobody (the watchers ar
   t.ok(s.beat, 'handed back and reported up: open');
   t.same(s.refreshed?.gaveUpOn, []);
 });
+
+t.test('freshness: our own decision still answering a peer the watch hears has no cap', async (t) => {
+  // A joining speaker's first round counted a member out (its gossip had it dead); the member's watch
+  // session is up, and the round that counts it alive takes longer than the cap at 10,000 VIPs.
+  const over = (answering: string[]) => ({ watchers: () => [], stillAnswering: answering });
+  let s = pulse(starting(), inputs(0, over(['x'])));
+  for (let now = 20; now <= 5000; now += 20) {
+    s = pulse(s.next, inputs(now, over(['x'])));
+    t.notOk(s.beat, `${now} ms`);
+  }
+  s = pulse(s.next, inputs(5020, over([])));
+  t.ok(s.beat, 'the control loop caught up: open');
+  t.same(s.refreshed, { afterMs: 5020, reason: 'start', gaveUpOn: [] });
+});
