@@ -63,7 +63,9 @@ export class Inbound {
     sock.once('close', () => this.streams--);
     void (async () => {
       try {
-        const env = wire.open(await readFrame(sock, this.config.tcpTimeoutMs), source);
+        // Twice the joiner's deadline: a joiner starved of CPU writes its frame late, and a seed closing on
+        // it first would read as a refusal (the joiner's own deadline makes it 'busy' and it retries).
+        const env = wire.open(await readFrame(sock, 2 * this.config.tcpTimeoutMs), source);
         if (!env) return;
         if (env.pushPull) {
           this.p.sync.merge(env.pushPull);
