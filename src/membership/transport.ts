@@ -2,8 +2,9 @@
  * Sockets: one UDP socket (probes, gossip) and one TCP listener (push-pull, join, TCP fallback ping) on
  * the same address and port. TCP frames are [u32 big-endian length][frame]. No protocol logic here.
  */
-import { type RemoteInfo, type Socket as UdpSocket, createSocket } from 'node:dgram';
-import { isIPv6 } from 'node:net';
+import { type RemoteInfo, type SocketOptions, type Socket as UdpSocket, createSocket } from 'node:dgram';
+import { lookup as dnsLookup } from 'node:dns';
+import { isIP, isIPv6 } from 'node:net';
 import { type Server, type Socket, createConnection, createServer } from 'node:net';
 import { afterDrain } from '../util/wait.js';
 
@@ -35,7 +36,11 @@ export class Transport {
   static async bind(addr: string, port: number, h: TransportHandlers): Promise<Transport> {
     let lastError: unknown;
     for (let attempt = 0; attempt < (port === 0 ? 20 : 1); attempt++) {
-      const udp = createSocket({ type: isIPv6(addr) ? 'udp6' : 'udp4', reuseAddr: false });
+      const udp = createSocket({
+        type: isIPv6(addr) ? 'udp6' : 'udp4',
+        reuseAddr: false,
+        lookup: literalLookup,
+      });
       try {
         await new Promise<void>((resolve, reject) => {
           udp.once('error', reject);
@@ -70,8 +75,9 @@ export class Transport {
     throw new Error(`membership: cannot bind ${addr}:${port} (UDP+TCP): ${(lastError as Error).message}`);
   }
 
+  /** Errors (an unreachable network) go to the socket's 'error' listener, which ignores them. */
   sendUdp(buf: Buffer, addr: string, port: number): void {
-    this.udp.send(buf, port, addr, () => undefined);
+    this.udp.send(buf, port, addr);
   }
 
   /** Connects with a deadline; rejects with StreamError('timeout') or the socket error. */
@@ -104,6 +110,17 @@ export class Transport {
     await new Promise<void>((r) => this.tcp.close(() => r()));
   }
 }
+
+/**
+ * dgram resolves every destination, an IP literal too, through dns.lookup, which answers on the next tick:
+ * one deferred callback per packet sent. Members' addresses are literals: answered at once; names (never
+ * expected) still go to dns.lookup.
+ */
+const literalLookup: NonNullable<SocketOptions['lookup']> = (hostname, options, callback) => {
+  const family = isIP(hostname);
+  if (family === 0) return dnsLookup(hostname, options, callback);
+  callback(null, hostname, family);
+};
 
 export function writeFrame(s: Socket, frame: Buffer): void {
   const len = Buffer.alloc(4);
