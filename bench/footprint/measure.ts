@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/util/paths.js';
@@ -21,6 +21,36 @@ export function processSample(pid: number): ProcessSample {
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const ticks = Number(rest[11]) + Number(rest[12]);
   return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: ticks * TICK_MS };
+}
+
+/** CPU time (user + system, ms) of each thread of a process, summed by thread name (comm). */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) * TICK_MS);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** Per thread name: % of one core between two threadCpuMs samples `ms` apart (threads that ran only). */
+export function threadPercent(
+  before: Map<string, number>,
+  after: Map<string, number>,
+  ms: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, cpu] of after) {
+    const pct = ((cpu - (before.get(name) ?? 0)) / ms) * 100;
+    if (pct > 0) out[name] = Number(pct.toFixed(2));
+  }
+  return out;
 }
 
 export async function runCommand(cmd: string, args: string[]): Promise<string> {

@@ -2,13 +2,16 @@
  * Speaker footprint: one standalone speaker alone on a LAN namespace, with 10, 1,000 and 10,000 L2 VIPs.
  *
  *   node dist/bench/footprint/run.js [--vips 10,1000,10000] [--idle-s 30] [--node /usr/bin/node ...]
+ *     [--cpu-prof DIR]
  *
  * Per size: start → every VIP in the XDP answer map; RSS (and peak) once settled; idle CPU over --idle-s;
  * at the largest size a reload that adds one service (SIGHUP → the new VIP in the map, and a file write →
  * the new VIP, which includes the file watch's debounce). `--node` adds a row per extra Node binary
- * (e.g. the machine's Node 20) beside the project's own. Writes bench/results/footprint.{json,md}.
+ * (e.g. the machine's Node 20) beside the project's own. Idle CPU is also split by thread. `--cpu-prof DIR`
+ * writes the speaker main thread's CPU profile per size to DIR (the profiler's own cost is in the row).
+ * Writes bench/results/footprint.{json,md}.
  */
-import { openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -20,7 +23,14 @@ import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
 import { projectRoot } from '../../src/util/paths.js';
 import { readDataplane } from '../../src/lab/observe.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
-import { moduleFloorRssMb, processSample, runCommand, writeResults } from './measure.js';
+import {
+  moduleFloorRssMb,
+  processSample,
+  runCommand,
+  threadCpuMs,
+  threadPercent,
+  writeResults,
+} from './measure.js';
 import { footprintConfig, footprintService, footprintVip } from './scenario.js';
 
 const { values: args } = parseArgs({
@@ -28,11 +38,14 @@ const { values: args } = parseArgs({
     vips: { type: 'string', default: '10,1000,10000' },
     'idle-s': { type: 'string', default: '30' },
     node: { type: 'string', multiple: true, default: [] },
+    'cpu-prof': { type: 'string' },
   },
 });
 const sizes = args.vips.split(',').map(Number);
 const idleMs = Number(args['idle-s']) * 1000;
 const nodeBins = [process.execPath, ...args.node];
+const cpuProfDir = args['cpu-prof'];
+if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
 
 interface Row {
   node: string;
@@ -41,6 +54,8 @@ interface Row {
   rssMb: number;
   peakRssMb: number;
   idleCpuPercent: number;
+  /** Idle CPU by thread name (MainThread: the control loop; WorkerThread: the owner watch's pulse). */
+  idleThreads: Record<string, number>;
   reloadSighupMs?: number;
   reloadFileMs?: number;
   load1: number;
@@ -83,7 +98,12 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
   try {
     const node = cluster.nodes[0]!;
     const started = performance.now();
-    const child = cluster.lan.spawn(node.ns, nodeBin, cluster.speakerArgs(node), {
+    // --cpu-prof: the main thread's profile, written at the clean exit below (the pulse thread is not profiled).
+    const prof =
+      cpuProfDir === undefined
+        ? []
+        : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `speaker-${vips}-vips.cpuprofile`];
+    const child = cluster.lan.spawn(node.ns, nodeBin, [...prof, ...cluster.speakerArgs(node)], {
       stdio: ['ignore', 'ignore', openSync(node.logFile, 'a')],
     });
     node.speaker = child;
@@ -104,8 +124,10 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
     const startToProgrammedMs = Math.round(performance.now() - started);
     await sleep(5000);
     const before = processSample(child.pid!);
+    const threadsBefore = threadCpuMs(child.pid!);
     await sleep(idleMs);
     const after = processSample(child.pid!);
+    const threadsAfter = threadCpuMs(child.pid!);
     const row: Row = {
       node: version,
       vips,
@@ -113,12 +135,17 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
       rssMb: Math.round(after.rssKb / 1024),
       peakRssMb: Math.round(after.hwmKb / 1024),
       idleCpuPercent: Number((((after.cpuMs - before.cpuMs) / idleMs) * 100).toFixed(2)),
+      idleThreads: threadPercent(threadsBefore, threadsAfter, idleMs),
       load1: Number(loadavg()[0]!.toFixed(1)),
     };
     if (withReload) {
       row.reloadFileMs = await addService(cluster, node, vips, vips, false);
       await sleep(1000);
       row.reloadSighupMs = await addService(cluster, node, vips, vips + 1, true);
+    }
+    if (prof.length > 0) {
+      child.kill('SIGTERM');
+      await waitFor('the profiled speaker to exit', 10_000, () => child.exitCode !== null, 50);
     }
     return row;
   } finally {
@@ -144,6 +171,7 @@ const floors = {
   modulesAndThread: await moduleFloorRssMb(process.execPath, HERALD_NODE_FLAGS, speakerModules, 1),
 };
 
+const threadNames = [...new Set(rows.flatMap((r) => Object.keys(r.idleThreads)))].sort();
 const date = new Date().toISOString();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
 const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}`;
@@ -164,6 +192,13 @@ ${rows
       `| ${r.node} | ${r.vips} | ${r.startToProgrammedMs} ms | ${r.rssMb} MB (${r.peakRssMb}) | ${r.idleCpuPercent}% | ${cell(r.reloadSighupMs, 'ms')} | ${cell(r.reloadFileMs, 'ms')} | ${r.load1} |`,
   )
   .join('\n')}
+
+Idle CPU by thread (% of one core; MainThread is the control loop and gossip, WorkerThread the owner watch's
+pulse thread, V8Worker the garbage collector's helpers):
+
+| Node | VIPs | ${threadNames.join(' | ')} |
+|---|---|${threadNames.map(() => '---|').join('')}
+${rows.map((r) => `| ${r.node} | ${r.vips} | ${threadNames.map((n) => `${r.idleThreads[n] ?? 0}%`).join(' | ')} |`).join('\n')}
 
 Goals: ≤ 80 MB RSS at 10 VIPs, ≤ 100 MB at 1,000, ≤ 0.5% idle CPU, reload ≤ 100 ms at 10,000.
 Node flags of the speaker: as \`herald\` runs it (${HERALD_NODE_FLAGS.join(' ')}).
