@@ -54,6 +54,8 @@ export interface VipDecision {
    * its host holds the VIP already, so its kernel takes the first packets the takeover pulls to it.
    */
   successor?: string;
+  /** Single mode: the interfaces the successor would announce on (its owner-watch takeover, l2/watch/takeover). */
+  successorInterfaces?: string[];
   /** Bucket bitmap per answering node (ALL_BUCKETS for a single owner). */
   shares: Map<string, bigint>;
   eligible: string[];
@@ -161,7 +163,7 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
     ...base,
     mode: 'single',
     owner,
-    ...(successor === undefined ? {} : { successor }),
+    ...(successor === undefined ? {} : { successor, successorInterfaces: interfaces.get(successor) ?? [] }),
     shares: new Map([[owner, ALL_BUCKETS]]),
     eligible,
     interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),

@@ -106,6 +106,12 @@ export class L2Reconciler {
   private readonly adoptedAnswers = new Set<string>();
   /** Interfaces replaced (setInterfaces) while a sliced apply writes: forgotten in its new state too. */
   private changedDuringApply: Set<string> | undefined;
+  /** VIPs the owner watch answered on its own (takenByWatch) and no apply has written since. */
+  private readonly watchTaken = new Set<string>();
+  /** Those taken while a sliced apply writes: its new state does not know them either. */
+  private takenDuringApply: Set<string> | undefined;
+  /** Bumped when an interface changes (its ifindex or MAC): what was armed from the old ones is stale. */
+  private interfaceGeneration = 0;
   /** Announcement frames by `ip ifname` (built once per VIP and interface). */
   private readonly frameCache = new Map<string, Buffer[]>();
   /**
@@ -137,7 +143,37 @@ export class L2Reconciler {
       this.failed(step);
       throw error;
     }
-    return this.commit(step);
+    return this.commit(step, []);
+  }
+
+  /**
+   * The owner watch's pulse thread wrote answer entries for these VIPs itself (speaker/watch-takeover.ts)
+   * and announced them. What the map holds for them is no longer what this reconciler applied: the next
+   * apply writes whatever the decisions want (answer, suppress or nothing) and, where it answers,
+   * announces them as a takeover.
+   */
+  takenByWatch(ips: readonly string[]): void {
+    for (const ip of ips) {
+      this.watchTaken.add(ip);
+      this.takenDuringApply?.add(ip);
+      markTaken(this.applied, ip);
+    }
+  }
+
+  /** VIPs taken by the owner watch that no apply has written yet: the next round must apply. */
+  watchTakeoversPending(): boolean {
+    return this.watchTaken.size > 0;
+  }
+
+  /** An announcing interface's index and MAC (12 hex digits). */
+  interfaceInfo(name: string): { ifindex: number; mac: string } | undefined {
+    const i = this.byName.get(name);
+    return i ? { ifindex: i.ifindex, mac: i.mac.toString('hex') } : undefined;
+  }
+
+  /** A number that changes whenever an announcing interface does (ifindex or MAC). */
+  interfacesVersion(): number {
+    return this.interfaceGeneration;
   }
 
   /**
@@ -155,6 +191,8 @@ export class L2Reconciler {
     const step = this.prepare(actions, spreadIps);
     const changed = new Set<string>();
     this.changedDuringApply = changed;
+    const taken = new Set<string>();
+    this.takenDuringApply = taken;
     try {
       for (const batch of step.writes) {
         for (let i = 0; i < batch.length; i += WRITE_BATCH) {
@@ -172,9 +210,10 @@ export class L2Reconciler {
       throw error;
     } finally {
       this.changedDuringApply = undefined;
+      this.takenDuringApply = undefined;
     }
     this.forgetInterfaces(step.desired, changed);
-    return this.commit(step);
+    return this.commit(step, [...taken]);
   }
 
   /** The plan and its datapath writes, silences first, answers last; released VIPs stop announcing. */
@@ -216,7 +255,7 @@ export class L2Reconciler {
   }
 
   /** After the writes: the new state, then the announcements (announce() reads the state). */
-  private commit({ desired, plan, spreadIps }: ApplyStep): L2Plan {
+  private commit({ desired, plan, spreadIps }: ApplyStep, takenDuringApply: readonly string[]): L2Plan {
     this.unsure.clear();
     for (const ip of [...plan.released, ...plan.remove]) this.forgetFrames(ip);
     this.spreadIps.clear();
@@ -243,6 +282,13 @@ export class L2Reconciler {
       if (want.action === 'answer' && !this.announcer.has(ip))
         this.announcer.refreshOnly(ip, want.interfaces);
     }
+    // This plan wrote every VIP the watch took before it was prepared; those taken while it wrote are
+    // still unknown to it.
+    this.watchTaken.clear();
+    for (const ip of takenDuringApply) {
+      this.watchTaken.add(ip);
+      markTaken(this.applied, ip);
+    }
     return plan;
   }
 
@@ -260,6 +306,7 @@ export class L2Reconciler {
     }
     for (const name of next.keys()) if (!this.byName.has(name)) changed.add(name);
     if (changed.size === 0) return;
+    this.interfaceGeneration++;
     this.byName = next;
     this.byIndex = new Map(interfaces.map((i) => [i.ifindex, i]));
     for (const name of changed) {
@@ -404,4 +451,9 @@ export class L2Reconciler {
       return false;
     }
   }
+}
+
+/** An answer entry this reconciler did not write: equal to no desired state, so the next plan rewrites it. */
+function markTaken(state: Map<string, AppliedVip>, ip: string): void {
+  state.set(ip, { action: 'answer', buckets: ALL_BUCKETS, interfaces: [], spread: false });
 }

@@ -98,6 +98,7 @@ export async function startSpeaker(
           ? 'control loop stalled beyond the bound: the pulse thread stopped beating (gate shut)'
           : 'control loop stalled',
       ),
+    onWarning: (message) => log.warn(message),
     onFailure: (error) => {
       log.error(
         { err: error },

@@ -12,6 +12,7 @@ import {
 } from '../l2/reconciler.js';
 import type { Logger } from '../util/log.js';
 import { mapSliced, type TimeSlicer } from '../util/slices.js';
+import { type ArmedTakeovers, armTakeovers } from '../l2/watch/takeover.js';
 import { buildL2Inputs, type MemberView, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
 
 /**
@@ -103,6 +104,30 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
       this.opts.log.warn({ err: error }, 'flow steering update failed');
     }
     return plan;
+  }
+
+  /** See L2Reconciler.takenByWatch: the owner watch answered these VIPs on its own. */
+  takenByWatch(ips: readonly string[]): void {
+    this.reconciler.takenByWatch(ips);
+  }
+
+  watchTakeoversPending(): boolean {
+    return this.reconciler.watchTakeoversPending();
+  }
+
+  /**
+   * What the owner watch may take over on its own from these decisions (those the datapath holds), and
+   * the interfaces' version they were armed with.
+   */
+  armTakeovers(decisions: readonly VipDecision[]): { armed: ArmedTakeovers; version: number } {
+    return {
+      armed: armTakeovers(decisions, this.opts.node, (name) => this.reconciler.interfaceInfo(name)),
+      version: this.reconciler.interfacesVersion(),
+    };
+  }
+
+  interfacesVersion(): number {
+    return this.reconciler.interfacesVersion();
   }
 
   /** The announcing interfaces changed at run time (speaker/links.ts); see L2Reconciler.setInterfaces. */

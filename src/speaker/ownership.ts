@@ -44,6 +44,8 @@ export class OwnershipLiveness {
     private readonly parts: Pick<SpeakerParts, 'watch' | 'gate'>,
     private readonly node: string,
     private readonly onRecheck: () => void,
+    /** Owners marked holding whatever the decisions say (VIPs the watch took that no round has written). */
+    private readonly alsoHeld: () => Iterable<string> = () => [],
   ) {}
 
   noteMember(kind: string, member: Member): void {
@@ -163,7 +165,7 @@ export class OwnershipLiveness {
   private hold(peers: ReadonlySet<string>, seen = this.lastSeen): void {
     this.lastHolding = peers;
     this.lastSeen = seen;
-    this.parts.watch.setHolding(new Set([...peers, ...this.joining.keys()]), seen);
+    this.parts.watch.setHolding(new Set([...peers, ...this.joining.keys(), ...this.alsoHeld()]), seen);
   }
 
   private async targets(decisions: readonly VipDecision[], slicer: TimeSlicer): Promise<WatchTargets> {

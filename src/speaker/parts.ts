@@ -10,6 +10,7 @@ import type { TransmitErrorSample } from '../metrics/transmit-errors.js';
 import type { OwnerWatchEvents } from '../l2/watch/driver.js';
 import type { WatchVerdict } from '../l2/watch/peer.js';
 import type { WatchTargets } from '../l2/watch/targets.js';
+import type { ArmedTakeovers } from '../l2/watch/takeover.js';
 import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { Logger } from '../util/log.js';
 import type { VipGroup } from './l2-inputs.js';
@@ -69,6 +70,8 @@ export interface OwnerWatchPart {
    * (an owner the watch declared down after that stays marked).
    */
   setHolding(peers: ReadonlySet<string>, seen?: number): void;
+  /** The VIPs the watch takes over on its own when it declares their owner down (l2/watch/takeover.ts). */
+  arm?(byOwner: ArmedTakeovers): void;
   verdict(peer: string): WatchVerdict;
   /** The number of the last verdict event this side has read (what verdict() answers from). */
   verdictsSeen(): number;

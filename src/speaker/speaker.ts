@@ -20,6 +20,7 @@ import { serviceAllocations, unpinnedServices } from './model-source.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import { OwnershipLiveness } from './ownership.js';
 import { ownerChanges } from './owner-diff.js';
+import { WatchArming } from './watch-arming.js';
 import { decodePlacement, isPlacementMessage } from '../placement/codec.js';
 import type { PlacementMap } from '../placement/map.js';
 import { SpeakerPlacement, withoutHeld } from './placement-part.js';
@@ -70,13 +71,19 @@ export class Speaker
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly stopping = new AbortController();
   private readonly liveness: OwnershipLiveness;
+  private readonly arming = new WatchArming();
   private stopWatchingLinks: (() => void) | undefined;
 
   constructor(private readonly parts: SpeakerParts) {
     super();
     this.node = parts.options.node;
     this.meta = parts.meta;
-    this.liveness = new OwnershipLiveness(parts, this.node, () => this.schedule());
+    this.liveness = new OwnershipLiveness(
+      parts,
+      this.node,
+      () => this.schedule(),
+      () => this.arming.held(),
+    );
   }
 
   /**
@@ -90,8 +97,15 @@ export class Speaker
     const model = source.current();
     if (this.started || !model) throw new Error('Speaker.start: needs a started source, once');
     this.started = true;
-    watch.on('verdict', ({ peer, verdict, previous, at }) => {
+    watch.on('verdict', ({ peer, verdict, previous, at, took }) => {
       this.log.info({ peer, verdict, previous, at }, `owner watch: ${peer} ${verdict}`);
+      if (took) {
+        // The pulse thread answered these already (speaker/watch-takeover.ts): the next round writes
+        // them as it decides, and arms again.
+        l2.takenByWatch(took.ips);
+        this.arming.took(peer);
+        logChanges(this.log, 'took over', took.ips, at ?? Date.now(), { by: 'owner watch' });
+      }
       this.schedule();
     });
     watch.on('stale', ({ gapMs, reason, peer }) => {
@@ -509,15 +523,19 @@ export class Speaker
     const groups = await groupsOf(members);
     const previous = this.lastDecisions;
     const held = this.placement.heldTakeovers(this.node, previous, decisions, members);
-    // Unchanged decisions (the same objects) and nothing held: the datapath already holds them.
-    const unchanged = decisions === previous && held.size === 0 && this.heldBefore === 0;
+    // Unchanged decisions (the same objects), nothing held, nothing the watch took: the datapath holds them.
+    const unchanged =
+      decisions === previous && held.size === 0 && this.heldBefore === 0 && !l2.watchTakeoversPending();
     this.heldBefore = held.size;
     const plan = unchanged
       ? undefined
       : await l2.apply(withoutHeld(decisions, held, this.node), members, slicer);
     // When the entries were written and the first frames sent (the log lines below come later).
     const appliedAt = Date.now();
+    // Before the marks of the applied decision: owners whose VIPs the watch took stay marked until written.
+    this.arming.applied(l2.watchTakeoversPending());
     this.liveness.applied();
+    this.arming.arm(decisions, l2, this.parts.watch);
     const selfLabels = nodeLabels(model, this.node, options.labels);
     const selfObject = model.nodes.find((n) => n.metadata.name === this.node);
     const routed = bgp
@@ -562,11 +580,18 @@ export class Speaker
 }
 
 /** One line per VIP for a few, one summary line for many (a log line per VIP holds a loop of 10,000). */
-function logChanges(log: Logger, what: string, ips: readonly string[], at: number): void {
+function logChanges(
+  log: Logger,
+  what: string,
+  ips: readonly string[],
+  at: number,
+  extra: Record<string, string> = {},
+): void {
   if (ips.length <= LOGGED_ONE_BY_ONE) {
-    for (const ip of ips) log.info({ ip, at }, `${what} VIP`);
+    for (const ip of ips) log.info({ ip, at, ...extra }, `${what} VIP`);
   } else {
-    log.info({ count: ips.length, first: ips.slice(0, LOGGED_ONE_BY_ONE), at }, `${what} ${ips.length} VIPs`);
+    const first = ips.slice(0, LOGGED_ONE_BY_ONE);
+    log.info({ count: ips.length, first, at, ...extra }, `${what} ${ips.length} VIPs`);
   }
 }
 const LOGGED_ONE_BY_ONE = 20;

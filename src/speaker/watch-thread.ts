@@ -5,6 +5,7 @@ import type { GateTiming } from '../l2/gate.js';
 import type { OwnerWatchEvents } from '../l2/watch/driver.js';
 import type { WatchVerdict } from '../l2/watch/peer.js';
 import type { WatchTargets } from '../l2/watch/targets.js';
+import type { ArmedTakeovers } from '../l2/watch/takeover.js';
 import type { OwnerWatchPart } from './parts.js';
 import type { PriorityOutcome } from '../util/thread-priority.js';
 
@@ -36,11 +37,13 @@ export type ToWatchWorker =
       gone: string[];
     }
   | { type: 'holding'; peers: string[]; seen: number }
+  | { type: 'armed'; byOwner: ArmedTakeovers }
   | { type: 'stop'; adminDown: boolean };
 
 export type FromWatchWorker =
   | { type: 'listening'; priority: PriorityOutcome }
   | { type: 'failed'; message: string }
+  | { type: 'warning'; message: string }
   | { type: 'stopped' }
   | { type: 'verdict'; event: OwnerWatchEvents['verdict'][0] }
   | { type: 'stale'; event: OwnerWatchEvents['stale'][0] }
@@ -52,6 +55,8 @@ export interface WatchThreadOptions extends Omit<WatchWorkerData, 'stamp'> {
   onFailure: (error: Error) => void;
   /** The control loop ticked `gapMs` after its previous tick, at least STALL_REPORT_MS (diagnostics). */
   onStall?: (gapMs: number) => void;
+  /** Something the pulse thread could not do, that it survives (a takeover write or announcement). */
+  onWarning?: (message: string) => void;
 }
 
 /** Control-loop tick gaps from this long are reported (onStall): well above timer jitter, below C. */
@@ -90,7 +95,13 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
   /** Starts the thread; resolves once its socket is bound (a port in use rejects here). */
   static async open(opts: WatchThreadOptions): Promise<WatchThread> {
     const buffer = new SharedArrayBuffer(8);
-    const { peerPort: _peerPort, onFailure: _onFailure, onStall: _onStall, ...data } = opts;
+    const {
+      peerPort: _peerPort,
+      onFailure: _onFailure,
+      onStall: _onStall,
+      onWarning: _onWarning,
+      ...data
+    } = opts;
     const workerData: WatchWorkerData = { ...data, stamp: buffer };
     const worker = new Worker(new URL('./watch-worker.js', import.meta.url), { workerData, execArgv: [] });
     let priority: PriorityOutcome = { error: 'not reported' };
@@ -149,6 +160,10 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
 
   setHolding(peers: ReadonlySet<string>, seen = this.seen): void {
     this.post({ type: 'holding', peers: [...peers], seen });
+  }
+
+  arm(byOwner: ArmedTakeovers): void {
+    this.post({ type: 'armed', byOwner });
   }
 
   verdict(peer: string): WatchVerdict {
@@ -210,6 +225,9 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
         break;
       case 'failed':
         this.fail(new Error(m.message));
+        break;
+      case 'warning':
+        this.opts.onWarning?.(m.message);
         break;
       default:
         break;

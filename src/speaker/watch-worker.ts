@@ -8,6 +8,7 @@ import { HeartbeatWriter } from '../datapath/heartbeat-writer.js';
 import { kernelMonotonicNs } from '../datapath/responder.js';
 import { OwnerWatch } from '../l2/watch/driver.js';
 import { setThreadNice } from '../util/thread-priority.js';
+import { pinnedTakeoverIo, WatchTakeover } from './watch-takeover.js';
 import type { FromWatchWorker, ToWatchWorker, WatchWorkerData } from './watch-thread.js';
 
 function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void {
@@ -30,7 +31,16 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
     beat: (ns) => writer.beat(ns),
     controlLoopAlive: () => nowMs() - (stamp[0] ?? 0) < data.controlLoopStallMs,
   });
-  watch.on('verdict', (event) => send({ type: 'verdict', event: { ...event, at: Date.now() } }));
+  const takeover = new WatchTakeover(pinnedTakeoverIo(data.pinDir), (message) =>
+    send({ type: 'warning', message }),
+  );
+  watch.on('verdict', (event) => {
+    // A down owner's armed VIPs answer here at once (speaker/watch-takeover.ts); never while this node's
+    // own gate is shut (stale: its answers would be silent, and it may be the side that was cut off).
+    // The watch marks that owner holding from this verdict until the control loop has read it.
+    const took = event.verdict === 'down' && watch.fresh() ? takeover.fire(event.peer) : undefined;
+    send({ type: 'verdict', event: { ...event, at: Date.now(), ...(took ? { took } : {}) } });
+  });
   watch.on('stale', (event) => send({ type: 'stale', event }));
   watch.on('refreshed', (event) => send({ type: 'refreshed', event }));
   watch.listen();
@@ -53,9 +63,13 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
       case 'holding':
         watch.setHolding(new Set(m.peers), m.seen);
         break;
+      case 'armed':
+        takeover.arm(m.byOwner);
+        break;
       case 'stop':
         watch.stop({ adminDown: m.adminDown });
         writer.close();
+        takeover.close();
         send({ type: 'stopped' });
         port.close();
         break;

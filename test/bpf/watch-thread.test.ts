@@ -137,3 +137,40 @@ t.test('a control loop silent beyond the stall limit counts as a freeze', async 
   while (Date.now() < until) if (!o.r.gateOpen()) shut = true;
   t.ok(shut, 'the gate shut while the control loop was silent');
 });
+
+t.test(
+  'the pulse thread takes an armed VIP over at the down verdict, entry first, control loop told',
+  async (t) => {
+    const o = await thread(t, 'o3', PORT + 4, PORT + 5);
+    const s = await thread(t, 's3', PORT + 5, PORT + 4);
+    const setTargets = () => {
+      o.watch.setTargets({ watching: new Set(), watchedBy: new Set(['s3']) }, new Map([['s3', '127.0.0.1']]));
+      s.watch.setTargets({ watching: new Set(['o3']), watchedBy: new Set() }, new Map([['o3', '127.0.0.1']]));
+    };
+    for (const x of [o, s]) {
+      x.watch.start();
+      x.watch.setReady();
+    }
+    setTargets();
+    t.ok(
+      (await pollUntil(5000, () => s.r.gateOpen() && s.watch.verdict('o3') === 'up')) !== undefined,
+      'the successor is up and sees the owner up',
+    );
+    s.r.setVips([
+      ['10.66.0.1', { action: 'suppress' }],
+      ['10.66.0.2', { action: 'suppress' }],
+    ]);
+    s.watch.arm([['o3', [{ ip: '10.66.0.1', ifname: 'lo', ifindex: 1, mac: '020000006601' }]]]);
+    const took: Array<{ ips: string[] } | undefined> = [];
+    s.watch.on('verdict', (v) => v.verdict === 'down' && took.push(v.took));
+    await o.watch.stop({ adminDown: true });
+    t.ok((await pollUntil(2000, () => took.length > 0)) !== undefined, 'the successor saw the owner down');
+    t.same(took, [{ ips: ['10.66.0.1'] }], 'and took the armed VIP over itself');
+    const vips = s.r.vips();
+    t.equal(vips.get('10.66.0.1')?.action, 'answer');
+    t.equal(vips.get('10.66.0.1')?.mac.toString('hex'), '020000006601');
+    t.equal(vips.get('10.66.0.1')?.ifindex, 1);
+    t.equal(vips.get('10.66.0.2')?.action, 'suppress', 'nothing it was not armed with');
+    t.same([...o.failures, ...s.failures], []);
+  },
+);

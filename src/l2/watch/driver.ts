@@ -76,6 +76,8 @@ export interface VerdictEvent {
   seq: number;
   /** Wall-clock ms when the pulse thread reached it (the control loop may hear of it later). */
   at?: number;
+  /** The VIPs the pulse thread answered at once on this down verdict (speaker/watch-takeover.ts). */
+  took?: { ips: string[] };
 }
 
 export interface OwnerWatchEvents {

@@ -271,3 +271,63 @@ t.test('an apply that fails part-way leaves no answer entry behind', async (t) =
     t.notOk(dp.entries.has('10.4.0.3'), 'the entry only the failed apply wrote is gone');
   }
 });
+
+t.test(
+  'VIPs the owner watch took on its own are written by the next apply, whatever it decides',
+  async (t) => {
+    const dp = new FakeDatapath();
+    const { r, frames } = reconciler(dp);
+    t.teardown(() => r.stop());
+    const none = actions([], ['10.4.0.1', '10.4.0.2', '10.4.0.3']);
+    r.apply(none, new Set());
+    t.notOk(r.watchTakeoversPending());
+    // The pulse thread wrote answer entries for all three (speaker/watch-takeover.ts).
+    dp.setVips(['10.4.0.1', '10.4.0.2', '10.4.0.3'].map((ip) => [ip, { action: 'answer' }] as const));
+    r.takenByWatch(['10.4.0.1', '10.4.0.2', '10.4.0.3']);
+    t.ok(r.watchTakeoversPending());
+    frames.length = 0;
+    // The round hands 10.4.0.1 back (suppress), keeps 10.4.0.2, and 10.4.0.3 no longer exists.
+    const plan = r.apply(new Map([...actions(['10.4.0.2'], ['10.4.0.1'])]), new Set());
+    t.equal(dp.entries.get('10.4.0.1')?.action, 'suppress', 'same decision as before the takeover: written');
+    t.equal(dp.entries.get('10.4.0.2')?.action, 'answer');
+    t.equal(dp.entries.has('10.4.0.3'), false, 'removed');
+    t.same(plan.released.sort(), ['10.4.0.1', '10.4.0.3']);
+    t.same(
+      plan.takeovers.map((x) => x.ip),
+      ['10.4.0.2'],
+      'the kept one is announced by the round too',
+    );
+    t.ok(frames.some((f) => f.ip === '10.4.0.2'));
+    t.notOk(r.watchTakeoversPending());
+  },
+);
+
+t.test('a watch takeover during a sliced apply stays pending for the next one', async (t) => {
+  const dp = new FakeDatapath();
+  const { r } = reconciler(dp);
+  t.teardown(() => r.stop());
+  const ips = Array.from({ length: 2 * WRITE_BATCH }, (_, i) => `10.5.${i >> 8}.${i & 255}`);
+  await r.applySliced(actions([], ips), new Set(), new TimeSlicer());
+  const setVips = dp.setVips.bind(dp);
+  let once = false;
+  dp.setVips = (entries) => {
+    setVips(entries);
+    if (once) return;
+    once = true;
+    // Between two batches: the pulse thread answers 10.9.0.1, which this apply does not cover.
+    setVips([['10.9.0.1', { action: 'answer' }]]);
+    r.takenByWatch(['10.9.0.1']);
+  };
+  const spread = new Set<string>();
+  await r.applySliced(
+    actions([], [...ips.slice(1), '10.9.0.1', ips[0]!]),
+    spread,
+    new TimeSlicer({ budgetMs: 0 }),
+  );
+  t.ok(r.watchTakeoversPending(), 'still pending after that apply');
+  t.equal(dp.entries.get('10.9.0.1')?.action, 'answer', 'its batch came before the takeover');
+  dp.setVips = setVips;
+  await r.applySliced(actions([], [...ips, '10.9.0.1']), spread, new TimeSlicer());
+  t.equal(dp.entries.get('10.9.0.1')?.action, 'suppress', 'the next apply writes it');
+  t.notOk(r.watchTakeoversPending());
+});

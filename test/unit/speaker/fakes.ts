@@ -8,6 +8,7 @@ import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../../src/l2/gate.js
 import type { OwnerWatchEvents } from '../../../src/l2/watch/driver.js';
 import type { WatchVerdict } from '../../../src/l2/watch/peer.js';
 import type { WatchTargets } from '../../../src/l2/watch/targets.js';
+import type { ArmedTakeovers } from '../../../src/l2/watch/takeover.js';
 import { PROFILES } from '../../../src/membership/config.js';
 import type { Member, MemberlistEvents, MemberState } from '../../../src/membership/types.js';
 import type { L2VipSpec } from '../../../src/l2/reconciler.js';
@@ -244,6 +245,23 @@ export class FakeWatch extends EventEmitter<OwnerWatchEvents> implements OwnerWa
   setHolding(peers: ReadonlySet<string>, seen = this.seq): void {
     this.holding = peers;
     this.holdingSeen = seen;
+  }
+  armed: ArmedTakeovers = [];
+  arm(byOwner: ArmedTakeovers): void {
+    this.armed = byOwner;
+  }
+  /**
+   * What the pulse thread does on a down verdict (speaker/watch-takeover.ts): the VIPs armed for `peer`
+   * answer in the datapath at once, then the speaker hears of the verdict and of the takeover.
+   */
+  takeOver(peer: string): string[] {
+    const ips = (this.armed.find(([owner]) => owner === peer)?.[1] ?? []).map((v) => v.ip);
+    for (const ip of ips) this.datapath.setVip(ip, { action: 'answer' });
+    this.armed = this.armed.filter(([owner]) => owner !== peer);
+    const previous = this.verdict(peer);
+    this.verdicts.set(peer, 'down');
+    this.emit('verdict', { peer, verdict: 'down', previous, seq: ++this.seq, took: { ips } });
+    return ips;
   }
   verdict(peer: string): WatchVerdict {
     return this.verdicts.get(peer) ?? 'unknown';

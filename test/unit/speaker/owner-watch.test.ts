@@ -225,3 +225,60 @@ t.test('the marks of an applied round account only for the verdicts that round r
   await liveness.decide(r.membership.members(), () => Promise.resolve(NONE), slicer);
   t.equal(r.watch.holdingSeen, r.watch.verdictsSeen(), 'the next round read it');
 });
+
+t.test(
+  'the watch takes armed VIPs over on its own; the rounds after it write what they decide',
+  async (t) => {
+    const { r, ofB } = await twoNodes(t);
+    const single = r.speaker.decisions().filter((d) => d.owner === 'b' && d.mode === 'single');
+    t.ok(single.length > 0, 'b owns single-mode VIPs');
+    await waitFor('a armed for b', 2000, () => r.watch.armed.some(([owner]) => owner === 'b'));
+    const armed = r.watch.armed.find(([owner]) => owner === 'b')?.[1].map((v) => v.ip) ?? [];
+    t.same(armed.sort(), single.map((d) => d.ip).sort(), 'every single-mode VIP of b, a being its successor');
+    const took = r.watch.takeOver('b');
+    t.ok(
+      took.every((ip) => r.datapath.action(ip) === 'answer'),
+      'answered before any round ran',
+    );
+    const writes = r.datapath.writes;
+    await waitFor('the round after the verdict wrote them again', 2000, () => r.datapath.writes > writes);
+    t.ok(
+      ofB.every((ip) => r.datapath.action(ip) === 'answer'),
+      'a answers all of b’s VIPs',
+    );
+    await waitFor('b marked as held', 2000, () => r.watch.holding.has('b'));
+    r.watch.set('b', 'up');
+    await waitFor('b’s VIPs handed back', 2000, () =>
+      ofB.every((ip) => r.datapath.action(ip) === 'suppress'),
+    );
+    await waitFor('unmarked', 2000, () => !r.watch.holding.has('b'));
+    await waitFor('re-armed for b', 2000, () => r.watch.armed.some(([owner]) => owner === 'b'));
+  },
+);
+
+t.test(
+  'the owner back before any round: marked until a round has taken back what the watch wrote',
+  async (t) => {
+    const { r, ofB } = await twoNodes(t);
+    await waitFor('a armed for b', 2000, () => r.watch.armed.some(([owner]) => owner === 'b'));
+    const decisions = r.speaker.decisions();
+    const early: string[] = [];
+    let took: string[] = [];
+    const setHolding = r.watch.setHolding.bind(r.watch);
+    r.watch.setHolding = (peers, seen) => {
+      // An unmarked packet to b while an entry the watch wrote still answers would let b reopen next to it.
+      const answering = took.filter((ip) => r.datapath.action(ip) === 'answer');
+      if (!peers.has('b') && answering.length > 0) early.push(answering.join(','));
+      setHolding(peers, seen);
+    };
+    // The verdict flips back before the control loop runs: its round decides exactly as before (the same
+    // decisions) and must still overwrite what the pulse thread wrote, keeping b marked until then.
+    took = r.watch.takeOver('b');
+    r.watch.set('b', 'up');
+    t.ok(took.length > 0 && took.every((ip) => r.datapath.action(ip) === 'answer'));
+    await waitFor('the takeover undone', 2000, () => ofB.every((ip) => r.datapath.action(ip) === 'suppress'));
+    t.equal(r.speaker.decisions(), decisions, 'with the same decisions as before');
+    await waitFor('unmarked', 2000, () => !r.watch.holding.has('b'));
+    t.same(early, [], 'b never unmarked while an entry the watch wrote answered');
+  },
+);
