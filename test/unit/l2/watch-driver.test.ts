@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../../src/l2/gate.js';
 import { OwnerWatch, type WatchSocketFactory } from '../../../src/l2/watch/driver.js';
 import type { WatchVerdict } from '../../../src/l2/watch/peer.js';
@@ -69,6 +69,17 @@ function pair(lan: ReturnType<typeof fakeLan>) {
   return { o, x, beats, verdicts, ready };
 }
 
+/** A pair started and ready, the watch up and the owner's gate open; both stopped at the end. */
+async function upPair(t: Test, lan: ReturnType<typeof fakeLan>) {
+  const p = pair(lan);
+  t.teardown(() => (p.o.stop(), p.x.stop()));
+  p.o.start();
+  p.x.start();
+  p.ready();
+  t.ok(await until(2000, () => p.x.verdict('o') === 'up' && p.o.fresh()), 'the pair is up');
+  return p;
+}
+
 t.test(
   'owner goes silent: its last heartbeat + the bound is before the successor calls it down',
   async (t) => {
@@ -133,12 +144,7 @@ t.test(
   'one-way loss from the owner: down after the detection time, back up after a new handshake',
   async (t) => {
     const lan = fakeLan();
-    const { o, x, verdicts, ready } = pair(lan);
-    t.teardown(() => (o.stop(), x.stop()));
-    o.start();
-    x.start();
-    ready();
-    t.ok(await until(2000, () => x.verdict('o') === 'up' && o.fresh()));
+    const { x, verdicts } = await upPair(t, lan);
     lan.silence('10.0.0.1');
     t.ok(await until(2000, () => x.verdict('o') === 'down'));
     lan.silence(undefined);
@@ -151,13 +157,7 @@ t.test(
 );
 
 t.test('adminDown: the successor takes over at once', async (t) => {
-  const lan = fakeLan();
-  const { o, x, ready } = pair(lan);
-  t.teardown(() => x.stop());
-  o.start();
-  x.start();
-  ready();
-  t.ok(await until(2000, () => x.verdict('o') === 'up'));
+  const { o, x } = await upPair(t, fakeLan());
   const at = Date.now();
   o.stop({ adminDown: true });
   t.ok(await until(1000, () => x.verdict('o') === 'down', 1));
@@ -283,12 +283,7 @@ t.test(
   'a successor marks an owner it declared down until its control loop has read that verdict',
   async (t) => {
     const lan = fakeLan();
-    const { o, x, ready } = pair(lan);
-    t.teardown(() => x.stop());
-    o.start();
-    x.start();
-    ready();
-    t.ok(await until(2000, () => x.verdict('o') === 'up' && o.fresh()));
+    const { o, x } = await upPair(t, lan);
     const read = x.verdictsSeen();
     // The owner freezes (no adminDown); the successor's watch declares it down. Its control loop, busy with
     // a round over thousands of VIPs, reads that verdict only later, then takes the owner's VIPs over.
