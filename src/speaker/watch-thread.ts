@@ -53,14 +53,23 @@ export interface WatchThreadOptions extends Omit<WatchWorkerData, 'stamp'> {
   peerPort: (peer: string) => number;
   /** The pulse thread died: this node can no longer keep its gate open or be watched. */
   onFailure: (error: Error) => void;
-  /** The control loop ticked `gapMs` after its previous tick, at least STALL_REPORT_MS (diagnostics). */
+  /** The control loop ticked `gapMs` after its previous tick, STALL_REPORT_MS or more late (diagnostics). */
   onStall?: (gapMs: number) => void;
   /** Something the pulse thread could not do, that it survives (a takeover write or announcement). */
   onWarning?: (message: string) => void;
 }
 
-/** Control-loop tick gaps from this long are reported (onStall): well above timer jitter, below C. */
+/** Control-loop ticks this much later than due are reported (onStall): well above timer jitter, below C. */
 export const STALL_REPORT_MS = 100;
+
+/**
+ * How often the control loop stamps the shared clock: a tenth of the stall limit, at least one heartbeat.
+ * The pulse thread only asks whether the last stamp is younger than the limit, so stamping less often never
+ * detects a freeze later (at most one interval earlier); at 1 s that is 10 wake-ups a second, not 50.
+ */
+export function stampIntervalMs(heartbeatMs: number, controlLoopStallMs: number): number {
+  return Math.max(heartbeatMs, Math.floor(controlLoopStallMs / 10));
+}
 
 const STOP_TIMEOUT_MS = 1000;
 
@@ -130,7 +139,7 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
 
   start(): void {
     this.tick();
-    this.timer = setInterval(() => this.tick(), this.opts.timing.heartbeatMs);
+    this.timer = setInterval(() => this.tick(), this.stampEveryMs());
     this.post({ type: 'start' });
   }
 
@@ -201,7 +210,11 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     this.stamp[0] = now;
     const gap = this.lastTickMs === undefined ? 0 : now - this.lastTickMs;
     this.lastTickMs = now;
-    if (gap >= STALL_REPORT_MS) this.opts.onStall?.(gap);
+    if (gap - this.stampEveryMs() >= STALL_REPORT_MS) this.opts.onStall?.(gap);
+  }
+
+  private stampEveryMs(): number {
+    return stampIntervalMs(this.opts.timing.heartbeatMs, this.opts.controlLoopStallMs);
   }
 
   private post(message: ToWatchWorker): void {
