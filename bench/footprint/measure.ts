@@ -23,15 +23,28 @@ export function processSample(pid: number): ProcessSample {
   return { rssKb: kb('VmRSS'), hwmKb: kb('VmHWM'), cpuMs: ticks * TICK_MS };
 }
 
-/** CPU time (user + system, ms) of each thread of a process, summed by thread name (comm). */
-export function threadCpuMs(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
+export interface ThreadSample {
+  /** user + system CPU time, ms */
+  cpuMs: number;
+  /** voluntary context switches: the times the thread went to sleep (each wake-up ends one) */
+  sleeps: number;
+}
+
+/** CPU time and sleeps of each thread of a process, summed by thread name (comm). */
+export function threadSamples(pid: number): Map<string, ThreadSample> {
+  const out = new Map<string, ThreadSample>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const status = readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(name, (out.get(name) ?? 0) + (Number(rest[11]) + Number(rest[12])) * TICK_MS);
+      const sleeps = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? 0);
+      const prev = out.get(name) ?? { cpuMs: 0, sleeps: 0 };
+      out.set(name, {
+        cpuMs: prev.cpuMs + (Number(rest[11]) + Number(rest[12])) * TICK_MS,
+        sleeps: prev.sleeps + sleeps,
+      });
     } catch {
       // the thread ended meanwhile
     }
@@ -39,16 +52,25 @@ export function threadCpuMs(pid: number): Map<string, number> {
   return out;
 }
 
-/** Per thread name: % of one core between two threadCpuMs samples `ms` apart (threads that ran only). */
-export function threadPercent(
-  before: Map<string, number>,
-  after: Map<string, number>,
+export interface ThreadIdle {
+  /** % of one core */
+  cpuPercent: number;
+  /** wake-ups per second */
+  wakeupsPerS: number;
+}
+
+/** Per thread name, between two samples `ms` apart: CPU % of one core and wake-ups/s (threads that ran). */
+export function threadIdle(
+  before: Map<string, ThreadSample>,
+  after: Map<string, ThreadSample>,
   ms: number,
-): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [name, cpu] of after) {
-    const pct = ((cpu - (before.get(name) ?? 0)) / ms) * 100;
-    if (pct > 0) out[name] = Number(pct.toFixed(2));
+): Record<string, ThreadIdle> {
+  const out: Record<string, ThreadIdle> = {};
+  for (const [name, a] of after) {
+    const b = before.get(name) ?? { cpuMs: 0, sleeps: 0 };
+    const wakeupsPerS = Math.round(((a.sleeps - b.sleeps) / ms) * 1000);
+    if (a.cpuMs === b.cpuMs && wakeupsPerS === 0) continue;
+    out[name] = { cpuPercent: Number((((a.cpuMs - b.cpuMs) / ms) * 100).toFixed(2)), wakeupsPerS };
   }
   return out;
 }

@@ -27,8 +27,9 @@ import {
   moduleFloorRssMb,
   processSample,
   runCommand,
-  threadCpuMs,
-  threadPercent,
+  type ThreadIdle,
+  threadIdle,
+  threadSamples,
   writeResults,
 } from './measure.js';
 import { footprintConfig, footprintService, footprintVip } from './scenario.js';
@@ -54,8 +55,8 @@ interface Row {
   rssMb: number;
   peakRssMb: number;
   idleCpuPercent: number;
-  /** Idle CPU by thread name (MainThread: the control loop; WorkerThread: the owner watch's pulse). */
-  idleThreads: Record<string, number>;
+  /** Idle CPU and wake-ups by thread name (MainThread: the control loop; WorkerThread: the owner watch's pulse). */
+  idleThreads: Record<string, ThreadIdle>;
   reloadSighupMs?: number;
   reloadFileMs?: number;
   load1: number;
@@ -124,10 +125,10 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
     const startToProgrammedMs = Math.round(performance.now() - started);
     await sleep(5000);
     const before = processSample(child.pid!);
-    const threadsBefore = threadCpuMs(child.pid!);
+    const threadsBefore = threadSamples(child.pid!);
     await sleep(idleMs);
     const after = processSample(child.pid!);
-    const threadsAfter = threadCpuMs(child.pid!);
+    const threadsAfter = threadSamples(child.pid!);
     const row: Row = {
       node: version,
       vips,
@@ -135,7 +136,7 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
       rssMb: Math.round(after.rssKb / 1024),
       peakRssMb: Math.round(after.hwmKb / 1024),
       idleCpuPercent: Number((((after.cpuMs - before.cpuMs) / idleMs) * 100).toFixed(2)),
-      idleThreads: threadPercent(threadsBefore, threadsAfter, idleMs),
+      idleThreads: threadIdle(threadsBefore, threadsAfter, idleMs),
       load1: Number(loadavg()[0]!.toFixed(1)),
     };
     if (withReload) {
@@ -175,6 +176,7 @@ const threadNames = [...new Set(rows.flatMap((r) => Object.keys(r.idleThreads)))
 const date = new Date().toISOString();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
 const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}`;
+const threadCell = (x: ThreadIdle | undefined) => (x ? `${x.cpuPercent}% (${x.wakeupsPerS}/s)` : '');
 const cell = (v: number | undefined, unit: string) => (v === undefined ? '' : `${v} ${unit}`);
 const md = `# Speaker footprint (bench/footprint)
 
@@ -193,12 +195,12 @@ ${rows
   )
   .join('\n')}
 
-Idle CPU by thread (% of one core; MainThread is the control loop and gossip, WorkerThread the owner watch's
-pulse thread, V8Worker the garbage collector's helpers):
+Idle CPU by thread, % of one core (wake-ups per second): MainThread is the control loop and gossip,
+WorkerThread the owner watch's pulse thread, V8Worker the garbage collector's helpers:
 
 | Node | VIPs | ${threadNames.join(' | ')} |
 |---|---|${threadNames.map(() => '---|').join('')}
-${rows.map((r) => `| ${r.node} | ${r.vips} | ${threadNames.map((n) => `${r.idleThreads[n] ?? 0}%`).join(' | ')} |`).join('\n')}
+${rows.map((r) => `| ${r.node} | ${r.vips} | ${threadNames.map((n) => threadCell(r.idleThreads[n])).join(' | ')} |`).join('\n')}
 
 Goals: ≤ 80 MB RSS at 10 VIPs, ≤ 100 MB at 1,000, ≤ 0.5% idle CPU, reload ≤ 100 ms at 10,000.
 Node flags of the speaker: as \`herald\` runs it (${HERALD_NODE_FLAGS.join(' ')}).
