@@ -14,13 +14,16 @@ import {
   checkSilence,
   cutOffFromAll,
   holdsOurs,
+  isUnpaired,
   newPeerWatch,
   outgoing,
   peerPacket,
+  peerUnpaired,
   type PeerWatchState,
   reportsUsUp,
   watchMachineConfig,
   type WatchVerdict,
+  WATCH_DIAG_UNPAIRED,
 } from './peer.js';
 import type { WatchTargets } from './targets.js';
 
@@ -107,6 +110,9 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   /** Peers this watch declared down, by the number of that verdict event (see marked()). */
   private readonly declaredDown = new Map<string, number>();
   private freshness: Freshness = starting();
+  /** When an unpaired answer last went to each address; the discriminator those answers carry. */
+  private readonly unpairedSent = new Map<string, number>();
+  private unpairedDisc: number | undefined;
   private ready = false;
   private readyPending = false;
   private timer: NodeJS.Timeout | undefined;
@@ -130,7 +136,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
 
   /** Binds the socket (a port in use throws here); start() does it too when not done yet. */
   listen(): void {
-    this.socket ??= this.opts.socket((data, address, _port, ttl) => this.onPacket(data, address, ttl));
+    this.socket ??= this.opts.socket((data, address, port, ttl) => this.onPacket(data, address, port, ttl));
   }
 
   start(): void {
@@ -364,7 +370,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     }
   }
 
-  private onPacket(data: Buffer, rawAddress: string, ttl: number): void {
+  private onPacket(data: Buffer, rawAddress: string, port: number, ttl: number): void {
     // Single-hop only (RFC 5881 §5): a packet that crossed a router is not from a LAN peer.
     if (ttl !== 255) {
       this.counters.droppedTtl++;
@@ -378,18 +384,49 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     const address = rawAddress.replace(/^::ffff:/, '');
     const name = this.byAddress.get(address);
     const s = name === undefined ? undefined : this.sessions.get(name);
-    if (
-      !s ||
-      name === undefined ||
-      (p.yourDiscriminator !== 0 && p.yourDiscriminator !== s.state.machine.localDisc)
-    ) {
+    if (!s || name === undefined) {
+      this.counters.droppedUnknown++;
+      if (!isUnpaired(p)) this.answerUnpaired(p.myDiscriminator, rawAddress, port);
+      return;
+    }
+    if (p.yourDiscriminator !== 0 && p.yourDiscriminator !== s.state.machine.localDisc) {
       this.counters.droppedUnknown++;
       return;
     }
     this.counters.received++;
     const before = s.state.verdict;
     if (before === 'down' && this.isolated()) this.endIsolation(name);
-    s.state = peerPacket(s.state, p, this.nowMs(), this.cfg);
+    s.state = isUnpaired(p)
+      ? peerUnpaired(s.state, this.nowMs())
+      : peerPacket(s.state, p, this.nowMs(), this.cfg);
     if (s.state.verdict !== before) this.emitVerdict(name, s.state.verdict, before);
   }
+
+  /**
+   * A peer watches us but we keep no session with it (our decisions do not pair us): tell it, at most
+   * once per interval per address, so its 'down' verdict (from our silence) falls back to gossip instead
+   * of keeping our VIPs taken for good.
+   */
+  private answerUnpaired(theirDisc: number, address: string, port: number): void {
+    if (!this.socket || theirDisc === 0) return;
+    const nowMs = this.nowMs();
+    if (nowMs - (this.unpairedSent.get(address) ?? -Infinity) < this.opts.timing.heartbeatMs) return;
+    if (this.unpairedSent.size >= UNPAIRED_ADDRESSES_KEPT) this.unpairedSent.clear();
+    this.unpairedSent.set(address, nowMs);
+    this.unpairedDisc ??= this.discriminator();
+    const packet = {
+      ...outgoing(newPeerWatch(this.unpairedDisc, nowMs), this.cfg).packet,
+      diag: WATCH_DIAG_UNPAIRED,
+      yourDiscriminator: theirDisc,
+    };
+    try {
+      this.socket.send(encodeBfd(packet), address, port);
+      this.counters.sent++;
+    } catch {
+      // As for any packet: the peer's next one asks again.
+    }
+  }
 }
+
+/** Addresses remembered for the rate limit of unpaired answers (cleared when full). */
+const UNPAIRED_ADDRESSES_KEPT = 1024;

@@ -31,6 +31,14 @@ export type WatchVerdict = 'up' | 'down' | 'unknown';
  */
 export const WATCH_DIAG_HOLDING = 31;
 
+/**
+ * Diagnostic code of a Down packet a speaker sends back to a peer that watches it while it has no session
+ * with that peer (their decisions disagree about the pairs): "I run, and I do not watch you". The peer's
+ * silence-based 'down' verdict is then no evidence (this node simply stopped sending), so the peer
+ * falls back to gossip ('unknown'). Only a running speaker sends it, so it never revives a frozen one.
+ */
+export const WATCH_DIAG_UNPAIRED = 30;
+
 export interface PeerWatchState {
   machine: BfdMachineState;
   /** Local monotonic ms of the last packet accepted from the peer. */
@@ -87,6 +95,18 @@ export function peerPacket(
   const remoteUpSinceMs = reportsUp ? (s.remoteUpSinceMs ?? nowMs) : undefined;
   return { ...s, machine, lastRxMs: nowMs, verdict, remoteUpSinceMs, remoteHolding };
 }
+
+/**
+ * The peer answered our packet with WATCH_DIAG_UNPAIRED: it runs but keeps no session with us, so its
+ * silence says nothing about its gate. Gossip decides ('unknown'); nothing it says counts as a report.
+ */
+export function peerUnpaired(s: PeerWatchState, nowMs: number): PeerWatchState {
+  return { ...s, lastRxMs: nowMs, verdict: 'unknown', remoteUpSinceMs: undefined, remoteHolding: false };
+}
+
+/** Is this packet a peer's "unpaired" answer (see WATCH_DIAG_UNPAIRED)? */
+export const isUnpaired = (p: { state: string; diag: number }): boolean =>
+  p.state === 'down' && p.diag === WATCH_DIAG_UNPAIRED;
 
 /**
  * The periodic check, run after pending input was read. `stalled`: this process was not scheduled for a

@@ -315,3 +315,29 @@ t.test(
     t.ok(await until(2000, () => back.fresh()), 'reopens once the successor no longer marks it');
   },
 );
+
+t.test(
+  'a peer that stopped watching us answers our packets "unpaired": our down verdict falls back to gossip',
+  async (t) => {
+    const lan = fakeLan();
+    const { o, x, ready } = pair(lan);
+    t.teardown(() => (o.stop(), x.stop()));
+    o.start();
+    x.start();
+    ready();
+    t.ok(await until(2000, () => x.verdict('o') === 'up'));
+    // o goes quiet (x judges it down), and meanwhile its decisions stop pairing it with x.
+    lan.silence('10.0.0.1');
+    t.ok(await until(2000, () => x.verdict('o') === 'down'), 'x: o down');
+    o.setTargets({ watching: new Set(), watchedBy: new Set() }, new Map());
+    lan.silence(undefined);
+    // o sends x nothing of its own now; only its answers to x's packets tell x that it runs.
+    t.ok(
+      await until(1000, () => x.verdict('o') === 'unknown'),
+      'x: o unknown (gossip decides), not down for good',
+    );
+    await sleep(200);
+    t.equal(x.verdict('o'), 'unknown', 'and it stays so while o keeps answering unpaired');
+    t.ok(o.counters.sent < 30, `o answers at most once per interval (${o.counters.sent} sent)`);
+  },
+);
