@@ -5,8 +5,11 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 
+export const RELOAD_RESULTS = ['applied', 'rejected'] as const;
+export type ReloadResult = (typeof RELOAD_RESULTS)[number];
+
 export interface ConfigReloadMetrics {
-  reloaded(result: 'applied' | 'rejected'): void;
+  reloaded(result: ReloadResult): void;
 }
 
 export function registerConfigReloads(registry: Registry): ConfigReloadMetrics {
@@ -17,7 +20,7 @@ export function registerConfigReloads(registry: Registry): ConfigReloadMetrics {
     labelNames: ['result'],
     registers,
   });
-  for (const result of ['applied', 'rejected']) reloads.inc({ result }, 0);
+  for (const result of RELOAD_RESULTS) reloads.inc({ result }, 0);
   const lastOk = new Gauge({
     name: 'herald_config_last_reload_successful',
     help: 'Whether the last configuration reload was applied (1) or rejected (0); 1 before any reload.',

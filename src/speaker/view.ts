@@ -7,6 +7,8 @@ import type { Member, MemberlistEvents } from '../membership/types.js';
 import type { ServiceAllocation } from './l2-inputs.js';
 import type { PlacementMap } from '../placement/map.js';
 import type { OwnerChange } from './owner-diff.js';
+import type { GateClosure } from '../l2/watch/freshness.js';
+import type { ReloadResult } from '../metrics/config-reloads.js';
 import type { GateHeartbeat } from '../metrics/gate-health.js';
 import type { GossipHealth } from '../metrics/gossip-health.js';
 import type { TransmitErrorSample } from '../metrics/transmit-errors.js';
@@ -27,9 +29,9 @@ export interface SpeakerEvents {
   /** A decision round ended: its wall time and whether it computed the decisions again. */
   round: [{ durationMs: number; computed: boolean }];
   /** A new configuration was applied, or refused (the last good one stays in force). */
-  config: [{ result: 'applied' | 'rejected' }];
+  config: [{ result: ReloadResult }];
   /** The owner watch shut this node's liveness gate (l2/watch/driver.ts 'stale'). */
-  gateClosed: [{ reason: 'stall' | 'isolated' | 'fenced' }];
+  gateClosed: [{ reason: GateClosure }];
   /** A health check probe on this node finished. */
   probe: [{ service: string; ok: boolean; durationMs: number }];
   /** The announcing interfaces or their addresses changed (the XDP attachments follow them). */

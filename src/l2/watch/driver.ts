@@ -9,7 +9,15 @@ import { EventEmitter } from 'node:events';
 import type { BfdMachineConfig } from '../../bgp/bfd/machine.js';
 import { BfdDiag, decodeBfd, encodeBfd } from '../../bgp/bfd/packet.js';
 import type { GateTiming } from '../gate.js';
-import { type Freshness, fenced, isolationEnded, pulse, type StaleReason, starting } from './freshness.js';
+import {
+  type Freshness,
+  fenced,
+  type GateClosure,
+  isolationEnded,
+  pulse,
+  type StaleReason,
+  starting,
+} from './freshness.js';
 import {
   checkSilence,
   cutOffFromAll,
@@ -89,7 +97,7 @@ export interface OwnerWatchEvents {
    * 'stall': not scheduled for gapMs; 'isolated': `peer` heard again after every watched peer was down;
    * 'fenced': every up session silent for gapMs at once (l2/gate.ts, isolationFenceMs).
    */
-  stale: [{ gapMs: number; reason: 'stall' | 'isolated' | 'fenced'; peer?: string }];
+  stale: [{ gapMs: number; reason: GateClosure; peer?: string }];
   refreshed: [{ afterMs: number; reason: StaleReason; gaveUpOn: string[] }];
 }
 

@@ -24,7 +24,9 @@
  * then this node answers alone, the cap later.
  */
 
-export type StaleReason = 'start' | 'stall' | 'isolated' | 'fenced';
+/** Why the watch shut a running speaker's gate (every stale reason but the start). */
+export type GateClosure = 'stall' | 'isolated' | 'fenced';
+export type StaleReason = 'start' | GateClosure;
 
 export interface Freshness {
   stale: { reason: StaleReason; sinceMs: number | undefined } | undefined;

@@ -108,6 +108,10 @@ export function peerUnpaired(s: PeerWatchState, nowMs: number): PeerWatchState {
 export const isUnpaired = (p: { state: string; diag: number }): boolean =>
   p.state === 'down' && p.diag === WATCH_DIAG_UNPAIRED;
 
+/** How long the peer has been silent: since its last packet, or our baseline if that is later. */
+export const silentForMs = (s: PeerWatchState, nowMs: number): number =>
+  nowMs - Math.max(s.lastRxMs ?? s.baselineMs, s.baselineMs);
+
 /**
  * The periodic check, run after pending input was read. `stalled`: this process was not scheduled for a
  * while (a late tick): the silence it saw is its own, so the clock of every session restarts now instead
@@ -121,8 +125,7 @@ export function checkSilence(
 ): PeerWatchState {
   if (stalled) return { ...s, baselineMs: nowMs };
   if (s.verdict !== 'up') return s;
-  const since = Math.max(s.lastRxMs ?? s.baselineMs, s.baselineMs);
-  if (nowMs - since < detectMs) return s;
+  if (silentForMs(s, nowMs) < detectMs) return s;
   return {
     ...s,
     machine: detectionExpired(s.machine).state,
@@ -147,7 +150,7 @@ export function cutOffFromAll(
   for (const s of sessions) {
     if (s.verdict !== 'up') continue;
     up++;
-    const silentMs = nowMs - Math.max(s.lastRxMs ?? s.baselineMs, s.baselineMs);
+    const silentMs = silentForMs(s, nowMs);
     if (silentMs < fenceMs) return undefined;
     shortest = Math.min(shortest, silentMs);
   }
