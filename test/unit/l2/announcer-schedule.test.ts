@@ -68,8 +68,10 @@ t.test('Announcer: the first-frame budget comes back on the next turn of the eve
   for (const ip of ['a', 'b', 'c', 'd']) a.announce(ip, ['eth0']);
   t.same(sent, ['a', 'b', 'c'], 'three at once, the fourth queued');
   await new Promise((r) => setImmediate(r));
+  // The queued 'd' may or may not have gone out by now (its slot is rounded up to 10 ms).
+  const before = sent.length;
   a.announce('e', ['eth0']);
-  t.same(sent.slice(3, 4), ['e'], 'a new turn: at once again');
+  t.same(sent.slice(before), ['e'], 'a new turn: at once again');
   await new Promise((r) => setTimeout(r, 20));
   t.same([...sent].sort(), ['a', 'b', 'c', 'd', 'e'], 'the queued one went out on a tick');
 });
