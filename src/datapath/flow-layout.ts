@@ -93,6 +93,18 @@ export function decodeFlow(buf: Buffer): FlowEntry {
   };
 }
 
+/**
+ * A member entry as the owner's (the owner watch's takeover of a flow-mode VIP, speaker/watch-takeover):
+ * the same targets and slot table, steered from now on. What a decision round writes for the new owner
+ * while the flow set stays (l2/flow-liveness). undefined for a value that is not a member entry.
+ */
+export function memberAsOwner(buf: Buffer): Buffer | undefined {
+  if (buf.length < FLOW_VALUE_SIZE || buf.readUInt32LE(0) !== ROLE_CODES.member) return undefined;
+  const out = Buffer.from(buf);
+  out.writeUInt32LE(ROLE_CODES.owner, 0);
+  return out;
+}
+
 /** herald_node_macs key: the MAC and 2 pad bytes. */
 export function nodeMacKey(mac: Buffer): Buffer {
   if (mac.length !== 6) throw new Error(`node MAC must be 6 bytes, got ${mac.length}`);

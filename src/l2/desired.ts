@@ -50,11 +50,11 @@ export interface VipDecision {
   /** The single owner, or in spread mode the node holding the most buckets. */
   owner?: string;
   /**
-   * Single mode: the node that takes the VIP over when the owner fails (the next in rendezvous order);
-   * its host holds the VIP already, so its kernel takes the first packets the takeover pulls to it.
+   * Single and flow mode: the node that takes the VIP over when the owner fails (the next in rendezvous
+   * order); its host holds the VIP already, so its kernel takes the first packets the takeover pulls to it.
    */
   successor?: string;
-  /** Single mode: the interfaces the successor would announce on (its owner-watch takeover, l2/watch/takeover). */
+  /** Single and flow mode: the interfaces the successor would announce on (its owner-watch takeover, l2/watch/takeover). */
   successorInterfaces?: string[];
   /** Bucket bitmap per answering node (ALL_BUCKETS for a single owner). */
   shares: Map<string, bigint>;
@@ -130,11 +130,14 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
     vip.externalTrafficPolicy === 'Local' && vip.readyNodes !== 'undeclared'
       ? ', nodes with a ready endpoint only'
       : '';
+  const next =
+    successor === undefined ? {} : { successor, successorInterfaces: interfaces.get(successor) ?? [] };
   if (vip.advertisements.some((ad) => ad.spread && ad.flows)) {
     return {
       ...base,
       mode: 'flows',
       owner,
+      ...next,
       shares: new Map([[owner, ALL_BUCKETS]]),
       eligible,
       interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
@@ -163,7 +166,7 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
     ...base,
     mode: 'single',
     owner,
-    ...(successor === undefined ? {} : { successor, successorInterfaces: interfaces.get(successor) ?? [] }),
+    ...next,
     shares: new Map([[owner, ALL_BUCKETS]]),
     eligible,
     interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),

@@ -115,6 +115,14 @@ export class FlowReconciler {
     for (const n of entryStats(before)) if (!keep.has(n)) this.statsInUse.delete(n);
   }
 
+  /**
+   * The owner watch's pulse thread rewrote these VIPs' entries itself (speaker/watch-takeover.ts): the
+   * next apply writes them again, whatever its decisions want.
+   */
+  rewrite(ips: Iterable<string>): void {
+    for (const ip of ips) this.written.delete(ip);
+  }
+
   apply(decisions: readonly VipDecision[], macs: NodeMacs): { set: string[]; removed: string[] } {
     const set: string[] = [];
     const keep = new Set<string>();

@@ -71,6 +71,8 @@ export interface L2PartEvents {
 export class SpeakerL2 extends EventEmitter<L2PartEvents> {
   private readonly reconciler: L2Reconciler;
   private readonly flows: FlowReconciler | undefined;
+  /** VIPs the owner watch took over (their flow entries too) since the last apply began. */
+  private flowsTaken = new Set<string>();
 
   constructor(private readonly opts: L2PartOptions) {
     super();
@@ -97,8 +99,12 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
     slicer: TimeSlicer,
   ): Promise<L2Plan> {
     const spread = new Set(decisions.filter((d) => d.mode === 'spread').map((d) => d.ip));
+    // Those taken while this apply runs are unknown to its decisions: the next apply writes them.
+    const taken = this.flowsTaken;
+    this.flowsTaken = new Set();
     const plan = await this.reconciler.applySliced(nodeActions(decisions, this.opts.node), spread, slicer);
     try {
+      this.flows?.rewrite(taken);
       this.flows?.apply(decisions, nodeMacs(members));
     } catch (error) {
       this.opts.log.warn({ err: error }, 'flow steering update failed');
@@ -109,6 +115,7 @@ export class SpeakerL2 extends EventEmitter<L2PartEvents> {
   /** See L2Reconciler.takenByWatch: the owner watch answered these VIPs on its own. */
   takenByWatch(ips: readonly string[]): void {
     this.reconciler.takenByWatch(ips);
+    for (const ip of ips) this.flowsTaken.add(ip);
   }
 
   watchTakeoversPending(): boolean {

@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import t, { type Test } from 'tap';
 import { XdpResponder } from '../../src/datapath/responder.js';
+import type { FlowEntry } from '../../src/datapath/flow-layout.js';
 import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../src/l2/gate.js';
 import { PROFILES } from '../../src/membership/config.js';
 import { WatchThread } from '../../src/speaker/watch-thread.js';
 import { pollUntil } from '../../src/util/wait.js';
+import { twoNodeFlowEntry } from '../helpers/flow-entry.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
 
 requirePrerequisites({ root: true });
@@ -138,6 +140,8 @@ t.test('a control loop silent beyond the stall limit counts as a freeze', async 
   t.ok(shut, 'the gate shut while the control loop was silent');
 });
 
+const flowEntry = (role: FlowEntry['role']) => twoNodeFlowEntry(role, '020000006601', '020000006602');
+
 t.test(
   'the pulse thread takes an armed VIP over at the down verdict, entry first, control loop told',
   async (t) => {
@@ -159,18 +163,31 @@ t.test(
     s.r.setVips([
       ['10.66.0.1', { action: 'suppress' }],
       ['10.66.0.2', { action: 'suppress' }],
+      ['fd66::3', { action: 'suppress' }],
     ]);
-    s.watch.arm([['o3', [{ ip: '10.66.0.1', ifname: 'lo', ifindex: 1, mac: '020000006601' }]]]);
+    s.r.flows.set('fd66::3', flowEntry('member'));
+    const lo = { ifname: 'lo', ifindex: 1, mac: '020000006601' };
+    s.watch.arm([
+      [
+        'o3',
+        [
+          { ip: '10.66.0.1', ...lo },
+          { ip: 'fd66::3', ...lo, flows: true },
+        ],
+      ],
+    ]);
     const took: Array<{ ips: string[] } | undefined> = [];
     s.watch.on('verdict', (v) => v.verdict === 'down' && took.push(v.took));
     await o.watch.stop({ adminDown: true });
     t.ok((await pollUntil(2000, () => took.length > 0)) !== undefined, 'the successor saw the owner down');
-    t.same(took, [{ ips: ['10.66.0.1'] }], 'and took the armed VIP over itself');
+    t.same(took, [{ ips: ['10.66.0.1', 'fd66::3'] }], 'and took the armed VIPs over itself');
     const vips = s.r.vips();
     t.equal(vips.get('10.66.0.1')?.action, 'answer');
     t.equal(vips.get('10.66.0.1')?.mac.toString('hex'), '020000006601');
     t.equal(vips.get('10.66.0.1')?.ifindex, 1);
     t.equal(vips.get('10.66.0.2')?.action, 'suppress', 'nothing it was not armed with');
+    t.equal(vips.get('fd66::3')?.action, 'answer', 'the flow-mode VIP answers');
+    t.same(s.r.flows.get('fd66::3'), flowEntry('owner'), 'and steers: its member entry is the owner one now');
     t.same([...o.failures, ...s.failures], []);
   },
 );

@@ -10,6 +10,8 @@ export interface ArmedVip {
   ifindex: number;
   /** The interface's MAC, 12 hex digits. */
   mac: string;
+  /** A flow-mode VIP: its flow entry on this node turns from member to owner (it steers from then on). */
+  flows?: true;
 }
 
 /** Per watched owner, the VIPs this node takes over from the pulse thread when that owner goes down. */
@@ -19,12 +21,13 @@ export type ArmedTakeovers = Array<[owner: string, vips: ArmedVip[]]>;
 export const ARMED_LIMIT = 256;
 
 /**
- * The takeovers the owner watch may make on its own: single-mode VIPs whose owner is another node and
- * whose successor (next in rendezvous order) is this node, announced on one interface this node knows,
- * not placed by bandwidth placement. Exactly what a decision round would do once the watch counts the
- * owner out (the successor becomes the owner), so the round that follows finds it done. Spread and flow
- * VIPs, several interfaces and placed VIPs are left to the round. From the decisions the datapath
- * holds; pure.
+ * The takeovers the owner watch may make on its own: single- and flow-mode VIPs whose owner is another
+ * node and whose successor (next in rendezvous order) is this node, announced on one interface this node
+ * knows, not placed by bandwidth placement. Exactly what a decision round would do once the watch counts
+ * the owner out (the successor becomes the owner; a flow VIP keeps its flow set, the owner's place in it
+ * included, while gossip holds the owner alive: l2/flow-liveness), so the round that follows finds it
+ * done. Spread VIPs, several interfaces and placed VIPs are left to the round. From the decisions the
+ * datapath holds; pure.
  */
 export function armTakeovers(
   decisions: readonly VipDecision[],
@@ -36,14 +39,16 @@ export function armTakeovers(
   let armed = 0;
   for (const d of decisions) {
     if (armed >= limit) break;
-    if (d.mode !== 'single' || d.successor !== self || d.owner === undefined || d.owner === self) continue;
+    if (d.mode !== 'single' && d.mode !== 'flows') continue;
+    if (d.successor !== self || d.owner === undefined || d.owner === self) continue;
     if (d.placement?.placed) continue;
     const names = d.successorInterfaces ?? [];
     const name = names[0];
     const known = name === undefined ? undefined : iface(name);
     if (names.length !== 1 || name === undefined || !known) continue;
     const list = byOwner.get(d.owner) ?? [];
-    list.push({ ip: d.ip, ifname: name, ifindex: known.ifindex, mac: known.mac });
+    const vip: ArmedVip = { ip: d.ip, ifname: name, ifindex: known.ifindex, mac: known.mac };
+    list.push(d.mode === 'flows' ? { ...vip, flows: true } : vip);
     byOwner.set(d.owner, list);
     armed++;
   }

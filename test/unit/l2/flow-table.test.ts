@@ -1,5 +1,13 @@
 import t from 'tap';
-import { FLOW_NO_TARGET, FLOW_SLOTS, type FlowEntry } from '../../../src/datapath/flow-layout.js';
+import {
+  decodeFlow,
+  encodeFlow,
+  FLOW_NO_TARGET,
+  FLOW_SLOTS,
+  memberAsOwner,
+  type FlowEntry,
+} from '../../../src/datapath/flow-layout.js';
+import { withGossipFlowSets } from '../../../src/l2/flow-liveness.js';
 import { decideL2, nodeActions, type L2NodeInput, type L2VipInput } from '../../../src/l2/desired.js';
 import { FlowReconciler, type FlowDatapath } from '../../../src/l2/flow-reconciler.js';
 import { buildFlowEntry, slotOwners, slotShares, stableIndices } from '../../../src/l2/flow-table.js';
@@ -65,6 +73,8 @@ t.test('flows mode: one answerer (the rendezvous owner), every eligible node in 
     (n) => nodeActions([d!], n).get('10.0.0.200')?.action === 'answer',
   );
   t.same(answering, [d?.owner], 'exactly one node answers ARP');
+  t.equal(d?.successor, rendezvousOrder('10.0.0.200', ['a', 'b', 'c'])[1], 'the next one takes it over');
+  t.same(d?.successorInterfaces, ['eth0'], 'on its interface for the VIP (the owner watch arms it)');
   const local = decideL2(
     [flowsVip('10.0.0.200', { externalTrafficPolicy: 'Local', readyNodes: new Set(['b', 'c']) })],
     nodes,
@@ -163,6 +173,51 @@ t.test('reconciler: owner / member / none, writes only on change, node MACs', as
   const noMac = new Map([...gossip].filter(([n]) => n !== other));
   t.same(rm.apply(decisions, noMac).set, [], 'no own MAC in gossip yet: no entry');
 });
+
+t.test(
+  "the owner watch's takeover writes the entry the round writes next, and the round rewrites it",
+  async (t) => {
+    const fake = fakeDatapath();
+    const gossip = new Map([...macs].map(([n, m]) => [n, new Map([['eth0', m]])]));
+    const nodes = [node('a'), node('b'), node('c')];
+    const [d] = decideL2([flowsVip('10.0.0.200')], nodes);
+    const owner = d?.owner ?? '';
+    const successor = d?.successor ?? '';
+    const r = new FlowReconciler(fake.dp, successor);
+    r.apply(d ? [d] : [], gossip);
+    const member = fake.entries.get('10.0.0.200');
+    t.equal(member?.role, 'member');
+    // The pulse thread's write (speaker/watch-takeover.ts), on the encoded map value.
+    const taken = memberAsOwner(encodeFlow(member as FlowEntry));
+    t.ok(taken, 'a member entry turns into an owner one');
+    t.equal(memberAsOwner(taken ?? Buffer.alloc(0)), undefined, 'an owner entry is left alone');
+    // The round after the down verdict: the watch counts the owner out, gossip still holds it alive.
+    const byGossip = decideL2([flowsVip('10.0.0.200')], nodes);
+    const byWatch = decideL2(
+      [flowsVip('10.0.0.200')],
+      nodes.map((n) => (n.name === owner ? { ...n, alive: false } : n)),
+    );
+    t.equal(byWatch[0]?.owner, successor, 'the successor owns it by the watch');
+    const round = withGossipFlowSets(byWatch, byGossip);
+    fake.entries.set('10.0.0.200', decodeFlow(taken ?? Buffer.alloc(0)));
+    const writes = fake.writes;
+    r.rewrite(['10.0.0.200']);
+    r.apply(round, gossip);
+    t.equal(fake.writes, writes + 1, 'the round writes the entry again');
+    t.same(
+      fake.entries.get('10.0.0.200'),
+      decodeFlow(taken ?? Buffer.alloc(0)),
+      'and it is what the watch wrote',
+    );
+    r.rewrite(['10.0.0.200']);
+    r.apply(byGossip, gossip);
+    t.equal(
+      fake.entries.get('10.0.0.200')?.role,
+      'member',
+      'an owner back in time: the round makes it a member again',
+    );
+  },
+);
 
 t.test(
   'reconciler: a node leaving the flow set drains (keeps its pinned flows, no slots) until drainMs',

@@ -44,17 +44,38 @@ t.test('arms the single-mode VIPs this node would take over, per owner', async (
   ]);
 });
 
+t.test('arms flow-mode VIPs too, marked so that their steering is taken with the answer', async (t) => {
+  const flows = (ip: string, owner: string, successor: string): VipDecision => ({
+    ...single(ip, owner, successor),
+    mode: 'flows',
+    flowSet: new Map([
+      [owner, ['eth0']],
+      [successor, ['eth0']],
+    ]),
+  });
+  const decisions = [flows('10.0.0.6', 'b', 'a'), single('10.0.0.1', 'b', 'a'), flows('fd00::6', 'b', 'c')];
+  t.same(armTakeovers(decisions, 'a', iface), [
+    [
+      'b',
+      [
+        { ip: '10.0.0.6', ifname: 'eth0', ifindex: 2, mac: '020000000001', flows: true },
+        { ip: '10.0.0.1', ifname: 'eth0', ifindex: 2, mac: '020000000001' },
+      ],
+    ],
+  ]);
+});
+
 t.test('leaves to the decision round what it cannot do alone', async (t) => {
   const spread: VipDecision = { ...single('10.0.0.5', 'b', 'a'), mode: 'spread' };
-  const flows: VipDecision = { ...single('10.0.0.6', 'b', 'a'), mode: 'flows' };
   const placed: VipDecision = {
     ...single('10.0.0.7', 'b', 'a'),
     placement: { hashedOwner: 'a', placed: true },
   };
+  const placedFlows: VipDecision = { ...placed, ip: '10.0.0.6', mode: 'flows' };
   const decisions = [
     spread,
-    flows,
     placed,
+    placedFlows,
     single('10.0.0.8', 'b', 'a', ['eth0', 'eth1']), // two interfaces
     single('10.0.0.9', 'b', 'a', ['eth9']), // an interface this node does not announce on
     single('10.0.0.10', 'b', 'a', []),
