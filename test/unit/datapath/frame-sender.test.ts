@@ -1,5 +1,6 @@
 import t from 'tap';
 import { type FrameSocket, FrameSender } from '../../../src/datapath/frame-sender.js';
+import { waitFor } from '../../../src/util/wait.js';
 
 class FakeSocket implements FrameSocket {
   readonly sent: string[] = [];
@@ -39,7 +40,8 @@ t.test('paced: a tick sends its share of the rate, urgent frames first', async (
   t.equal(socket.sent.length, 50, "urgent frames leave at once, in the window's share: 10,000/s × 5 ms");
   t.same(socket.sent.slice(0, 10), frames('u', 10).map(String), 'urgent frames went first');
   t.equal(s.pending(), 80, 'the rest waits for the next windows');
-  await new Promise((r) => setTimeout(r, 60));
+  // Two more windows; each tick is a timer of its own, so a loaded machine may take much longer.
+  await waitFor('the rest on later ticks', 10_000, () => s.pending() === 0, 5);
   t.equal(socket.sent.length, 130, 'the rest followed on later ticks');
   t.same(socket.sent.slice(10), frames('b', 120).map(String), 'in order');
   t.same(opened, ['eth0'], 'one socket, kept open');
@@ -48,21 +50,21 @@ t.test('paced: a tick sends its share of the rate, urgent frames first', async (
 
 t.test('urgent frames leave at once up to the window share, the rest on the next window', async (t) => {
   const socket = new FakeSocket();
-  const s = new FrameSender({ ratePerSec: 10_000, tickMs: 20, open: () => socket });
+  // A window of a whole second: the loop below must not outlast it (a 20 ms window did, 7 runs in 20 at
+  // load 12: the process was not scheduled for 20 ms, a second window opened and all 202 went at once).
+  const s = new FrameSender({ ratePerSec: 200, tickMs: 1000, open: () => socket });
   t.teardown(() => s.close());
   s.send('eth0', frames('a', 2), 'urgent');
   t.same(socket.sent, ['a0', 'a1'], 'sent before send() returned');
   // A takeover of many VIPs: every VIP's first frames go out inside the round while the window allows.
   for (let i = 0; i < 100; i++) s.send('eth0', frames(`v${i}-`, 2), 'urgent');
-  t.equal(socket.sent.length, 200, 'the window: 10,000/s × 20 ms = 200 frames, all sent synchronously');
+  t.equal(socket.sent.length, 200, 'the window: 200/s × 1 s = 200 frames, all sent synchronously');
   t.equal(s.pending(), 2);
-  await new Promise((r) => setTimeout(r, 30));
+  await waitFor('the next window', 10_000, () => s.pending() === 0, 5);
   t.equal(socket.sent.length, 202, 'the last VIP on the next window');
-  t.equal(s.pending(), 0);
-  await new Promise((r) => setTimeout(r, 25));
   s.send('eth0', frames('b', 1), 'bulk');
   t.equal(socket.sent.length, 202, 'bulk frames always wait for a tick');
-  await new Promise((r) => setTimeout(r, 5));
+  await waitFor('a tick', 10_000, () => s.pending() === 0, 5);
   t.equal(socket.sent.length, 203);
 });
 

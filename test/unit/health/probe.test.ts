@@ -11,6 +11,10 @@ import { requirePrerequisites } from '../../helpers/prereq.js';
 
 requirePrerequisites({ commands: ['openssl', 'sh', 'sleep'] });
 
+// The timeout of probes that get an answer: a loaded host took over 200 ms for the first HTTP request of
+// the process. Only the cases about the timeout itself use a short one.
+const ANSWERS_MS = 10_000;
+
 const listen = async (server: {
   listen: (p: number, h: string, cb: () => void) => unknown;
   address: () => unknown;
@@ -31,11 +35,11 @@ t.test('tcp', async (t) => {
   const server = createTcp((s) => s.destroy());
   const port = await listen(server);
   closeLater(t, server);
-  t.same(await runProbe({ kind: 'tcp', port }, { timeoutMs: 500 }), { ok: true, detail: 'connected' });
+  t.same(await runProbe({ kind: 'tcp', port }, { timeoutMs: ANSWERS_MS }), { ok: true, detail: 'connected' });
   const closed = createTcp();
   const gone = await listen(closed);
   await new Promise((r) => closed.close(r));
-  t.same(await runProbe({ kind: 'tcp', port: gone }, { timeoutMs: 500 }), {
+  t.same(await runProbe({ kind: 'tcp', port: gone }, { timeoutMs: ANSWERS_MS }), {
     ok: false,
     detail: 'connect refused',
   });
@@ -59,10 +63,14 @@ t.test('http: 2xx and 3xx pass, others fail, a silent server times out', async (
     ['/302', true, 'HTTP 302'],
     ['/404', false, 'HTTP 404'],
     ['/503', false, 'HTTP 503'],
-    ['/hang', false, 'no answer within 200ms'],
   ] as const) {
-    t.same(await runProbe({ kind: 'http', port, path }, { timeoutMs: 200 }), { ok, detail }, path);
+    t.same(await runProbe({ kind: 'http', port, path }, { timeoutMs: ANSWERS_MS }), { ok, detail }, path);
   }
+  t.same(
+    await runProbe({ kind: 'http', port, path: '/hang' }, { timeoutMs: 200 }),
+    { ok: false, detail: 'no answer within 200ms' },
+    '/hang',
+  );
 });
 
 t.test('https with a self-signed certificate', async (t) => {
@@ -96,11 +104,11 @@ t.test('https with a self-signed certificate', async (t) => {
   });
   const port = await listen(server);
   closeLater(t, server);
-  t.same(await runProbe({ kind: 'https', port, path: '/200' }, { timeoutMs: 1000 }), {
+  t.same(await runProbe({ kind: 'https', port, path: '/200' }, { timeoutMs: ANSWERS_MS }), {
     ok: true,
     detail: 'HTTP 200',
   });
-  t.same(await runProbe({ kind: 'https', port, path: '/500' }, { timeoutMs: 1000 }), {
+  t.same(await runProbe({ kind: 'https', port, path: '/500' }, { timeoutMs: ANSWERS_MS }), {
     ok: false,
     detail: 'HTTP 500',
   });
@@ -114,18 +122,18 @@ t.test('https with a self-signed certificate', async (t) => {
 t.test('exec: exit status, environment, and a hung command killed with its children', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'herald-f-hc-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  t.same(await runProbe({ kind: 'exec', command: 'true' }, { timeoutMs: 1000 }), {
+  t.same(await runProbe({ kind: 'exec', command: 'true' }, { timeoutMs: ANSWERS_MS }), {
     ok: true,
     detail: 'exit 0',
   });
-  t.same(await runProbe({ kind: 'exec', command: 'exit 3' }, { timeoutMs: 1000 }), {
+  t.same(await runProbe({ kind: 'exec', command: 'exit 3' }, { timeoutMs: ANSWERS_MS }), {
     ok: false,
     detail: 'exit 3',
   });
   t.same(
     await runProbe(
       { kind: 'exec', command: 'test "$HERALD_SERVICE" = default/web' },
-      { timeoutMs: 1000, env: { HERALD_SERVICE: 'default/web' } },
+      { timeoutMs: ANSWERS_MS, env: { HERALD_SERVICE: 'default/web' } },
     ),
     { ok: true, detail: 'exit 0' },
   );
@@ -137,7 +145,7 @@ t.test('exec: exit status, environment, and a hung command killed with its child
   );
   const took = performance.now() - started;
   t.same(result, { ok: false, detail: 'no exit within 300ms (killed)' });
-  t.ok(took < 2000, `returned after ${Math.round(took)} ms`);
+  t.ok(took < 20_000, `returned after ${Math.round(took)} ms, long before the 30 s sleep would have ended`);
   const pid = Number(readFileSync(pidFile, 'utf8'));
   // Killed means gone or a zombie (this machine's init reaps orphans late).
   const running = (): boolean => {
