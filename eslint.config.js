@@ -90,6 +90,22 @@ export default tseslint.config(
   },
   ...Object.entries(FLOORS).map(([folder, allowed]) => floorRule(folder, allowed)),
   {
+    // An ESM import of a builtin reads every export to build its namespace, lazy getters included:
+    // node:http's WebSocket/MessageEvent getters load all of undici (~13 MB of RSS in a process that
+    // never opens a WebSocket) and node:crypto's webcrypto. process.getBuiltinModule() reads nothing.
+    files: ['src/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[importKind='value'][source.value=/^node:(http|crypto)$/]",
+          message:
+            "use process.getBuiltinModule('node:http' / 'node:crypto'): an import statement loads their lazy exports (undici, webcrypto)",
+        },
+      ],
+    },
+  },
+  {
     // A new top-level folder under src/ needs its line in FLOORS.
     files: ['src/*/**/*.ts'],
     ignores: Object.keys(FLOORS).map((f) => `src/${f}/**`),

@@ -140,6 +140,16 @@ export class KeepalivedCluster {
     }
   }
 
+  /** The running keepalived processes of `node` (the parent and its VRRP child). */
+  pids(node: LabNode): Array<{ name: 'keepalived' | 'vrrp'; pid: number }> {
+    const parent = this.procs.get(node.name)?.pid;
+    const vrrp = this.childPid(node);
+    return [
+      ...(parent !== undefined ? [{ name: 'keepalived' as const, pid: parent }] : []),
+      ...(vrrp !== undefined ? [{ name: 'vrrp' as const, pid: vrrp }] : []),
+    ];
+  }
+
   /** keepalived and its VRRP child both run on `node`. */
   running(node: LabNode): boolean {
     const child = this.procs.get(node.name);

@@ -2,16 +2,19 @@
  * Speaker footprint: one standalone speaker alone on a LAN namespace, with 10, 1,000 and 10,000 L2 VIPs.
  *
  *   node dist/bench/footprint/run.js [--vips 10,1000,10000] [--idle-s 30] [--node /usr/bin/node ...]
- *     [--cpu-prof DIR]
+ *     [--flags='--max-opt=2' ...] [--cpu-prof DIR] [--heap-snapshot DIR] [--peer]
  *
  * Per size: start → every VIP in the XDP answer map; RSS (and peak) once settled; idle CPU over --idle-s;
  * at the largest size a reload that adds one service (SIGHUP → the new VIP in the map, and a file write →
  * the new VIP, which includes the file watch's debounce). `--node` adds a row per extra Node binary
  * (e.g. the machine's Node 20) beside the project's own. Idle CPU is also split by thread. `--cpu-prof DIR`
  * writes the speaker main thread's CPU profile per size to DIR (the profiler's own cost is in the row).
+ * `--flags` adds a row per set of extra Node flags for the speaker (V8 flags that trade speed for memory);
+ * `--heap-snapshot DIR` writes the main thread's heap after the idle window. `--peer` measures keepalived
+ * (VRRPv3, advert_int 0.1 s, one IPv4 and one IPv6 instance) on the same namespace over the same window.
  * Writes bench/results/footprint.{json,md}.
  */
-import { mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -32,6 +35,7 @@ import {
   threadSamples,
   writeResults,
 } from './measure.js';
+import { KeepalivedCluster } from '../failover/keepalived.js';
 import { footprintConfig, footprintService, footprintVip } from './scenario.js';
 
 const { values: args } = parseArgs({
@@ -40,6 +44,9 @@ const { values: args } = parseArgs({
     'idle-s': { type: 'string', default: '30' },
     node: { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'string' },
+    flags: { type: 'string', multiple: true, default: [''] },
+    'heap-snapshot': { type: 'string' },
+    peer: { type: 'boolean', default: false },
   },
 });
 const sizes = args.vips.split(',').map(Number);
@@ -47,9 +54,14 @@ const idleMs = Number(args['idle-s']) * 1000;
 const nodeBins = [process.execPath, ...args.node];
 const cpuProfDir = args['cpu-prof'];
 if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
+const flagSets = args.flags.map((f) => f.split(' ').filter(Boolean));
+const heapDir = args['heap-snapshot'];
+if (heapDir !== undefined) mkdirSync(heapDir, { recursive: true });
 
 interface Row {
   node: string;
+  /** Node flags added to the speaker's own (HERALD_NODE_FLAGS). */
+  flags: string;
   vips: number;
   startToProgrammedMs: number;
   rssMb: number;
@@ -87,7 +99,34 @@ async function addService(cluster: LabCluster, node: LabNode, vips: number, i: n
   return Math.round(performance.now() - started);
 }
 
-async function measure(nodeBin: string, vips: number, withReload: boolean): Promise<Row> {
+/** Waits for the heap snapshot the speaker writes on SIGUSR2 (--heapsnapshot-signal) and names it. */
+async function heapSnapshot(pid: number, dir: string, name: string): Promise<void> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  let file = '';
+  await waitFor(
+    'the heap snapshot',
+    120_000,
+    () => (file = readdirSync(dir).find((f) => !before.has(f) && f.endsWith('.heapsnapshot')) ?? '') !== '',
+    200,
+  );
+  // the file appears empty and grows while the snapshot streams out: wait until it stops growing
+  let size = 0;
+  for (;;) {
+    await sleep(1000);
+    const now = statSync(join(dir, file)).size;
+    if (now > 0 && now === size) break;
+    size = now;
+  }
+  renameSync(join(dir, file), join(dir, name));
+}
+
+async function measure(
+  nodeBin: string,
+  flags: readonly string[],
+  vips: number,
+  withReload: boolean,
+): Promise<Row> {
   const version = (await runCommand(nodeBin, ['-p', 'process.version'])).trim();
   const cluster = await LabCluster.create({
     tag: 'fp',
@@ -104,9 +143,16 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
       cpuProfDir === undefined
         ? []
         : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir, '--cpu-prof-name', `speaker-${vips}-vips.cpuprofile`];
-    const child = cluster.lan.spawn(node.ns, nodeBin, [...prof, ...cluster.speakerArgs(node)], {
-      stdio: ['ignore', 'ignore', openSync(node.logFile, 'a')],
-    });
+    const heap =
+      heapDir === undefined ? [] : ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${heapDir}`];
+    const child = cluster.lan.spawn(
+      node.ns,
+      nodeBin,
+      [...prof, ...heap, ...flags, ...cluster.speakerArgs(node)],
+      {
+        stdio: ['ignore', 'ignore', openSync(node.logFile, 'a')],
+      },
+    );
     node.speaker = child;
     const alive = () => {
       if (child.exitCode !== null) throw new Error(`speaker exited with ${child.exitCode}`);
@@ -131,6 +177,7 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
     const threadsAfter = threadSamples(child.pid!);
     const row: Row = {
       node: version,
+      flags: flags.join(' '),
       vips,
       startToProgrammedMs,
       rssMb: Math.round(after.rssKb / 1024),
@@ -139,6 +186,12 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
       idleThreads: threadIdle(threadsBefore, threadsAfter, idleMs),
       load1: Number(loadavg()[0]!.toFixed(1)),
     };
+    if (heapDir !== undefined)
+      await heapSnapshot(
+        child.pid!,
+        heapDir,
+        `speaker-${vips}-vips${flags.join('').replace(/[^a-z0-9]+/gi, '_')}.heapsnapshot`,
+      );
     if (withReload) {
       row.reloadFileMs = await addService(cluster, node, vips, vips, false);
       await sleep(1000);
@@ -154,14 +207,78 @@ async function measure(nodeBin: string, vips: number, withReload: boolean): Prom
   }
 }
 
+interface PeerRow {
+  system: string;
+  rssMb: number;
+  idleCpuPercent: number;
+  /** Per process (keepalived's parent, its VRRP child): CPU % and wake-ups/s. */
+  processes: Record<string, ThreadIdle>;
+  load1: number;
+}
+
+/** keepalived at advert_int 0.1 s as master of one IPv4 and one IPv6 VIP, alone on a node like the speaker. */
+async function measurePeer(): Promise<PeerRow> {
+  const cluster = await LabCluster.create({
+    tag: 'fp',
+    nodes: 1,
+    clients: 0,
+    config: footprintConfig(0),
+    vips: [],
+  });
+  const keepalived = new KeepalivedCluster(cluster, { v4: '10.90.200.1', v6: 'fd90::1' }, { advertInt: 0.1 });
+  try {
+    const node = cluster.nodes[0]!;
+    keepalived.start(node);
+    await waitFor(
+      'keepalived to be master',
+      30_000,
+      async () => (await keepalived.holders('10.90.200.1')).length > 0,
+      100,
+    );
+    await sleep(5000);
+    const pids = keepalived.pids(node);
+    const sample = () => new Map(pids.map((p) => [p.name, processSample(p.pid)] as const));
+    const wakeups = () => new Map(pids.map((p) => [p.name, threadSamples(p.pid)] as const));
+    const [before, threadsBefore] = [sample(), wakeups()];
+    await sleep(idleMs);
+    const [after, threadsAfter] = [sample(), wakeups()];
+    const processes: Record<string, ThreadIdle> = {};
+    let cpuMs = 0;
+    let rssKb = 0;
+    for (const { name } of pids) {
+      const idle = Object.values(threadIdle(threadsBefore.get(name)!, threadsAfter.get(name)!, idleMs));
+      processes[name] = {
+        cpuPercent: Number(idle.reduce((a, t) => a + t.cpuPercent, 0).toFixed(2)),
+        wakeupsPerS: idle.reduce((a, t) => a + t.wakeupsPerS, 0),
+      };
+      cpuMs += after.get(name)!.cpuMs - before.get(name)!.cpuMs;
+      rssKb += after.get(name)!.rssKb;
+    }
+    return {
+      system: 'keepalived VRRPv3 advert_int 0.1 s (IPv4 + IPv6 instance)',
+      rssMb: Math.round(rssKb / 1024),
+      idleCpuPercent: Number(((cpuMs / idleMs) * 100).toFixed(2)),
+      processes,
+      load1: Number(loadavg()[0]!.toFixed(1)),
+    };
+  } finally {
+    keepalived.stopAll();
+    await cluster.destroy();
+  }
+}
+
 const rows: Row[] = [];
 for (const vips of sizes) {
   for (const nodeBin of nodeBins) {
-    const row = await measure(nodeBin, vips, vips === Math.max(...sizes));
-    console.log(JSON.stringify(row));
-    rows.push(row);
+    for (const flags of flagSets) {
+      const row = await measure(nodeBin, flags, vips, vips === Math.max(...sizes));
+      console.log(JSON.stringify(row));
+      rows.push(row);
+    }
   }
 }
+const peer = args.peer ? await measurePeer() : undefined;
+if (peer) console.log(JSON.stringify(peer));
 
 // Where the memory of the 10-VIP row goes: Node alone, the speaker's code loaded, plus the owner watch's
 // thread (one more V8 isolate); the running speaker's own data is the rest.
@@ -175,7 +292,8 @@ const floors = {
 const threadNames = [...new Set(rows.flatMap((r) => Object.keys(r.idleThreads)))].sort();
 const date = new Date().toISOString();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
-const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}`;
+const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}${args.flags.map((f) => ` --flags='${f}'`).join('')}${args.peer ? ' --peer' : ''}`;
+const flagsCell = (r: Row) => (r.flags === '' ? '(none)' : `\`${r.flags}\``);
 const threadCell = (x: ThreadIdle | undefined) => (x ? `${x.cpuPercent}% (${x.wakeupsPerS}/s)` : '');
 const cell = (v: number | undefined, unit: string) => (v === undefined ? '' : `${v} ${unit}`);
 const md = `# Speaker footprint (bench/footprint)
@@ -186,23 +304,35 @@ over ${args['idle-s']} s after settling. Reload: one service added to the ${Math
 map, by SIGHUP, and by the file write alone (the speaker's file watch, 100 ms debounce included).
 Rerun (root): \`${command}\`.
 
-| Node | VIPs | start → all programmed | RSS (peak) | idle CPU | reload by SIGHUP | reload by file write | load |
-|---|---|---|---|---|---|---|---|
+| Node | extra flags | VIPs | start → all programmed | RSS (peak) | idle CPU | reload by SIGHUP | reload by file write | load |
+|---|---|---|---|---|---|---|---|---|
 ${rows
   .map(
     (r) =>
-      `| ${r.node} | ${r.vips} | ${r.startToProgrammedMs} ms | ${r.rssMb} MB (${r.peakRssMb}) | ${r.idleCpuPercent}% | ${cell(r.reloadSighupMs, 'ms')} | ${cell(r.reloadFileMs, 'ms')} | ${r.load1} |`,
+      `| ${r.node} | ${flagsCell(r)} | ${r.vips} | ${r.startToProgrammedMs} ms | ${r.rssMb} MB (${r.peakRssMb}) | ${r.idleCpuPercent}% | ${cell(r.reloadSighupMs, 'ms')} | ${cell(r.reloadFileMs, 'ms')} | ${r.load1} |`,
   )
   .join('\n')}
 
 Idle CPU by thread, % of one core (wake-ups per second): MainThread is the control loop and gossip,
 WorkerThread the owner watch's pulse thread, V8Worker the garbage collector's helpers:
 
-| Node | VIPs | ${threadNames.join(' | ')} |
-|---|---|${threadNames.map(() => '---|').join('')}
-${rows.map((r) => `| ${r.node} | ${r.vips} | ${threadNames.map((n) => threadCell(r.idleThreads[n])).join(' | ')} |`).join('\n')}
+| Node | extra flags | VIPs | ${threadNames.join(' | ')} |
+|---|---|---|${threadNames.map(() => '---|').join('')}
+${rows.map((r) => `| ${r.node} | ${flagsCell(r)} | ${r.vips} | ${threadNames.map((n) => threadCell(r.idleThreads[n])).join(' | ')} |`).join('\n')}
 
-Goals: ≤ 80 MB RSS at 10 VIPs, ≤ 100 MB at 1,000, ≤ 0.5% idle CPU, reload ≤ 100 ms at 10,000.
+${
+  peer
+    ? `The peer, alone on the same kind of namespace over the same ${args['idle-s']} s window (its processes summed):
+
+| system | RSS | idle CPU | by process, % (wake-ups/s) | load |
+|---|---|---|---|---|
+| ${peer.system} | ${peer.rssMb} MB | ${peer.idleCpuPercent}% | ${Object.entries(peer.processes)
+        .map(([n, t]) => `${n} ${threadCell(t)}`)
+        .join(', ')} | ${peer.load1} |
+
+`
+    : ''
+}Goals: ≤ 80 MB RSS at 10 VIPs, ≤ 100 MB at 1,000, ≤ 0.5% idle CPU, reload ≤ 100 ms at 10,000.
 Node flags of the speaker: as \`herald\` runs it (${HERALD_NODE_FLAGS.join(' ')}).
 
 Where the RSS goes (${process.version}, same flags, processes that only load code and collect garbage):
@@ -216,5 +346,9 @@ Where the RSS goes (${process.version}, same flags, processes that only load cod
 About half of a bare Node's RSS and of the modules' share are pages of the Node binary itself (file-backed, shared
 with every other Node process on the host); the running speaker adds its data (models, maps, caches) on top.
 `;
-writeResults('footprint', { benchmark: 'footprint', date, machine, command, rows, floorsMb: floors }, md);
+writeResults(
+  'footprint',
+  { benchmark: 'footprint', date, machine, command, rows, ...(peer ? { peer } : {}), floorsMb: floors },
+  md,
+);
 console.log(md);

@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 import type { HealthProbe } from '../config/index.js';
 import type { ProbeResult } from './state.js';
+
+// Not `import ... from 'node:http'`: see the no-restricted-syntax rule in eslint.config.js.
+const { request: httpRequest } = process.getBuiltinModule('node:http');
 
 /** Where a check reaches "the node itself": its loopback address. */
 export const PROBE_HOST = '127.0.0.1';

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+// Not `import ... from 'node:crypto'`: see the no-restricted-syntax rule in eslint.config.js.
+const { createHash } = process.getBuiltinModule('node:crypto');
 
 /** What one node announces for one Service (the speaker's decision, published for people). */
 export interface Announcement {

@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+// Not `import ... from 'node:crypto'`: see the no-restricted-syntax rule in eslint.config.js.
+const { createHash } = process.getBuiltinModule('node:crypto');
 
 /**
  * Highest-random-weight (rendezvous) hashing: every node gets a score for a key and the order of scores

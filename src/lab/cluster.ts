@@ -1,11 +1,13 @@
 import { HERALD_NODE_FLAGS } from '../util/node-flags.js';
 import type { ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { projectRoot } from '../util/paths.js';
 import { VirtualLan } from './netns.js';
+
+// Not `import ... from 'node:crypto'`: see the no-restricted-syntax rule in eslint.config.js.
+const { randomBytes } = process.getBuiltinModule('node:crypto');
 
 /** Addressing of the lab LAN: one /24 and one /64, nodes from .11, clients from .101, router .1. */
 export const LAB_NET4 = '10.77.0';

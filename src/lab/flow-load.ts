@@ -1,6 +1,8 @@
-import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
+
+// Not `import ... from 'node:http'`: see the no-restricted-syntax rule in eslint.config.js.
+const { request } = process.getBuiltinModule('node:http');
 
 /**
  * The flow-mode load tool, run inside a client namespace; bounded in count and time. JSON on stdout.

@@ -1,4 +1,5 @@
-import { createServer } from 'node:http';
+// Not `import ... from 'node:http'`: see the no-restricted-syntax rule in eslint.config.js.
+const { createServer } = process.getBuiltinModule('node:http');
 
 /**
  * The lab's backend: a tiny HTTP server in each node namespace that answers with the node's name, so a

@@ -1,5 +1,7 @@
-import { request } from 'node:http';
 import { pathToFileURL } from 'node:url';
+
+// Not `import ... from 'node:http'`: see the no-restricted-syntax rule in eslint.config.js.
+const { request } = process.getBuiltinModule('node:http');
 
 /**
  * The lab's client: sends HTTP requests to VIPs from inside a client namespace and reports, as one JSON

@@ -1,13 +1,11 @@
 import { readFileSync } from 'node:fs';
-import {
-  createServer as createHttpServer,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { parseHostPort } from './address.js';
+
+// Not `import ... from 'node:http'`: see the no-restricted-syntax rule in eslint.config.js.
+const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
 
 /** Where `--metrics` binds when only a port or nothing is given: loopback, never all interfaces. */
 export const DEFAULT_METRICS_ADDRESS = '127.0.0.1:7473';

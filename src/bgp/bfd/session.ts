@@ -3,7 +3,6 @@
  * address family on port 3784 shared by all sessions (demultiplexed by discriminator, else by source
  * address), one send socket per session from a port in 49152–65535 with TTL 255 (RFC 5881 §4–§5).
  */
-import { randomInt } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { socketsNative, type UdpTtlSocketHandle } from '../native-sockets.js';
 import type { BfdSettings } from '../peer-config.js';
@@ -20,6 +19,9 @@ import {
   txIntervalUs,
 } from './machine.js';
 import { BFD_PORT, type BfdSessionState, decodeBfd, encodeBfd } from './packet.js';
+
+// Not `import ... from 'node:crypto'`: see the no-restricted-syntax rule in eslint.config.js.
+const { randomInt } = process.getBuiltinModule('node:crypto');
 
 export interface BfdCounters {
   received: number;

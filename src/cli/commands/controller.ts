@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import type { Command } from 'commander';
 import { Gauge, Registry } from 'prom-client';
 import { stringify } from 'yaml';
@@ -7,6 +6,9 @@ import { HeraldController } from '../../k8s/controller.js';
 import { allCrds } from '../../k8s/crd-gen.js';
 import { createLogger, type LogFormat } from '../../util/log.js';
 import { logFormatOption, logLevelOption } from './log-options.js';
+
+// Not `import ... from 'node:http'`: see the no-restricted-syntax rule in eslint.config.js.
+const { createServer } = process.getBuiltinModule('node:http');
 
 interface ControllerFlags {
   kubeconfig?: string;
