@@ -1,4 +1,4 @@
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { Composer, type Document, LineCounter, Parser } from 'yaml';
 import { duplicateKeys } from './duplicate-keys.js';
 import type { z } from 'zod';
 import {
@@ -180,51 +180,66 @@ export function addObject(raw: unknown, at: ObjectLocation, out: ParsedObjects):
   });
 }
 
-/** Decodes the YAML documents of one file into `out` (no cross-object validation). */
+/** Options of every YAML parse: uniqueKeys off (quadratic in the library; duplicateKeys() is linear). */
+const YAML_OPTIONS = { prettyErrors: false, uniqueKeys: false } as const;
+
+/**
+ * The YAML documents of a stream, composed one at a time as the parser reaches each one's end, with the
+ * same options and results as the library's `parseAllDocuments`; `lines` learns each line break as the
+ * parser passes it. A caller that drops each document before asking for the next never holds the syntax
+ * trees of a whole large file at once (collecting them cost about as much garbage-collection time as the
+ * parse itself at 10,000 Services).
+ */
+export function* yamlDocuments(text: string, lines: LineCounter): Generator<Document.Parsed> {
+  const composer = new Composer(YAML_OPTIONS);
+  yield* composer.compose(new Parser(lines.addNewLine).parse(text));
+}
+
+/** Decodes the YAML documents of one file into `out` (no cross-object validation), one at a time. */
 export function addDocuments(text: string, fileName: string, out: ParsedObjects): void {
-  let docs;
   const lines = new LineCounter();
+  let index = 0;
   try {
-    // uniqueKeys: false avoids the library's quadratic duplicate check; duplicateKeys() does it linearly.
-    docs = parseAllDocuments(text, { prettyErrors: false, uniqueKeys: false, lineCounter: lines });
+    for (const doc of yamlDocuments(text, lines)) {
+      index++;
+      addDocument(doc, lines, { file: fileName, doc: index, path: '' }, out);
+    }
   } catch (error) {
     out.problems.push({ file: fileName, doc: 0, path: '', message: `cannot parse YAML: ${String(error)}` });
+  }
+}
+
+function addDocument(doc: Document.Parsed, lines: LineCounter, at: ObjectLocation, out: ParsedObjects): void {
+  if (doc.errors.length > 0) {
+    for (const e of doc.errors) {
+      const line = e.linePos?.[0];
+      const where = line ? ` (line ${line.line}, column ${line.col})` : '';
+      out.problems.push({ ...at, message: `YAML error${where}: ${e.message.split('\n')[0]}` });
+    }
     return;
   }
-  const list = Array.isArray(docs) ? docs : [docs];
-  list.forEach((doc, i) => {
-    const at: ObjectLocation = { file: fileName, doc: i + 1, path: '' };
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) {
-        const line = e.linePos?.[0];
-        const where = line ? ` (line ${line.line}, column ${line.col})` : '';
-        out.problems.push({ ...at, message: `YAML error${where}: ${e.message.split('\n')[0]}` });
-      }
-      return;
-    }
-    const dups = duplicateKeys(doc, lines);
-    if (dups.length > 0) {
-      for (const d of dups) {
-        out.problems.push({
-          ...at,
-          message: `YAML error (line ${d.line}, column ${d.col}): duplicate key "${d.key}"`,
-        });
-      }
-      return;
-    }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (error) {
+  const dups = duplicateKeys(doc, lines);
+  if (dups.length > 0) {
+    for (const d of dups) {
       out.problems.push({
         ...at,
-        message: `YAML error: ${error instanceof Error ? error.message : String(error)}`,
+        message: `YAML error (line ${d.line}, column ${d.col}): duplicate key "${d.key}"`,
       });
-      return;
     }
-    if (value === null || value === undefined) return; // empty document (e.g. a trailing ---)
-    addObject(value, at, out);
-  });
+    return;
+  }
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    out.problems.push({
+      ...at,
+      message: `YAML error: ${error instanceof Error ? error.message : String(error)}`,
+    });
+    return;
+  }
+  if (value === null || value === undefined) return; // empty document (e.g. a trailing ---)
+  addObject(value, at, out);
 }
 
 /** A parsed configuration: the model, every problem, and where each model object was read from. */
