@@ -48,6 +48,9 @@ COPY --from=build /src/proto ./proto
 ARG HERALD_COMMIT=unknown
 RUN ln -s /opt/herald/dist/src/cli/main.js /usr/local/bin/herald && chmod +x dist/src/cli/main.js \
  && printf '{"commit":"%s"}\n' "$HERALD_COMMIT" > build-info.json
+# Node's compile cache for the speaker's modules (uid 0, as the chart runs it), in dist/.compile-cache:
+# read at every start from the read-only root file system (docs/plain-hosts.md, "Install").
+RUN herald speaker --help >/dev/null
 # The controller runs as nobody; the speaker's pod spec runs it as uid 0 with only the chart's
 # capabilities (BPF, NET_ADMIN, NET_RAW, PERFMON), everything else dropped.
 USER 65534:65534

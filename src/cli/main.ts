@@ -1,17 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
-import { Command } from 'commander';
-import { commandRegistrations } from './commands/index.js';
-import { versionText } from './version.js';
+import { fileURLToPath } from 'node:url';
+import { enableCompileCache } from '../util/compile-cache.js';
 
-const program = new Command('herald')
-  .description('Herald: eBPF-assisted load balancer speaker for bare-metal Kubernetes')
-  .version(versionText())
-  .showHelpAfterError();
-
-try {
-  for (const register of await commandRegistrations(process.argv.slice(2))) register(program);
-  await program.parseAsync(process.argv);
-} catch (error: unknown) {
-  process.stderr.write(`herald: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-}
+// First, so that every module after it (Herald's and its libraries') compiles from the cache.
+enableCompileCache(process.env, fileURLToPath(new URL('../../.compile-cache', import.meta.url)));
+await import('./program.js');

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { workerEnv } from '../util/compile-cache.js';
 import { emptyModel } from './types.js';
 import type { ParsedConfig, ParsedObjects } from './parse.js';
 
@@ -30,6 +31,7 @@ function startParser(): Worker {
   return new Worker(new URL('./parse-worker.js', import.meta.url), {
     // Not the parent's flags: a test runner's loaders would make every parser start slowly.
     execArgv: [],
+    env: workerEnv(),
     resourceLimits: { maxOldGenerationSizeMb: PARSER_HEAP_MB },
   });
 }

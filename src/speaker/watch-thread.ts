@@ -8,6 +8,7 @@ import type { WatchTargets } from '../l2/watch/targets.js';
 import type { ArmedTakeovers } from '../l2/watch/takeover.js';
 import type { OwnerWatchPart } from './parts.js';
 import type { PriorityOutcome } from '../util/thread-priority.js';
+import { workerEnv } from '../util/compile-cache.js';
 
 /** What the pulse thread needs to run the owner watch (structured-cloned into it). */
 export interface WatchWorkerData {
@@ -112,7 +113,11 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
       ...data
     } = opts;
     const workerData: WatchWorkerData = { ...data, stamp: buffer };
-    const worker = new Worker(new URL('./watch-worker.js', import.meta.url), { workerData, execArgv: [] });
+    const worker = new Worker(new URL('./watch-worker.js', import.meta.url), {
+      workerData,
+      execArgv: [],
+      env: workerEnv(),
+    });
     let priority: PriorityOutcome = { error: 'not reported' };
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWatchWorker) => {
