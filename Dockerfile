@@ -49,8 +49,13 @@ ARG HERALD_COMMIT=unknown
 RUN ln -s /opt/herald/dist/src/cli/main.js /usr/local/bin/herald && chmod +x dist/src/cli/main.js \
  && printf '{"commit":"%s"}\n' "$HERALD_COMMIT" > build-info.json
 # Node's compile cache for the speaker's modules (uid 0, as the chart runs it), in dist/.compile-cache:
-# read at every start from the read-only root file system (docs/plain-hosts.md, "Install").
-RUN herald speaker --help >/dev/null
+# read at every start from the read-only root file system (docs/plain-hosts.md, "Install"). The speaker
+# loads its parts after the command line, and the parse and pulse threads their own modules.
+RUN herald speaker --help >/dev/null \
+ && NODE_COMPILE_CACHE=/opt/herald/dist/.compile-cache node --input-type=module -e \
+      "for (const m of ['speaker/assemble', 'speaker/services', 'speaker/placement-coordinator', \
+         'metrics/placement', 'speaker/watch-worker', 'config/parse-worker']) \
+         await import('/opt/herald/dist/src/' + m + '.js');"
 # The controller runs as nobody; the speaker's pod spec runs it as uid 0 with only the chart's
 # capabilities (BPF, NET_ADMIN, NET_RAW, PERFMON), everything else dropped.
 USER 65534:65534

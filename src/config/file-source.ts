@@ -40,6 +40,7 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
   private debounce: NodeJS.Timeout | undefined;
   private lastFingerprint: string[] = [];
   private inFlight: AbortController | undefined;
+  private starting: Promise<HeraldModel> | undefined;
   private stopped = false;
   private readonly onHup = () => void this.reload();
   private readonly documents = new DocumentCache();
@@ -51,8 +52,15 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
     super();
   }
 
-  /** Loads the file once; throws with every problem listed when the first version is invalid. */
-  async start(): Promise<HeraldModel> {
+  /**
+   * Loads the file once; rejects with every problem listed when the first version is invalid. Calls after
+   * the first return its promise: the CLI starts the read early and the speaker waits for it later.
+   */
+  start(): Promise<HeraldModel> {
+    return (this.starting ??= this.first());
+  }
+
+  private async first(): Promise<HeraldModel> {
     const { model, problems } = await this.load(new AbortController().signal);
     if (problems.length > 0) {
       throw new Error(`invalid configuration:\n${problems.map(formatProblem).join('\n')}`);

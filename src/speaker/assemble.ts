@@ -30,7 +30,11 @@ export async function startSpeaker(
   source: ModelSource,
   log: Logger,
 ): Promise<Speaker> {
+  // Milliseconds since the process started at each step (performance.now()), logged at the end.
+  const stages: Record<string, number> = {};
+  const reached = (stage: string) => (stages[stage] = Math.round(performance.now()));
   await source.start();
+  reached('configuration');
   const ifaces = localInterfaces(options.interfaces);
   if (ifaces.length === 0) throw new Error('no interface with an address to announce on (use --interface)');
   const gate = gateTiming(options);
@@ -48,7 +52,9 @@ export async function startSpeaker(
     // decision (no interfaces) and answer its VIPs while this node's gate opens.
     meta: encodeNodeMeta(earlyMeta),
   });
+  reached('gossip');
   const responder = XdpResponder.open({ pinDir: options.pinDir });
+  reached('program');
   countTransmitErrors(responder, options.pinDir, log);
   // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.
   const restarting = responder.vips().size > 0;
@@ -107,6 +113,7 @@ export async function startSpeaker(
       process.kill(process.pid, 'SIGTERM');
     },
   });
+  reached('pulse');
   if ('nice' in watch.priority) log.info({ nice: watch.priority.nice }, 'pulse thread priority raised');
   else
     log.warn(
@@ -122,6 +129,7 @@ export async function startSpeaker(
     log,
   });
   const { interfaces: attachedNow } = links.sync({ strict: true });
+  reached('attached');
   l2.setInterfaces(links.announcing());
   const bgp = new SpeakerBgp(options.node, routerId, restarting, log.child({ part: 'bgp' }));
   const health = new HealthMonitor({ node: options.node });
@@ -157,6 +165,7 @@ export async function startSpeaker(
       return () => monitor.stop();
     },
   });
+  log.info({ msSinceProcessStart: stages }, 'start-up stages');
   speaker.start();
   return speaker;
 }

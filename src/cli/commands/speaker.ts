@@ -7,15 +7,10 @@ import { FileConfigSource } from '../../config/file-source.js';
 import { DEFAULT_CONFIG_MAX_BYTES } from '../../config/read-limited.js';
 import { hostVipsStatePath, SPEAKER_DEFAULTS, type SpeakerOptions } from '../../speaker/options.js';
 import type { Speaker } from '../../speaker/speaker.js';
-import { startSpeaker } from '../../speaker/assemble.js';
-import { uninstallDatapath, uninstallHostVips } from '../../speaker/uninstall.js';
 import { lockPinDir } from '../../speaker/pin-dir.js';
 import { createLogger, type LogFormat } from '../../util/log.js';
 import { logFormatOption, logLevelOption } from './log-options.js';
 import { preflight } from '../preflight.js';
-import { startSpeakerServices } from '../../speaker/services.js';
-import { startPlacementCoordinator } from '../../speaker/placement-coordinator.js';
-import { createPlacementMetrics } from '../../metrics/placement.js';
 import { parseBitsPerSecond } from '../../metrics/link.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -169,13 +164,20 @@ export function registerSpeaker(program: Command): void {
       };
       // Order: the pin-dir lock, then every listener, and only then the data path (in startSpeaker).
       const lock = lockPinDir(base.pinDir);
+      // The first read and parse of the file runs on its worker thread from here on, while this thread
+      // loads the speaker's modules and binds the listeners; startSpeaker waits for it before anything else.
+      const source = flags.config
+        ? new FileConfigSource(flags.config, {
+            maxBytes: positive('config-max-bytes', flags.configMaxBytes),
+            allowEmpty: flags.allowEmptyConfig ?? false,
+          })
+        : undefined;
+      source?.start().catch(() => undefined);
+      const { startSpeaker } = await import('../../speaker/assemble.js');
+      const { startSpeakerServices } = await import('../../speaker/services.js');
       const services = await startSpeakerServices(base, log);
       let speaker: Speaker;
-      if (flags.config) {
-        const source = new FileConfigSource(flags.config, {
-          maxBytes: positive('config-max-bytes', flags.configMaxBytes),
-          allowEmpty: flags.allowEmptyConfig ?? false,
-        });
+      if (source) {
         speaker = await startSpeaker(base, source, log);
       } else {
         const { kubernetesMode } = await import('../../speaker/kubernetes-mode.js');
@@ -191,6 +193,8 @@ export function registerSpeaker(program: Command): void {
         k8s.attach(speaker);
       }
       services.attach(speaker, speaker);
+      const { startPlacementCoordinator } = await import('../../speaker/placement-coordinator.js');
+      const { createPlacementMetrics } = await import('../../metrics/placement.js');
       const stopPlacement = startPlacementCoordinator({
         speaker,
         gossip: speaker,
@@ -266,6 +270,7 @@ function toOptions(flags: SpeakerFlags, allocation: SpeakerOptions['allocation']
 async function cleanup(flags: SpeakerFlags): Promise<void> {
   // Never from under a running speaker: it holds the pin directory's lock.
   lockPinDir(flags.pinDir);
+  const { uninstallDatapath, uninstallHostVips } = await import('../../speaker/uninstall.js');
   for (const line of uninstallDatapath(flags.interface, flags.pinDir)) process.stdout.write(`${line}\n`);
   const removed = await uninstallHostVips(flags.vipInterface, hostVipsStatePath(flags.apiSocket));
   if (removed) process.stdout.write(`${removed}\n`);

@@ -194,3 +194,25 @@ t.test('bad versions of the file keep the running config; a good one after them 
     `worst timer lateness ${Math.round(worstLateMs)} ms, applied after ${Math.round(appliedAfter)} ms`,
   );
 });
+
+t.test(
+  'start() twice reads the file once: the CLI starts the read early, the speaker waits for it',
+  async (t) => {
+    const file = join(dir, 'early.yaml');
+    writeFileSync(file, example);
+    const source = new FileConfigSource(file);
+    t.teardown(() => source.stop());
+    const early = source.start();
+    const later = source.start();
+    t.equal(later, early, 'the same promise');
+    const model = await later;
+    t.equal(source.current(), model);
+    t.equal(model.pools.length, 2);
+    const bad = new FileConfigSource(join(dir, 'missing.yaml'));
+    t.teardown(() => bad.stop());
+    const failed = bad.start();
+    failed.catch(() => undefined);
+    await t.rejects(bad.start(), /invalid configuration/, 'a failed first read fails every caller');
+    t.equal(bad.start(), failed);
+  },
+);
