@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
 import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
 import { LAB_BGP_NET4, labAllocations, labConfig } from '../../src/lab/scenario.js';
-import { waitUntil } from './probes.js';
+import { arping, type ArpingResult, ndisc, waitUntil } from './probes.js';
 
 export interface StartedLab {
   cluster: LabCluster;
@@ -65,6 +65,81 @@ export function nodeByName(cluster: LabCluster, name: string | undefined): LabNo
   const node = cluster.nodes.find((n) => n.name === name);
   if (!node) throw new Error(`no node ${name}`);
   return node;
+}
+
+/** What an owner's XDP program did with requests for `ip`: seen, answered, and whether its entry answers. */
+function ownerSide(owner: LabNode, ip: string) {
+  const plane = readDataplane(owner);
+  const c = plane.counters.get(ip);
+  return {
+    requests: (c?.arpRequests ?? 0n) + (c?.ndpRequests ?? 0n),
+    replies: c?.replies ?? 0n,
+    answers: plane.vips.get(ip)?.action === 'answer',
+  };
+}
+
+/**
+ * Runs `probe` against `owner`'s VIP, again (at most `attempts` times in all) only while the owner's XDP
+ * program counted requests it left unanswered with its entry answering: its liveness gate was shut. A host
+ * loaded beyond its CPUs shuts it for a moment on purpose (the pulse thread not scheduled for the liveness
+ * bound, or every peer's watch packets late at once: l2/gate.ts), silence being the price of never having
+ * two answerers. Any other shortfall (a request that never reached the owner, an answer that never
+ * reached the client, the entry no longer answering) is returned as it is, for the caller to fail on.
+ */
+async function whileGateOpen<R>(
+  owner: LabNode,
+  ip: string,
+  probe: () => Promise<R>,
+  complete: (r: R) => boolean,
+  attempts: number,
+): Promise<{ result: R; gateShut: string[] }> {
+  const gateShut: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const before = ownerSide(owner, ip);
+    const result = await probe();
+    const after = ownerSide(owner, ip);
+    const unanswered = after.requests - before.requests - (after.replies - before.replies);
+    if (complete(result) || unanswered <= 0n || !before.answers || !after.answers || attempt >= attempts)
+      return { result, gateShut };
+    gateShut.push(`${owner.name} left ${unanswered} request(s) for ${ip} unanswered with its gate shut`);
+  }
+}
+
+/** arping (broadcast) from `ns` to `owner`'s VIP `ip`, repeated only for a shut gate (see whileGateOpen). */
+export async function arpingOwner(
+  cluster: LabCluster,
+  ns: string,
+  ip: string,
+  owner: LabNode,
+  opts: { count?: number; attempts?: number } = {},
+): Promise<ArpingResult & { gateShut: string[] }> {
+  const count = opts.count ?? 2;
+  const { result, gateShut } = await whileGateOpen(
+    owner,
+    ip,
+    () => arping(cluster.lan, ns, ip, { count }),
+    (r) => r.received >= count,
+    opts.attempts ?? 5,
+  );
+  return { ...result, gateShut };
+}
+
+/** ndisc6 from `ns` to `owner`'s IPv6 VIP, repeated only for a shut gate (see whileGateOpen). */
+export async function ndiscOwner(
+  cluster: LabCluster,
+  ns: string,
+  ip: string,
+  owner: LabNode,
+  attempts = 5,
+): Promise<{ macs: string[]; gateShut: string[] }> {
+  const { result, gateShut } = await whileGateOpen(
+    owner,
+    ip,
+    () => ndisc(cluster.lan, ns, ip),
+    (macs) => macs.length > 0,
+    attempts,
+  );
+  return { macs: result, gateShut };
 }
 
 function logTail(file: string, lines: number): string {
