@@ -45,6 +45,24 @@ export type WatchSocketFactory = (
   onMessage: (data: Buffer, address: string, port: number, ttl: number) => void,
 ) => WatchSocket;
 
+/** How the watch runs its pulse and the judging after it: Node's timers, or a simulated clock in tests. */
+export interface WatchScheduler {
+  /** Runs `fn` every `ms` (a late run is not repeated, as setInterval); returns the cancel. */
+  every(ms: number, fn: () => void): () => void;
+  /** Runs `fn` once the input that arrived meanwhile has been read (after the poll phase). */
+  afterInput(fn: () => void): void;
+}
+
+const NODE_TIMERS: WatchScheduler = {
+  every(ms, fn) {
+    const timer = setInterval(fn, ms);
+    return () => clearInterval(timer);
+  },
+  afterInput(fn) {
+    setImmediate(fn);
+  },
+};
+
 export interface OwnerWatchOptions {
   timing: GateTiming;
   detectMult: number;
@@ -65,6 +83,8 @@ export interface OwnerWatchOptions {
    * take over, as for any frozen speaker.
    */
   controlLoopAlive?: () => boolean;
+  /** Default: Node's timers. */
+  scheduler?: WatchScheduler;
 }
 
 export interface WatchCounters {
@@ -123,7 +143,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   private unpairedDisc: number | undefined;
   private ready = false;
   private readyPending = false;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelPulse: (() => void) | undefined;
   private socket: WatchSocket | undefined;
   private readonly cfg: BfdMachineConfig;
   readonly counters: WatchCounters = {
@@ -148,9 +168,9 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   }
 
   start(): void {
-    if (this.timer) return;
+    if (this.cancelPulse) return;
     this.listen();
-    this.timer = setInterval(() => this.onPulse(), this.opts.timing.heartbeatMs);
+    this.cancelPulse = this.scheduler().every(this.opts.timing.heartbeatMs, () => this.onPulse());
   }
 
   /**
@@ -231,8 +251,8 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
    * take over at once instead of after the detection time.
    */
   stop(opts: { adminDown?: boolean } = {}): void {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.cancelPulse?.();
+    this.cancelPulse = undefined;
     if (opts.adminDown) {
       // The gate shuts before the peers hear it: they take over at once, never next to this node.
       this.opts.beat(0n);
@@ -243,6 +263,10 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     }
     this.socket?.close();
     this.socket = undefined;
+  }
+
+  private scheduler(): WatchScheduler {
+    return this.opts.scheduler ?? NODE_TIMERS;
   }
 
   private nowMs(): number {
@@ -304,7 +328,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     }
     if (step.refreshed) this.emit('refreshed', step.refreshed);
     // Timers run before I/O in Node's loop: let the poll phase read what arrived while we were late.
-    setImmediate(() => this.judge(step.stalled, nowMs));
+    this.scheduler().afterInput(() => this.judge(step.stalled, nowMs));
   }
 
   private judge(stalledBefore: boolean, pulseMs: number): void {
