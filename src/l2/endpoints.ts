@@ -27,21 +27,32 @@ export function mergeReadyNodes(list: readonly ReadyNodes[]): ReadyNodes {
   return new Set(list.flatMap((r) => [...(r as ReadonlySet<string>)]));
 }
 
+/** The `namespace/name` key of the service an EndpointSlice belongs to (undefined without the label). */
+export function sliceServiceKey(slice: EndpointSlice): string | undefined {
+  const svc = slice.metadata.labels?.[ENDPOINTSLICE_SERVICE_LABEL];
+  return svc ? `${slice.metadata.namespace ?? 'default'}/${svc}` : undefined;
+}
+
+/** Nodes with a ready endpoint in these slices (ready unset counts as ready). */
+export function readyNodesOfSlices(slices: readonly EndpointSlice[], into = new Set<string>()): Set<string> {
+  for (const slice of slices) {
+    for (const ep of slice.endpoints ?? []) {
+      if (ep.nodeName && ep.conditions?.ready !== false) into.add(ep.nodeName);
+    }
+  }
+  return into;
+}
+
 /**
- * Ready nodes per service key (`namespace/name`) from EndpointSlices (ready unset counts as ready). A
- * service absent from the result has no slice at all; read it with `readyNodesOf`.
+ * Ready nodes per service key (`namespace/name`) from EndpointSlices. A service absent from the result
+ * has no slice at all; read it with `readyNodesOf`.
  */
 export function readyNodesByService(slices: readonly EndpointSlice[]): Map<string, Set<string>> {
   const out = new Map<string, Set<string>>();
   for (const slice of slices) {
-    const svc = slice.metadata.labels?.[ENDPOINTSLICE_SERVICE_LABEL];
-    if (!svc) continue;
-    const key = `${slice.metadata.namespace ?? 'default'}/${svc}`;
-    const set = out.get(key) ?? new Set<string>();
-    for (const ep of slice.endpoints ?? []) {
-      if (ep.nodeName && ep.conditions?.ready !== false) set.add(ep.nodeName);
-    }
-    out.set(key, set);
+    const key = sliceServiceKey(slice);
+    if (key === undefined) continue;
+    out.set(key, readyNodesOfSlices([slice], out.get(key)));
   }
   return out;
 }

@@ -1,8 +1,9 @@
 import type { HeraldModel } from '../config/index.js';
 import type { VipDecision } from '../l2/desired.js';
 import type { EndpointSemantics } from '../l2/endpoints.js';
-import { mapSliced, type TimeSlicer } from '../util/slices.js';
-import { type MemberView, type ServiceAllocation, type VipGroup, vipGrouping } from './l2-inputs.js';
+import type { TimeSlicer } from '../util/slices.js';
+import { GroupReuse, sameItems } from './group-reuse.js';
+import type { MemberView, ServiceAllocation, VipGroup } from './l2-inputs.js';
 import { decideVipsSliced } from './l2-part.js';
 
 /** What one decision round decides from (a snapshot: the round works on it while the world moves on). */
@@ -20,8 +21,10 @@ export interface RoundInputs {
 export interface DeciderStats {
   /** Rounds that reused the decisions of an earlier round with the same inputs. */
   hits: number;
-  /** Rounds that computed every VIP's decision. */
+  /** Rounds that computed the decisions again (each VIP's, or only those of changed groups). */
   computed: number;
+  /** Decisions of unchanged groups taken over from an earlier round by the rounds that computed. */
+  reused: number;
 }
 
 /** Distinct member views kept: a round may decide with a few variants of one view (gossip, corrected). */
@@ -35,7 +38,8 @@ const DECISIONS_KEPT = 4;
  * decideVips (l2-part.ts), which stays the pure reference.
  */
 export class RoundDecider {
-  readonly stats: DeciderStats = { hits: 0, computed: 0 };
+  readonly stats: DeciderStats = { hits: 0, computed: 0, reused: 0 };
+  private readonly grouper = new GroupReuse();
   private groupsCache:
     | {
         model: HeraldModel;
@@ -67,9 +71,7 @@ export class RoundDecider {
       c.failing === failing
     )
       return c.groups;
-    const { ips, group } = vipGrouping(model, allocations, members, semantics);
-    if (slicer.due()) await slicer.pause();
-    const groups = await mapSliced(ips, group, slicer);
+    const groups = await this.grouper.groups(model, allocations, members, semantics, slicer);
     this.groupsCache = { model, allocations, semantics, failing, groups };
     return groups;
   }
@@ -94,13 +96,28 @@ export class RoundDecider {
       return hit.decisions;
     }
     this.stats.computed++;
+    // A round with the same context (a reload that added a service) keeps the decision of every group
+    // that is the same object as in that round: decideVip reads nothing else.
+    const base = this.decisionsCache.find(
+      (c) =>
+        c.members === members &&
+        c.placement === placement &&
+        sameItems(c.model.nodes, model.nodes) &&
+        sameItems(c.model.l2Advertisements, model.l2Advertisements) &&
+        sameItems(c.model.pools, model.pools),
+    );
+    const before = base ? new Map(base.groups.map((g, i) => [g, base.decisions[i]])) : undefined;
     const decisions = await decideVipsSliced(
       model,
-      allocations,
       inputs.members,
       groups,
       inputs.placedOwners(),
       slicer,
+      (g) => {
+        const decision = before?.get(g);
+        if (decision) this.stats.reused++;
+        return decision;
+      },
     );
     this.decisionsCache.unshift({ model, allocations, groups, members, placement, decisions });
     this.decisionsCache.length = Math.min(this.decisionsCache.length, DECISIONS_KEPT);

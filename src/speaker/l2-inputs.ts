@@ -1,5 +1,6 @@
 import {
   canonicalIp,
+  type EndpointSlice,
   type HeraldModel,
   isHeraldService,
   type L2Advertisement,
@@ -15,8 +16,9 @@ import {
   type EndpointSemantics,
   mergeReadyNodes,
   type ReadyNodes,
-  readyNodesByService,
   readyNodesOf,
+  readyNodesOfSlices,
+  sliceServiceKey,
 } from '../l2/endpoints.js';
 import type { Member } from '../membership/types.js';
 import { decodeNodeMeta, type NodeMeta } from './node-meta.js';
@@ -49,6 +51,17 @@ export function buildL2Inputs(
   /** Owners from the newest bandwidth placement map (IP → node). */
   placed: ReadonlyMap<string, string> = new Map(),
 ): { vips: L2VipInput[]; nodes: L2NodeInput[] } {
+  const context = l2Context(model, members);
+  return { vips: groups.map((v) => vipInput(v, context, placed)), nodes: context.nodes };
+}
+
+/** What every VIP's decision reads besides its own group: the nodes and each pool's advertisements. */
+export interface L2Context {
+  nodes: L2NodeInput[];
+  viewsByPool: ReadonlyMap<string, readonly L2AdvertisementView[]>;
+}
+
+export function l2Context(model: HeraldModel, members: readonly MemberView[]): L2Context {
   const nodeObjects = new Map(model.nodes.map((n) => [n.metadata.name, n]));
   const labelsOf = (m: MemberView) => nodeLabels(model, m.name, m.meta?.labels);
   const nodes: L2NodeInput[] = members.map((m) => ({
@@ -67,17 +80,20 @@ export function buildL2Inputs(
   const viewsByPool = new Map(
     [...l2AdvertisementsByPool(model)].map(([pool, ads]) => [pool, ads.map(viewOf)]),
   );
+  return { nodes, viewsByPool };
+}
 
-  const vips: L2VipInput[] = groups.map((v) => ({
+/** One VIP's decision input: its group with its pool's advertisements and its placed owner. */
+export function vipInput(v: VipGroup, context: L2Context, placed: ReadonlyMap<string, string>): L2VipInput {
+  return {
     ip: v.ip,
     services: v.services,
     externalTrafficPolicy: v.externalTrafficPolicy,
     readyNodes: v.readyNodes,
     unhealthy: v.unhealthy,
-    advertisements: viewsByPool.get(v.pool) ?? [],
+    advertisements: context.viewsByPool.get(v.pool) ?? [],
     ...(placed.has(v.ip) ? { placedOwner: placed.get(v.ip) as string } : {}),
-  }));
-  return { vips, nodes };
+  };
 }
 
 /** The L2Advertisements selecting each pool, in configuration order. */
@@ -148,41 +164,88 @@ export function vipGrouping(
   members: readonly MemberView[] = [],
   semantics: EndpointSemantics = 'kubernetes',
 ): { ips: string[]; group: (ip: string) => VipGroup } {
-  const readyBySvc = readyNodesByService(model.endpointSlices);
-  const checked = new Set(
-    model.services.filter((s) => serviceHealthCheck(s).check !== undefined).map(serviceKey),
-  );
-  const failingByNode = new Map(
-    members.filter((m) => m.meta?.failing).map((m) => [m.name, m.meta?.failing ?? {}]),
-  );
-  const byIp = new Map<string, { services: Service[]; pool: string }>();
+  const index = vipIndex(model, allocations);
+  const failing = failingByNode(members);
+  return { ips: index.ips, group: (ip) => groupOf(ip, index, failing, semantics) };
+}
+
+/** The services of one allocated IP (in configuration order) and the pool of the first. */
+export interface IpServices {
+  services: Service[];
+  pool: string;
+}
+
+/** What the groups are made of, indexed in one pass over the services and one over the slices. */
+export interface VipIndex {
+  /** Allocated IPs (canonical text), sorted. */
+  ips: string[];
+  byIp: ReadonlyMap<string, IpServices>;
+  /** Every EndpointSlice of each service key, in configuration order. */
+  slicesByKey: ReadonlyMap<string, readonly EndpointSlice[]>;
+  /** Keys of the services with a health check. */
+  checked: ReadonlySet<string>;
+}
+
+export function vipIndex(
+  model: HeraldModel,
+  allocations: ReadonlyMap<string, ServiceAllocation>,
+  canonical: (text: string) => string = (text) => canonicalIp(text) ?? text,
+): VipIndex {
+  const checked = new Set<string>();
+  const byIp = new Map<string, IpServices>();
   for (const svc of model.services) {
+    if (serviceHealthCheck(svc).check !== undefined) checked.add(serviceKey(svc));
     if (!isHeraldService(svc)) continue;
     const alloc = allocations.get(serviceKey(svc));
     if (!alloc) continue;
     for (const text of alloc.ips) {
       // One spelling per address: the XDP map (and a restarted speaker reading it) uses canonical text.
-      const ip = canonicalIp(text) ?? text;
-      const entry = byIp.get(ip) ?? { services: [], pool: alloc.pool };
-      entry.services.push(svc);
-      byIp.set(ip, entry);
+      const ip = canonical(text);
+      const entry = byIp.get(ip);
+      if (entry) entry.services.push(svc);
+      else byIp.set(ip, { services: [svc], pool: alloc.pool });
     }
   }
-  const group = (ip: string): VipGroup => {
-    const { services, pool } = byIp.get(ip) ?? { services: [], pool: '' };
-    const keys = services.map(serviceKey).sort();
-    return {
-      ip,
-      pool,
-      services: keys,
-      externalTrafficPolicy: services.some((s) => s.spec.externalTrafficPolicy === 'Local')
-        ? 'Local'
-        : 'Cluster',
-      readyNodes: mergeReadyNodes(keys.map((k) => readyNodesOf(readyBySvc, k, semantics))),
-      unhealthy: unhealthyNodes(keys, checked, failingByNode),
-    };
+  const slicesByKey = new Map<string, EndpointSlice[]>();
+  for (const slice of model.endpointSlices) {
+    const key = sliceServiceKey(slice);
+    if (key === undefined) continue;
+    const list = slicesByKey.get(key);
+    if (list) list.push(slice);
+    else slicesByKey.set(key, [slice]);
+  }
+  return { ips: [...byIp.keys()].sort((a, b) => (a < b ? -1 : 1)), byIp, slicesByKey, checked };
+}
+
+/** Who gossips failing health checks, and which. */
+export function failingByNode(members: readonly MemberView[]): Map<string, Readonly<Record<string, string>>> {
+  return new Map(members.filter((m) => m.meta?.failing).map((m) => [m.name, m.meta?.failing ?? {}]));
+}
+
+const NO_SLICES: ReadonlyMap<string, ReadonlySet<string>> = new Map();
+
+export function groupOf(
+  ip: string,
+  index: VipIndex,
+  failing: ReadonlyMap<string, Readonly<Record<string, string>>>,
+  semantics: EndpointSemantics,
+): VipGroup {
+  const { services, pool } = index.byIp.get(ip) ?? { services: [], pool: '' };
+  const keys = services.map(serviceKey).sort();
+  const ready = keys.map((k): ReadyNodes => {
+    const slices = index.slicesByKey.get(k);
+    return slices ? readyNodesOfSlices(slices) : readyNodesOf(NO_SLICES, k, semantics);
+  });
+  return {
+    ip,
+    pool,
+    services: keys,
+    externalTrafficPolicy: services.some((s) => s.spec.externalTrafficPolicy === 'Local')
+      ? 'Local'
+      : 'Cluster',
+    readyNodes: mergeReadyNodes(ready),
+    unhealthy: unhealthyNodes(keys, index.checked, failing),
   };
-  return { ips: [...byIp.keys()].sort((a, b) => (a < b ? -1 : 1)), group };
 }
 
 /** Node labels as the selectors see them: the Node object's, else the gossiped ones, plus the hostname. */

@@ -13,7 +13,14 @@ import {
 import type { Logger } from '../util/log.js';
 import { mapSliced, type TimeSlicer } from '../util/slices.js';
 import { type ArmedTakeovers, armTakeovers } from '../l2/watch/takeover.js';
-import { buildL2Inputs, type MemberView, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
+import {
+  buildL2Inputs,
+  l2Context,
+  type MemberView,
+  type ServiceAllocation,
+  type VipGroup,
+  vipInput,
+} from './l2-inputs.js';
 
 /**
  * Who answers each VIP at layer 2, for every node alike: the one place the speaker makes per-VIP L2
@@ -31,17 +38,20 @@ export function decideVips(
   return decideL2(vips, nodes);
 }
 
-/** decideVips in time slices: the same decisions, with the event loop given back between slices. */
+/**
+ * decideVips in time slices: the same decisions, with the event loop given back between slices. `reuse`
+ * may hand back a group's decision from an earlier call with the same context (decider.ts).
+ */
 export async function decideVipsSliced(
   model: HeraldModel,
-  allocations: ReadonlyMap<string, ServiceAllocation>,
   members: readonly MemberView[],
   groups: readonly VipGroup[],
   placed: ReadonlyMap<string, string>,
   slicer: TimeSlicer,
+  reuse: (group: VipGroup) => VipDecision | undefined = () => undefined,
 ): Promise<VipDecision[]> {
-  const { vips, nodes } = buildL2Inputs(model, allocations, members, groups, placed);
-  return mapSliced(vips, (vip) => decideVip(vip, nodes), slicer);
+  const context = l2Context(model, members);
+  return mapSliced(groups, (g) => reuse(g) ?? decideVip(vipInput(g, context, placed), context.nodes), slicer);
 }
 
 export interface L2PartOptions {

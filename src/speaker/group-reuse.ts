@@ -1,0 +1,106 @@
+import { canonicalIp, type EndpointSlice, type HeraldModel, serviceKey } from '../config/index.js';
+import type { EndpointSemantics } from '../l2/endpoints.js';
+import { mapSliced, type TimeSlicer } from '../util/slices.js';
+import {
+  failingByNode,
+  groupOf,
+  type IpServices,
+  type MemberView,
+  type ServiceAllocation,
+  type VipGroup,
+  type VipIndex,
+  vipIndex,
+} from './l2-inputs.js';
+
+/** What one IP's group is made of: the same objects again give the same group. */
+interface Making {
+  services: IpServices['services'];
+  pool: string;
+  /** Per service (in `services` order): its slices and whether it has a health check. */
+  slices: Array<readonly EndpointSlice[] | undefined>;
+  checked: boolean[];
+}
+
+interface Made extends Making {
+  group: VipGroup;
+}
+
+/**
+ * groupVips (l2-inputs.ts) for a model that changes a little at a time: a reload keeps the objects of
+ * every document it did not touch, so an IP whose services, pool, slices and health checks are the same
+ * objects as in the last call gets the same group object back, and only the groups of changed IPs are
+ * built. Equal to groupVips (the pure reference) for every input; unchanged groups are identical objects,
+ * which is what lets the decisions be reused per group (decider.ts).
+ */
+export class GroupReuse {
+  private made = new Map<string, Made>();
+  /** What every group reads besides its own objects: any change builds every group again. */
+  private shared = '';
+  /** Canonical spelling of each allocated address text seen in the last call. */
+  private canonical = new Map<string, string>();
+
+  async groups(
+    model: HeraldModel,
+    allocations: ReadonlyMap<string, ServiceAllocation>,
+    members: readonly MemberView[],
+    semantics: EndpointSemantics,
+    slicer: TimeSlicer,
+  ): Promise<VipGroup[]> {
+    const known = this.canonical;
+    const canonical = new Map<string, string>();
+    const index = vipIndex(model, allocations, (text) => {
+      let ip = canonical.get(text) ?? known.get(text);
+      if (ip === undefined) ip = canonicalIp(text) ?? text;
+      canonical.set(text, ip);
+      return ip;
+    });
+    const failing = failingByNode(members);
+    const shared = JSON.stringify([semantics, [...failing]]);
+    const before = shared === this.shared ? this.made : new Map<string, Made>();
+    const made = new Map<string, Made>();
+    if (slicer.due()) await slicer.pause();
+    const groups = await mapSliced(
+      index.ips,
+      (ip) => {
+        const making = makingOf(ip, index);
+        const old = before.get(ip);
+        const group = old && sameMaking(old, making) ? old.group : groupOf(ip, index, failing, semantics);
+        made.set(ip, { ...making, group });
+        return group;
+      },
+      slicer,
+    );
+    this.made = made;
+    this.shared = shared;
+    this.canonical = canonical;
+    return groups;
+  }
+}
+
+function makingOf(ip: string, index: VipIndex): Making {
+  const { services, pool } = index.byIp.get(ip) ?? { services: [], pool: '' };
+  const keys = services.map(serviceKey);
+  return {
+    services,
+    pool,
+    slices: keys.map((k) => index.slicesByKey.get(k)),
+    checked: keys.map((k) => index.checked.has(k)),
+  };
+}
+
+function sameMaking(a: Making, b: Making): boolean {
+  return (
+    a.pool === b.pool &&
+    sameItems(a.services, b.services) &&
+    sameItems(a.checked, b.checked) &&
+    a.slices.length === b.slices.length &&
+    a.slices.every((s, i) => s === b.slices[i] || (s !== undefined && sameItems(s, b.slices[i])))
+  );
+}
+
+/** Same length and the same items (identity), in order. */
+export function sameItems<T>(a: readonly T[], b: readonly T[] | undefined): boolean {
+  if (b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
