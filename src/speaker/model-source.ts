@@ -1,4 +1,4 @@
-import { allocateAll, ingressIps, isAllocated } from '../allocator/index.js';
+import { allocateAll, type Allocation, ingressIps, isAllocated } from '../allocator/index.js';
 import {
   canonicalIp,
   type HeraldModel,
@@ -46,15 +46,17 @@ export function allocationsFromStatus(model: HeraldModel): Map<string, ServiceAl
 /**
  * The VIPs of every service and, per service, why it has none. compute: allocated from the pools, a pure
  * function of the model (no history), so every speaker computes the same VIPs; status: the controller's.
+ * `allocator` gives allocateAll's result with less work (allocator/incremental.ts).
  */
 export function serviceAllocations(
   model: HeraldModel,
   mode: 'compute' | 'status',
+  allocator: { allocate(model: HeraldModel): ReadonlyMap<string, Allocation> } = { allocate: allocateAll },
 ): { allocations: Map<string, ServiceAllocation>; errors: Map<string, string> } {
   if (mode === 'status') return { allocations: allocationsFromStatus(model), errors: new Map() };
   const allocations = new Map<string, ServiceAllocation>();
   const errors = new Map<string, string>();
-  for (const [key, alloc] of allocateAll(model)) {
+  for (const [key, alloc] of allocator.allocate(model)) {
     if (isAllocated(alloc)) allocations.set(key, alloc);
     else errors.set(key, alloc.error);
   }

@@ -17,6 +17,7 @@ import { TimeSlicer } from '../util/slices.js';
 import { isExcluded, nodeLabels, type MemberView, type ServiceAllocation } from './l2-inputs.js';
 import { RoundDecider } from './decider.js';
 import { serviceAllocations, unpinnedServices } from './model-source.js';
+import { IncrementalAllocator } from '../allocator/index.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import { OwnershipLiveness } from './ownership.js';
 import { ownerChanges } from './owner-diff.js';
@@ -66,6 +67,8 @@ export class Speaker
   private running = false;
   private again = false;
   private readonly decider = new RoundDecider();
+  /** Standalone allocation: only what a reload changed, when nothing else can move (allocator/incremental). */
+  private readonly allocator = new IncrementalAllocator();
   private heldBefore = 0;
   private unpinnedWarned = 0;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -440,7 +443,7 @@ export class Speaker
     const { targets, problems } = healthTargets(model);
     for (const p of problems) this.log.warn(`health check ignored: ${p}`);
     this.parts.health?.setTargets(targets);
-    const { allocations, errors } = serviceAllocations(model, this.parts.options.allocation);
+    const { allocations, errors } = serviceAllocations(model, this.parts.options.allocation, this.allocator);
     if (this.parts.options.allocation === 'compute') this.warnUnpinned(unpinnedServices(model));
     this.currentAllocations = allocations;
     for (const [key, error] of errors) {
