@@ -35,7 +35,7 @@ export function mergeResults(previous: FailoverResult, part: FailoverResult): Fa
 const fmt = (x: number | undefined) => (x === undefined ? '-' : `${x}`);
 
 function order(a: Series, b: Series): number {
-  const rank = (s: Series) => (s.system === 'herald' ? 0 : 1);
+  const rank = (s: Series) => (s.system.startsWith('herald') ? 0 : 1);
   return a.nodes - b.nodes || a.family - b.family || rank(a) - rank(b) || a.system.localeCompare(b.system);
 }
 

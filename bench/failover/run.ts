@@ -7,8 +7,11 @@
  *
  *   node dist/bench/failover/run.js [--trials 20] [--nodes 3,10] [--systems herald,herald-flows,0.1,1]
  *     [--soak-nodes 3] [--loss-seconds 600] [--loss-percent 5] [--stress-seconds 180] [--fresh]
- *     [--note TEXT]... [--keep-logs DIR]
+ *     [--note TEXT]... [--keep-logs DIR] [--watch-detect-mult N]
  *
+ * --watch-detect-mult runs every Herald speaker of the part with that detect multiplier (D = N × 20 ms,
+ * the gate's bound and fence follow from l2/gate.ts) instead of the default; its rows and soak phases
+ * are named after it, so they sit beside the default's.
  * The machine is shared, so a full run is split into parts of a few minutes each (for example one size
  * and system at a time, the loss soak in two halves): each part merges its rows into
  * bench/results/failover.json (a row measured again replaces the old one, soak phases add up) and
@@ -21,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { projectRoot } from '../../src/util/paths.js';
 import { heraldSeries, keepalivedSeries } from './series.js';
 import { runSoak, type SoakResult } from './soak.js';
-import { type Series, uptime } from './stats.js';
+import { heraldWatch, type Series, uptime } from './stats.js';
 import { type FailoverResult, mergeResults, renderMarkdown } from './report.js';
 
 async function main(): Promise<void> {
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
       note: { type: 'string', multiple: true, default: [] },
       /** Copy the Herald speakers' logs here (one directory per cluster) before they are removed. */
       'keep-logs': { type: 'string' },
+      'watch-detect-mult': { type: 'string' },
     },
   });
   const trials = Number(values.trials);
@@ -46,14 +50,16 @@ async function main(): Promise<void> {
   const systems = (values.systems ?? '').split(',').filter(Boolean);
   const lossSeconds = Number(values['loss-seconds']);
   const stressSeconds = Number(values['stress-seconds']);
+  const watch = heraldWatch(values['watch-detect-mult']);
   const at = new Date().toISOString();
   const loadBefore = uptime();
   const series: Series[] = [];
   for (const n of sizes) {
     for (const system of systems) {
       const keep = values['keep-logs'];
-      if (system === 'herald') series.push(...(await heraldSeries(n, trials, 'single', keep)));
-      else if (system === 'herald-flows') series.push(...(await heraldSeries(n, trials, 'flows', keep)));
+      if (system === 'herald') series.push(...(await heraldSeries(n, trials, 'single', keep, watch)));
+      else if (system === 'herald-flows')
+        series.push(...(await heraldSeries(n, trials, 'flows', keep, watch)));
       else series.push(...(await keepalivedSeries(n, trials, Number(system))));
     }
   }
@@ -66,6 +72,7 @@ async function main(): Promise<void> {
       stressSeconds,
       vrrpAdvertInt: Number(values['soak-vrrp']),
       ...(values['keep-logs'] ? { keepLogs: values['keep-logs'] } : {}),
+      ...(watch ? { watch } : {}),
       stress: (seconds) =>
         spawn('stress-ng', ['--cpu', '0', '--timeout', `${seconds}s`, '--quiet'], { stdio: 'ignore' }),
     });

@@ -7,7 +7,7 @@ import { flowLabConfig } from '../../src/lab/flow-lab.js';
 import { labAllocations, labConfig } from '../../src/lab/scenario.js';
 import { pollUntil, sleep } from '../../src/util/wait.js';
 import { KeepalivedCluster } from './keepalived.js';
-import { load1, type Series, summarize, toTrial, type Trial } from './stats.js';
+import { type HeraldWatch, load1, type Series, summarize, toTrial, type Trial } from './stats.js';
 
 /** The lab's single-mode VIPs: lab/web (IPv4) and the IPv6 address of lab/api. */
 export function labVips(nodes: number): { config: string; v4: string; v6: string } {
@@ -93,11 +93,19 @@ export async function heraldSeries(
   trials: number,
   mode: 'single' | 'flows' = 'single',
   keepLogs?: string,
+  watch?: HeraldWatch,
 ): Promise<Series[]> {
   const { config, v4, v6 } = mode === 'single' ? labVips(nodes) : flowVips(nodes);
   const allVips = [...new Set([...labAllocations(config).values()].flat())];
   const tag = `${mode === 'single' ? 'fo' : 'ff'}${nodes}`;
-  const cluster = await LabCluster.create({ tag, nodes, clients: 1, config, vips: allVips });
+  const cluster = await LabCluster.create({
+    tag,
+    nodes,
+    clients: 1,
+    config,
+    vips: allVips,
+    ...(watch ? { extraSpeakerArgs: watch.args } : {}),
+  });
   const results: Trial[] = [];
   const load = load1();
   const at = new Date().toISOString();
@@ -133,9 +141,8 @@ export async function heraldSeries(
     if (keepLogs) cluster.copyLogs(join(keepLogs, tag));
     await cluster.destroy();
   }
-  return ([4, 6] as const).map((family) =>
-    summarize({ system: 'herald', mode, family, nodes, at }, results, load),
-  );
+  const system = watch ? `herald (${watch.label})` : 'herald';
+  return ([4, 6] as const).map((family) => summarize({ system, mode, family, nodes, at }, results, load));
 }
 
 export async function keepalivedSeries(nodes: number, trials: number, advertInt: number): Promise<Series[]> {

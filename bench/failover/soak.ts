@@ -11,7 +11,7 @@ import { labAllocations } from '../../src/lab/scenario.js';
 import { pollUntil, sleep } from '../../src/util/wait.js';
 import { KeepalivedCluster } from './keepalived.js';
 import { labVips, waitForOwners } from './series.js';
-import { load1, lossRuleset } from './stats.js';
+import { type HeraldWatch, load1, lossRuleset } from './stats.js';
 
 export interface SoakPhase {
   what: string;
@@ -50,6 +50,8 @@ export interface SoakOptions {
   stress: (seconds: number) => ChildProcess;
   /** Copy the Herald speakers' logs here before the cluster is removed. */
   keepLogs?: string;
+  /** Herald's watch setting, when not the default (named in the phases). */
+  watch?: HeraldWatch;
 }
 
 const TAKEOVER = '"msg":"took over VIP"';
@@ -97,7 +99,9 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     clients: 1,
     config,
     vips: allVips,
+    ...(o.watch ? { extraSpeakerArgs: o.watch.args } : {}),
   });
+  const named = (what: string) => (o.watch ? `${what}, Herald ${o.watch.label}` : what);
   let kaCluster: LabCluster | undefined;
   let ka: KeepalivedCluster | undefined;
   const watches: ArpWatch[] = [];
@@ -147,7 +151,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
       await sleep(3000);
       const [hw, kw] = watches;
       phases.push({
-        what,
+        what: named(what),
         seconds,
         load: [load, load1()],
         herald: { takeovers: heraldTakeovers(herald) - h0, ...counts(hw!.summary(from, to + 3000)) },

@@ -88,3 +88,18 @@ export function uptime(): string {
     return `load average ${loadavg().join(', ')}`;
   }
 }
+
+/** A Herald watch setting other than the default: the speakers' extra arguments and the name it shows. */
+export interface HeraldWatch {
+  args: string[];
+  label: string;
+}
+
+/** From --watch-detect-mult (undefined: the default). */
+export function heraldWatch(detectMult: string | undefined): HeraldWatch | undefined {
+  if (detectMult === undefined) return undefined;
+  const n = Number(detectMult);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`--watch-detect-mult: an integer ≥ 1, got ${detectMult}`);
+  return { args: ['--watch-detect-mult', String(n)], label: `watch 20 ms × ${n}` };
+}
