@@ -119,7 +119,7 @@ export async function heraldSeries(
       const current = cluster.nodes.find((n) => n.name === heraldOwner(cluster, vip)[0]);
       if (!current) throw new Error(`herald: no owner of ${vip} before a trial`);
       const trial = await attempt(family, current, () =>
-        measureFailover(cluster, vip, current, () => cluster.failNode(current)),
+        measureFailover(cluster, vip, current, (cut) => cluster.failNode(current, cut)),
       );
       results.push(trial);
       log(
@@ -172,8 +172,8 @@ export async function keepalivedSeries(nodes: number, trials: number, advertInt:
       const master = cluster.nodes.find((n) => n.name === name);
       if (!master) throw new Error(`keepalived: no master of ${vip} before a trial`);
       const trial = await attempt(family, master, () =>
-        measureFailover(cluster, vip, master, async () => {
-          await cluster.failNode(master);
+        measureFailover(cluster, vip, master, async (cut) => {
+          await cluster.failNode(master, cut);
           ka.kill(master);
         }),
       );

@@ -8,10 +8,10 @@ export interface Trial {
   newOwner: string | undefined;
   failoverMs: number | undefined;
   /**
-   * Epoch ms of the trial's steps as the bench saw them (kill started, kill done, first answer and its
+   * Epoch ms of the trial's steps as the bench saw them (kill started, link down, kill done, first answer and its
    * request's send time), to line up with the speakers' logs (--keep-logs). Absent in older results.
    */
-  at?: { kill: number; killed: number; answer?: number; sent?: number };
+  at?: { kill: number; cut?: number; killed: number; answer?: number; sent?: number };
 }
 
 export interface Series {
@@ -43,6 +43,7 @@ export function toTrial(family: 4 | 6, m: FailoverMeasurement): Trial {
     failoverMs: m.failoverMs,
     at: {
       kill: m.killedAt,
+      cut: m.cutAt,
       killed: m.failedAt,
       ...(m.answeredAt !== undefined ? { answer: m.answeredAt } : {}),
       ...(m.answerSentAt !== undefined ? { sent: m.answerSentAt } : {}),

@@ -318,8 +318,10 @@ export class LabCluster {
   }
 
   /** Simulates the node dying: speaker and backend killed, link down. */
-  async failNode(node: LabNode): Promise<void> {
+  /** Link down, then backend and speaker SIGKILLed; `cut` is called once the link is down (unreachable). */
+  async failNode(node: LabNode, cut: () => void = () => undefined): Promise<void> {
     await this.lan.ip(node.ns, 'link', 'set', 'eth0', 'down');
+    cut();
     node.echo?.kill('SIGKILL');
     await this.killSpeaker(node, 'SIGKILL');
   }

@@ -294,7 +294,7 @@ async function failoverOfWeb(cluster: LabCluster, rows: VipRow[]): Promise<Failo
   const web = rows.find((r) => r.service === 'lab/web' && !r.ip.includes(':'));
   const owner = cluster.nodes.find((n) => n.name === Object.keys(web?.answering ?? {})[0]);
   if (!web || !owner) return undefined;
-  return measureFailover(cluster, web.ip, owner, () => cluster.failNode(owner));
+  return measureFailover(cluster, web.ip, owner, (cut) => cluster.failNode(owner, cut));
 }
 
 export type { LabNode };
