@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { workerEnv } from '../util/compile-cache.js';
+import { fromWire, type WireObjects } from './parsed-wire.js';
 import { emptyModel } from './types.js';
 import type { ParsedConfig, ParsedObjects } from './parse.js';
 
@@ -61,13 +62,16 @@ export function parseInWorker(
  * Decodes each piece (one YAML document's text, see documents.ts) on a worker thread into its own
  * objects, without cross-object checks; a parse over budget or a dead parser gives `failed`.
  */
-export function parseDocumentsInWorker(
+export async function parseDocumentsInWorker(
   pieces: ReadonlyArray<{ text: string; fileName: string }>,
   budget: ParseBudget,
 ): Promise<ParsedObjects[] | { failed: string }> {
-  return runParser<ParsedObjects[] | { failed: string }>({ kind: 'documents', pieces }, budget, (failed) => ({
-    failed,
-  }));
+  const sent = await runParser<WireObjects[] | { failed: string }>(
+    { kind: 'documents', pieces },
+    budget,
+    (failed) => ({ failed }),
+  );
+  return Array.isArray(sent) ? sent.map(fromWire) : sent;
 }
 
 function runParser<T>(

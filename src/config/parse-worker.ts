@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { decodeDocuments, parseConfigTexts } from './parse.js';
 import type { ParserRequest } from './parse-off-thread.js';
+import { toWire } from './parsed-wire.js';
 
 /**
  * Worker-thread entry of `parseInWorker` and `parseDocumentsInWorker`: waits for one request, parses it
@@ -12,5 +13,5 @@ parentPort?.once('message', (request: ParserRequest) => {
     parentPort?.postMessage(parseConfigTexts(request.files));
     return;
   }
-  parentPort?.postMessage(decodeDocuments(request.pieces));
+  parentPort?.postMessage(decodeDocuments(request.pieces).map(toWire));
 });
