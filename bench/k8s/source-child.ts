@@ -3,15 +3,12 @@
  * server and prints one JSON line per model change with the value of the `bench` label of
  * default/svc-0, so the parent can time how long a change takes to reach the speaker's model.
  */
-import { readFileSync } from 'node:fs';
-import { KubeConfig } from '../../src/k8s/client.js';
+import { KubeConnection } from '../../src/k8s/connection.js';
 import { KubernetesConfigSource } from '../../src/k8s/speaker-source.js';
 import { createLogger } from '../../src/util/log.js';
 
-const kc = new KubeConfig();
-kc.loadFromString(readFileSync(process.argv[2]!, 'utf8'));
 const source = new KubernetesConfigSource({
-  kubeConfig: kc,
+  connection: KubeConnection.load(process.argv[2]!),
   namespace: 'herald-system',
   log: createLogger('bench-source', 'warn'),
 });

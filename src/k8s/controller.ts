@@ -115,8 +115,8 @@ export class HeraldController extends EventEmitter {
     this.log = opts.log ?? createLogger('herald-controller');
     this.core = kc.makeApiClient(CoreV1Api);
     this.custom = kc.makeApiClient(CustomObjectsApi);
-    this.events = new EventRecorder(kc, 'herald-controller', this.identity, this.log);
     this.raw = new RawKubeApi(kc);
+    this.events = new EventRecorder(this.raw, 'herald-controller', this.identity, this.log);
     this.services = new ResourceWatcher(kc, {
       path: '/api/v1/services',
       list: () => this.raw.get<ListResult>('/api/v1/services'),

@@ -1,6 +1,5 @@
 import type { Logger } from '../util/log.js';
-import type { KubeConfig } from './client.js';
-import { RawKubeApi } from './raw.js';
+import type { JsonApi } from './connection.js';
 
 export interface InvolvedObject {
   apiVersion: string;
@@ -15,16 +14,12 @@ export interface InvolvedObject {
  * spam is a known complaint); a failed write is logged, never retried or thrown.
  */
 export class EventRecorder {
-  private readonly api: RawKubeApi;
-
   constructor(
-    kc: KubeConfig,
+    private readonly api: JsonApi,
     private readonly component: string,
     private readonly instance: string,
     private readonly log?: Logger,
-  ) {
-    this.api = new RawKubeApi(kc);
-  }
+  ) {}
 
   async record(
     obj: InvolvedObject,

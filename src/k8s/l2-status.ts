@@ -1,11 +1,5 @@
 import { createLogger, type Logger } from '../util/log.js';
-import {
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  shareConnections,
-} from './client.js';
+import type { JsonApi } from './connection.js';
 import { EventRecorder } from './events.js';
 import { httpCode } from './api-util.js';
 import { type Announcement, type L2StatusWrite, planL2Status } from './l2-status-plan.js';
@@ -13,7 +7,8 @@ import { type Announcement, type L2StatusWrite, planL2Status } from './l2-status
 export { type Announcement, l2StatusName } from './l2-status-plan.js';
 
 export interface L2StatusWriterOptions {
-  kubeConfig: KubeConfig;
+  /** The speaker's API connection (k8s/connection.ts). */
+  api: JsonApi;
   /** Namespace for the ServiceL2Status objects (the release namespace). */
   namespace: string;
   node: string;
@@ -35,7 +30,8 @@ export const L2STATUS_NAMESPACE_LABEL = 'herald.dev/service-namespace';
  * logged and retried on the next publish.
  */
 export class L2StatusWriter {
-  private readonly api: CustomObjectsApi;
+  private readonly api: JsonApi;
+  private readonly collection: string;
   private readonly events: EventRecorder;
   private readonly log: Logger;
   /** name → status JSON last written successfully. */
@@ -44,9 +40,10 @@ export class L2StatusWriter {
   private chain: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: L2StatusWriterOptions) {
-    this.api = shareConnections(opts.kubeConfig).makeApiClient(CustomObjectsApi);
+    this.api = opts.api;
+    this.collection = `/apis/${GROUP}/${VERSION}/namespaces/${encodeURIComponent(opts.namespace)}/${PLURAL}`;
     this.log = opts.log ?? createLogger('herald-l2-status');
-    this.events = new EventRecorder(opts.kubeConfig, 'herald-speaker', opts.node, this.log);
+    this.events = new EventRecorder(opts.api, 'herald-speaker', opts.node, this.log);
   }
 
   /** Serialised: concurrent calls run one after another, the last one wins. */
@@ -58,13 +55,11 @@ export class L2StatusWriter {
 
   private async adopt(): Promise<void> {
     // Objects this node wrote before a restart: known, so a restart does not re-announce events.
-    const list = (await this.api.listNamespacedCustomObject({
-      group: GROUP,
-      version: VERSION,
-      namespace: this.opts.namespace,
-      plural: PLURAL,
-      labelSelector: `${L2STATUS_NODE_LABEL}=${this.opts.node}`,
-    })) as { items?: Array<{ metadata: { name: string }; status?: unknown }> };
+    const selector = encodeURIComponent(`${L2STATUS_NODE_LABEL}=${this.opts.node}`);
+    const list = await this.api.request<{ items?: Array<{ metadata: { name: string }; status?: unknown }> }>(
+      'GET',
+      `${this.collection}?labelSelector=${selector}`,
+    );
     for (const o of list.items ?? []) this.written.set(o.metadata.name, JSON.stringify(o.status ?? {}));
     this.adopted = true;
   }
@@ -89,42 +84,29 @@ export class L2StatusWriter {
     try {
       if (create) {
         await this.api
-          .createNamespacedCustomObject({
-            group: GROUP,
-            version: VERSION,
-            namespace,
-            plural: PLURAL,
-            body: {
-              apiVersion: `${GROUP}/${VERSION}`,
-              kind: 'ServiceL2Status',
-              metadata: {
-                name,
-                namespace,
-                labels: {
-                  [L2STATUS_NODE_LABEL]: node,
-                  [L2STATUS_SERVICE_LABEL]: a.serviceName.slice(0, 63),
-                  [L2STATUS_NAMESPACE_LABEL]: a.serviceNamespace,
-                },
+          .request('POST', this.collection, {
+            apiVersion: `${GROUP}/${VERSION}`,
+            kind: 'ServiceL2Status',
+            metadata: {
+              name,
+              namespace,
+              labels: {
+                [L2STATUS_NODE_LABEL]: node,
+                [L2STATUS_SERVICE_LABEL]: a.serviceName.slice(0, 63),
+                [L2STATUS_NAMESPACE_LABEL]: a.serviceNamespace,
               },
-              spec: {},
             },
+            spec: {},
           })
           .catch((e: unknown) => {
             if (httpCode(e) !== 409) throw e;
           });
       }
-      await this.api.patchNamespacedCustomObjectStatus(
-        {
-          group: GROUP,
-          version: VERSION,
-          namespace,
-          plural: PLURAL,
-          name,
-          body: {
-            status: { ...status, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
-          },
-        },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      await this.api.request(
+        'PATCH',
+        `${this.collection}/${encodeURIComponent(name)}/status`,
+        { status: { ...status, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } },
+        'application/merge-patch+json',
       );
       this.written.set(name, text);
       if (create) {
@@ -142,13 +124,7 @@ export class L2StatusWriter {
 
   private async remove(name: string): Promise<void> {
     try {
-      await this.api.deleteNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace: this.opts.namespace,
-        plural: PLURAL,
-        name,
-      });
+      await this.api.request('DELETE', `${this.collection}/${encodeURIComponent(name)}`);
       this.written.delete(name);
     } catch (e) {
       if (httpCode(e) === 404) this.written.delete(name);

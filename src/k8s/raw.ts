@@ -1,24 +1,14 @@
 import { HttpMethod, type KubeConfig, RequestContext, shareConnections } from './client.js';
+import { type JsonApi, KubeApiError, type Method } from './connection.js';
 
-/** An API error with the HTTP status, shaped so client-node's informers (410 → relist) understand it. */
-export class KubeApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly statusCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-type Method = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+export { KubeApiError } from './connection.js';
 
 /**
  * Plain-JSON requests with the KubeConfig's authentication and (shared) connection pool, for the hot
  * paths: client-node's typed calls spend milliseconds per request (de)serializing class instances
  * and going through WHATWG fetch; lists returned here are already plain JSON.
  */
-export class RawKubeApi {
+export class RawKubeApi implements JsonApi {
   constructor(private readonly kc: KubeConfig) {
     shareConnections(kc);
   }

@@ -3,17 +3,10 @@ import { addObject, newParsed, type ParsedObjects } from '../config/parse.js';
 import { emptyModel, type HeraldModel, type Problem } from '../config/types.js';
 import { validateModel } from '../config/validate.js';
 import { createLogger, type Logger } from '../util/log.js';
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesObject,
-  shareConnections,
-} from './client.js';
+import type { KubernetesObject } from './client.js';
+import type { KubeConnection } from './connection.js';
+import { ListWatcher } from './list-watch.js';
 import { objectLocation, withKind } from './model.js';
-import { RawKubeApi } from './raw.js';
-import { type ListResult, ResourceWatcher } from './watcher.js';
-import { poolApiServed } from './api-util.js';
 import { trimForSpeaker } from './trim.js';
 
 /** Same events as the standalone FileConfigSource, so the speaker takes either. */
@@ -26,7 +19,8 @@ export interface KubernetesSourceEvents {
 }
 
 export interface KubernetesSourceOptions {
-  kubeConfig: KubeConfig;
+  /** The speaker's own API connection (k8s/connection.ts), not client-node's KubeConfig. */
+  connection: KubeConnection;
   /** Namespace holding Herald's (and MetalLB's) configuration objects and the speaker pods. */
   namespace: string;
   /** Label selector of the speaker pods (gossip peer discovery); default the chart's. */
@@ -39,7 +33,7 @@ export interface KubernetesSourceOptions {
 }
 
 interface Source {
-  watcher: ResourceWatcher;
+  watcher: ListWatcher;
   apiVersion: string;
   kind: string;
 }
@@ -65,7 +59,7 @@ const metallbVersions: Record<string, string> = { BGPPeer: 'v1beta2' };
 export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents> {
   private readonly log: Logger;
   private readonly sources: Source[] = [];
-  private pods?: ResourceWatcher;
+  private pods?: ListWatcher;
   private model?: HeraldModel;
   private lastProblems = '';
   private problemList: Problem[] = [];
@@ -81,17 +75,11 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
 
   /** Starts the informers; resolves with the first model once every cache is synced. */
   async start(): Promise<HeraldModel> {
-    const kc = shareConnections(this.opts.kubeConfig);
-    const core = kc.makeApiClient(CoreV1Api);
-    const custom = kc.makeApiClient(CustomObjectsApi);
+    const conn = this.opts.connection;
     const ns = this.opts.namespace;
-    const raw = new RawKubeApi(kc);
+    const trim = (kind: string) => (obj: KubernetesObject) => trimForSpeaker(kind, obj);
     const add = (apiVersion: string, kind: string, path: string): void => {
-      const watcher = new ResourceWatcher(kc, {
-        path,
-        list: () => raw.get<ListResult>(path),
-        transform: (obj) => trimForSpeaker(kind, obj),
-      });
+      const watcher = new ListWatcher(conn, { path, transform: trim(kind) });
       this.sources.push({ watcher, apiVersion, kind });
     };
     add('v1', 'Service', '/api/v1/services');
@@ -101,7 +89,7 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     const groups: Array<[group: string, version: (kind: string) => string]> = [
       ['herald.dev', () => 'v1beta1'],
     ];
-    if (this.opts.metallbCompat !== false && (await poolApiServed(custom, 'metallb.io', 'v1beta1', ns)))
+    if (this.opts.metallbCompat !== false && (await poolApiServed(conn, 'metallb.io', 'v1beta1', ns)))
       groups.push(['metallb.io', (k) => metallbVersions[k] ?? 'v1beta1']);
     for (const [group, versionOf] of groups) {
       for (const [kind, plural] of heraldKinds) {
@@ -111,11 +99,10 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     }
     const selector =
       this.opts.speakerSelector ?? 'app.kubernetes.io/component=speaker,app.kubernetes.io/part-of=herald';
-    this.pods = new ResourceWatcher(kc, {
+    this.pods = new ListWatcher(conn, {
       path: `/api/v1/namespaces/${ns}/pods`,
       labelSelector: selector,
-      list: () => core.listNamespacedPod({ namespace: ns, labelSelector: selector }),
-      transform: (obj) => trimForSpeaker('Pod', obj),
+      transform: trim('Pod'),
     });
     for (const s of this.sources) {
       s.watcher.on('change', () => this.schedule());
@@ -195,7 +182,7 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     // Objects are parsed once per resourceVersion; the model changed iff something was (re)parsed or removed.
     let changed = this.model === undefined;
     for (const s of this.sources) {
-      for (const raw of s.watcher.list()) {
+      for (const raw of s.watcher.list() as KubernetesObject[]) {
         const key = `${s.apiVersion}/${s.kind}/${raw.metadata?.namespace ?? ''}/${raw.metadata?.name ?? ''}`;
         seen.add(key);
         const rv = raw.metadata?.resourceVersion ?? '';
@@ -235,5 +222,20 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     }
     this.model = model;
     if (emit) this.emit('change', model);
+  }
+}
+
+/** Whether `group/version` serves `ipaddresspools` in the namespace (e.g. MetalLB's CRDs are installed). */
+async function poolApiServed(
+  conn: KubeConnection,
+  group: string,
+  version: string,
+  namespace: string,
+): Promise<boolean> {
+  try {
+    await conn.request('GET', `/apis/${group}/${version}/namespaces/${namespace}/ipaddresspools?limit=1`);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -1,4 +1,4 @@
-import { KubeConfig } from '../k8s/client.js';
+import { KubeConnection } from '../k8s/connection.js';
 import { type Announcement, L2StatusWriter } from '../k8s/l2-status.js';
 import { KubernetesConfigSource } from '../k8s/speaker-source.js';
 import type { VipDecision } from '../l2/desired.js';
@@ -18,12 +18,11 @@ export function kubernetesMode(opts: {
   node: string;
   log: Logger;
 }): KubernetesMode {
-  const kubeConfig = new KubeConfig();
-  if (opts.kubeconfig) kubeConfig.loadFromFile(opts.kubeconfig);
-  else kubeConfig.loadFromDefault();
-  const source = new KubernetesConfigSource({ kubeConfig, namespace: opts.namespace, log: opts.log });
+  // The speaker's own small client (k8s/connection.ts), not client-node's KubeConfig (~40 MB of modules).
+  const connection = KubeConnection.load(opts.kubeconfig);
+  const source = new KubernetesConfigSource({ connection, namespace: opts.namespace, log: opts.log });
   const writer = new L2StatusWriter({
-    kubeConfig,
+    api: connection,
     namespace: opts.namespace,
     node: opts.node,
     log: opts.log,

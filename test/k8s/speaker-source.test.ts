@@ -2,6 +2,7 @@ import t from 'tap';
 import { allocateAll } from '../../src/allocator/allocate-all.js';
 import { isAllocated } from '../../src/allocator/allocator.js';
 import type { HeraldModel } from '../../src/config/types.js';
+import { KubeConnection, kubeconfigSettings } from '../../src/k8s/connection.js';
 import { KubernetesConfigSource } from '../../src/k8s/speaker-source.js';
 import { L2StatusWriter, l2StatusName } from '../../src/k8s/l2-status.js';
 import { decideL2 } from '../../src/l2/desired.js';
@@ -9,7 +10,7 @@ import { buildL2Inputs, type MemberView } from '../../src/speaker/l2-inputs.js';
 import { createLogger } from '../../src/util/log.js';
 import { TestApiServer } from './apiserver/server.js';
 import { eventsFor, HERALD_NS, installHerald, lbService, pool } from './helpers/cluster.js';
-import { eventually, kubeConfigFor } from './helpers/kube.js';
+import { eventually } from './helpers/kube.js';
 
 const log = createLogger('test-speaker-source', process.env.HERALD_LOG_LEVEL ?? 'silent');
 const nodes = ['n1', 'n2', 'n3'];
@@ -60,14 +61,16 @@ function owners(model: HeraldModel): Map<string, string | undefined> {
 
 t.test('speaker source: model from the API, ETP Local ownership, node exclusion, outage', async (t) => {
   const server = await TestApiServer.start({ bookmarkIntervalMs: 200 });
+  const api = new KubeConnection(kubeconfigSettings(server.kubeconfig()));
   const source = new KubernetesConfigSource({
-    kubeConfig: kubeConfigFor(server),
+    connection: api,
     namespace: HERALD_NS,
     log,
     debounceMs: 5,
   });
   t.teardown(async () => {
     source.stop();
+    api.close();
     await server.stop();
   });
   installHerald(server);
@@ -196,12 +199,15 @@ t.test('speaker source: model from the API, ETP Local ownership, node exclusion,
 
 t.test('ServiceL2Status writer: objects per announcing node, events only on owner change', async (t) => {
   const server = await TestApiServer.start();
-  t.teardown(() => server.stop());
+  const kc = new KubeConnection(kubeconfigSettings(server.kubeconfig()));
+  t.teardown(() => {
+    kc.close();
+    return server.stop();
+  });
   installHerald(server);
   server.createObject(lbService('web'));
-  const kc = kubeConfigFor(server);
-  const w1 = new L2StatusWriter({ kubeConfig: kc, namespace: HERALD_NS, node: 'n1', log });
-  const w2 = new L2StatusWriter({ kubeConfig: kc, namespace: HERALD_NS, node: 'n2', log });
+  const w1 = new L2StatusWriter({ api: kc, namespace: HERALD_NS, node: 'n1', log });
+  const w2 = new L2StatusWriter({ api: kc, namespace: HERALD_NS, node: 'n2', log });
   const ann = {
     serviceNamespace: 'default',
     serviceName: 'web',
@@ -245,7 +251,7 @@ t.test('ServiceL2Status writer: objects per announcing node, events only on owne
   );
 
   // A restarted speaker adopts its objects: no duplicate event.
-  const w2b = new L2StatusWriter({ kubeConfig: kc, namespace: HERALD_NS, node: 'n2', log });
+  const w2b = new L2StatusWriter({ api: kc, namespace: HERALD_NS, node: 'n2', log });
   await w2b.publish([ann]);
   t.equal(eventsFor(server, 'web').length, 2, 'speaker restart records no event');
 });
