@@ -292,7 +292,7 @@ const floors = {
 const threadNames = [...new Set(rows.flatMap((r) => Object.keys(r.idleThreads)))].sort();
 const date = new Date().toISOString();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
-const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}${args.flags.map((f) => ` --flags='${f}'`).join('')}${args.peer ? ' --peer' : ''}`;
+const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}${args.flags.length === 1 && args.flags[0] === '' ? '' : args.flags.map((f) => ` --flags='${f}'`).join('')}${args.peer ? ' --peer' : ''}`;
 const flagsCell = (r: Row) => (r.flags === '' ? '(none)' : `\`${r.flags}\``);
 const threadCell = (x: ThreadIdle | undefined) => (x ? `${x.cpuPercent}% (${x.wakeupsPerS}/s)` : '');
 const cell = (v: number | undefined, unit: string) => (v === undefined ? '' : `${v} ${unit}`);

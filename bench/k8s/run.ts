@@ -13,7 +13,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
@@ -51,6 +51,7 @@ const quantile = (xs: number[], q: number): number => {
 };
 
 const root = projectRoot();
+const loadAtStart = Number(loadavg()[0]!.toFixed(1));
 const work = mkdtempSync(join(tmpdir(), 'herald-bench-k8s-'));
 const server = await TestApiServer.start({ historyLimit: 50_000 });
 const kubeconfig = join(work, 'kubeconfig');
@@ -149,7 +150,10 @@ rmSync(work, { recursive: true, force: true });
 const floorRss = await moduleFloorRssMb(process.execPath, HERALD_NODE_FLAGS, [
   pathToFileURL(join(root, 'dist/src/k8s/speaker-source.js')).href,
 ]);
+const loadAtEnd = Number(loadavg()[0]!.toFixed(1));
 const result = {
+  date: new Date().toISOString(),
+  load1: { start: loadAtStart, end: loadAtEnd },
   services: N,
   pools: P,
   cpus: cpus().length,
@@ -176,6 +180,7 @@ writeFileSync(join(dir, 'k8s.json'), `${JSON.stringify(result, null, 2)}\n`);
 const md = `# Kubernetes scale (bench/k8s)
 
 ${N} LoadBalancer services, ${P} IPv4 pools, in-process test API server; ${cpus().length} CPUs, Node ${process.version}.
+Run ${result.date}, 1-minute load ${loadAtStart} at the start, ${loadAtEnd} at the end.
 Rerun: \`npx tsc -p tsconfig.json && node dist/bench/k8s/run.js\`.
 
 | figure | measured | target |
@@ -187,11 +192,12 @@ Rerun: \`npx tsc -p tsconfig.json && node dist/bench/k8s/run.js\`.
 | speaker-source process RSS: peak / after the trials | ${speakerRss} / ${speakerSettledRss} MB | ≤ 120 MB |
 | the same process with its modules loaded and no cluster (floor) | ${floorRss} MB | |
 
-The speaker source runs with the speaker's Node flags (\`${HERALD_NODE_FLAGS.join(' ')}\`). Its informer caches
-keep only what the model reads (src/k8s/trim.ts); the objects of this API server carry no managedFields, so
-real clusters gain more from the trimming than this run shows. The floor is the price of
-\`@kubernetes/client-node\`: its \`KubeConfig\` alone loads about 1,100 modules (the generated API
-models); the ${N} services add the difference between the two rows.
+The speaker source runs with the speaker's Node flags (\`${HERALD_NODE_FLAGS.join(' ')}\`) on the speaker's own
+small API client (src/k8s/connection.ts, list+watch in src/k8s/list-watch.ts), not \`@kubernetes/client-node\`,
+whose \`KubeConfig\` alone loads about 1,100 modules (the generated API models; the floor was 113 MB with it).
+Its caches keep only what the model reads (src/k8s/trim.ts); the objects of this API server carry no
+managedFields, so real clusters gain more from the trimming than this run shows. The ${N} services add
+the difference between the two RSS rows (the trimmed objects, their parsed model objects and the model).
 `;
 writeFileSync(join(dir, 'k8s.md'), md);
 process.stdout.write(md);
