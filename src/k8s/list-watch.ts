@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { type KubeConnection, KubeApiError, type WatchEvent } from './connection.js';
+import { WatchState } from './watch-state.js';
 
 /** The object fields the cache reads; everything else is whatever `transform` kept. */
 export interface CachedObject {
@@ -28,29 +28,18 @@ const keyOf = (o: CachedObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?
  * once. Same surface as ResourceWatcher (k8s/watcher.ts): `change` (type, object), `synced` after each
  * list, `connected`, `error`.
  */
-export class ListWatcher extends EventEmitter {
+export class ListWatcher extends WatchState {
   private readonly cache = new Map<string, CachedObject>();
+  private readonly transform: (obj: CachedObject) => CachedObject;
   private abort = new AbortController();
   private stopped = true;
-  private retryMs: number;
-  private syncedOnce = false;
-  private syncWaiters: Array<() => void> = [];
-  connected = false;
 
   constructor(
     private readonly conn: KubeConnection,
     private readonly opts: ListWatchOptions,
   ) {
-    super();
-    this.retryMs = opts.retryMs ?? 200;
-  }
-
-  get path(): string {
-    return this.opts.path;
-  }
-
-  get synced(): boolean {
-    return this.syncedOnce;
+    super(opts.path, opts.retryMs, opts.maxRetryMs);
+    this.transform = opts.transform ?? ((o) => o);
   }
 
   /** Starts listing and watching; resolves once the first list is in the cache. */
@@ -60,11 +49,6 @@ export class ListWatcher extends EventEmitter {
     this.abort = new AbortController();
     void this.run(this.abort.signal);
     await this.waitSynced();
-  }
-
-  waitSynced(): Promise<void> {
-    if (this.syncedOnce) return Promise.resolve();
-    return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
   stop(): void {
@@ -121,9 +105,8 @@ export class ListWatcher extends EventEmitter {
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof KubeApiError && error.code === 410) continue;
-        this.onError(error);
-        const delay = this.retryMs;
-        this.retryMs = Math.min(this.retryMs * 2, this.opts.maxRetryMs ?? 5000);
+        this.reportError(error);
+        const delay = this.nextRetryDelay();
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, delay);
           signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
@@ -138,10 +121,9 @@ export class ListWatcher extends EventEmitter {
       'GET',
       this.query({}),
     );
-    const transform = this.opts.transform ?? ((o: CachedObject) => o);
     const seen = new Set<string>();
     for (const raw of list.items ?? []) {
-      const obj = transform(raw);
+      const obj = this.transform(raw);
       const key = keyOf(obj);
       seen.add(key);
       const old = this.cache.get(key);
@@ -160,7 +142,7 @@ export class ListWatcher extends EventEmitter {
   }
 
   private apply(e: WatchEvent): void {
-    const obj = (this.opts.transform ?? ((o: CachedObject) => o))(e.object as CachedObject);
+    const obj = this.transform(e.object as CachedObject);
     const key = keyOf(obj);
     if (e.type === 'DELETED') {
       if (this.cache.delete(key)) this.emit('change', 'delete', obj);
@@ -169,25 +151,5 @@ export class ListWatcher extends EventEmitter {
     const had = this.cache.has(key);
     this.cache.set(key, obj);
     this.emit('change', had ? 'update' : 'add', obj);
-  }
-
-  private markConnected(): void {
-    this.retryMs = this.opts.retryMs ?? 200;
-    if (this.connected) return;
-    this.connected = true;
-    this.emit('connected');
-  }
-
-  private markSynced(): void {
-    this.markConnected();
-    this.syncedOnce = true;
-    for (const w of this.syncWaiters.splice(0)) w();
-    this.emit('synced');
-  }
-
-  private onError(err: unknown): void {
-    this.connected = false;
-    if (this.listenerCount('error') > 0)
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
 }

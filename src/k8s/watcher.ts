@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import { type KubeConfig, type KubernetesObject, ListWatch, Watch } from './client.js';
+import { WatchState } from './watch-state.js';
 
 export interface ListResult {
   items: KubernetesObject[];
@@ -61,21 +61,13 @@ export function toPlain<T>(obj: T): T {
  * Emits `change` (type, object) with plain JSON objects, `synced` after each successful list, and
  * `error` (Error). `connected` tells whether the last list/watch attempt succeeded.
  */
-export class ResourceWatcher extends EventEmitter {
+export class ResourceWatcher extends WatchState {
   private readonly lw: ListWatch<KubernetesObject>;
   private stopped = true;
-  private retryMs: number;
   private retryTimer?: NodeJS.Timeout;
-  private syncedOnce = false;
-  private syncWaiters: Array<() => void> = [];
-  connected = false;
 
-  constructor(
-    kc: KubeConfig,
-    private readonly opts: WatcherOptions,
-  ) {
-    super();
-    this.retryMs = opts.retryMs ?? 200;
+  constructor(kc: KubeConfig, opts: WatcherOptions) {
+    super(opts.path, opts.retryMs, opts.maxRetryMs);
     const transform = opts.transform ?? ((obj: KubernetesObject) => obj);
     const list = async (): Promise<ListResult> => {
       const r = await opts.list();
@@ -90,24 +82,11 @@ export class ResourceWatcher extends EventEmitter {
     this.lw.on('error', (err: unknown) => this.onError(err));
   }
 
-  get path(): string {
-    return this.opts.path;
-  }
-
-  get synced(): boolean {
-    return this.syncedOnce;
-  }
-
   /** Starts listing and watching; resolves once the first list has been applied to the cache. */
   async start(): Promise<void> {
     this.stopped = false;
     void this.lw.start().catch((e: unknown) => this.onError(e));
     await this.waitSynced();
-  }
-
-  waitSynced(): Promise<void> {
-    if (this.syncedOnce) return Promise.resolve();
-    return new Promise((resolve) => this.syncWaiters.push(resolve));
   }
 
   stop(): void {
@@ -124,31 +103,12 @@ export class ResourceWatcher extends EventEmitter {
     return this.lw.get(name, namespace);
   }
 
-  private markConnected(): void {
-    this.retryMs = this.opts.retryMs ?? 200;
-    if (this.connected) return;
-    this.connected = true;
-    this.emit('connected');
-  }
-
-  private markSynced(): void {
-    this.markConnected();
-    this.syncedOnce = true;
-    const waiters = this.syncWaiters;
-    this.syncWaiters = [];
-    for (const w of waiters) w();
-    this.emit('synced');
-  }
-
   private onError(err: unknown): void {
-    this.connected = false;
-    if (this.listenerCount('error') > 0)
-      this.emit('error', err instanceof Error ? err : new Error(String(err)));
+    this.reportError(err);
     if (this.stopped) return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    const delay = this.retryMs;
+    const delay = this.nextRetryDelay();
     // Not unref'd: a speaker waiting for its first sync has nothing else keeping it alive; stop() clears it.
-    this.retryMs = Math.min(this.retryMs * 2, this.opts.maxRetryMs ?? 5000);
     this.retryTimer = setTimeout(() => {
       if (!this.stopped) void this.lw.start().catch((e: unknown) => this.onError(e));
     }, delay);
