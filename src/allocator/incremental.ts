@@ -2,6 +2,7 @@ import { isHeraldService, serviceRequest, type ServiceRequest } from '../config/
 import type { HeraldModel, Service } from '../config/types.js';
 import { allocateAll } from './allocate-all.js';
 import { Allocator, ingressIps, isAllocated, type Allocation } from './allocator.js';
+import { lowerBound } from '../util/sorted.js';
 
 /** What the last run allocated from, indexed for the next one. */
 interface Last {
@@ -141,16 +142,7 @@ function incremental(
 /** `keys` (sorted) without `gone`, with `added` inserted in order. */
 function mergeKeys(keys: readonly string[], gone: ReadonlySet<string>, added: readonly string[]): string[] {
   const out = gone.size > 0 ? keys.filter((k) => !gone.has(k)) : [...keys];
-  for (const key of added) {
-    let lo = 0;
-    let hi = out.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (out[mid]! < key) lo = mid + 1;
-      else hi = mid;
-    }
-    out.splice(lo, 0, key);
-  }
+  for (const key of added) out.splice(lowerBound(out, key), 0, key);
   return out;
 }
 

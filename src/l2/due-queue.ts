@@ -1,3 +1,5 @@
+import { lowerBound } from '../util/sorted.js';
+
 /**
  * Items due at given times, taken out in time order: times are rounded up to `slotMs`, so the thousands of
  * VIPs announced in one reconcile share a few slots and one timer, instead of a timer each.
@@ -16,14 +18,7 @@ export class DueQueue<T> {
     if (!items) {
       items = [];
       this.slots.set(slot, items);
-      let lo = 0;
-      let hi = this.order.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((this.order[mid] ?? 0) < slot) lo = mid + 1;
-        else hi = mid;
-      }
-      this.order.splice(lo, 0, slot);
+      this.order.splice(lowerBound(this.order, slot), 0, slot);
     }
     items.push(item);
     this.size++;
