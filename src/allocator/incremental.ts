@@ -2,6 +2,7 @@ import { isHeraldService, serviceRequest, type ServiceRequest } from '../config/
 import type { HeraldModel, Service } from '../config/types.js';
 import { allocateAll } from './allocate-all.js';
 import { Allocator, ingressIps, isAllocated, type Allocation } from './allocator.js';
+import { sameItems } from '../util/arrays.js';
 import { lowerBound } from '../util/sorted.js';
 
 /** What the last run allocated from, indexed for the next one. */
@@ -62,9 +63,6 @@ export class IncrementalAllocator {
     return full;
   }
 }
-
-const sameItems = <T>(a: readonly T[], b: readonly T[]): boolean =>
-  a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** Only specific addresses, no sharing, no claims: its allocation reads nothing of the others but them. */
 const local = (svc: Service, req: ServiceRequest): boolean =>

@@ -1,5 +1,6 @@
 import type { NodeVipAction } from './desired.js';
 import { gainedBuckets } from './spread.js';
+import { sameItems } from '../util/arrays.js';
 
 /** What this node's XDP map currently holds for a VIP, as last applied by the reconciler. */
 export type AppliedVip = NodeVipAction & { spread: boolean };
@@ -39,7 +40,7 @@ export function planL2(
         const before = have?.action === 'answer' && have.spread ? have.buckets : 0n;
         const gained = gainedBuckets(before, want.buckets);
         if (gained !== 0n) plan.gained.push({ ip, buckets: gained, interfaces: want.interfaces });
-      } else if (!wasAnswering || have.spread || !sameList(have.interfaces, want.interfaces)) {
+      } else if (!wasAnswering || have.spread || !sameItems(have.interfaces, want.interfaces)) {
         plan.takeovers.push({ ip, interfaces: want.interfaces });
       }
     } else if (wasAnswering) {
@@ -57,11 +58,7 @@ export function planL2(
 function sameEntry(a: AppliedVip, b: AppliedVip): boolean {
   if (a.action !== b.action || a.spread !== b.spread) return false;
   if (a.action === 'answer' && b.action === 'answer') {
-    return a.buckets === b.buckets && sameList(a.interfaces, b.interfaces);
+    return a.buckets === b.buckets && sameItems(a.interfaces, b.interfaces);
   }
   return true;
-}
-
-function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

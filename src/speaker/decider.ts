@@ -2,7 +2,8 @@ import type { HeraldModel } from '../config/index.js';
 import type { VipDecision } from '../l2/desired.js';
 import type { EndpointSemantics } from '../l2/endpoints.js';
 import type { TimeSlicer } from '../util/slices.js';
-import { GroupReuse, sameItems } from './group-reuse.js';
+import { sameItems } from '../util/arrays.js';
+import { GroupReuse } from './group-reuse.js';
 import type { MemberView, ServiceAllocation, VipGroup } from './l2-inputs.js';
 import { decideVipsSliced } from './l2-part.js';
 

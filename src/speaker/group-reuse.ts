@@ -1,5 +1,6 @@
 import { canonicalIp, type EndpointSlice, type HeraldModel, serviceKey } from '../config/index.js';
 import type { EndpointSemantics } from '../l2/endpoints.js';
+import { sameItems } from '../util/arrays.js';
 import { mapSliced, type TimeSlicer } from '../util/slices.js';
 import {
   failingByNode,
@@ -96,11 +97,4 @@ function sameMaking(a: Making, b: Making): boolean {
     a.slices.length === b.slices.length &&
     a.slices.every((s, i) => s === b.slices[i] || (s !== undefined && sameItems(s, b.slices[i])))
   );
-}
-
-/** Same length and the same items (identity), in order. */
-export function sameItems<T>(a: readonly T[], b: readonly T[] | undefined): boolean {
-  if (b === undefined || a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
