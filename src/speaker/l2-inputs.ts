@@ -150,23 +150,9 @@ export function groupVips(
   members: readonly MemberView[] = [],
   semantics: EndpointSemantics = 'kubernetes',
 ): VipGroup[] {
-  const { ips, group } = vipGrouping(model, allocations, members, semantics);
-  return ips.map(group);
-}
-
-/**
- * groupVips in two steps, so a caller can build the groups in slices (util/slices): the sorted IPs
- * (one pass over the services) and the group of each IP.
- */
-export function vipGrouping(
-  model: HeraldModel,
-  allocations: ReadonlyMap<string, ServiceAllocation>,
-  members: readonly MemberView[] = [],
-  semantics: EndpointSemantics = 'kubernetes',
-): { ips: string[]; group: (ip: string) => VipGroup } {
   const index = vipIndex(model, allocations);
   const failing = failingByNode(members);
-  return { ips: index.ips, group: (ip) => groupOf(ip, index, failing, semantics) };
+  return index.ips.map((ip) => groupOf(ip, index, failing, semantics));
 }
 
 /** The services of one allocated IP (in configuration order) and the pool of the first. */
