@@ -18,6 +18,7 @@ import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import type { ModelSource } from './model-source.js';
 import type { SpeakerOptions } from './options.js';
 import { Speaker } from './speaker.js';
+import { StartupStages } from './startup-stages.js';
 import { WatchThread } from './watch-thread.js';
 
 /**
@@ -30,9 +31,8 @@ export async function startSpeaker(
   source: ModelSource,
   log: Logger,
 ): Promise<Speaker> {
-  // Milliseconds since the process started at each step (performance.now()), logged at the end.
-  const stages: Record<string, number> = {};
-  const reached = (stage: string) => (stages[stage] = Math.round(performance.now()));
+  const stages = new StartupStages();
+  const reached = (stage: string) => stages.reached(stage);
   await source.start();
   reached('configuration');
   const ifaces = localInterfaces(options.interfaces);
@@ -154,6 +154,7 @@ export async function startSpeaker(
     meta: { interfaces: attachedNow, labels: options.labels },
     health,
     ...(host ? { host } : {}),
+    stages,
     rescanInterfaces: () => {
       const { interfaces } = links.sync();
       l2.setInterfaces(links.announcing());
@@ -165,7 +166,7 @@ export async function startSpeaker(
       return () => monitor.stop();
     },
   });
-  log.info({ msSinceProcessStart: stages }, 'start-up stages');
+  log.info(stages.fields(), 'start-up stages');
   speaker.start();
   return speaker;
 }

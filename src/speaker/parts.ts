@@ -18,6 +18,7 @@ import type { SpeakerL2 } from './l2-part.js';
 import type { ModelSource } from './model-source.js';
 import type { NodeMeta } from './node-meta.js';
 import type { SpeakerOptions } from './options.js';
+import type { StartupStages } from './startup-stages.js';
 
 /** What the speaker needs of the gossip membership (membership/Memberlist implements it). */
 export interface SpeakerMembership {
@@ -137,6 +138,8 @@ export interface SpeakerParts {
   health?: HealthPart;
   /** Standalone mode: hold served VIPs on a host interface (absent: --no-host-vips, Kubernetes mode). */
   host?: HostPart;
+  /** The start's stages so far (assemble.ts); the speaker adds joined, decided and gate, then logs them. */
+  stages?: StartupStages;
   /** The attached interfaces with their current addresses, read again at every resync. */
   rescanInterfaces?: () => NodeInterface[];
   /** Calls `onChange` soon after the kernel's interfaces or addresses changed; returns its stop. */

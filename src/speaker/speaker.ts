@@ -21,6 +21,7 @@ import { IncrementalAllocator } from '../allocator/index.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import { OwnershipLiveness } from './ownership.js';
 import { ownerChanges } from './owner-diff.js';
+import { logChanges } from './log-changes.js';
 import { WatchArming } from './watch-arming.js';
 import { decodePlacement, isPlacementMessage } from '../placement/codec.js';
 import type { PlacementMap } from '../placement/map.js';
@@ -130,6 +131,7 @@ export class Speaker
         );
     });
     watch.on('refreshed', (r) => {
+      if (this.parts.stages?.finish('gate')) this.log.info(this.parts.stages.fields(), 'start-up stages');
       if (r.gaveUpOn.length === 0) this.log.info(r, 'liveness gate open');
       else
         this.log.warn(
@@ -377,6 +379,7 @@ export class Speaker
     };
     const first = await joinFirstSeed(target, seedList(), options.startupGraceMs, signal);
     if (signal.aborted) return;
+    this.parts.stages?.reached(first.standing === 'joined' ? 'joined' : 'graceEnded');
     this.enter(first.standing, first.results);
     this.ready = true;
     this.parts.watch.setReady();
@@ -535,6 +538,7 @@ export class Speaker
       : await l2.apply(withoutHeld(decisions, held, this.node), members, slicer);
     // When the entries were written and the first frames sent (the log lines below come later).
     const appliedAt = Date.now();
+    if (plan) this.parts.stages?.reached('decided');
     // Before the marks of the applied decision: owners whose VIPs the watch took stay marked until written.
     this.arming.applied(l2.watchTakeoversPending());
     this.liveness.applied();
@@ -581,20 +585,3 @@ export class Speaker
     }
   }
 }
-
-/** One line per VIP for a few, one summary line for many (a log line per VIP holds a loop of 10,000). */
-function logChanges(
-  log: Logger,
-  what: string,
-  ips: readonly string[],
-  at: number,
-  extra: Record<string, string> = {},
-): void {
-  if (ips.length <= LOGGED_ONE_BY_ONE) {
-    for (const ip of ips) log.info({ ip, at, ...extra }, `${what} VIP`);
-  } else {
-    const first = ips.slice(0, LOGGED_ONE_BY_ONE);
-    log.info({ count: ips.length, first, at, ...extra }, `${what} ${ips.length} VIPs`);
-  }
-}
-const LOGGED_ONE_BY_ONE = 20;

@@ -343,7 +343,7 @@ export function rig(
   model: HeraldModel,
   over: Partial<SpeakerOptions> = {},
   datapath = new FakeDatapath(),
-  extra: Pick<SpeakerParts, 'health' | 'rescanInterfaces'> = {},
+  extra: Pick<SpeakerParts, 'health' | 'rescanInterfaces' | 'stages'> = {},
 ): Rig {
   const logs: Rig['logs'] = [];
   const log: Logger = pino(

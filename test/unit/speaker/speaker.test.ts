@@ -1,6 +1,7 @@
 import t from 'tap';
 import { waitFor } from '../../../src/util/wait.js';
 import { HealthMonitor } from '../../../src/health/monitor.js';
+import { StartupStages } from '../../../src/speaker/startup-stages.js';
 import { FakeDatapath, parseModel, rig, sixServices } from './fakes.js';
 
 // Six single-owner VIPs served on nodes a, b and c; enough that each node owns some.
@@ -357,4 +358,20 @@ t.test('an address added to an attached interface at run time is gossiped', asyn
     r.logs.some((l) => l.msg === 'interface addresses changed'),
     'and it is logged',
   );
+});
+
+t.test('the start-up stages are logged once, when the gate first opens', async (t) => {
+  const stages = new StartupStages();
+  stages.reached('attached');
+  const r = rig('a', model, {}, new FakeDatapath(), { stages });
+  t.teardown(() => r.speaker.stop());
+  r.speaker.start();
+  await waitFor('first decisions', 2000, () => agrees(r));
+  const logged = () => r.logs.filter((l) => l.msg === 'start-up stages');
+  t.equal(logged().length, 0, 'not before the gate opens');
+  r.watch.emit('refreshed', { afterMs: 70, reason: 'start', gaveUpOn: [] });
+  r.watch.emit('refreshed', { afterMs: 70, reason: 'stall', gaveUpOn: [] });
+  t.equal(logged().length, 1);
+  const line = logged()[0] as unknown as { msSinceProcessStart: Record<string, number> };
+  t.same(Object.keys(line.msSinceProcessStart), ['attached', 'joined', 'decided', 'gate']);
 });
