@@ -12,6 +12,8 @@ export interface Trial {
    * request's send time), to line up with the speakers' logs (--keep-logs). Absent in older results.
    */
   at?: { kill: number; cut?: number; killed: number; answer?: number; sent?: number };
+  /** Answers of each node's backend in the warm-up right before the kill (absent in older results). */
+  warmed?: Record<string, number>;
 }
 
 export interface Series {
@@ -48,6 +50,7 @@ export function toTrial(family: 4 | 6, m: FailoverMeasurement): Trial {
       ...(m.answeredAt !== undefined ? { answer: m.answeredAt } : {}),
       ...(m.answerSentAt !== undefined ? { sent: m.answerSentAt } : {}),
     },
+    warmed: m.warmed,
   };
 }
 

@@ -22,6 +22,43 @@ export interface FailoverMeasurement {
   /** Epoch ms: the first answer through another node arrived, and when its request was sent. */
   answeredAt: number | undefined;
   answerSentAt: number | undefined;
+  /** Requests each node's backend answered in the warm-up right before the kill (warmBackends). */
+  warmed: Record<string, number>;
+}
+
+/**
+ * Each node's backend answers `perNode` requests sent from the client to the node's own address (of the
+ * VIP's family): run right before a kill, the node that takes the VIP over then serves it with a backend
+ * as warm as the old owner's, which had been serving the probe. Without it the first answers through
+ * the new owner waited for its idle backend (a Node HTTP server that had not served for seconds, or a
+ * fresh one restarted by the previous trial): 40-290 ms after the TCP handshake had completed, on the
+ * loaded 2-vCPU machine, counted as failover although the VIP already answered. Flow mode never showed
+ * it (every node's backend serves steered flows), keepalived's backup did too. Returns node → answers.
+ */
+export async function warmBackends(
+  cluster: LabCluster,
+  family: 4 | 6,
+  perNode = 3,
+): Promise<Record<string, number>> {
+  const client = cluster.clients[0];
+  if (!client) throw new Error('the lab has no client namespace');
+  const ips = cluster.nodes.map((n) => (family === 6 ? n.ip6 : n.ip4));
+  const script = join(projectRoot(), 'dist', 'src', 'lab', 'http-probe.js');
+  // A node that is down answers nothing: the count reports it failed, the warm-up goes on.
+  const { stdout } = await cluster.lan.run(client.ns, process.execPath, [
+    script,
+    'count',
+    ips.join(','),
+    String(ECHO_PORT),
+    String(perNode),
+  ]);
+  const warmed: Record<string, number> = {};
+  for (const line of stdout.split('\n')) {
+    if (!line) continue;
+    const { nodes } = JSON.parse(line) as { nodes: Record<string, number> };
+    for (const [node, n] of Object.entries(nodes)) warmed[node] = (warmed[node] ?? 0) + n;
+  }
+  return warmed;
 }
 
 interface ProbeAnswer {
@@ -67,6 +104,7 @@ export async function measureFailover(
       const seen = [...by].map(([k, n]) => `${k} ×${n}`).join(', ') || 'nothing';
       throw new Error(`the probe never reached ${owner.name} through ${ip} in 15 s (it got: ${seen})`);
     }
+    const warmed = await warmBackends(cluster, ip.includes(':') ? 6 : 4);
     const killedAt = Date.now();
     let cutAt: number | undefined;
     await fail(() => (cutAt ??= Date.now()));
@@ -95,6 +133,7 @@ export async function measureFailover(
       failedAt,
       answeredAt: first?.t,
       answerSentAt: first?.s,
+      warmed,
     };
   } finally {
     probe.kill('SIGKILL');
