@@ -45,6 +45,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
   private readonly awareness: Awareness;
   private readonly queue: BroadcastQueue;
   private readonly timers: Array<ReturnType<typeof setInterval>> = [];
+  private probeTimer: ReturnType<typeof setInterval> | undefined;
   private p!: Parts;
 
   private constructor(readonly config: MemberlistConfig) {
@@ -89,7 +90,10 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     const stats = this.tally;
     const wire = new Wire(c, this.keyring, transport, table, this.queue, stats);
     const state = new StateChanges(c, table, wire, this.awareness, stats, {
-      member: (e, m) => this.emit(e, m),
+      member: (e, m) => {
+        this.armProbes();
+        this.emit(e, m);
+      },
       conflict: (x) => this.emit('conflict', x),
     });
     const prober = new Prober(c, table, wire, transport, state, this.awareness, stats);
@@ -98,7 +102,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     route.inbound = new Inbound(c, { table, wire, prober, state, users, sync, stats });
     this.p = { table, transport, wire, state, prober, sync, users };
 
-    this.timers.push(setInterval(() => prober.tick(), c.probeIntervalMs));
+    this.armProbes();
     wire.pacer.start();
     this.timers.push(
       setInterval(() => {
@@ -112,6 +116,23 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     sync.schedule();
     for (const t of this.timers) t.unref?.();
     if (c.seeds.length > 0) await this.join(c.seeds);
+  }
+
+  /**
+   * The probe timer runs only while another member is up: a member alone has nobody to probe, and its
+   * timer would wake it probeIntervalMs for nothing (a tenth of a second at fast-lan).
+   */
+  private armProbes(): void {
+    const { table, prober } = this.p;
+    const wanted = !table.stopped && table.aliveCount() > 1;
+    if (wanted && this.probeTimer === undefined) {
+      prober.resume();
+      this.probeTimer = setInterval(() => prober.tick(), this.config.probeIntervalMs);
+      this.probeTimer.unref?.();
+    } else if (!wanted && this.probeTimer !== undefined) {
+      clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+    }
   }
 
   // ---------------------------------------------------------------- public API
@@ -141,6 +162,7 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
     if (table.stopped) return;
     table.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    this.armProbes();
     this.p.wire.pacer.stop();
     sync.stop();
     state.stop();
@@ -186,6 +208,11 @@ export class Memberlist extends EventEmitter<MemberlistEvents> {
    */
   watch(names: string[]): void {
     this.p.prober.watch(names);
+  }
+
+  /** Which of the timers that follow the membership run now (a member alone runs neither). */
+  timersArmed(): { probe: boolean; gossip: boolean } {
+    return { probe: this.probeTimer !== undefined, gossip: this.p.wire.pacer.armed() };
   }
 
   /** True when gossip is encrypted (at least one key). */

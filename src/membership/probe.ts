@@ -56,6 +56,11 @@ export class Prober {
     this.acks.clear();
   }
 
+  /** The tick timer starts (again): lateness is measured from now, not from before the pause. */
+  resume(): void {
+    this.lastProbeTick = Date.now();
+  }
+
   tick(): void {
     if (this.table.stopped || this.table.leaving) return;
     // Lifeguard, Node flavour: if our own timer fires late, this process is starved of CPU and its

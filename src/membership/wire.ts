@@ -17,6 +17,7 @@ import type { MemberlistConfig } from './config.js';
 import { GossipPacer } from './gossip-pacer.js';
 import { FRAME_OVERHEAD, type Keyring } from './keyring.js';
 import { type MemberTable, isUp, shuffle } from './member-table.js';
+import type { NodeRecord } from './rules.js';
 import type { Stats } from './stats.js';
 import type { Transport } from './transport.js';
 import type { DropReason } from './types.js';
@@ -33,10 +34,12 @@ export class Wire {
     private readonly queue: BroadcastQueue,
     private readonly stats: Stats,
   ) {
+    // Nobody to gossip to (a member alone): news stays queued for the first member that joins (its
+    // arrival is news too, which nudges the pacer), and no timer runs for rounds that send nothing.
     this.pacer = new GossipPacer(
       config.gossipIntervalMs,
       () => this.gossipTick(),
-      () => queue.size() > 0,
+      () => queue.size() > 0 && this.gossipTargets().length > 0,
     );
   }
 
@@ -103,12 +106,16 @@ export class Wire {
   /** Piggybacks queued broadcasts to a few random live (or recently dead) members. */
   gossipTick(): void {
     if (this.table.stopped || this.queue.size() === 0) return;
-    const now = Date.now();
-    const candidates = this.table.others(
-      (n) => isUp(n) || (n.state === 'dead' && now - n.changedAt < this.config.gossipToTheDeadMs),
-    );
-    for (const n of shuffle(candidates).slice(0, this.config.gossipNodes)) {
+    for (const n of shuffle(this.gossipTargets()).slice(0, this.config.gossipNodes)) {
       if (!this.sendCompound(n.addr, n.port, [])) break;
     }
+  }
+
+  /** Live members, and dead ones for gossipToTheDeadMs after they died (so they can learn and refute). */
+  private gossipTargets(): NodeRecord[] {
+    const now = Date.now();
+    return this.table.others(
+      (n) => isUp(n) || (n.state === 'dead' && now - n.changedAt < this.config.gossipToTheDeadMs),
+    );
   }
 }

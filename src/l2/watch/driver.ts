@@ -144,6 +144,10 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   private ready = false;
   private readyPending = false;
   private cancelPulse: (() => void) | undefined;
+  /** The period the pulse runs at now (see pulseMs()). */
+  private pulseEveryMs = 0;
+  /** The period before the last change, until the first pulse at the new one (the gap spans both). */
+  private previousPulseMs = 0;
   private socket: WatchSocket | undefined;
   private readonly cfg: BfdMachineConfig;
   readonly counters: WatchCounters = {
@@ -170,7 +174,22 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   start(): void {
     if (this.cancelPulse) return;
     this.listen();
-    this.cancelPulse = this.scheduler().every(this.opts.timing.heartbeatMs, () => this.onPulse());
+    this.schedulePulse();
+  }
+
+  /** The period the pulse runs at now: the heartbeat with watch sessions, alonePulseMs without. */
+  pulseMs(): number {
+    return this.pulseEveryMs;
+  }
+
+  /** (Re)starts the pulse at the period the current sessions call for, when that changed. */
+  private schedulePulse(): void {
+    const ms = this.sessions.size > 0 ? this.opts.timing.heartbeatMs : alonePulseMs(this.opts.timing);
+    if (this.cancelPulse && ms === this.pulseEveryMs) return;
+    this.cancelPulse?.();
+    this.previousPulseMs = this.pulseEveryMs;
+    this.pulseEveryMs = ms;
+    this.cancelPulse = this.scheduler().every(ms, () => this.onPulse());
   }
 
   /**
@@ -213,6 +232,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       this.sessions.set(name, { address, state: newPeerWatch(this.discriminator(), now) });
       this.byAddress.set(address, name);
     }
+    if (this.cancelPulse) this.schedulePulse();
   }
 
   /**
@@ -290,7 +310,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     const step = pulse(this.freshness, {
       nowMs,
       ready: this.ready,
-      intervalMs: t.heartbeatMs,
+      intervalMs: Math.max(this.pulseEveryMs, this.previousPulseMs),
       livenessBoundMs: t.livenessBoundMs,
       lateTickMs: t.lateTickMs,
       capMs: this.opts.capMs,
@@ -314,6 +334,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
         [...this.sessions.values()].some((s) => (s.state.lastRxMs ?? -Infinity) > sinceMs),
     });
     this.freshness = step.next;
+    this.previousPulseMs = 0;
     if (step.stalled) this.counters.lateTicks++;
     for (const [name, s] of this.sessions) {
       const { packet, next } = outgoing(s.state, this.cfg, marked.has(name));
@@ -458,6 +479,17 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       // As for any packet: the peer's next one asks again.
     }
   }
+}
+
+/**
+ * The pulse of a speaker with no watch session (nobody it would take over from, nobody who would take
+ * over from it: a speaker alone) only keeps its own gate open, so it runs at a third of the liveness bound
+ * instead of every heartbeat: two thirds of the bound stay for scheduling delays, and the gate still
+ * closes the liveness bound after the last beat, whatever the period (l2/gate.ts). The first session
+ * brings the heartbeat period back at once (setTargets).
+ */
+export function alonePulseMs(t: GateTiming): number {
+  return Math.max(t.heartbeatMs, Math.floor(t.livenessBoundMs / 3));
 }
 
 /** Addresses remembered for the rate limit of unpaired answers (cleared when full). */

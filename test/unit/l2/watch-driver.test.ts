@@ -1,6 +1,11 @@
 import t, { type Test } from 'tap';
 import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../../src/l2/gate.js';
-import { OwnerWatch, type WatchScheduler, type WatchSocketFactory } from '../../../src/l2/watch/driver.js';
+import {
+  alonePulseMs,
+  OwnerWatch,
+  type WatchScheduler,
+  type WatchSocketFactory,
+} from '../../../src/l2/watch/driver.js';
 import type { WatchVerdict } from '../../../src/l2/watch/peer.js';
 import { PROFILES } from '../../../src/membership/config.js';
 
@@ -180,6 +185,76 @@ t.test(
       (down?.at ?? 0) >= gateClosedAt,
       `takeover allowed at ${(down?.at ?? 0) - lastBeat} ms after the last beat, gate closed at ${timing.livenessBoundMs} ms`,
     );
+  },
+);
+
+t.test(
+  'a speaker with no watch session pulses at a third of the bound; a session brings the heartbeat back',
+  async (t) => {
+    const lan = fakeLan(simClock());
+    const { sim } = lan;
+    const beats: bigint[] = [];
+    const lone = new OwnerWatch({
+      timing,
+      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+      peerPort: () => 3784,
+      socket: lan.factory('10.0.0.1'),
+      clockNs: sim.clockNs,
+      scheduler: sim.scheduler,
+      beat: (ns) => beats.push(ns),
+      capMs: 2000,
+    });
+    t.teardown(() => lone.stop());
+    const alone = alonePulseMs(timing);
+    t.ok(alone > timing.heartbeatMs && 3 * alone <= timing.livenessBoundMs, `alone pulse ${alone} ms`);
+    lone.start();
+    lone.setReady();
+    lone.setTargets({ watching: new Set(), watchedBy: new Set() }, new Map());
+    t.ok(
+      sim.until(2000, () => lone.fresh()),
+      'alone, the gate opens once ready',
+    );
+    t.equal(lone.pulseMs(), alone);
+    const gaps = (from: number) => beats.slice(from).map((b, i, all) => (i === 0 ? 0 : ms(b - all[i - 1]!)));
+    let from = beats.length;
+    sim.advance(1000);
+    t.equal(beats.length - from, Math.floor(1000 / alone), 'one beat per alone pulse, not one per heartbeat');
+    t.ok(
+      gaps(from).every((g) => g < timing.livenessBoundMs),
+      'every beat comes well within the liveness bound',
+    );
+    t.ok(lone.fresh(), 'the gate stayed open');
+
+    // A successor appears: the pulse runs at the heartbeat again, and packets go out at once.
+    const peer = new OwnerWatch({
+      timing,
+      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+      peerPort: () => 3784,
+      socket: lan.factory('10.0.0.2'),
+      clockNs: sim.clockNs,
+      scheduler: sim.scheduler,
+      beat: () => undefined,
+      capMs: 2000,
+    });
+    t.teardown(() => peer.stop());
+    peer.setTargets({ watching: new Set(['o']), watchedBy: new Set() }, new Map([['o', '10.0.0.1']]));
+    peer.start();
+    lone.setTargets({ watching: new Set(), watchedBy: new Set(['x']) }, new Map([['x', '10.0.0.2']]));
+    t.equal(lone.pulseMs(), timing.heartbeatMs, 'a session: the heartbeat period');
+    t.ok(
+      sim.until(2000, () => peer.verdict('o') === 'up'),
+      'the new watcher sees the owner up',
+    );
+    from = beats.length;
+    sim.advance(200);
+    t.equal(beats.length - from, 200 / timing.heartbeatMs, 'one beat per heartbeat again');
+    t.equal(lone.counters.lateTicks, 0, 'the change of period is not taken for a late pulse');
+    t.ok(lone.fresh());
+
+    lone.setTargets({ watching: new Set(), watchedBy: new Set() }, new Map());
+    t.equal(lone.pulseMs(), alone, 'alone again: the slow pulse');
+    sim.advance(500);
+    t.ok(lone.fresh(), 'and the gate stays open');
   },
 );
 

@@ -145,6 +145,40 @@ t.test('three members: join, metadata, keyed broadcasts, key rotation, leave', a
   t.ok(s.probes > 0 && s.udpPacketsIn > 0 && s.tcpStreamsIn >= 2, 'counters move');
 });
 
+t.test('a member alone runs no probe or gossip timer; news waits for the first member to join', async (t) => {
+  const opts = { bindAddr: '127.0.0.1', bindPort: 0, profile: 'local' } as const;
+  const a = await Memberlist.create({ name: 'lone', ...opts });
+  const b = await Memberlist.create({ name: 'later', ...opts });
+  t.teardown(async () => {
+    for (const m of [a, b]) await m.shutdown();
+  });
+  // News while alone: a user broadcast and new metadata are queued, with nobody to send them to.
+  a.broadcast(Buffer.from('while alone'), { key: 'k' });
+  a.setMeta(Buffer.from('v2'));
+  await new Promise((r) => setImmediate(r));
+  t.same(
+    a.timersArmed(),
+    { probe: false, gossip: false },
+    'alone: no timer for rounds that would send nothing',
+  );
+
+  const got: string[] = [];
+  b.on('message', (m) => got.push(`${m.from}:${m.payload.toString()}`));
+  await b.join([`127.0.0.1:${a.address().port}`]);
+  await until(() => a.timersArmed().probe && b.timersArmed().probe, 5000, 'both probing');
+  await until(() => got.includes('lone:while alone'), 5000, 'the queued broadcast to reach the newcomer');
+  t.pass('the news queued while alone reached the first member to join');
+
+  await b.shutdown();
+  await until(() => view(a, 'later')?.state === 'dead', 10_000, 'the newcomer declared dead');
+  await until(
+    () => !a.timersArmed().probe && !a.timersArmed().gossip,
+    15_000,
+    'the timers to stop once alone again',
+  );
+  t.pass('alone again: no probe or gossip timer');
+});
+
 t.test('IPv6: two members on ::1 find each other and detect a shutdown', async (t) => {
   const [a, b] = (await cluster(t, ['v6a', 'v6b'], '::1')) as [Memberlist, Memberlist];
   t.equal(view(a, 'v6b')?.address, '::1');
