@@ -1,6 +1,8 @@
 import { matchDocuments, splitDocuments } from './documents.js';
 import { decodeDocuments, finishParsed, newParsed, type ParsedConfig, type ParsedObjects } from './parse.js';
 import { parseDocumentsInWorker, type ParseBudget } from './parse-off-thread.js';
+import { ModelValidation } from './incremental-validation.js';
+import { recordModelChange } from './model-change.js';
 import { emptyModel, type HeraldModel } from './types.js';
 import type { ObjectLocation } from './validate.js';
 
@@ -22,38 +24,100 @@ export const IN_THREAD_MAX_BYTES = 16 * 1024;
 export class DocumentCache {
   /** Each file's documents (texts) and what they decoded to, in order. */
   private files = new Map<string, SplitFile>();
+  /** What the last parse assembled: the next parse records its change from its model (model-change.ts). */
+  private last: ParsedConfig | undefined;
+  private readonly validation = new ModelValidation();
 
   async parse(
     files: ReadonlyArray<{ text: string; fileName: string }>,
     budget: ParseBudget,
   ): Promise<ParsedConfig | undefined> {
-    const next: Array<{ fileName: string; pieces: string[]; entries: Array<ParsedObjects | undefined> }> = [];
+    const next: Array<{ fileName: string; pieces: string[]; entries: Array<Entry | undefined> }> = [];
     const missing: Array<{ text: string; fileName: string; file: number; doc: number }> = [];
+    const removed: Entry[] = [];
+    const before = [...this.files.keys()];
+    let ordered = files.length === before.length;
     for (const file of files) {
       const pieces = splitDocuments(file.text);
       if (!pieces) return undefined;
       const known = this.files.get(file.fileName);
+      ordered &&= before[next.length] === file.fileName;
       const matched = matchDocuments(known?.pieces ?? [], pieces);
       const entries = matched.map((at) => (at === -1 ? undefined : known!.entries[at]));
       entries.forEach((entry, doc) => {
         if (!entry) missing.push({ text: pieces[doc]!, fileName: file.fileName, file: next.length, doc });
       });
+      const kept = keptInOrder(matched);
+      if (kept) known?.entries.forEach((entry, i) => kept.has(i) || removed.push(entry));
+      else ordered = false;
       next.push({ fileName: file.fileName, pieces, entries });
     }
     const decoded = await decode(missing, budget);
     if (!decoded) return undefined;
-    missing.forEach(({ file, doc }, i) => (next[file]!.entries[doc] = decoded[i]!));
+    const added = decoded.map(entryOf);
+    missing.forEach(({ file, doc }, i) => (next[file]!.entries[doc] = added[i]!));
     const split = next as SplitFile[];
     // Only the documents of this version stay: the cache never outgrows the files.
     this.files = new Map(split.map((file) => [file.fileName, file]));
-    return assemble(split);
+    const previous = this.last;
+    // The same documents in the same order: the same model (a file event after the SIGHUP that read it).
+    if (previous && ordered && added.length === 0 && removed.length === 0 && previous.problems.length === 0)
+      return previous;
+    const parsed = assemble(
+      split,
+      (model) => {
+        if (previous && ordered)
+          recordModelChange(previous.model, model, { added: merged(added), removed: merged(removed) });
+      },
+      this.validation,
+    );
+    this.last = parsed;
+    return parsed;
   }
+}
+
+/** A document's decoded objects, with the kinds it holds listed once (a document holds one object). */
+interface Entry {
+  parsed: ParsedObjects;
+  model: Array<[keyof HeraldModel, object[]]>;
+  checkedOnly: Array<[keyof HeraldModel, object[]]>;
+}
+
+function entryOf(parsed: ParsedObjects): Entry {
+  const present = (model: HeraldModel) =>
+    FIELDS.flatMap((field): Array<[keyof HeraldModel, object[]]> =>
+      model[field].length > 0 ? [[field, model[field]]] : [],
+    );
+  return { parsed, model: present(parsed.model), checkedOnly: present(parsed.checkedOnly) };
+}
+
+/**
+ * The previous documents kept by a match (matchDocuments), when they keep their relative order and each
+ * is kept once; undefined otherwise (a move or a copy: no change is recorded, every stage works in full).
+ */
+function keptInOrder(matched: readonly number[]): Set<number> | undefined {
+  const kept = new Set<number>();
+  let last = -1;
+  for (const at of matched) {
+    if (at === -1) continue;
+    if (at <= last) return undefined;
+    kept.add(at);
+    last = at;
+  }
+  return kept;
+}
+
+/** The objects of these documents as one model (a change's added or removed side). */
+function merged(entries: readonly Entry[]): HeraldModel {
+  const out = emptyModel();
+  for (const entry of entries) for (const [field, objects] of entry.model) appendAll(out[field], objects);
+  return out;
 }
 
 interface SplitFile {
   fileName: string;
   pieces: string[];
-  entries: ParsedObjects[];
+  entries: Entry[];
 }
 
 async function decode(
@@ -67,18 +131,30 @@ async function decode(
   return Array.isArray(result) ? result : undefined;
 }
 
-function assemble(split: readonly SplitFile[]): ParsedConfig {
+/**
+ * The model of these documents in order. A model without problems of its own documents is validated
+ * by `validation` (which checks only what changed when it can); `assembled` sees the model first, so
+ * its change can be recorded before that.
+ */
+function assemble(
+  split: readonly SplitFile[],
+  assembled: (model: HeraldModel) => void,
+  validation: ModelValidation,
+): ParsedConfig {
   const out = newParsed();
+  let checkedOnly = false;
   for (const { entries } of split) {
     entries.forEach((entry, i) => {
-      for (const field of FIELDS) {
-        appendAll(out.model[field], entry.model[field]);
-        appendAll(out.checkedOnly[field], entry.checkedOnly[field]);
-      }
-      for (const problem of entry.problems) out.problems.push({ ...problem, doc: i + 1 });
+      for (const [field, objects] of entry.model) appendAll(out.model[field], objects);
+      for (const [field, objects] of entry.checkedOnly) appendAll(out.checkedOnly[field], objects);
+      checkedOnly ||= entry.checkedOnly.length > 0;
+      for (const problem of entry.parsed.problems) out.problems.push({ ...problem, doc: i + 1 });
     });
   }
-  return finishParsed(out, new LazyLocations(() => locationsOf(split)));
+  assembled(out.model);
+  const locations = new LazyLocations(() => locationsOf(split));
+  if (checkedOnly || out.problems.length > 0) return finishParsed(out, locations);
+  return { model: out.model, problems: validation.validate(out.model, (o) => locations.get(o)), locations };
 }
 
 function locationsOf(split: readonly SplitFile[]): Map<object, ObjectLocation> {
@@ -86,7 +162,7 @@ function locationsOf(split: readonly SplitFile[]): Map<object, ObjectLocation> {
   for (const { entries } of split) {
     entries.forEach((entry, i) => {
       // A document decoded alone is document 1: its objects are renumbered to where it is now.
-      for (const [object, at] of entry.locations) locations.set(object, { ...at, doc: i + 1 });
+      for (const [object, at] of entry.parsed.locations) locations.set(object, { ...at, doc: i + 1 });
     });
   }
   return locations;

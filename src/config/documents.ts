@@ -26,7 +26,7 @@ const LINE_BREAKS = new Set(['\n', '\r']);
 const SEPARATORS = new Set([' ', '\t', '\r', '\n']);
 
 /**
- * For each new document, the index of the same text in the previous version, or -1. An edit changes a
+ * For each new document, the index of the same text in the previous version, or -1; no index twice. An edit changes a
  * few documents somewhere in a long file: the unchanged head and tail are matched by position (a string
  * compare each), and only the documents between them by text.
  */
@@ -46,8 +46,13 @@ export function matchDocuments(previous: readonly string[], next: readonly strin
     matched[next.length - 1 - tail] = previous.length - 1 - tail;
     tail++;
   }
-  const middle = new Map<string, number>();
-  for (let i = head; i < previous.length - tail; i++) middle.set(previous[i]!, i);
-  for (let i = head; i < next.length - tail; i++) matched[i] = middle.get(next[i]!) ?? -1;
+  // Each previous document is taken once (a copied text is decoded again: its objects are its own).
+  const middle = new Map<string, number[]>();
+  for (let i = previous.length - tail - 1; i >= head; i--) {
+    const same = middle.get(previous[i]!);
+    if (same) same.push(i);
+    else middle.set(previous[i]!, [i]);
+  }
+  for (let i = head; i < next.length - tail; i++) matched[i] = middle.get(next[i]!)?.pop() ?? -1;
   return matched;
 }

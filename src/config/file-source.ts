@@ -107,6 +107,7 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
       this.emit('rejected', problems);
       return 'rejected';
     }
+    if (parsed.model === this.model) return 'unchanged';
     const fingerprint = modelFingerprint(parsed.model);
     if (sameFingerprint(fingerprint, this.lastFingerprint)) return 'unchanged';
     this.lastFingerprint = fingerprint;

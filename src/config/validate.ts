@@ -12,7 +12,14 @@ import { serviceHealthCheck } from './health-check.js';
 import { poolRanges, selectedPoolNames } from './pools.js';
 import { ENDPOINTSLICE_SERVICE_LABEL } from './schemas.js';
 import { isHeraldService, serviceKey, serviceRequest } from './service.js';
-import type { BGPAdvertisement, HeraldModel, IPAddressPool, Problem } from './types.js';
+import type {
+  BGPAdvertisement,
+  EndpointSlice,
+  HeraldModel,
+  IPAddressPool,
+  Problem,
+  Service,
+} from './types.js';
 import { suggestion } from './did-you-mean.js';
 
 /** Where an object came from: file (or `Kind/name` for API objects), 1-based document, path prefix. */
@@ -22,8 +29,17 @@ export interface ObjectLocation {
   path: string;
 }
 
-type Obj = { kind?: string; metadata: { name: string; namespace?: string } };
-type Locate = (obj: object) => ObjectLocation | undefined;
+export type Obj = { kind?: string; metadata: { name: string; namespace?: string } };
+export type Locate = (obj: object) => ObjectLocation | undefined;
+
+/** Reports a problem of an object into `problems`, at the path where the object was read from. */
+export function problemsAt(problems: Problem[], locate: Locate): At {
+  return (obj, path, message) => {
+    const loc = locate(obj) ?? { file: `${obj.kind ?? 'object'}/${obj.metadata.name}`, doc: 0, path: '' };
+    const full = !loc.path ? path : !path ? loc.path : `${loc.path}.${path}`;
+    problems.push({ file: loc.file, doc: loc.doc, path: full, message });
+  };
+}
 
 /**
  * Cross-object checks on a model whose objects each passed their schema: duplicate names, overlapping
@@ -32,11 +48,7 @@ type Locate = (obj: object) => ObjectLocation | undefined;
  */
 export function validateModel(model: HeraldModel, locate: Locate = () => undefined): Problem[] {
   const problems: Problem[] = [];
-  const at = (obj: Obj, path: string, message: string): void => {
-    const loc = locate(obj) ?? { file: `${obj.kind ?? 'object'}/${obj.metadata.name}`, doc: 0, path: '' };
-    const full = !loc.path ? path : !path ? loc.path : `${loc.path}.${path}`;
-    problems.push({ file: loc.file, doc: loc.doc, path: full, message });
-  };
+  const at = problemsAt(problems, locate);
   const where = (obj: Obj): string => {
     const loc = locate(obj);
     return loc ? ` (${loc.file}:${loc.doc})` : '';
@@ -71,7 +83,7 @@ export function validateModel(model: HeraldModel, locate: Locate = () => undefin
   return problems;
 }
 
-type At = (obj: Obj, path: string, message: string) => void;
+export type At = (obj: Obj, path: string, message: string) => void;
 type Where = (obj: Obj) => string;
 
 function duplicates<T extends Obj>(
@@ -235,55 +247,78 @@ function checkPeers(model: HeraldModel, at: At, where: Where): void {
 }
 
 function checkServices(model: HeraldModel, poolNames: ReadonlySet<string>, at: At): void {
-  const ranges = model.pools.map((p) => ({ name: p.metadata.name, ranges: poolRanges(p) }));
-  const poolOf = (family: 4 | 6, value: bigint): string | undefined =>
+  const poolOf = poolLookup(model.pools);
+  for (const svc of model.services) checkService(svc, poolNames, poolOf, at);
+}
+
+/** The pool holding an address, if any. */
+export type PoolOf = (family: 4 | 6, value: bigint) => string | undefined;
+
+export function poolLookup(pools: readonly IPAddressPool[]): PoolOf {
+  const ranges = pools.map((p) => ({ name: p.metadata.name, ranges: poolRanges(p) }));
+  return (family, value) =>
     ranges.find((p) => p.ranges.some((r) => r.family === family && r.start <= value && value <= r.end))?.name;
-  for (const svc of model.services) {
-    if (!isHeraldService(svc)) continue;
-    const req = serviceRequest(svc);
-    for (const p of req.problems) at(svc, p.path, p.message);
-    for (const p of serviceHealthCheck(svc).problems) at(svc, p.path, p.message);
-    if (req.requestedPool && !poolNames.has(req.requestedPool)) {
+}
+
+/** One Service's own checks against the pools: its request, health check and requested addresses. */
+export function checkService(svc: Service, poolNames: ReadonlySet<string>, poolOf: PoolOf, at: At): void {
+  if (!isHeraldService(svc)) return;
+  const req = serviceRequest(svc);
+  for (const p of req.problems) at(svc, p.path, p.message);
+  for (const p of serviceHealthCheck(svc).problems) at(svc, p.path, p.message);
+  if (req.requestedPool && !poolNames.has(req.requestedPool)) {
+    at(
+      svc,
+      'metadata.annotations',
+      `unknown IPAddressPool "${req.requestedPool}" requested${suggestion(req.requestedPool, poolNames)}`,
+    );
+  }
+  const owners = new Set<string>();
+  for (const r of req.requestedIps) {
+    const owner = poolOf(r.family, r.value);
+    if (!owner) at(svc, 'spec', `requested ${r.ip} is not in any IPAddressPool`);
+    else if (req.requestedPool && owner !== req.requestedPool && poolNames.has(req.requestedPool)) {
       at(
         svc,
-        'metadata.annotations',
-        `unknown IPAddressPool "${req.requestedPool}" requested${suggestion(req.requestedPool, poolNames)}`,
+        'spec',
+        `requested ${r.ip} is in pool "${owner}", not in the requested pool "${req.requestedPool}"`,
       );
-    }
-    const owners = new Set<string>();
-    for (const r of req.requestedIps) {
-      const owner = poolOf(r.family, r.value);
-      if (!owner) at(svc, 'spec', `requested ${r.ip} is not in any IPAddressPool`);
-      else if (req.requestedPool && owner !== req.requestedPool && poolNames.has(req.requestedPool)) {
-        at(
-          svc,
-          'spec',
-          `requested ${r.ip} is in pool "${owner}", not in the requested pool "${req.requestedPool}"`,
-        );
-      } else owners.add(owner);
-    }
-    if (owners.size > 1)
-      at(svc, 'spec', `requested addresses come from different pools (${[...owners].join(', ')})`);
-    if (req.familyPolicy === 'RequireDualStack' && req.families.length === 1) {
-      at(svc, 'spec.ipFamilies', 'RequireDualStack needs both IPv4 and IPv6 (or leave ipFamilies unset)');
-    }
+    } else owners.add(owner);
+  }
+  if (owners.size > 1)
+    at(svc, 'spec', `requested addresses come from different pools (${[...owners].join(', ')})`);
+  if (req.familyPolicy === 'RequireDualStack' && req.families.length === 1) {
+    at(svc, 'spec.ipFamilies', 'RequireDualStack needs both IPv4 and IPv6 (or leave ipFamilies unset)');
   }
 }
 
 function checkEndpointSlices(model: HeraldModel, at: At): void {
   const services = new Set(model.services.map(serviceKey));
   const nodes = new Set(model.nodes.map((n) => n.metadata.name));
-  for (const es of model.endpointSlices) {
-    const svc = es.metadata.labels?.[ENDPOINTSLICE_SERVICE_LABEL] ?? '';
-    const key = `${es.metadata.namespace ?? 'default'}/${svc}`;
-    if (model.services.length > 0 && !services.has(key)) {
-      at(es, `metadata.labels["${ENDPOINTSLICE_SERVICE_LABEL}"]`, `no Service ${key} in this configuration`);
-    }
-    if (nodes.size === 0) continue;
-    (es.endpoints ?? []).forEach((ep, i) => {
-      if (ep.nodeName !== undefined && !nodes.has(ep.nodeName)) {
-        at(es, `endpoints[${i}].nodeName`, `unknown Node "${ep.nodeName}"`);
-      }
-    });
+  const hasServices = model.services.length > 0;
+  for (const es of model.endpointSlices)
+    checkEndpointSlice(es, hasServices ? services : undefined, nodes, at);
+}
+
+/** The Service key an EndpointSlice names (its label; `namespace/` when the label is missing). */
+export const sliceKeyOf = (es: EndpointSlice): string =>
+  `${es.metadata.namespace ?? 'default'}/${es.metadata.labels?.[ENDPOINTSLICE_SERVICE_LABEL] ?? ''}`;
+
+/** One EndpointSlice against the Services (undefined: the file has none, slices stand alone) and Nodes. */
+export function checkEndpointSlice(
+  es: EndpointSlice,
+  services: { has(key: string): boolean } | undefined,
+  nodes: ReadonlySet<string>,
+  at: At,
+): void {
+  const key = sliceKeyOf(es);
+  if (services && !services.has(key)) {
+    at(es, `metadata.labels["${ENDPOINTSLICE_SERVICE_LABEL}"]`, `no Service ${key} in this configuration`);
   }
+  if (nodes.size === 0) return;
+  (es.endpoints ?? []).forEach((ep, i) => {
+    if (ep.nodeName !== undefined && !nodes.has(ep.nodeName)) {
+      at(es, `endpoints[${i}].nodeName`, `unknown Node "${ep.nodeName}"`);
+    }
+  });
 }

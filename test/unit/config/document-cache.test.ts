@@ -55,6 +55,11 @@ t.test('documents of a new version are matched to the same texts of the previous
     'a repeated text beyond the old ones is new',
   );
   t.same(matchDocuments(['a', 'b'], []), [], 'all removed');
+  t.same(
+    matchDocuments(['x', 'a', 'a', 'y'], ['z', 'a', 'a', 'a', 'w']),
+    [-1, 1, 2, -1, -1],
+    'each previous document is matched once: a third copy is new',
+  );
 });
 
 t.test('a cached parse gives the model of a whole parse, and reuses unchanged documents', async (t) => {
