@@ -3,6 +3,7 @@ import type { HeraldModel, Service } from '../config/types.js';
 import { allocateAll } from './allocate-all.js';
 import { Allocator, ingressIps, isAllocated, type Allocation } from './allocator.js';
 import { sameItems } from '../util/arrays.js';
+import { modelChange, type ModelChange } from '../config/model-change.js';
 import { lowerBound } from '../util/sorted.js';
 
 /** What the last run allocated from, indexed for the next one. */
@@ -43,39 +44,45 @@ export class IncrementalAllocator {
   private last: Last | undefined;
 
   allocate(model: HeraldModel): Map<string, Allocation> {
-    const services = new Map<string, Service>();
-    let duplicate = false;
-    for (const svc of model.services) {
-      if (!isHeraldService(svc)) continue;
-      const key = serviceRequest(svc).key;
-      if (services.has(key)) duplicate = true;
-      else services.set(key, svc);
-    }
     const last = this.last;
-    const result = last && !duplicate ? incremental(last, model, services) : undefined;
+    const change = last && modelChange(last.model, model);
+    const delta = last && ((change && fromChange(last, change)) || fromWalk(last, walked(model)));
+    const result = last && delta ? incremental(last, model, delta) : undefined;
     if (result) {
       this.stats.incremental++;
       return result;
     }
     this.stats.full++;
     const full = allocateAll(model);
-    this.last = duplicate ? undefined : indexed(model, services, full);
+    const services = walked(model);
+    this.last = services ? indexed(model, services, full) : undefined;
     return full;
   }
 }
 
-/** Only specific addresses, no sharing, no claims: its allocation reads nothing of the others but them. */
-const local = (svc: Service, req: ServiceRequest): boolean =>
-  req.requestedIps.length > 0 && req.sharingKey === undefined && ingressIps(svc).length === 0;
+/** The services that changed since `last`, and the first Herald service of each key after the change. */
+interface Delta {
+  gone: string[];
+  added: string[];
+  changed: string[];
+  services: Map<string, Service>;
+}
 
-function incremental(
-  last: Last,
-  model: HeraldModel,
-  services: Map<string, Service>,
-): Map<string, Allocation> | undefined {
-  if (!sameItems(last.model.pools, model.pools) || !sameItems(last.model.namespaces, model.namespaces))
-    return undefined;
-  if (last.claiming > 0) return undefined;
+/** Every Herald service by key (undefined when a key repeats: allocateAll counts the first only). */
+function walked(model: HeraldModel): Map<string, Service> | undefined {
+  const services = new Map<string, Service>();
+  for (const svc of model.services) {
+    if (!isHeraldService(svc)) continue;
+    const key = serviceRequest(svc).key;
+    if (services.has(key)) return undefined;
+    services.set(key, svc);
+  }
+  return services;
+}
+
+/** The delta found by comparing every service with the last run's, by identity. */
+function fromWalk(last: Last, services: Map<string, Service> | undefined): Delta | undefined {
+  if (!services) return undefined;
   const gone: string[] = [];
   const added: string[] = [];
   const changed: string[] = [];
@@ -87,6 +94,50 @@ function incremental(
   if (services.size - added.length !== last.services.size) {
     for (const key of last.services.keys()) if (!services.has(key)) gone.push(key);
   }
+  return { gone, added, changed, services };
+}
+
+/**
+ * The delta of a recorded change (config/model-change.ts), without a walk over every service; undefined
+ * when it is not exact: pools or namespaces changed, or a key is held twice.
+ */
+function fromChange(last: Last, change: ModelChange): Delta | undefined {
+  if (change.added.pools.length + change.removed.pools.length > 0) return undefined;
+  if (change.added.namespaces.length + change.removed.namespaces.length > 0) return undefined;
+  const removed = new Map<string, Service>();
+  for (const svc of change.removed.services) {
+    if (!isHeraldService(svc)) continue;
+    const key = serviceRequest(svc).key;
+    if (last.services.get(key) !== svc) return undefined;
+    removed.set(key, svc);
+  }
+  const added = new Map<string, Service>();
+  for (const svc of change.added.services) {
+    if (!isHeraldService(svc)) continue;
+    const key = serviceRequest(svc).key;
+    if (added.has(key) || (last.services.has(key) && !removed.has(key))) return undefined;
+    added.set(key, svc);
+  }
+  const services = new Map(last.services);
+  for (const key of removed.keys()) services.delete(key);
+  for (const [key, svc] of added) services.set(key, svc);
+  return {
+    gone: [...removed.keys()].filter((key) => !added.has(key)),
+    added: [...added.keys()].filter((key) => !removed.has(key)),
+    changed: [...added.keys()].filter((key) => removed.has(key)),
+    services,
+  };
+}
+
+/** Only specific addresses, no sharing, no claims: its allocation reads nothing of the others but them. */
+const local = (svc: Service, req: ServiceRequest): boolean =>
+  req.requestedIps.length > 0 && req.sharingKey === undefined && ingressIps(svc).length === 0;
+
+function incremental(last: Last, model: HeraldModel, delta: Delta): Map<string, Allocation> | undefined {
+  if (!sameItems(last.model.pools, model.pools) || !sameItems(last.model.namespaces, model.namespaces))
+    return undefined;
+  if (last.claiming > 0) return undefined;
+  const { gone, added, changed, services } = delta;
   const olds = [...gone, ...changed].map((k) => last.services.get(k)!);
   const news = [...added, ...changed].map((k) => services.get(k)!);
   if (![...olds, ...news].every((svc) => local(svc, serviceRequest(svc)))) return undefined;

@@ -3,7 +3,8 @@ import fc from 'fast-check';
 import t from 'tap';
 import { allocateAll } from '../../../src/allocator/index.js';
 import { IncrementalAllocator } from '../../../src/allocator/incremental.js';
-import type { IPAddressPool, Service } from '../../../src/config/types.js';
+import type { HeraldModel, IPAddressPool, Service } from '../../../src/config/types.js';
+import { recordIdentityChange } from '../../helpers/model-diff.js';
 import { model, pool, svc, type SvcOpts } from './helpers.js';
 
 // IncrementalAllocator against allocateAll over sequences of small edits (fast-check; seeds printed on
@@ -67,28 +68,37 @@ const first = fc.uniqueArray(
 t.test('the result of allocateAll after every edit; incremental where the edit allows it', async (t) => {
   let incremental = 0;
   fc.assert(
-    fc.property(first, fc.array(edit, { minLength: 1, maxLength: 10 }), (start, edits) => {
-      const allocator = new IncrementalAllocator();
-      let services = start.map((s) => objectOf(s.name, s.variant));
-      let pools = poolsA;
-      const check = () => {
-        const m = model(pools, services);
-        deepStrictEqual([...allocator.allocate(m)], [...allocateAll(m)]);
-      };
-      check();
-      for (const e of edits) {
-        // most edits touch services that request one address of their own, as pinned configurations do
-        const variant = e.pinned ? e.variant % 8 : e.variant;
-        const at = services.length === 0 ? 0 : e.at % services.length;
-        if (e.what === 'replace' && services.length > 0) {
-          services = services.map((s, i) => (i === at ? objectOf(s.metadata.name, variant) : s));
-        } else if (e.what === 'remove') services = services.filter((_, i) => i !== at);
-        else if (e.what === 'add') services = [...services, objectOf(`${e.name}${e.at % 3}`, variant)];
-        else if (e.what === 'pools') pools = pools === poolsA ? poolsB : poolsA;
+    fc.property(
+      first,
+      fc.array(edit, { minLength: 1, maxLength: 10 }),
+      fc.boolean(),
+      (start, edits, record) => {
+        const allocator = new IncrementalAllocator();
+        let services = start.map((s) => objectOf(s.name, s.variant));
+        let pools = poolsA;
+        let previous: HeraldModel | undefined;
+        const check = () => {
+          const m = model(pools, services);
+          // Half the versions come with their change recorded (a reload through the document cache).
+          if (record) recordIdentityChange(previous, m);
+          previous = m;
+          deepStrictEqual([...allocator.allocate(m)], [...allocateAll(m)]);
+        };
         check();
-      }
-      incremental += allocator.stats.incremental;
-    }),
+        for (const e of edits) {
+          // most edits touch services that request one address of their own, as pinned configurations do
+          const variant = e.pinned ? e.variant % 8 : e.variant;
+          const at = services.length === 0 ? 0 : e.at % services.length;
+          if (e.what === 'replace' && services.length > 0) {
+            services = services.map((s, i) => (i === at ? objectOf(s.metadata.name, variant) : s));
+          } else if (e.what === 'remove') services = services.filter((_, i) => i !== at);
+          else if (e.what === 'add') services = [...services, objectOf(`${e.name}${e.at % 3}`, variant)];
+          else if (e.what === 'pools') pools = pools === poolsA ? poolsB : poolsA;
+          check();
+        }
+        incremental += allocator.stats.incremental;
+      },
+    ),
     { numRuns: runs(400) },
   );
   t.ok(incremental > 200, `${incremental} allocations were incremental`);

@@ -7,6 +7,7 @@ import { modelChange, recordModelChange } from '../../../src/config/model-change
 import { parseConfigTexts } from '../../../src/config/parse.js';
 import { emptyModel, type HeraldModel } from '../../../src/config/types.js';
 import { validateModel } from '../../../src/config/validate.js';
+import { recordIdentityChange } from '../../helpers/model-diff.js';
 
 const runs = (n: number): number => n * Number(process.env.HERALD_PROPERTY_RUNS ?? 1);
 const budget = { timeoutMs: 30_000 };
@@ -158,22 +159,7 @@ t.test('ModelValidation gives validateModel for every version, also with problem
           for (const field of Object.keys(model) as Array<keyof HeraldModel>)
             (model[field] as object[]).push(...(one[field] as object[]));
         }
-        const now = objectsOf(model);
-        const count = Object.values(model).reduce((n: number, objects: object[]) => n + objects.length, 0);
-        // A copied document is the same objects twice: the document cache records no change then.
-        if (previous && now.size === count) {
-          const before = objectsOf(previous);
-          const side = (from: HeraldModel, keep: (o: object) => boolean) => {
-            const out = emptyModel();
-            for (const field of Object.keys(out) as Array<keyof HeraldModel>)
-              (out[field] as object[]) = (from[field] as object[]).filter(keep);
-            return out;
-          };
-          recordModelChange(previous, model, {
-            added: side(model, (o) => !before.has(o)),
-            removed: side(previous, (o) => !now.has(o)),
-          });
-        }
+        recordIdentityChange(previous, model);
         deepStrictEqual(
           validation.validate(model, () => undefined),
           validateModel(model),
