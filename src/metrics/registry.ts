@@ -4,6 +4,7 @@ import type { ClusterRateView } from './gossip.js';
 import { type Announcement, formatValue, VipFamilyRenderer } from './exposition.js';
 import { type LinkSpeed, type LinkSpeedProbe, probeLinkSpeed, utilizationRatio } from './link.js';
 import { type FlowGuardSource, type FlowTrafficSource, renderFlowFamilies } from './flows.js';
+import { withLoopDelayMonitor } from './loop-delay.js';
 import type { TrafficMonitor } from './monitor.js';
 import { totalRate } from './rates.js';
 
@@ -284,15 +285,11 @@ export class HeraldMetrics {
   }
 }
 
-export const EVENT_LOOP_MONITOR_MS = 50;
-
 /**
  * Creates every Herald metric (DESIGN.md "Metrics") on `registry` (a new one by default), plus Node.js
- * process metrics (`process_*`, `nodejs_*`).
+ * process metrics (`process_*`, `nodejs_*`; the event-loop delay from metrics/loop-delay.ts).
  */
 export function createHeraldMetrics(registry: Registry = new Registry()): HeraldMetrics {
-  // The event-loop delay monitor wakes the loop once per precision interval: prom-client's 10 ms default
-  // costs an idle speaker 100 wake-ups a second; 50 ms still resolves the stalls that matter (> 100 ms).
-  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_MONITOR_MS });
+  withLoopDelayMonitor(() => collectDefaultMetrics({ register: registry }));
   return new HeraldMetrics(registry);
 }

@@ -9,6 +9,7 @@ import type { ArmedTakeovers } from '../l2/watch/takeover.js';
 import type { OwnerWatchPart } from './parts.js';
 import type { PriorityOutcome } from '../util/thread-priority.js';
 import { workerEnv } from '../util/compile-cache.js';
+import { recordLoopDelay } from '../metrics/loop-delay.js';
 
 /** What the pulse thread needs to run the owner watch (structured-cloned into it). */
 export interface WatchWorkerData {
@@ -215,6 +216,7 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     this.stamp[0] = now;
     const gap = this.lastTickMs === undefined ? 0 : now - this.lastTickMs;
     this.lastTickMs = now;
+    if (gap > 0) recordLoopDelay(Math.max(0, gap - this.stampEveryMs()));
     if (gap - this.stampEveryMs() >= STALL_REPORT_MS) this.opts.onStall?.(gap);
   }
 
