@@ -19,7 +19,7 @@ import type { ModelSource } from './model-source.js';
 import type { SpeakerOptions } from './options.js';
 import { Speaker } from './speaker.js';
 import { StartupStages } from './startup-stages.js';
-import { WatchThread } from './watch-thread.js';
+import { type PreparedWatchThread, WatchThread } from './watch-thread.js';
 
 /**
  * Builds a real node's speaker: reads the model, finds the interfaces, opens (or adopts) the pinned XDP
@@ -32,7 +32,27 @@ export async function startSpeaker(
   log: Logger,
 ): Promise<Speaker> {
   const stages = new StartupStages();
+  // While the configuration parses on its own thread: the pulse thread loads its modules and the XDP
+  // program loads (its maps pinned or adopted). Neither binds a socket nor touches an interface yet.
+  const prepared = WatchThread.prepare();
+  try {
+    return await assemble(options, source, log, stages, prepared);
+  } catch (error) {
+    void prepared.cancel();
+    throw error;
+  }
+}
+
+async function assemble(
+  options: SpeakerOptions,
+  source: ModelSource,
+  log: Logger,
+  stages: StartupStages,
+  prepared: PreparedWatchThread,
+): Promise<Speaker> {
   const reached = (stage: string) => stages.reached(stage);
+  const responder = XdpResponder.open({ pinDir: options.pinDir });
+  reached('program');
   await source.start();
   reached('configuration');
   const ifaces = localInterfaces(options.interfaces);
@@ -53,8 +73,6 @@ export async function startSpeaker(
     meta: encodeNodeMeta(earlyMeta),
   });
   reached('gossip');
-  const responder = XdpResponder.open({ pinDir: options.pinDir });
-  reached('program');
   countTransmitErrors(responder, options.pinDir, log);
   // Entries left by a previous process mean this is a restart: BGP then announces graceful restart.
   const restarting = responder.vips().size > 0;
@@ -85,34 +103,37 @@ export async function startSpeaker(
   });
   // No heartbeat here: the gate opens only once this node's watchers report it up (speaker.start).
   responder.setLivenessBoundMs(options.livenessMs ?? gate.livenessBoundMs);
-  const watch = await WatchThread.open({
-    timing: gate,
-    detectMult: options.watchDetectMult,
-    capMs: WATCHER_CAP_MS,
-    family: options.bind.host.includes(':') ? 6 : 4,
-    host: options.bind.host,
-    // Every speaker's watch listens one port above its gossip port.
-    port: membership.address().port + 1,
-    peerPort: (name) => (membership.members().find((m) => m.name === name)?.port ?? options.bind.port) + 1,
-    pinDir: options.pinDir,
-    controlLoopStallMs: CONTROL_LOOP_STALL_MS,
-    nice: PULSE_NICE,
-    onStall: (gapMs) =>
-      log.warn(
-        { gapMs: Math.round(gapMs) },
-        gapMs >= CONTROL_LOOP_STALL_MS
-          ? 'control loop stalled beyond the bound: the pulse thread stopped beating (gate shut)'
-          : 'control loop stalled',
-      ),
-    onWarning: (message) => log.warn(message),
-    onFailure: (error) => {
-      log.error(
-        { err: error },
-        'owner watch thread failed: stopping (the gate is shut, the successors take over)',
-      );
-      process.kill(process.pid, 'SIGTERM');
+  const watch = await WatchThread.open(
+    {
+      timing: gate,
+      detectMult: options.watchDetectMult,
+      capMs: WATCHER_CAP_MS,
+      family: options.bind.host.includes(':') ? 6 : 4,
+      host: options.bind.host,
+      // Every speaker's watch listens one port above its gossip port.
+      port: membership.address().port + 1,
+      peerPort: (name) => (membership.members().find((m) => m.name === name)?.port ?? options.bind.port) + 1,
+      pinDir: options.pinDir,
+      controlLoopStallMs: CONTROL_LOOP_STALL_MS,
+      nice: PULSE_NICE,
+      onStall: (gapMs) =>
+        log.warn(
+          { gapMs: Math.round(gapMs) },
+          gapMs >= CONTROL_LOOP_STALL_MS
+            ? 'control loop stalled beyond the bound: the pulse thread stopped beating (gate shut)'
+            : 'control loop stalled',
+        ),
+      onWarning: (message) => log.warn(message),
+      onFailure: (error) => {
+        log.error(
+          { err: error },
+          'owner watch thread failed: stopping (the gate is shut, the successors take over)',
+        );
+        process.kill(process.pid, 'SIGTERM');
+      },
     },
-  });
+    prepared,
+  );
   reached('pulse');
   if ('nice' in watch.priority) log.info({ nice: watch.priority.nice }, 'pulse thread priority raised');
   else

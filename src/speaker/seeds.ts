@@ -54,7 +54,10 @@ export function seedResult(seed: string, error: unknown): SeedResult {
   );
 }
 
-/** First retry of a seed that did not let this node in; doubled per attempt up to RETRY_MAX_MS. */
+/**
+ * First retry of a seed that did not let this node in; doubled per attempt up to RETRY_MAX_MS, except for
+ * a seed not listening (unreachable), asked again every RETRY_MS.
+ */
 const RETRY_MS = 200;
 const RETRY_MAX_MS = 1600;
 
@@ -65,7 +68,7 @@ export interface FirstJoin {
 }
 
 /**
- * Tries every seed at once, each again with backoff, until one lets this node in or `graceMs` runs out;
+ * Tries every seed at once, each again (see RETRY_MS), until one lets this node in or `graceMs` runs out;
  * the standing then is that of each seed's latest outcome. No seeds: nobody to join (`joined`).
  */
 export async function joinFirstSeed(
@@ -73,6 +76,8 @@ export async function joinFirstSeed(
   seeds: readonly string[],
   graceMs: number,
   signal?: AbortSignal,
+  /** The wait between two attempts at one seed (tests record it). */
+  retryWait: (ms: number, signal: AbortSignal) => Promise<void> = sleep,
 ): Promise<FirstJoin> {
   if (seeds.length === 0) return { standing: 'joined', results: [] };
   const done = new AbortController();
@@ -80,12 +85,20 @@ export async function joinFirstSeed(
   signal?.addEventListener('abort', stop, { once: true });
   const latest = new Map<string, SeedResult | undefined>(seeds.map((s) => [s, undefined]));
   const attempt = async (seed: string): Promise<void> => {
-    for (let wait = RETRY_MS; !done.signal.aborted; wait = Math.min(2 * wait, RETRY_MAX_MS)) {
+    let backoff = RETRY_MS;
+    while (!done.signal.aborted) {
       const result = await target.contact(seed);
       if (done.signal.aborted) return;
       latest.set(seed, result);
       if (result.outcome === 'joined') return done.abort();
-      await sleep(wait, done.signal);
+      // Nobody listens there yet (speakers started together: each binds its port seconds into its start):
+      // asking again costs a refused connection, and every doubling was up to 1.6 s of start-up lost.
+      if (result.outcome === 'unreachable') {
+        await retryWait(RETRY_MS, done.signal);
+        continue;
+      }
+      await retryWait(backoff, done.signal);
+      backoff = Math.min(2 * backoff, RETRY_MAX_MS);
     }
   };
   // A contact can itself hang past the grace: the grace bounds the wait, not only the retries.

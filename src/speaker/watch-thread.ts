@@ -29,6 +29,7 @@ export interface WatchWorkerData {
 }
 
 export type ToWatchWorker =
+  | { type: 'init'; data: WatchWorkerData }
   | { type: 'start' }
   | { type: 'ready' }
   | {
@@ -50,6 +51,27 @@ export type FromWatchWorker =
   | { type: 'verdict'; event: OwnerWatchEvents['verdict'][0] }
   | { type: 'stale'; event: OwnerWatchEvents['stale'][0] }
   | { type: 'refreshed'; event: OwnerWatchEvents['refreshed'][0] };
+
+/** A pulse thread started early (WatchThread.prepare), loading its modules until open() sends its settings. */
+export class PreparedWatchThread {
+  private state: 'prepared' | 'opened' | 'cancelled' = 'prepared';
+
+  constructor(private readonly worker: Worker) {}
+
+  /** The thread, for open() (once). */
+  claim(): Worker {
+    if (this.state !== 'prepared') throw new Error(`owner watch thread: already ${this.state}`);
+    this.state = 'opened';
+    return this.worker;
+  }
+
+  /** Stops the thread unless open() took it (a start that failed before the watch opened). */
+  async cancel(): Promise<void> {
+    if (this.state !== 'prepared') return;
+    this.state = 'cancelled';
+    await this.worker.terminate();
+  }
+}
 
 export interface WatchThreadOptions extends Omit<WatchWorkerData, 'stamp'> {
   peerPort: (peer: string) => number;
@@ -103,8 +125,23 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     worker.on('exit', (code) => this.fail(new Error(`owner watch thread exited (code ${code})`)));
   }
 
-  /** Starts the thread; resolves once its socket is bound (a port in use rejects here). */
-  static async open(opts: WatchThreadOptions): Promise<WatchThread> {
+  /**
+   * Starts the thread before its settings are known (the gossip port, the pinned heartbeat map): it loads
+   * its modules meanwhile, off the critical path of a start. open() hands it the settings.
+   */
+  static prepare(): PreparedWatchThread {
+    const worker = new Worker(new URL('./watch-worker.js', import.meta.url), {
+      execArgv: [],
+      env: workerEnv(),
+    });
+    // An early failure is reported by open(); until then nobody listens.
+    worker.on('error', () => undefined);
+    return new PreparedWatchThread(worker);
+  }
+
+  /** Starts the thread (or a prepared one); resolves once its socket is bound (a port in use rejects here). */
+  static async open(opts: WatchThreadOptions, prepared = WatchThread.prepare()): Promise<WatchThread> {
+    const worker = prepared.claim();
     const buffer = new SharedArrayBuffer(8);
     const {
       peerPort: _peerPort,
@@ -114,11 +151,6 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
       ...data
     } = opts;
     const workerData: WatchWorkerData = { ...data, stamp: buffer };
-    const worker = new Worker(new URL('./watch-worker.js', import.meta.url), {
-      workerData,
-      execArgv: [],
-      env: workerEnv(),
-    });
     let priority: PriorityOutcome = { error: 'not reported' };
     await new Promise<void>((resolve, reject) => {
       const onMessage = (m: FromWatchWorker) => {
@@ -137,6 +169,8 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
         } else resolve();
       };
       worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+      if (worker.threadId === -1) onExit(1);
+      else worker.postMessage({ type: 'init', data: workerData } satisfies ToWatchWorker);
     });
     const thread = new WatchThread(worker, new Float64Array(buffer), opts);
     thread.priority = priority;

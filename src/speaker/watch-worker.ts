@@ -2,7 +2,7 @@
  * The pulse thread (watch-thread.ts starts it): runs the owner watch, which sends the watch packets and
  * refreshes the XDP heartbeat, apart from the speaker's control loop.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { socketsNative } from '../bgp/native-sockets.js';
 import { HeartbeatWriter } from '../datapath/heartbeat-writer.js';
 import { kernelMonotonicNs } from '../datapath/responder.js';
@@ -78,13 +78,17 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
   send({ type: 'listening', priority });
 }
 
-if (parentPort) {
+// Started before its settings are known (WatchThread.prepare): its modules load meanwhile; the first
+// message brings the settings.
+const port = parentPort;
+port?.once('message', (m: ToWatchWorker) => {
   try {
-    run(parentPort, workerData as WatchWorkerData);
+    if (m.type !== 'init') throw new Error(`owner watch thread: expected its settings first, got ${m.type}`);
+    run(port, m.data);
   } catch (error) {
-    parentPort.postMessage({
+    port.postMessage({
       type: 'failed',
       message: error instanceof Error ? error.message : String(error),
     } satisfies FromWatchWorker);
   }
-}
+});

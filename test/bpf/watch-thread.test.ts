@@ -4,7 +4,7 @@ import { XdpResponder } from '../../src/datapath/responder.js';
 import type { FlowEntry } from '../../src/datapath/flow-layout.js';
 import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../src/l2/gate.js';
 import { PROFILES } from '../../src/membership/config.js';
-import { WatchThread } from '../../src/speaker/watch-thread.js';
+import { type PreparedWatchThread, WatchThread } from '../../src/speaker/watch-thread.js';
 import { pollUntil } from '../../src/util/wait.js';
 import { twoNodeFlowEntry } from '../helpers/flow-entry.js';
 import { requirePrerequisites } from '../helpers/prereq.js';
@@ -35,24 +35,28 @@ async function thread(
   port: number,
   peerPort: number,
   stallMs = 1000,
+  prepared?: PreparedWatchThread,
 ): Promise<{ watch: WatchThread; r: XdpResponder; failures: Error[]; stalls: number[] }> {
   const r = responder(t, name);
   const failures: Error[] = [];
   const stalls: number[] = [];
-  const watch = await WatchThread.open({
-    timing,
-    detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
-    capMs: 2000,
-    family: 4,
-    host: '127.0.0.1',
-    port,
-    peerPort: () => peerPort,
-    pinDir: `/sys/fs/bpf/hrl-wt-${process.pid}-${name}`,
-    controlLoopStallMs: stallMs,
-    nice: -5,
-    onFailure: (e) => failures.push(e),
-    onStall: (gapMs) => stalls.push(gapMs),
-  });
+  const watch = await WatchThread.open(
+    {
+      timing,
+      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+      capMs: 2000,
+      family: 4,
+      host: '127.0.0.1',
+      port,
+      peerPort: () => peerPort,
+      pinDir: `/sys/fs/bpf/hrl-wt-${process.pid}-${name}`,
+      controlLoopStallMs: stallMs,
+      nice: -5,
+      onFailure: (e) => failures.push(e),
+      onStall: (gapMs) => stalls.push(gapMs),
+    },
+    prepared,
+  );
   t.teardown(() => watch.stop());
   return { watch, r, failures, stalls };
 }
@@ -62,7 +66,10 @@ const PORT = 40000 + (process.pid % 10000);
 t.test(
   'the pulse thread opens the gate, keeps a pair up through a busy control loop, AdminDown',
   async (t) => {
-    const o = await thread(t, 'o', PORT, PORT + 1);
+    // The owner's thread starts before its pin dir exists, as a speaker's does (while its config parses).
+    const early = WatchThread.prepare();
+    await new Promise((r) => setTimeout(r, 200));
+    const o = await thread(t, 'o', PORT, PORT + 1, 1000, early);
     const s = await thread(t, 's', PORT + 1, PORT);
     t.same(o.watch.priority, { nice: -5 }, 'the pulse thread runs at the asked nice value (root)');
     const niceOf = (tid: string) =>
@@ -191,3 +198,13 @@ t.test(
     t.same([...o.failures, ...s.failures], []);
   },
 );
+
+t.test('a prepared thread opens once; cancelled before it opened, it stops', async (t) => {
+  const used = WatchThread.prepare();
+  await thread(t, 'p1', PORT + 4, PORT + 5, 1000, used);
+  await t.rejects(thread(t, 'p2', PORT + 6, PORT + 7, 1000, used), /already opened/);
+  await used.cancel();
+  const unused = WatchThread.prepare();
+  await unused.cancel();
+  await t.rejects(thread(t, 'p3', PORT + 8, PORT + 9, 1000, unused), /already cancelled/);
+});

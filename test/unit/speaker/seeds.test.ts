@@ -119,6 +119,37 @@ t.test('joinFirstSeed: a busy seed (timeout) is retried with backoff and is no r
   t.equal((await joinFirstSeed(mixed, ['k', 'b'], 300)).standing, 'refused');
 });
 
+t.test('joinFirstSeed: a seed not listening yet is asked again at the first retry interval', async (t) => {
+  // Speakers started together: a seed binds its gossip port a few seconds into its own start.
+  const waits = (outcome: (n: number) => SeedOutcome) => {
+    const asked: number[] = [];
+    const run = joinFirstSeed(
+      target((_, n) => outcome(n)),
+      ['s'],
+      60_000,
+      undefined,
+      (ms) => {
+        asked.push(ms);
+        return new Promise((resolve) => setImmediate(resolve));
+      },
+    );
+    return run.then((got) => ({ standing: got.standing, asked }));
+  };
+  t.same(await waits((n) => (n >= 5 ? 'joined' : 'unreachable')), {
+    standing: 'joined',
+    asked: [200, 200, 200, 200, 200],
+  });
+  t.same(
+    await waits((n) => (n >= 5 ? 'joined' : 'busy')),
+    { standing: 'joined', asked: [200, 400, 800, 1600, 1600] },
+    'a busy seed (took the connection, said nothing) is still given more time at each attempt',
+  );
+  t.same(await waits((n) => (n >= 4 ? 'joined' : n % 2 === 0 ? 'busy' : 'unreachable')), {
+    standing: 'joined',
+    asked: [200, 200, 400, 200],
+  });
+});
+
 t.test('joinFirstSeed: a refusal arriving after another seed let this node in changes nothing', async (t) => {
   const slowRefusal: SeedTarget = {
     aliveCount: () => 1,
