@@ -90,7 +90,7 @@ export function renderMarkdown(r: FailoverResult): string {
     "which at load 16 took 0.1-0.7 s and bounded every row from below). Right before each kill every node's",
     "backend answers 3 requests to its own address (from 2026-11-28 04:30 UTC; before, the new owner's idle",
     'backend added its slow first answers in single mode and keepalived: notes). Herald with the fast-lan gossip profile,',
-    'the owner watch on its pulse thread (20 ms × 10) and XDP in generic mode, single mode (lab/web, lab/api)',
+    'the owner watch on its pulse thread (20 ms × 9 from 2026-11-28 04:50 UTC, × 10 before) and XDP in generic mode, single mode (lab/web, lab/api)',
     'and flow mode (lab/flow-web, spread by flows); keepalived VRRPv3 with the advert_int shown (1 s is its',
     'default), VIP on eth0 of the master, kernel answering.',
     'Rerun: `npm run build && node dist/bench/failover/run.js` with the arguments of each part below (options in bench/failover/run.ts).',

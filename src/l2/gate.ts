@@ -69,7 +69,7 @@ export interface GateTiming {
 }
 
 export const DEFAULT_GATE_SETTINGS = {
-  watch: { intervalMs: 20, detectMult: 10 },
+  watch: { intervalMs: 20, detectMult: 9 },
   lossSlack: 2,
   marginMs: 10,
 } as const;

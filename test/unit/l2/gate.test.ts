@@ -11,11 +11,11 @@ import { PROFILES } from '../../../src/membership/config.js';
 t.test('defaults: the gate closes before the earliest takeover for every gossip profile', async (t) => {
   for (const [name, swim] of Object.entries(PROFILES)) {
     const g = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim });
-    t.equal(g.watchDetectMs, 200, name);
-    t.equal(g.livenessBoundMs, 150, name);
-    t.equal(g.earliestTakeoverMs, 160, name);
-    t.equal(g.partitionTakeoverMs, 140, name);
-    t.equal(g.isolationFenceMs, 110, name);
+    t.equal(g.watchDetectMs, 180, name);
+    t.equal(g.livenessBoundMs, 130, name);
+    t.equal(g.earliestTakeoverMs, 140, name);
+    t.equal(g.partitionTakeoverMs, 120, name);
+    t.equal(g.isolationFenceMs, 90, name);
     t.ok(g.isolationFenceMs! + g.heartbeatMs + DEFAULT_GATE_SETTINGS.marginMs <= g.partitionTakeoverMs, name);
     t.ok(g.livenessBoundMs + DEFAULT_GATE_SETTINGS.marginMs <= g.earliestTakeoverMs, name);
     t.ok(g.swimEarliestDeadMs + g.swimTakeoverHoldMs > g.livenessBoundMs, name);
@@ -23,7 +23,7 @@ t.test('defaults: the gate closes before the earliest takeover for every gossip 
   }
   const fast = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] });
   t.equal(fast.swimEarliestDeadMs, 440);
-  t.equal(fast.swimTakeoverHoldMs, 160);
+  t.equal(fast.swimTakeoverHoldMs, 140);
 });
 
 t.test('the invariant holds for any valid timers (property)', async () => {
@@ -88,9 +88,9 @@ t.test('settings that leave no room for a gate are refused with the reason', asy
 
 t.test('an explicit liveness bound may be shorter, never longer', async (t) => {
   const g = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] });
-  t.equal(checkLivenessBound(150, g), undefined);
+  t.equal(checkLivenessBound(130, g), undefined);
   t.equal(checkLivenessBound(60, g), undefined);
-  t.match(checkLivenessBound(2000, g), /would outlive the earliest takeover .*at most 150 ms/);
+  t.match(checkLivenessBound(2000, g), /would outlive the earliest takeover .*at most 130 ms/);
   t.match(checkLivenessBound(30, g), /below two heartbeats/);
   t.match(checkLivenessBound(0, g), /> 0/);
 });

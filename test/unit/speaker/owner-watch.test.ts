@@ -58,7 +58,7 @@ t.test('a gossip death alone waits for the hold; a watch still up vetoes it', as
   r.membership.set('b', 'alive');
   r.membership.set('b', 'dead');
   await waitFor('takeover after the hold', 2000, () => ofB.every((ip) => r.datapath.action(ip) === 'answer'));
-  const hold = 160;
+  const hold = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] }).swimTakeoverHoldMs;
   t.ok(
     (takeovers[0] ?? 0) - deadAt >= hold - 2,
     `took over ${Math.round((takeovers[0] ?? 0) - deadAt)} ms after the gossip death (hold ${hold} ms)`,
