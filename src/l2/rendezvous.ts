@@ -5,28 +5,72 @@ const { createHash } = process.getBuiltinModule('node:crypto');
  * Highest-random-weight (rendezvous) hashing: every node gets a score for a key and the order of scores
  * decides. All speakers compute the same order from the same inputs without talking to each other, and
  * removing a node only moves the keys that node held.
+ *
+ * A node's score for a key is the first 8 bytes of sha256(node + "#" + key), big-endian. It is kept as its
+ * two 32-bit halves (compared high half first: the order of the 64-bit number) in a cache of per-key
+ * tables: every round asks for the scores of every VIP × node again, and a membership change asks for the
+ * same ones (only a node never seen before is hashed).
  */
 export function rendezvousScore(key: string, node: string): bigint {
-  const cacheKey = `${node}#${key}`;
-  let score = scores.get(cacheKey);
+  const s = scoreOf(tableOf(key), key, node);
+  return (BigInt(s.hi) << 32n) | BigInt(s.lo);
+}
+
+interface Score {
+  hi: number;
+  lo: number;
+}
+
+/** Per key, each node's score; dropped whole when it holds SCORE_CACHE_MAX scores. */
+const tables = new Map<string, Map<string, Score>>();
+let cachedScores = 0;
+const SCORE_CACHE_MAX = 200_000;
+
+function tableOf(key: string): Map<string, Score> {
+  let table = tables.get(key);
+  if (table === undefined) {
+    table = new Map();
+    tables.set(key, table);
+  }
+  return table;
+}
+
+function scoreOf(table: Map<string, Score>, key: string, node: string): Score {
+  let score = table.get(node);
   if (score === undefined) {
-    score = createHash('sha256').update(node).update('#').update(key).digest().readBigUInt64BE(0);
-    if (scores.size >= SCORE_CACHE_MAX) scores.clear();
-    scores.set(cacheKey, score);
+    const digest = createHash('sha256').update(node).update('#').update(key).digest();
+    score = { hi: digest.readUInt32BE(0), lo: digest.readUInt32BE(4) };
+    if (cachedScores >= SCORE_CACHE_MAX) {
+      tables.clear();
+      cachedScores = 0;
+      table = tableOf(key);
+    }
+    table.set(node, score);
+    cachedScores++;
   }
   return score;
 }
 
-/**
- * Scores are pure and asked for again on every decision round (VIPs × nodes sha256 each time, the bulk of
- * a round at 10,000 VIPs): kept in a bounded cache, dropped whole when full.
- */
-const scores = new Map<string, bigint>();
-const SCORE_CACHE_MAX = 200_000;
+/** a before b: the higher score first; ties (practically impossible) by name. */
+function before(a: Score, an: string, b: Score, bn: string): boolean {
+  if (a.hi !== b.hi) return a.hi > b.hi;
+  if (a.lo !== b.lo) return a.lo > b.lo;
+  return an < bn;
+}
 
 /** Nodes ordered from most to least preferred for `key` (ties, practically impossible, by name). */
 export function rendezvousOrder(key: string, nodes: Iterable<string>): string[] {
-  const scored = [...new Set(nodes)].map((node) => ({ node, score: rendezvousScore(key, node) }));
-  scored.sort((a, b) => (a.score === b.score ? (a.node < b.node ? -1 : 1) : a.score > b.score ? -1 : 1));
-  return scored.map((s) => s.node);
+  const table = tableOf(key);
+  const names: string[] = [];
+  const scores: Score[] = [];
+  for (const node of nodes) {
+    if (names.includes(node)) continue;
+    const s = scoreOf(table, key, node);
+    // Insertion: the lists are a VIP's eligible nodes, a handful.
+    let i = names.length;
+    while (i > 0 && before(s, node, scores[i - 1] as Score, names[i - 1] as string)) i--;
+    names.splice(i, 0, node);
+    scores.splice(i, 0, s);
+  }
+  return names;
 }
