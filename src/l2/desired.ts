@@ -97,33 +97,66 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
   const interfaces = new Map<string, string[]>();
   const rejected: string[] = [];
   for (const node of nodes) {
-    const why = ineligibility(vip, node);
-    if (why) {
-      rejected.push(why);
-      continue;
-    }
-    const selecting = vip.advertisements.filter((ad) => !ad.nodes || ad.nodes.has(node.name));
-    const names = interfacesForVip(
-      vip.ip,
-      node.interfaces,
-      selecting.flatMap((ad) => ad.interfaces),
-    );
-    if (names.length === 0) {
-      rejected.push(`${node.name}: no announcing interface for ${vip.ip}`);
-      continue;
-    }
-    interfaces.set(node.name, names);
+    const names = nodeInterfaces(vip, node);
+    if (typeof names === 'string') rejected.push(names);
+    else interfaces.set(node.name, names);
   }
   const eligible = [...interfaces.keys()].sort();
   if (eligible.length === 0) {
     return { ...base, mode: 'none', eligible, reason: `no eligible node (${rejected.join('; ')})` };
   }
+  return decideAmong(
+    vip,
+    nodes,
+    eligible,
+    (name) => interfaces.get(name),
+    () => interfaces,
+  );
+}
+
+/**
+ * The interfaces `node` would announce `vip` on, or why it may not (a clause naming the node). Reads only
+ * the VIP's input and this node's: a node whose input did not change keeps its answer (l2/redecide.ts).
+ */
+export function nodeInterfaces(vip: L2VipInput, node: L2NodeInput): string[] | string {
+  const why = ineligibility(vip, node);
+  if (why) return why;
+  const selecting = vip.advertisements.filter((ad) => !ad.nodes || ad.nodes.has(node.name));
+  const names = interfacesForVip(
+    vip.ip,
+    node.interfaces,
+    selecting.flatMap((ad) => ad.interfaces),
+  );
+  return names.length === 0 ? `${node.name}: no announcing interface for ${vip.ip}` : names;
+}
+
+/**
+ * The decision once the eligible nodes (sorted, at least one) are known: `interfacesOf` gives one eligible
+ * node's interfaces, `allInterfaces` every eligible node's in the order of `nodes` (asked for only by the
+ * flow set and spread mode, which list them all).
+ */
+export function decideAmong(
+  vip: L2VipInput,
+  nodes: readonly L2NodeInput[],
+  eligible: string[],
+  interfacesOf: (node: string) => string[] | undefined,
+  allInterfaces: () => Map<string, string[]>,
+): VipDecision {
+  const base = {
+    ip: vip.ip,
+    services: vip.services,
+    shares: new Map<string, bigint>(),
+    interfaces: new Map(),
+  };
   // A failing check moves the VIP away; the status says so, or a person would wonder why it moved.
-  const failing = [...(vip.unhealthy ?? [])]
-    .filter(([n]) => nodes.some((x) => x.name === n && x.alive))
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([n, why]) => `; health check failed on ${n}: ${why}`)
-    .join('');
+  const failing =
+    vip.unhealthy === undefined || vip.unhealthy.size === 0
+      ? ''
+      : [...vip.unhealthy]
+          .filter(([n]) => nodes.some((x) => x.name === n && x.alive))
+          .sort(([a], [b]) => (a < b ? -1 : 1))
+          .map(([n, why]) => `; health check failed on ${n}: ${why}`)
+          .join('');
   const { owner, successor, placement, why } = chooseOwner(vip, eligible);
   const placed = placement ? { placement } : {};
   const policy =
@@ -131,7 +164,7 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
       ? ', nodes with a ready endpoint only'
       : '';
   const next =
-    successor === undefined ? {} : { successor, successorInterfaces: interfaces.get(successor) ?? [] };
+    successor === undefined ? {} : { successor, successorInterfaces: interfacesOf(successor) ?? [] };
   if (vip.advertisements.some((ad) => ad.spread && ad.flows)) {
     return {
       ...base,
@@ -140,8 +173,8 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
       ...next,
       shares: new Map([[owner, ALL_BUCKETS]]),
       eligible,
-      interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
-      flowSet: interfaces,
+      interfaces: new Map([[owner, interfacesOf(owner) ?? []]]),
+      flowSet: allInterfaces(),
       reason: placement?.placed
         ? `${why}; it steers flows to all ${eligible.length} eligible nodes${policy}${failing}`
         : `first of ${eligible.length} eligible nodes answers and steers flows to all of them${policy}${failing}`,
@@ -158,7 +191,7 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
       ...(most ? { owner: most } : {}),
       shares,
       eligible,
-      interfaces,
+      interfaces: allInterfaces(),
       reason: `spread over ${eligible.length} eligible nodes by client buckets${failing}`,
     };
   }
@@ -169,7 +202,7 @@ export function decideVip(vip: L2VipInput, nodes: readonly L2NodeInput[]): VipDe
     ...next,
     shares: new Map([[owner, ALL_BUCKETS]]),
     eligible,
-    interfaces: new Map([[owner, interfaces.get(owner) ?? []]]),
+    interfaces: new Map([[owner, interfacesOf(owner) ?? []]]),
     reason: `${why}${policy}${failing}`,
     ...placed,
   };

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { HeraldModel } from '../config/index.js';
-import { decideL2, decideVip, nodeActions, type VipDecision } from '../l2/desired.js';
+import { decideL2, nodeActions, type VipDecision } from '../l2/desired.js';
 import type { L2Plan } from '../l2/plan.js';
 import { type FlowDatapath, FlowReconciler, type NodeMacs } from '../l2/flow-reconciler.js';
 import type { FlowGuardCounts, FlowTraffic } from '../l2/flow-model.js';
@@ -11,16 +11,9 @@ import {
   L2Reconciler,
 } from '../l2/reconciler.js';
 import type { Logger } from '../util/log.js';
-import { mapSliced, type TimeSlicer } from '../util/slices.js';
+import type { TimeSlicer } from '../util/slices.js';
 import { type ArmedTakeovers, armTakeovers } from '../l2/watch/takeover.js';
-import {
-  buildL2Inputs,
-  l2Context,
-  type MemberView,
-  type ServiceAllocation,
-  type VipGroup,
-  vipInput,
-} from './l2-inputs.js';
+import { buildL2Inputs, type MemberView, type ServiceAllocation, type VipGroup } from './l2-inputs.js';
 
 /**
  * Who answers each VIP at layer 2, for every node alike: the one place the speaker makes per-VIP L2
@@ -36,22 +29,6 @@ export function decideVips(
 ): VipDecision[] {
   const { vips, nodes } = buildL2Inputs(model, allocations, members, groups, placed);
   return decideL2(vips, nodes);
-}
-
-/**
- * decideVips in time slices: the same decisions, with the event loop given back between slices. `reuse`
- * may hand back a group's decision from an earlier call with the same context (decider.ts).
- */
-export async function decideVipsSliced(
-  model: HeraldModel,
-  members: readonly MemberView[],
-  groups: readonly VipGroup[],
-  placed: ReadonlyMap<string, string>,
-  slicer: TimeSlicer,
-  reuse: (group: VipGroup) => VipDecision | undefined = () => undefined,
-): Promise<VipDecision[]> {
-  const context = l2Context(model, members);
-  return mapSliced(groups, (g) => reuse(g) ?? decideVip(vipInput(g, context, placed), context.nodes), slicer);
 }
 
 export interface L2PartOptions {

@@ -37,7 +37,7 @@ t.test('the decisions of decideVips; the same array again while the inputs are t
   const again = [view('a'), view('b'), view('c')];
   t.equal(await d.groups(inputs(again, placement), fresh()), groups, 'groups reused');
   t.equal(await d.decide(inputs(again, placement), groups, fresh()), first, 'decisions reused');
-  t.same(d.stats, { hits: 1, computed: 1, reused: 0 });
+  t.same(d.stats, { hits: 1, computed: 1, reused: 0, redecided: 0 });
 });
 
 t.test('a change the decision reads computes again; a few recent views are kept', async (t) => {
@@ -58,6 +58,49 @@ t.test('a change the decision reads computes again; a few recent views are kept'
   const failing = [view('a'), view('b', true, { 'scale/s1': 'down' }), view('c')];
   t.not(await d.groups(inputs(failing, placement), fresh()), groups, 'a failing check regroups');
 });
+
+t.test(
+  'a membership change decides every VIP again from the last round, asking only who changed',
+  async (t) => {
+    const four = parseModel(scaleConfig(200, ['a', 'b', 'c', 'd', 'e']));
+    const { allocations: allocated } = serviceAllocations(four, 'compute');
+    const placement = {};
+    const on = (members: MemberView[]): RoundInputs => ({
+      ...inputs(members, placement),
+      model: four,
+      allocations: allocated,
+    });
+    const d = new RoundDecider();
+    const eth1 = { name: 'eth1', cidrs: ['10.1.0.2/24'] };
+    const steps: Array<[string, MemberView[]]> = [
+      ['start', [view('a'), view('b'), view('c'), view('d')]],
+      ['d dies', [view('a'), view('b'), view('c'), view('d', false)]],
+      ['d gone', [view('a'), view('b'), view('c')]],
+      ['e joins, in another order', [view('e'), view('c'), view('a'), view('b')]],
+      [
+        'b loses eth0',
+        [
+          view('e'),
+          view('c'),
+          view('a'),
+          { name: 'b', alive: true, meta: { interfaces: [eth1], labels: {} } },
+        ],
+      ],
+      ['b without metadata', [view('e'), view('c'), view('a'), { name: 'b', alive: true }]],
+    ];
+    const groups = await d.groups(on(steps[0]?.[1] ?? []), fresh());
+    for (const [what, members] of steps) {
+      const decided = await d.decide(on(members), groups, fresh());
+      t.same(decided, decideVips(four, allocated, members, groups), what);
+    }
+    t.same(d.stats, { hits: 0, computed: 6, reused: 0, redecided: 5 * 200 });
+    const last = await d.decide(on(steps[5]?.[1] ?? []), groups, fresh());
+    t.ok(
+      last.every((x) => x.owner !== 'b') && last.some((x) => x.owner === 'e'),
+      'b, without an announcing interface, owns nothing; e owns some',
+    );
+  },
+);
 
 t.test('many VIPs: computed in slices, the event loop given back between them', async (t) => {
   let clock = 0;
