@@ -17,3 +17,4 @@ export * from './parse-off-thread.js';
 export * from './health-check.js';
 export * from './documents.js';
 export * from './document-cache.js';
+export * from './model-change.js';

@@ -1,4 +1,11 @@
-import { canonicalIp, type EndpointSlice, type HeraldModel, serviceKey } from '../config/index.js';
+import {
+  canonicalIp,
+  type EndpointSlice,
+  type HeraldModel,
+  modelChange,
+  serviceKey,
+} from '../config/index.js';
+import { LiveVipIndex } from './vip-index-change.js';
 import type { EndpointSemantics } from '../l2/endpoints.js';
 import { sameItems } from '../util/arrays.js';
 import { mapSliced, type TimeSlicer } from '../util/slices.js';
@@ -31,7 +38,9 @@ interface Made extends Making {
  * every document it did not touch, so an IP whose services, pool, slices and health checks are the same
  * objects as in the last call gets the same group object back, and only the groups of changed IPs are
  * built. Equal to groupVips (the pure reference) for every input; unchanged groups are identical objects,
- * which is what lets the decisions be reused per group (decider.ts).
+ * which is what lets the decisions be reused per group (decider.ts). When the model comes with a reload's
+ * recorded change from the last one (config/model-change.ts), the index is updated through that change
+ * (speaker/vip-index-change.ts) and only the touched IPs' groups are made: no walk over every VIP.
  */
 export class GroupReuse {
   private made = new Map<string, Made>();
@@ -39,6 +48,11 @@ export class GroupReuse {
   private shared = '';
   /** Canonical spelling of each allocated address text seen in the last call. */
   private canonical = new Map<string, string>();
+  /** The model of the last call and its index, kept up to date through a reload's change. */
+  private model: HeraldModel | undefined;
+  private live: LiveVipIndex | undefined;
+  /** Calls that built the index (and compared every group) and calls that applied a reload's change. */
+  readonly stats = { full: 0, changed: 0 };
 
   async groups(
     model: HeraldModel,
@@ -47,6 +61,25 @@ export class GroupReuse {
     semantics: EndpointSemantics,
     slicer: TimeSlicer,
   ): Promise<VipGroup[]> {
+    const failing = failingByNode(members);
+    const shared = JSON.stringify([semantics, [...failing]]);
+    const live = this.live;
+    this.live = undefined;
+    const change = live && shared === this.shared ? modelChange(this.model, model) : undefined;
+    const touched = change && live!.apply(change, allocations);
+    if (touched) {
+      // A reload's change: only the groups of the IPs it touched are made again.
+      for (const ip of touched) {
+        if (!live!.byIp.has(ip)) this.made.delete(ip);
+        else this.made.set(ip, { ...makingOf(ip, live!), group: groupOf(ip, live!, failing, semantics) });
+      }
+      this.live = live;
+      this.model = model;
+      this.stats.changed++;
+      if (slicer.due()) await slicer.pause();
+      return mapSliced(live!.ips, (ip) => this.made.get(ip)!.group, slicer);
+    }
+    this.stats.full++;
     const known = this.canonical;
     const canonical = new Map<string, string>();
     const index = vipIndex(model, allocations, (text) => {
@@ -55,8 +88,6 @@ export class GroupReuse {
       canonical.set(text, ip);
       return ip;
     });
-    const failing = failingByNode(members);
-    const shared = JSON.stringify([semantics, [...failing]]);
     const before = shared === this.shared ? this.made : new Map<string, Made>();
     const made = new Map<string, Made>();
     if (slicer.due()) await slicer.pause();
@@ -74,6 +105,8 @@ export class GroupReuse {
     this.made = made;
     this.shared = shared;
     this.canonical = canonical;
+    this.model = model;
+    this.live = LiveVipIndex.build(model, allocations, index);
     return groups;
   }
 }

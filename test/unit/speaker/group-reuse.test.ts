@@ -11,6 +11,7 @@ import { decideVips } from '../../../src/speaker/l2-part.js';
 import { serviceAllocations } from '../../../src/speaker/model-source.js';
 import { TimeSlicer } from '../../../src/util/slices.js';
 import { IFACE } from './fakes.js';
+import { recordIdentityChange } from '../../helpers/model-diff.js';
 
 // A reload keeps the objects of every document whose text did not change (config/document-cache.ts);
 // these tests build models the same way: one object per document text, the same text the same object.
@@ -154,12 +155,17 @@ const slicer = () => new TimeSlicer({ budgetMs: 1000 });
 
 t.test('GroupReuse gives groupVips for every version; unchanged groups are the same objects', async (t) => {
   let sameMakings = 0;
+  let changed = 0;
   await fc.assert(
-    fc.asyncProperty(stepsArb, async (steps) => {
+    fc.asyncProperty(stepsArb, fc.boolean(), async (steps, record) => {
       const reuse = new GroupReuse();
       let before: { groups: Map<string, unknown>; shared: string; key: Map<string, string> } | undefined;
+      let previous: HeraldModel | undefined;
       for (const { docs, members, semantics } of steps) {
         const model = modelOf(docs);
+        // Half the runs come with each version's change recorded, as a reload through the document cache.
+        if (record) recordIdentityChange(previous, model);
+        previous = model;
         const { allocations } = serviceAllocations(model, 'compute');
         const got = await reuse.groups(model, allocations, members, semantics, slicer());
         deepStrictEqual(got, groupVips(model, allocations, members, semantics));
@@ -174,10 +180,12 @@ t.test('GroupReuse gives groupVips for every version; unchanged groups are the s
         }
         before = { groups: new Map(got.map((g) => [g.ip, g])), shared, key };
       }
+      changed += reuse.stats.changed;
     }),
     { numRuns: runs(150) },
   );
   t.ok(sameMakings > 50, `${sameMakings} groups made of the same objects as before were checked`);
+  t.ok(changed > 50, `${changed} versions grouped through their recorded change`);
 });
 
 /** Identity of the objects one IP's group is made of (object ids, pool, checks). */
