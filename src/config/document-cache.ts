@@ -47,8 +47,8 @@ export class DocumentCache {
       entries.forEach((entry, doc) => {
         if (!entry) missing.push({ text: pieces[doc]!, fileName: file.fileName, file: next.length, doc });
       });
-      const kept = keptInOrder(matched);
-      if (kept) known?.entries.forEach((entry, i) => kept.has(i) || removed.push(entry));
+      const kept = keptInOrder(matched, known?.entries.length ?? 0);
+      if (kept) known?.entries.forEach((entry, i) => kept[i] === 1 || removed.push(entry));
       else ordered = false;
       next.push({ fileName: file.fileName, pieces, entries });
     }
@@ -95,13 +95,13 @@ function entryOf(parsed: ParsedObjects): Entry {
  * The previous documents kept by a match (matchDocuments), when they keep their relative order and each
  * is kept once; undefined otherwise (a move or a copy: no change is recorded, every stage works in full).
  */
-function keptInOrder(matched: readonly number[]): Set<number> | undefined {
-  const kept = new Set<number>();
+function keptInOrder(matched: readonly number[], before: number): Uint8Array | undefined {
+  const kept = new Uint8Array(before);
   let last = -1;
   for (const at of matched) {
     if (at === -1) continue;
     if (at <= last) return undefined;
-    kept.add(at);
+    kept[at] = 1;
     last = at;
   }
   return kept;
