@@ -2,7 +2,7 @@
  * Speaker footprint: one standalone speaker alone on a LAN namespace, with 10, 1,000 and 10,000 L2 VIPs.
  *
  *   node dist/bench/footprint/run.js [--vips 10,1000,10000] [--idle-s 30] [--node /usr/bin/node ...]
- *     [--flags='--max-opt=2' ...] [--cpu-prof DIR] [--heap-snapshot DIR] [--peer]
+ *     [--flags='--max-opt=2' ...] [--cpu-prof DIR] [--heap-snapshot DIR] [--peer] [--nodes N]
  *
  * Per size: start → every VIP in the XDP answer map; RSS (and peak) once settled; idle CPU over --idle-s;
  * at the largest size a reload that adds one service (SIGHUP → the new VIP in the map, and a file write →
@@ -10,7 +10,8 @@
  * (e.g. the machine's Node 20) beside the project's own. Idle CPU is also split by thread. `--cpu-prof DIR`
  * writes the speaker main thread's CPU profile per size to DIR (the profiler's own cost is in the row).
  * `--flags` adds a row per set of extra Node flags for the speaker (V8 flags that trade speed for memory);
- * `--heap-snapshot DIR` writes the main thread's heap after the idle window. `--peer` measures keepalived
+ * `--heap-snapshot DIR` writes the main thread's heap after the idle window. `--nodes N` runs N speakers in
+ * one cluster and measures the first (results in footprint-N-nodes.{json,md}). `--peer` measures keepalived
  * (VRRPv3, advert_int 0.1 s, one IPv4 and one IPv6 instance) on the same namespace over the same window.
  * Writes bench/results/footprint.{json,md}.
  */
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     flags: { type: 'string', multiple: true, default: [''] },
     'heap-snapshot': { type: 'string' },
     peer: { type: 'boolean', default: false },
+    nodes: { type: 'string', default: '1' },
   },
 });
 const sizes = args.vips.split(',').map(Number);
@@ -56,6 +58,8 @@ const cpuProfDir = args['cpu-prof'];
 if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
 const flagSets = args.flags.map((f) => f.split(' ').filter(Boolean));
 const heapDir = args['heap-snapshot'];
+/** Speakers in the cluster (all run; the first is measured): 1 is a speaker alone, with nobody to watch. */
+const nodeCount = Number(args.nodes);
 if (heapDir !== undefined) mkdirSync(heapDir, { recursive: true });
 
 interface Row {
@@ -63,6 +67,8 @@ interface Row {
   /** Node flags added to the speaker's own (HERALD_NODE_FLAGS). */
   flags: string;
   vips: number;
+  /** Speakers in the cluster; the row is the first one's. */
+  nodes: number;
   startToProgrammedMs: number;
   rssMb: number;
   peakRssMb: number;
@@ -88,8 +94,8 @@ function hasVip(node: LabNode, ip: string): boolean {
 
 /** Adds one service to the file (write + rename, as an editor does) and waits for its VIP in the map. */
 async function addService(cluster: LabCluster, node: LabNode, vips: number, i: number, hup: boolean) {
-  let text = footprintConfig(vips);
-  for (let j = vips; j <= i; j++) text += footprintService(j);
+  let text = footprintConfig(vips, nodeCount);
+  for (let j = vips; j <= i; j++) text += footprintService(j, nodeCount);
   writeFileSync(`${cluster.configPath}.tmp`, text);
   const started = performance.now();
   renameSync(`${cluster.configPath}.tmp`, cluster.configPath);
@@ -130,9 +136,9 @@ async function measure(
   const version = (await runCommand(nodeBin, ['-p', 'process.version'])).trim();
   const cluster = await LabCluster.create({
     tag: 'fp',
-    nodes: 1,
+    nodes: nodeCount,
     clients: 0,
-    config: footprintConfig(vips),
+    config: footprintConfig(vips, nodeCount),
     vips: [],
   });
   try {
@@ -154,6 +160,11 @@ async function measure(
       },
     );
     node.speaker = child;
+    // The other speakers of a cluster: started alike, not measured.
+    for (const other of cluster.nodes.slice(1))
+      other.speaker = cluster.lan.spawn(other.ns, nodeBin, [...flags, ...cluster.speakerArgs(other)], {
+        stdio: ['ignore', 'ignore', openSync(other.logFile, 'a')],
+      });
     const alive = () => {
       if (child.exitCode !== null) throw new Error(`speaker exited with ${child.exitCode}`);
       return true;
@@ -179,6 +190,7 @@ async function measure(
       node: version,
       flags: flags.join(' '),
       vips,
+      nodes: nodeCount,
       startToProgrammedMs,
       rssMb: Math.round(after.rssKb / 1024),
       peakRssMb: Math.round(after.hwmKb / 1024),
@@ -292,14 +304,17 @@ const floors = {
 const threadNames = [...new Set(rows.flatMap((r) => Object.keys(r.idleThreads)))].sort();
 const date = new Date().toISOString();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
-const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}${args.flags.length === 1 && args.flags[0] === '' ? '' : args.flags.map((f) => ` --flags='${f}'`).join('')}${args.peer ? ' --peer' : ''}`;
+const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}${args.flags.length === 1 && args.flags[0] === '' ? '' : args.flags.map((f) => ` --flags='${f}'`).join('')}${args.peer ? ' --peer' : ''}${nodeCount === 1 ? '' : ` --nodes ${nodeCount}`}`;
 const flagsCell = (r: Row) => (r.flags === '' ? '(none)' : `\`${r.flags}\``);
 const threadCell = (x: ThreadIdle | undefined) => (x ? `${x.cpuPercent}% (${x.wakeupsPerS}/s)` : '');
 const cell = (v: number | undefined, unit: string) => (v === undefined ? '' : `${v} ${unit}`);
 const md = `# Speaker footprint (bench/footprint)
 
-Measured ${date} on ${machine}, shared with other work (1-minute load average per row). One standalone
-speaker (\`--config\`, L2, XDP generic on a veth in a namespace; start includes the default 2 s startup grace), alone; idle CPU
+Measured ${date} on ${machine}, shared with other work (1-minute load average per row). ${
+  nodeCount === 1
+    ? 'One standalone\nspeaker'
+    : `The first of ${nodeCount} standalone\nspeakers (one gossip cluster on one LAN, every Service with endpoints on every node)`
+} (\`--config\`, L2, XDP generic on a veth in a namespace; start includes the default 2 s startup grace)${nodeCount === 1 ? ', alone' : ''}; idle CPU
 over ${args['idle-s']} s after settling. Reload: one service added to the ${Math.max(...sizes).toLocaleString('en-US')} → the new VIP in the XDP
 map, by SIGHUP, and by the file write alone (the speaker's file watch, 100 ms debounce included).
 Rerun (root): \`${command}\`.
@@ -347,7 +362,7 @@ About half of a bare Node's RSS and of the modules' share are pages of the Node 
 with every other Node process on the host); the running speaker adds its data (models, maps, caches) on top.
 `;
 writeResults(
-  'footprint',
+  nodeCount === 1 ? 'footprint' : `footprint-${nodeCount}-nodes`,
   { benchmark: 'footprint', date, machine, command, rows, ...(peer ? { peer } : {}), floorsMb: floors },
   md,
 );

@@ -5,7 +5,9 @@ export function footprintVip(i: number): string {
   return `10.90.${Math.floor(n / 256)}.${n % 256}`;
 }
 
-export function footprintService(i: number): string {
+/** Service i, its endpoints on nodes n1..n`nodes` (every speaker of a cluster is eligible for it). */
+export function footprintService(i: number, nodes = 1): string {
+  const endpoints = Array.from({ length: nodes }, (_, n) => `{ nodeName: n${n + 1} }`).join(', ');
   return `---
 apiVersion: v1
 kind: Service
@@ -15,11 +17,11 @@ spec: { type: LoadBalancer, ports: [{ port: 80 }] }
 apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata: { name: s${i}, namespace: fp, labels: { kubernetes.io/service-name: s${i} } }
-endpoints: [{ nodeName: n1 }]
+endpoints: [${endpoints}]
 `;
 }
 
-export function footprintConfig(services: number): string {
+export function footprintConfig(services: number, nodes = 1): string {
   let text = `apiVersion: herald.dev/v1beta1
 kind: IPAddressPool
 metadata: { name: fp }
@@ -30,6 +32,6 @@ kind: L2Advertisement
 metadata: { name: fp }
 spec: { ipAddressPools: [fp] }
 `;
-  for (let i = 0; i < services; i++) text += footprintService(i);
+  for (let i = 0; i < services; i++) text += footprintService(i, nodes);
   return text;
 }
