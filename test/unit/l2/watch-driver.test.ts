@@ -218,7 +218,11 @@ t.test(
     const gaps = (from: number) => beats.slice(from).map((b, i, all) => (i === 0 ? 0 : ms(b - all[i - 1]!)));
     let from = beats.length;
     sim.advance(1000);
-    t.equal(beats.length - from, Math.floor(1000 / alone), 'one beat per alone pulse, not one per heartbeat');
+    const lonely = beats.length - from;
+    t.ok(
+      lonely >= Math.floor(1000 / alone) && lonely <= Math.ceil(1000 / alone),
+      `one beat per alone pulse, not one per heartbeat (${lonely} in 1 s)`,
+    );
     t.ok(
       gaps(from).every((g) => g < timing.livenessBoundMs),
       'every beat comes well within the liveness bound',
