@@ -1,6 +1,7 @@
+import { sameItems } from '../util/arrays.js';
 import { ALL_BUCKETS, bucketCount } from './buckets.js';
 import { assignSpreadBuckets } from './spread.js';
-import { rendezvousOrder } from './rendezvous.js';
+import { rendezvousFirstTwo } from './rendezvous.js';
 import { interfacesForVip, type NodeInterface } from './interfaces.js';
 import { anyReadyEndpoint, hasReadyEndpoint, type ReadyNodes } from './endpoints.js';
 
@@ -138,10 +139,13 @@ export function nodeInterfaces(vip: L2VipInput, node: L2NodeInput): string[] | s
 export function decideAmong(
   vip: L2VipInput,
   nodes: readonly L2NodeInput[],
-  eligible: string[],
+  eligibleNodes: string[],
   interfacesOf: (node: string) => string[] | undefined,
   allInterfaces: () => Map<string, string[]>,
+  /** An earlier decision of this VIP: its maps and lists are shared where equal (none is ever changed). */
+  like?: VipDecision,
 ): VipDecision {
+  let eligible = eligibleNodes;
   const base = {
     ip: vip.ip,
     services: vip.services,
@@ -165,15 +169,23 @@ export function decideAmong(
       : '';
   const next =
     successor === undefined ? {} : { successor, successorInterfaces: interfacesOf(successor) ?? [] };
+  const ownerInterfaces = interfacesOf(owner) ?? [];
+  const same = like !== undefined && like.owner === owner && like.mode !== 'spread';
+  const shares = same ? like.shares : new Map([[owner, ALL_BUCKETS]]);
+  const answering =
+    same && like.interfaces.get(owner) === ownerInterfaces
+      ? like.interfaces
+      : new Map([[owner, ownerInterfaces]]);
+  if (like !== undefined && sameItems(like.eligible, eligible)) eligible = like.eligible;
   if (vip.advertisements.some((ad) => ad.spread && ad.flows)) {
     return {
       ...base,
       mode: 'flows',
       owner,
       ...next,
-      shares: new Map([[owner, ALL_BUCKETS]]),
+      shares,
       eligible,
-      interfaces: new Map([[owner, interfacesOf(owner) ?? []]]),
+      interfaces: answering,
       flowSet: allInterfaces(),
       reason: placement?.placed
         ? `${why}; it steers flows to all ${eligible.length} eligible nodes${policy}${failing}`
@@ -200,9 +212,9 @@ export function decideAmong(
     mode: 'single',
     owner,
     ...next,
-    shares: new Map([[owner, ALL_BUCKETS]]),
+    shares,
     eligible,
-    interfaces: new Map([[owner, interfacesOf(owner) ?? []]]),
+    interfaces: answering,
     reason: `${why}${policy}${failing}`,
     ...placed,
   };
@@ -216,11 +228,10 @@ export function chooseOwner(
   vip: Pick<L2VipInput, 'ip' | 'advertisements' | 'placedOwner'>,
   eligible: readonly string[],
 ): { owner: string; successor?: string; placement?: VipDecision['placement']; why: string } {
-  const order = rendezvousOrder(vip.ip, eligible);
-  const hashedOwner = order[0] as string;
-  const hashed = `first of ${eligible.length} eligible nodes by rendezvous hash of the IP`;
+  const [hashedOwner, runnerUp] = rendezvousFirstTwo(vip.ip, eligible) as [string, string | undefined];
+  const hashed = hashedReason(eligible.length);
   const after = (owner: string) => {
-    const successor = order.find((n) => n !== owner);
+    const successor = owner === hashedOwner ? runnerUp : hashedOwner;
     return successor === undefined ? {} : { successor };
   };
   if (!vip.advertisements.some((ad) => ad.placement === 'bandwidth'))
@@ -240,6 +251,17 @@ export function chooseOwner(
     placement: { hashedOwner, placed: true },
     why: `placed on ${vip.placedOwner} by bandwidth (hash owner ${hashedOwner})`,
   };
+}
+
+/** One string per eligible count (a decision per VIP keeps it: 10,000 copies otherwise). */
+const hashedReasons: string[] = [];
+function hashedReason(count: number): string {
+  let reason = hashedReasons[count];
+  if (reason === undefined) {
+    reason = `first of ${count} eligible nodes by rendezvous hash of the IP`;
+    if (count < 1024) hashedReasons[count] = reason;
+  }
+  return reason;
 }
 
 /** Why `node` may not answer `vip`, as a clause naming the node; undefined when it may. */

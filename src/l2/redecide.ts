@@ -61,5 +61,5 @@ export function redecideVip(
     for (const node of nodes) if (inSet.has(node.name)) all.set(node.name, interfacesOf(node.name) ?? []);
     return all;
   };
-  return decideAmong(vip, nodes, eligible, interfacesOf, allInterfaces);
+  return decideAmong(vip, nodes, eligible, interfacesOf, allInterfaces, before);
 }

@@ -74,3 +74,29 @@ export function rendezvousOrder(key: string, nodes: Iterable<string>): string[] 
   }
   return names;
 }
+
+/**
+ * The first two of rendezvousOrder(key, nodes) (fewer for fewer nodes), in one pass without sorting: what
+ * an owner and its successor need, asked for every VIP in every round.
+ */
+export function rendezvousFirstTwo(key: string, nodes: Iterable<string>): string[] {
+  const table = tableOf(key);
+  let first: string | undefined;
+  let firstScore: Score | undefined;
+  let second: string | undefined;
+  let secondScore: Score | undefined;
+  for (const node of nodes) {
+    if (node === first || node === second) continue;
+    const s = scoreOf(table, key, node);
+    if (first === undefined || before(s, node, firstScore as Score, first)) {
+      second = first;
+      secondScore = firstScore;
+      first = node;
+      firstScore = s;
+    } else if (second === undefined || before(s, node, secondScore as Score, second)) {
+      second = node;
+      secondScore = s;
+    }
+  }
+  return first === undefined ? [] : second === undefined ? [first] : [first, second];
+}

@@ -1,5 +1,5 @@
 import type { VipDecision } from '../desired.js';
-import { rendezvousOrder } from '../rendezvous.js';
+import { rendezvousFirstTwo, rendezvousOrder } from '../rendezvous.js';
 import { SPREAD_BUCKETS } from '../buckets.js';
 import type { TimeSlicer } from '../../util/slices.js';
 
@@ -54,7 +54,7 @@ function addPairs(out: WatchTargets, d: VipDecision, self: string): void {
       pair(first, second);
     }
   } else {
-    const [first, second] = rendezvousOrder(d.ip, d.eligible);
+    const [first, second] = rendezvousFirstTwo(d.ip, d.eligible);
     pair(first, second);
   }
 }

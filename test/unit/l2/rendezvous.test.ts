@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import t from 'tap';
-import { rendezvousOrder, rendezvousScore } from '../../../src/l2/rendezvous.js';
+import { rendezvousFirstTwo, rendezvousOrder, rendezvousScore } from '../../../src/l2/rendezvous.js';
 
 /** The definition, written out plainly: sha256(node#key)'s first 8 bytes as a 64-bit number, highest first. */
 function straightScore(key: string, node: string): bigint {
@@ -31,6 +31,7 @@ t.test(
           t.strictSame(rendezvousOrder(k, nodes), expected);
           for (const n of nodes) t.equal(rendezvousScore(k, n), straightScore(k, n));
         }
+        t.strictSame(rendezvousFirstTwo(k, nodes), expected.slice(0, 2));
         // A subset in another order: the same relative order.
         const sub = [...nodes].reverse().filter((_, i) => i % 2 === 0);
         t.strictSame(rendezvousOrder(k, sub), straightOrder(k, sub));
