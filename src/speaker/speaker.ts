@@ -130,6 +130,12 @@ export class Speaker
           'not scheduled for longer than the liveness bound: answering nothing until the watchers report this node up',
         );
     });
+    watch.on('overdue', (o) =>
+      this.log.warn(
+        o,
+        `liveness gate still shut past the watcher cap: ${o.waitingFor.join(', ')} heard but not reporting this node up (answering nothing until they do or leave the cluster)`,
+      ),
+    );
     watch.on('refreshed', (r) => {
       if (this.parts.stages?.finish('gate')) this.log.info(this.parts.stages.fields(), 'start-up stages');
       if (r.gaveUpOn.length === 0) this.log.info(r, 'liveness gate open');

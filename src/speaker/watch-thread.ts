@@ -50,7 +50,8 @@ export type FromWatchWorker =
   | { type: 'stopped' }
   | { type: 'verdict'; event: OwnerWatchEvents['verdict'][0] }
   | { type: 'stale'; event: OwnerWatchEvents['stale'][0] }
-  | { type: 'refreshed'; event: OwnerWatchEvents['refreshed'][0] };
+  | { type: 'refreshed'; event: OwnerWatchEvents['refreshed'][0] }
+  | { type: 'overdue'; event: OwnerWatchEvents['overdue'][0] };
 
 /** A pulse thread started early (WatchThread.prepare), loading its modules until open() sends its settings. */
 export class PreparedWatchThread {
@@ -276,6 +277,9 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
       case 'refreshed':
         this.isFresh = true;
         this.emit('refreshed', m.event);
+        break;
+      case 'overdue':
+        this.emit('overdue', m.event);
         break;
       case 'failed':
         this.fail(new Error(m.message));

@@ -43,6 +43,7 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
   });
   watch.on('stale', (event) => send({ type: 'stale', event }));
   watch.on('refreshed', (event) => send({ type: 'refreshed', event }));
+  watch.on('overdue', (event) => send({ type: 'overdue', event }));
   watch.listen();
   port.on('message', (m: ToWatchWorker) => {
     switch (m.type) {

@@ -119,6 +119,8 @@ export interface OwnerWatchEvents {
    */
   stale: [{ gapMs: number; reason: GateClosure; peer?: string }];
   refreshed: [{ afterMs: number; reason: StaleReason; gaveUpOn: string[] }];
+  /** The cap passed and the gate stays shut: watchers heard since the stale state began have not reported us up. */
+  overdue: [{ afterMs: number; reason: StaleReason; waitingFor: string[] }];
 }
 
 interface Session {
@@ -323,6 +325,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
             name,
             reportsUp: s ? reportsUsUp(s.state, nowMs, t.refreshHoldMs, sinceMs) : false,
             holding: s ? holdsOurs(s.state, nowMs, t.watchDetectMs, sinceMs) : false,
+            heard,
             // Not heard (down) or dead by gossip and not heard: it holds nothing we could answer next to.
             gone:
               !heard &&
@@ -348,6 +351,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       this.emit('stale', { ...step.becameStale, reason: 'stall' });
     }
     if (step.refreshed) this.emit('refreshed', step.refreshed);
+    if (step.overdue) this.emit('overdue', step.overdue);
     // Timers run before I/O in Node's loop: let the poll phase read what arrived while we were late.
     this.scheduler().afterInput(() => this.judge(step.stalled, nowMs));
   }

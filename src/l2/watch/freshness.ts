@@ -4,10 +4,12 @@
  * liveness bound: to the other nodes it looked dead, and a successor may have taken its VIPs over). A
  * stale speaker keeps its gate shut until each node watching it has reported it up, in packets received
  * after the stall began, for the refresh hold (long enough for that node to hand the VIPs back), or until
- * a cap passes for watchers that never answer (a blocked port). A watcher that answers but says it still
- * holds some of this node's VIPs is waited for past the cap: its decision round is slow (thousands of
- * VIPs on a loaded host), and opening next to it is a dual answer; a watcher whose control loop stops
- * stops sending too, and is then given up on at the cap. A watcher the watch declared down, or that
+ * a cap passes for watchers never heard since the stale state began (a blocked port). A watcher heard
+ * since then is waited for past the cap, until it reports this node up or leaves the watchers (gossip
+ * removes a dead one): it may still answer some of this node's VIPs, its decision round slow (thousands
+ * of VIPs on a loaded host), and on a starved host its packets come seconds apart, so neither its
+ * holding mark nor its silence can be trusted to have ended (bench/scale 2026-11-28 05:18: two speakers
+ * gave up at the cap on a starved peer they had heard and answered next to it). A watcher the watch declared down, or that
  * gossip calls dead and the watch does not hear, is not waited for: it holds nothing we could answer next
  * to (a frozen one's own gate is shut; one cut off from us is cut off from our segment too).
  *
@@ -29,7 +31,8 @@ export type GateClosure = 'stall' | 'isolated' | 'fenced';
 export type StaleReason = 'start' | GateClosure;
 
 export interface Freshness {
-  stale: { reason: StaleReason; sinceMs: number | undefined } | undefined;
+  /** `overdueReported`: the step's `overdue` was returned for this stale episode already. */
+  stale: { reason: StaleReason; sinceMs: number | undefined; overdueReported?: boolean } | undefined;
   /** When the previous pulse ran (local monotonic ms). */
   lastPulseMs: number | undefined;
   /** When the gate was last refreshed. */
@@ -49,9 +52,13 @@ export interface PulseInputs {
    * The nodes watching this one: has each reported us up since `sinceMs` for the refresh hold? `gone`:
    * the watch declared it down, or gossip calls it dead and the watch does not hear it.
    */
-  watchers: (
-    sinceMs: number,
-  ) => ReadonlyArray<{ name: string; reportsUp: boolean; gone?: boolean; holding?: boolean }>;
+  watchers: (sinceMs: number) => ReadonlyArray<{
+    name: string;
+    reportsUp: boolean;
+    gone?: boolean;
+    holding?: boolean;
+    heard?: boolean;
+  }>;
   /** Peers the watch hears up some of whose VIPs this node's applied decision still answers. */
   stillAnswering?: readonly string[];
   /** Whether any watched peer was heard since `sinceMs` (ends a fence before the cap). */
@@ -66,6 +73,8 @@ export interface PulseStep {
   stalled: boolean;
   /** Left the stale state; `gaveUpOn` names watchers not heard from by the cap. */
   refreshed?: { afterMs: number; reason: StaleReason; gaveUpOn: string[] };
+  /** Past the cap, still waiting for watchers heard since (once per stale episode). */
+  overdue?: { afterMs: number; reason: StaleReason; waitingFor: string[] };
   /** Entered the stale state on this pulse (the gate had been shut for gapMs − bound). */
   becameStale?: { gapMs: number };
 }
@@ -114,8 +123,16 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   // control loop that must catch up (a speaker joining decided first without a member its gossip had
   // not confirmed alive yet, its next round took 7 s at 10,000 VIPs, and it opened at the cap next to it).
   if ((i.stillAnswering ?? []).length > 0) return { next, beat: false, stalled };
-  if (waiting.length > 0 && (!capPassed || waitingFor.some((w) => w.holding === true)))
-    return { next, beat: false, stalled };
+  const pastTheCap = (w: { holding?: boolean; heard?: boolean }) => w.holding === true || w.heard === true;
+  if (waiting.length > 0 && (!capPassed || waitingFor.some(pastTheCap))) {
+    if (!capPassed || next.stale?.overdueReported === true) return { next, beat: false, stalled };
+    return {
+      next: { ...next, stale: { ...base.stale, sinceMs, overdueReported: true } },
+      beat: false,
+      stalled,
+      overdue: { afterMs: age, reason: base.stale.reason, waitingFor: waiting },
+    };
+  }
   return {
     next: { ...next, stale: undefined, lastBeatMs: i.nowMs },
     beat: true,

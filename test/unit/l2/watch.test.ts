@@ -241,6 +241,26 @@ t.test('freshness: a watcher heard saying it holds our VIPs is waited for past t
   t.same(s.refreshed?.gaveUpOn, ['x']);
 });
 
+t.test(
+  'freshness: a watcher heard since the stall is waited for past the cap, however silent since',
+  async (t) => {
+    // Starved peers: packets seconds apart, holding marks that read as stale, a watch verdict that flaps.
+    const heard = (reportsUp: boolean) => () => [{ name: 'x', reportsUp, heard: true }];
+    let s = pulse(starting(), inputs(0, { watchers: heard(false) }));
+    const overdue: Array<{ at: number; waitingFor: string[] }> = [];
+    for (let now = 20; now <= 12_000; now += 20) {
+      s = pulse(s.next, inputs(now, { watchers: heard(false) }));
+      t.notOk(s.beat, `${now} ms`);
+      if (s.beat) break;
+      if (s.overdue) overdue.push({ at: now, waitingFor: s.overdue.waitingFor });
+    }
+    t.same(overdue, [{ at: 2000, waitingFor: ['x'] }], 'reported overdue once, at the cap');
+    s = pulse(s.next, inputs(12_020, { watchers: heard(true) }));
+    t.ok(s.beat, 'reported up: open');
+    t.same(s.refreshed?.gaveUpOn, [], 'nobody given up on');
+  },
+);
+
 t.test('peer: holdsOurs needs a holding report received after sinceMs and still arriving', async (t) => {
   const [x, o] = handshake(1000);
   const marked = wire(outgoing(x, cfg, true).packet);
