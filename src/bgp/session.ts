@@ -440,7 +440,9 @@ export class BgpSession extends EventEmitter {
       this.ribOut.clear();
       this.emit('down', { peer: this.cfg.name, reason: this.lastError ?? reason });
     }
-    if (!this.established && this.conns.size === 0) this.scheduleOutbound();
+    // An inbound connection the peer left half-open (Active/OpenSent, 240 s pre-OPEN hold) must not hold
+    // back our own reconnect: collision resolution sorts the two out.
+    if (!this.established && !this.outbound) this.scheduleOutbound();
     this.emit('change', this.info());
   }
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import t from 'tap';
 import { BgpSpeaker, type PeerConfig, type SessionInfo } from '../../../src/bgp/index.js';
 import { decodeMessage, encodeMessage, makeOpen, MessageFramer } from '../../../src/bgp/wire/index.js';
@@ -183,3 +183,48 @@ t.test('route refresh: plain → routes + End-of-RIB; enhanced (RFC 7313) → Bo
     await until('session reset', () => byName(a, 'x')?.state !== 'established');
   }
 });
+
+t.test(
+  'a connection closed in OpenConfirm is dialled again while a half-open inbound one lingers',
+  async (t) => {
+    // The peer: takes our connection, answers OPEN, and closes it once we confirmed (FRR did this in CI).
+    let dialled = 0;
+    const held: Array<ReturnType<typeof connect>> = [];
+    const router = createServer((sock) => {
+      dialled++;
+      held.push(sock);
+      const framer = new MessageFramer();
+      sock.on('data', (chunk: Buffer) => {
+        for (const raw of framer.push(chunk)) {
+          const m = decodeMessage(raw);
+          if (m.type === 'open')
+            sock.write(encodeMessage(makeOpen({ asn: 65000, holdTime: 9, routerId: '9.9.9.9' })));
+          if (m.type === 'keepalive' && dialled === 1) sock.destroy();
+        }
+      });
+      sock.on('error', () => undefined);
+    });
+    router.listen(0, '127.0.0.1');
+    await once(router, 'listening');
+    const routerPort = (router.address() as AddressInfo).port;
+    const speaker = new BgpSpeaker({
+      listen: { host: '127.0.0.1', port: 0 },
+      peers: [peer({ name: 'r', localAsn: 65001, peerAsn: 65000, peerPort: routerPort })],
+    });
+    // The half-open inbound connection: connected to our listener, never sends its OPEN.
+    const inbound: Array<ReturnType<typeof connect>> = [];
+    t.teardown(async () => {
+      for (const s of [...held, ...inbound]) s.destroy();
+      await speaker.stop({ graceful: false });
+      router.close();
+    });
+    await speaker.start();
+    const silent = connect({ host: '127.0.0.1', port: speaker.listenPort()! });
+    inbound.push(silent);
+    silent.on('error', () => undefined);
+    await once(silent, 'connect');
+    await until('the first connection', () => dialled >= 1);
+    await until('dialled again after the close in OpenConfirm', () => dialled >= 2, 8000);
+    t.ok(dialled >= 2, `dialled ${dialled} times`);
+  },
+);
