@@ -101,20 +101,24 @@ function fakeLan(sim: Sim) {
 }
 type Lan = ReturnType<typeof fakeLan>;
 
+/** An owner watch on the simulated LAN at `address`, with the default timing. */
+function simWatch(lan: Lan, address: string, beat: (ns: bigint) => void = () => undefined, capMs = 2000) {
+  return new OwnerWatch({
+    timing,
+    detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
+    peerPort: () => 3784,
+    socket: lan.factory(address),
+    clockNs: lan.sim.clockNs,
+    scheduler: lan.sim.scheduler,
+    beat,
+    capMs,
+  });
+}
+
 function pair(lan: Lan) {
   const beats: { o: bigint[]; x: bigint[] } = { o: [], x: [] };
   const verdicts: Array<{ at: number; peer: string; verdict: WatchVerdict }> = [];
-  const make = (self: 'o' | 'x', address: string) =>
-    new OwnerWatch({
-      timing,
-      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
-      peerPort: () => 3784,
-      socket: lan.factory(address),
-      clockNs: lan.sim.clockNs,
-      scheduler: lan.sim.scheduler,
-      beat: (ns) => beats[self].push(ns),
-      capMs: 2000,
-    });
+  const make = (self: 'o' | 'x', address: string) => simWatch(lan, address, (ns) => beats[self].push(ns));
   const o = make('o', '10.0.0.1');
   const x = make('x', '10.0.0.2');
   x.on('verdict', (v) => verdicts.push({ at: lan.sim.nowMs(), peer: v.peer, verdict: v.verdict }));
@@ -194,16 +198,7 @@ t.test(
     const lan = fakeLan(simClock());
     const { sim } = lan;
     const beats: bigint[] = [];
-    const lone = new OwnerWatch({
-      timing,
-      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
-      peerPort: () => 3784,
-      socket: lan.factory('10.0.0.1'),
-      clockNs: sim.clockNs,
-      scheduler: sim.scheduler,
-      beat: (ns) => beats.push(ns),
-      capMs: 2000,
-    });
+    const lone = simWatch(lan, '10.0.0.1', (ns) => beats.push(ns));
     t.teardown(() => lone.stop());
     const alone = alonePulseMs(timing);
     t.ok(alone > timing.heartbeatMs && 3 * alone <= timing.livenessBoundMs, `alone pulse ${alone} ms`);
@@ -230,16 +225,7 @@ t.test(
     t.ok(lone.fresh(), 'the gate stayed open');
 
     // A successor appears: the pulse runs at the heartbeat again, and packets go out at once.
-    const peer = new OwnerWatch({
-      timing,
-      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
-      peerPort: () => 3784,
-      socket: lan.factory('10.0.0.2'),
-      clockNs: sim.clockNs,
-      scheduler: sim.scheduler,
-      beat: () => undefined,
-      capMs: 2000,
-    });
+    const peer = simWatch(lan, '10.0.0.2');
     t.teardown(() => peer.stop());
     peer.setTargets({ watching: new Set(['o']), watchedBy: new Set() }, new Map([['o', '10.0.0.1']]));
     peer.start();
@@ -327,19 +313,7 @@ function trio(lan: Lan, capMs: number) {
   const address: Record<Name, string> = { a: '10.0.0.1', b: '10.0.0.2', c: '10.0.0.3' };
   const beats: Record<Name, bigint[]> = { a: [], b: [], c: [] };
   const w = Object.fromEntries(
-    names.map((n) => [
-      n,
-      new OwnerWatch({
-        timing,
-        detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
-        peerPort: () => 3784,
-        socket: lan.factory(address[n]),
-        clockNs: lan.sim.clockNs,
-        scheduler: lan.sim.scheduler,
-        beat: (ns) => beats[n].push(ns),
-        capMs,
-      }),
-    ]),
+    names.map((n) => [n, simWatch(lan, address[n], (ns) => beats[n].push(ns), capMs)]),
   ) as Record<Name, OwnerWatch>;
   const targets = () => {
     for (const n of names) {
@@ -464,16 +438,7 @@ t.test(
     t.ok(sim.until(2000, () => x.verdict('o') === 'down'));
     x.setHolding(new Set(), read);
     // The owner comes back (a new process at the same address: stale until its watcher reports it up).
-    const back = new OwnerWatch({
-      timing,
-      detectMult: DEFAULT_GATE_SETTINGS.watch.detectMult,
-      peerPort: () => 3784,
-      socket: lan.factory('10.0.0.1'),
-      clockNs: sim.clockNs,
-      scheduler: sim.scheduler,
-      beat: () => undefined,
-      capMs: 2000,
-    });
+    const back = simWatch(lan, '10.0.0.1');
     t.teardown(() => back.stop());
     const targets = () =>
       back.setTargets({ watching: new Set(), watchedBy: new Set(['x']) }, new Map([['x', '10.0.0.2']]));
