@@ -112,14 +112,7 @@ async function decideLevel(vips: number, n: number, rows: Row[]): Promise<void> 
     placement: {},
     placedOwners: () => new Map<string, string>(),
   });
-  const row = (change: Row['change']): Row => {
-    const r: Row = { vips, members: n, level: 'decide', change, samples: [] };
-    rows.push(r);
-    return r;
-  };
-  const full = row('full');
-  const leave = row('leave');
-  const joined = row('join');
+  const [full, leave, joined] = addRows(rows, vips, n, 'decide');
   for (let i = 0; i < REPEATS; i++) {
     const decider = new RoundDecider();
     full.samples.push(
@@ -137,6 +130,19 @@ async function decideLevel(vips: number, n: number, rows: Row[]): Promise<void> 
   }
 }
 
+/** The full, leave and join rows of one size and level, appended to `rows`. */
+function addRows(rows: Row[], vips: number, members: number, level: Row['level']): [Row, Row, Row] {
+  const made = (['full', 'leave', 'join'] as const).map((change): Row => ({
+    vips,
+    members,
+    level,
+    change,
+    samples: [],
+  }));
+  rows.push(...made);
+  return made as [Row, Row, Row];
+}
+
 /**
  * A whole speaker on fakes: start among `n` members, one member leaving (gracefully), then a member that
  * was never seen joining (a new node: no earlier round decided with it, so nothing can be reused).
@@ -146,14 +152,7 @@ async function roundLevel(vips: number, n: number, rows: Row[]): Promise<void> {
   const newcomer = NAMES[n] as string;
   const config = scaleConfig(vips, [...names, newcomer]);
   const { model } = parseConfigTexts([{ text: config, fileName: 'rounds.yaml' }]);
-  const row = (change: Row['change']): Row => {
-    const r: Row = { vips, members: n, level: 'round', change, samples: [] };
-    rows.push(r);
-    return r;
-  };
-  const full = row('full');
-  const leave = row('leave');
-  const joined = row('join');
+  const [full, leave, joined] = addRows(rows, vips, n, 'round');
   const leaver = names[n - 1] as string;
   for (let i = 0; i < REPEATS; i++) {
     const r = rig('a', model, { resyncMs: 600_000 });
