@@ -90,7 +90,11 @@ t.test('the watcher sees single, dual and missing answers', async (t) => {
     maxDurationMs: 20_000,
     heartbeatPins: pins,
   });
-  const phase = async (ms: number) => {
+  // A reply the agent reads after it sent the next round counts for that round (ARP carries no round
+  // id): on a loaded host the answers to the last round before a change land in the first round after
+  // it. A phase therefore starts a few rounds after the change it observes.
+  const phase = async (ms: number, settleMs = 60) => {
+    await new Promise((r) => setTimeout(r, settleMs));
     const from = Date.now();
     await new Promise((r) => setTimeout(r, ms));
     return watch!.summary(from, Date.now() - 60);
