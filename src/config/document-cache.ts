@@ -3,6 +3,7 @@ import { decodeDocuments, finishParsed, newParsed, type ParsedConfig, type Parse
 import { parseDocumentsInWorker, type ParseBudget } from './parse-off-thread.js';
 import { ModelValidation } from './incremental-validation.js';
 import { recordModelChange } from './model-change.js';
+import { spliceModel } from './splice-model.js';
 import { emptyModel, type HeraldModel } from './types.js';
 import type { ObjectLocation } from './validate.js';
 
@@ -26,7 +27,13 @@ export class DocumentCache {
   private files = new Map<string, SplitFile>();
   /** What the last parse assembled: the next parse records its change from its model (model-change.ts). */
   private last: ParsedConfig | undefined;
+  /** Each file's objects as `last` assembled them (per field, in document order). */
+  private fileModels = new Map<string, HeraldModel>();
+  /** `last` has no problem and no merely checked object: it may be spliced. */
+  private lastClean = false;
   private readonly validation = new ModelValidation();
+  /** Assemblies from every document, and those that spliced only the changed documents in. */
+  readonly stats = { assembled: 0, spliced: 0 };
 
   async parse(
     files: ReadonlyArray<{ text: string; fileName: string }>,
@@ -57,23 +64,93 @@ export class DocumentCache {
     const added = decoded.map(entryOf);
     missing.forEach(({ file, doc }, i) => (next[file]!.entries[doc] = added[i]!));
     const split = next as SplitFile[];
+    const known = this.files;
     // Only the documents of this version stay: the cache never outgrows the files.
     this.files = new Map(split.map((file) => [file.fileName, file]));
     const previous = this.last;
     // The same documents in the same order: the same model (a file event after the SIGHUP that read it).
     if (previous && ordered && added.length === 0 && removed.length === 0 && previous.problems.length === 0)
       return previous;
-    const parsed = assemble(
-      split,
-      (model) => {
-        if (previous && ordered)
-          recordModelChange(previous.model, model, { added: merged(added), removed: merged(removed) });
-      },
-      this.validation,
-    );
+    const record = (model: HeraldModel) => {
+      if (previous && ordered)
+        recordModelChange(previous.model, model, { added: merged(added), removed: merged(removed) });
+    };
+    const spliced =
+      previous && ordered && this.lastClean && added.every(isClean) ? this.splice(split, known) : undefined;
+    let parsed: ParsedConfig;
+    if (spliced) {
+      this.stats.spliced++;
+      const model = joined(split.map((file) => spliced.get(file.fileName)!));
+      record(model);
+      const locations = new LazyLocations(() => locationsOf(split));
+      parsed = { model, problems: this.validation.validate(model, (o) => locations.get(o)), locations };
+      this.fileModels = spliced;
+      this.lastClean = parsed.problems.length === 0;
+    } else {
+      this.stats.assembled++;
+      const fileModels = new Map(split.map((file) => [file.fileName, fileModelOf(file.entries)]));
+      parsed = assemble(split, joined([...fileModels.values()]), record, this.validation);
+      this.fileModels = fileModels;
+      this.lastClean = parsed.problems.length === 0 && split.every((file) => file.entries.every(isClean));
+    }
     this.last = parsed;
     return parsed;
   }
+
+  /**
+   * Each file's objects from its previous ones, when the last parse assembled them cleanly and every
+   * document it decoded now is clean too: only the documents between the unchanged head and tail of each
+   * file are taken out and put in (splice-model.ts). Undefined when a file cannot be spliced.
+   */
+  private splice(
+    split: readonly SplitFile[],
+    known: ReadonlyMap<string, SplitFile>,
+  ): Map<string, HeraldModel> | undefined {
+    const out = new Map<string, HeraldModel>();
+    for (const file of split) {
+      const was = known.get(file.fileName);
+      const objects = this.fileModels.get(file.fileName);
+      if (!was || !objects) return undefined;
+      const { head, tail } = unchangedEnds(was.entries, file.entries);
+      const model =
+        head === file.entries.length && head === was.entries.length
+          ? objects
+          : spliceModel(objects, was.entries, file.entries, (e) => e.model, head, tail);
+      if (!model) return undefined;
+      out.set(file.fileName, model);
+    }
+    return out;
+  }
+}
+
+/** How many documents at the start and at the end of a file are the same entries as before. */
+function unchangedEnds(before: readonly Entry[], after: readonly Entry[]): { head: number; tail: number } {
+  const most = Math.min(before.length, after.length);
+  let head = 0;
+  while (head < most && before[head] === after[head]) head++;
+  let tail = 0;
+  while (tail < most - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail++;
+  return { head, tail };
+}
+
+/** A document with objects of the model only: no problem, nothing merely checked. */
+const isClean = (entry: Entry): boolean =>
+  entry.parsed.problems.length === 0 && entry.checkedOnly.length === 0;
+
+/** One file's model objects in document order. */
+function fileModelOf(entries: readonly Entry[]): HeraldModel {
+  const out = emptyModel();
+  for (const entry of entries) for (const [field, objects] of entry.model) appendAll(out[field], objects);
+  return out;
+}
+
+/** The model of several files' objects, in file order (one file: its own arrays). */
+function joined(files: readonly HeraldModel[]): HeraldModel {
+  if (files.length === 1) return { ...files[0]! };
+  const out = emptyModel();
+  for (const field of FIELDS)
+    (out[field] as object[]) = ([] as object[]).concat(...files.map((f) => f[field]));
+  return out;
 }
 
 /** A document's decoded objects, with the kinds it holds listed once (a document holds one object). */
@@ -138,14 +215,15 @@ async function decode(
  */
 function assemble(
   split: readonly SplitFile[],
+  model: HeraldModel,
   assembled: (model: HeraldModel) => void,
   validation: ModelValidation,
 ): ParsedConfig {
   const out = newParsed();
+  out.model = model;
   let checkedOnly = false;
   for (const { entries } of split) {
     entries.forEach((entry, i) => {
-      for (const [field, objects] of entry.model) appendAll(out.model[field], objects);
       for (const [field, objects] of entry.checkedOnly) appendAll(out.checkedOnly[field], objects);
       checkedOnly ||= entry.checkedOnly.length > 0;
       for (const problem of entry.parsed.problems) out.problems.push({ ...problem, doc: i + 1 });

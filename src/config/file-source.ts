@@ -3,7 +3,8 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { DocumentCache } from './document-cache.js';
 import { loadConfigFile } from './load.js';
-import { modelFingerprint, sameFingerprint } from './model-fingerprint.js';
+import { modelChange } from './model-change.js';
+import { changesContent, modelFingerprint, sameFingerprint } from './model-fingerprint.js';
 import { DEFAULT_PARSE_TIMEOUT_MS } from './parse-off-thread.js';
 import { DEFAULT_CONFIG_MAX_BYTES } from './read-limited.js';
 import { reloadRefusal } from './reload-policy.js';
@@ -38,7 +39,8 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
   private model: HeraldModel | undefined;
   private watcher: FSWatcher | undefined;
   private debounce: NodeJS.Timeout | undefined;
-  private lastFingerprint: string[] = [];
+  /** The running model's fingerprint, built when a reload's change does not tell (changesContent). */
+  private lastFingerprint: string[] | undefined;
   private inFlight: AbortController | undefined;
   private starting: Promise<HeraldModel> | undefined;
   private stopped = false;
@@ -66,7 +68,6 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
       throw new Error(`invalid configuration:\n${problems.map(formatProblem).join('\n')}`);
     }
     this.model = model;
-    this.lastFingerprint = modelFingerprint(model);
     process.on('SIGHUP', this.onHup);
     // Watch the directory: editors replace files by rename, which a file watch would lose.
     this.watcher = watch(dirname(this.path), (_event, name) => {
@@ -108,9 +109,15 @@ export class FileConfigSource extends EventEmitter<ConfigSourceEvents> {
       return 'rejected';
     }
     if (parsed.model === this.model) return 'unchanged';
-    const fingerprint = modelFingerprint(parsed.model);
-    if (sameFingerprint(fingerprint, this.lastFingerprint)) return 'unchanged';
-    this.lastFingerprint = fingerprint;
+    // A reload's recorded change that adds or removes content is a change: no walk over the whole model.
+    const change = modelChange(this.model, parsed.model);
+    if (change && changesContent(change)) this.lastFingerprint = undefined;
+    else {
+      const fingerprint = modelFingerprint(parsed.model);
+      const running = (this.lastFingerprint ??= this.model ? modelFingerprint(this.model) : []);
+      if (sameFingerprint(fingerprint, running)) return 'unchanged';
+      this.lastFingerprint = fingerprint;
+    }
     this.model = parsed.model;
     this.emit('change', parsed.model);
     return 'applied';

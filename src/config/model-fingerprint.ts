@@ -1,3 +1,4 @@
+import type { ModelChange } from './model-change.js';
 import { emptyModel, type HeraldModel } from './types.js';
 
 const FIELDS = Object.keys(emptyModel()) as Array<keyof HeraldModel>;
@@ -30,4 +31,27 @@ export function modelFingerprint(model: HeraldModel): string[] {
 
 export function sameFingerprint(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((text, i) => text === b[i]);
+}
+
+/**
+ * Whether a reload's recorded change (model-change.ts) certainly changes the model's content: in some
+ * field, the texts of the objects added are not those of the objects removed (as multisets), so the
+ * fingerprints differ without being built. False when they may be equal (an edit of spaces or comments,
+ * a document moved): then compare the fingerprints.
+ */
+export function changesContent(change: ModelChange): boolean {
+  for (const field of FIELDS) {
+    const added = change.added[field] as readonly object[];
+    const removed = change.removed[field] as readonly object[];
+    if (added.length !== removed.length) return true;
+    if (added.length === 0) continue;
+    const counts = new Map<string, number>();
+    for (const object of added) counts.set(objectText(object), (counts.get(objectText(object)) ?? 0) + 1);
+    for (const object of removed) {
+      const n = counts.get(objectText(object)) ?? 0;
+      if (n === 0) return true;
+      counts.set(objectText(object), n - 1);
+    }
+  }
+  return false;
 }

@@ -5,7 +5,8 @@ import t from 'tap';
 import { DocumentCache, IN_THREAD_MAX_BYTES } from '../../../src/config/document-cache.js';
 import { matchDocuments, splitDocuments } from '../../../src/config/documents.js';
 import { loadConfigFile } from '../../../src/config/load.js';
-import { modelFingerprint, sameFingerprint } from '../../../src/config/model-fingerprint.js';
+import { modelChange } from '../../../src/config/model-change.js';
+import { changesContent, modelFingerprint, sameFingerprint } from '../../../src/config/model-fingerprint.js';
 import { parseConfigTexts } from '../../../src/config/parse.js';
 
 const head = `apiVersion: herald.dev/v1beta1
@@ -145,4 +146,20 @@ t.test('a model fingerprint is equal exactly for equal models, and reuses unchan
   t.notOk(sameFingerprint(modelFingerprint(first), modelFingerprint(changed)), 'one address changed');
   const moved = parseConfigTexts(file(config(0, 5).replace('/18', '/17'))).model;
   t.notOk(sameFingerprint(modelFingerprint(first), modelFingerprint(moved)), 'a pool changed');
+});
+
+t.test('a recorded change tells a change of content without fingerprints, never a false one', async (t) => {
+  const cache = new DocumentCache();
+  const first = (await cache.parse(file(config(0, 5)), budget))!.model;
+  const added = (await cache.parse(file(config(0, 6)), budget))!.model;
+  t.ok(changesContent(modelChange(first, added)!), 'one service added');
+  const edited = (await cache.parse(file(config(0, 6).replace('10.90.0.5', '10.90.0.99')), budget))!.model;
+  t.ok(changesContent(modelChange(added, edited)!), 'one address changed');
+  // the same objects in other words: a document decoded again, to equal content
+  const respelled = config(0, 6).replace('10.90.0.5', '10.90.0.99').replace('{ name: s5,', '{name: s5,');
+  const spaced = (await cache.parse(file(respelled), budget))!.model;
+  const change = modelChange(edited, spaced);
+  t.ok(change && change.added.services.length === 1, 'the respelled document is decoded again');
+  t.notOk(changesContent(change!), 'same content: the fingerprints decide');
+  t.ok(sameFingerprint(modelFingerprint(edited), modelFingerprint(spaced)));
 });

@@ -98,17 +98,28 @@ const versionsArb = fc
 const objectsOf = (model: HeraldModel): Set<object> =>
   new Set(Object.values(model).flatMap((objects: object[]) => objects));
 
+/** A version's documents as one file, or as two: the pool and advertisement apart from the rest. */
+const filesOf = (text: string, two: boolean) => {
+  if (!two) return [{ text, fileName: 'herald.yaml' }];
+  const at = text.indexOf('---', text.indexOf('kind: L2Advertisement'));
+  return [
+    { text: text.slice(0, at), fileName: 'pools.yaml' },
+    { text: text.slice(at), fileName: 'services.yaml' },
+  ];
+};
+
 t.test(
   'reloads through the document cache: the model and validity of a whole parse, and the change recorded',
   async (t) => {
     let incremental = 0;
     let recorded = 0;
+    let spliced = 0;
     await fc.assert(
-      fc.asyncProperty(versionsArb, async (versions) => {
+      fc.asyncProperty(versionsArb, fc.boolean(), async (versions, two) => {
         const cache = new DocumentCache();
         let previous: HeraldModel | undefined;
         for (const text of versions) {
-          const files = [{ text, fileName: 'herald.yaml' }];
+          const files = filesOf(text, two);
           const got = await cache.parse(files, budget);
           const whole = parseConfigTexts(files);
           ok(got, 'splittable');
@@ -135,11 +146,13 @@ t.test(
           previous = got.model;
         }
         incremental += (cache as unknown as { validation: ModelValidation }).validation.stats.incremental;
+        spliced += cache.stats.spliced;
       }),
-      { numRuns: runs(200) },
+      { numRuns: runs(300) },
     );
     t.ok(recorded > 100, `${recorded} recorded changes checked`);
     t.ok(incremental > 50, `${incremental} versions validated through their change only`);
+    t.ok(spliced > 100, `${spliced} models spliced from the documents that changed`);
   },
 );
 
