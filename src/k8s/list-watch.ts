@@ -1,17 +1,18 @@
 import { type KubeConnection, KubeApiError, type WatchEvent } from './connection.js';
 import { WatchState } from './watch-state.js';
 
-/** The object fields the cache reads; everything else is whatever `transform` kept. */
-export interface CachedObject {
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
-}
+/** An object as the API server sends it. */
+export type RawObject = Record<string, unknown>;
 
-export interface ListWatchOptions {
+export interface ListWatchOptions<T> {
   /** API path of the collection, e.g. `/api/v1/services`. */
   path: string;
   labelSelector?: string;
-  /** Applied to every object before it enters the cache (listed or watched): keep only what is read. */
-  transform?: (obj: CachedObject) => CachedObject;
+  /**
+   * What the cache keeps of each object, made when it arrives (listed or watched) and again only when its
+   * resourceVersion changes; the object itself is not kept.
+   */
+  decode: (obj: RawObject) => T;
   /** First delay before re-listing after an error; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
@@ -19,27 +20,34 @@ export interface ListWatchOptions {
 
 export type ChangeType = 'add' | 'update' | 'delete';
 
-const keyOf = (o: CachedObject) => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+interface Identity {
+  key: string;
+  rv: string;
+}
+
+function identityOf(obj: RawObject): Identity {
+  const m = (obj.metadata ?? {}) as { name?: string; namespace?: string; resourceVersion?: string };
+  return { key: `${m.namespace ?? ''}/${m.name ?? ''}`, rv: m.resourceVersion ?? '' };
+}
 
 /**
  * List, then watch from the list's resourceVersion, over the speaker's own connection (k8s/connection.ts),
- * keeping one transformed copy of each object. It never gives up: after an error (API server down,
- * network) it re-lists with backoff and keeps the last known objects meanwhile; 410 Gone re-lists at
- * once. Same surface as ResourceWatcher (k8s/watcher.ts): `change` (type, object), `synced` after each
- * list, `connected`, `error`.
+ * keeping only each object's decoded value (`decode`) and resourceVersion. It never gives up: after an
+ * error (API server down, network) it re-lists with backoff and keeps the last known objects meanwhile;
+ * 410 Gone re-lists at once. Events: `change` (type,
+ * `namespace/name`) for every added, changed or removed object, `synced` after each list, `connected`,
+ * `error`.
  */
-export class ListWatcher extends WatchState {
-  private readonly cache = new Map<string, CachedObject>();
-  private readonly transform: (obj: CachedObject) => CachedObject;
+export class ListWatcher<T> extends WatchState {
+  private readonly cache = new Map<string, { rv: string; value: T }>();
   private abort = new AbortController();
   private stopped = true;
 
   constructor(
     private readonly conn: KubeConnection,
-    private readonly opts: ListWatchOptions,
+    private readonly opts: ListWatchOptions<T>,
   ) {
     super(opts.path, opts.retryMs, opts.maxRetryMs);
-    this.transform = opts.transform ?? ((o) => o);
   }
 
   /** Starts listing and watching; resolves once the first list is in the cache. */
@@ -56,12 +64,13 @@ export class ListWatcher extends WatchState {
     this.abort.abort();
   }
 
-  list(): CachedObject[] {
-    return [...this.cache.values()];
+  /** The decoded objects, in the order they were first seen. */
+  *values(): IterableIterator<T> {
+    for (const entry of this.cache.values()) yield entry.value;
   }
 
-  get(name: string, namespace?: string): CachedObject | undefined {
-    return this.cache.get(`${namespace ?? ''}/${name}`);
+  get size(): number {
+    return this.cache.size;
   }
 
   private query(extra: Record<string, string>): string {
@@ -117,39 +126,37 @@ export class ListWatcher extends WatchState {
 
   /** Lists the collection and replaces the cache, emitting what changed; returns the list's version. */
   private async relist(): Promise<string> {
-    const list = await this.conn.request<{ items?: CachedObject[]; metadata?: { resourceVersion?: string } }>(
+    const list = await this.conn.request<{ items?: RawObject[]; metadata?: { resourceVersion?: string } }>(
       'GET',
       this.query({}),
     );
     const seen = new Set<string>();
-    for (const raw of list.items ?? []) {
-      const obj = this.transform(raw);
-      const key = keyOf(obj);
-      seen.add(key);
-      const old = this.cache.get(key);
-      this.cache.set(key, obj);
-      if (!old) this.emit('change', 'add', obj);
-      else if (old.metadata?.resourceVersion !== obj.metadata?.resourceVersion)
-        this.emit('change', 'update', obj);
-    }
-    for (const [key, old] of this.cache) {
+    for (const raw of list.items ?? []) seen.add(this.put(raw));
+    for (const key of this.cache.keys()) {
       if (seen.has(key)) continue;
       this.cache.delete(key);
-      this.emit('change', 'delete', old);
+      this.emit('change', 'delete', key);
     }
     this.markSynced();
     return list.metadata?.resourceVersion ?? '';
   }
 
+  /** Decodes `raw` into the cache unless the same version is there already; returns its key. */
+  private put(raw: RawObject): string {
+    const { key, rv } = identityOf(raw);
+    const old = this.cache.get(key);
+    if (old && old.rv === rv && rv !== '') return key;
+    this.cache.set(key, { rv, value: this.opts.decode(raw) });
+    this.emit('change', old ? 'update' : 'add', key);
+    return key;
+  }
+
   private apply(e: WatchEvent): void {
-    const obj = this.transform(e.object as CachedObject);
-    const key = keyOf(obj);
-    if (e.type === 'DELETED') {
-      if (this.cache.delete(key)) this.emit('change', 'delete', obj);
+    if (e.type !== 'DELETED') {
+      this.put(e.object);
       return;
     }
-    const had = this.cache.has(key);
-    this.cache.set(key, obj);
-    this.emit('change', had ? 'update' : 'add', obj);
+    const { key } = identityOf(e.object);
+    if (this.cache.delete(key)) this.emit('change', 'delete', key);
   }
 }

@@ -2,9 +2,14 @@ import type { KubernetesObject } from './client.js';
 import { addObject, newParsed } from '../config/parse.js';
 import type { HeraldModel, Problem } from '../config/types.js';
 import { validateModel } from '../config/validate.js';
+import { projectForSpeaker } from './project.js';
 
 /** Where an object read from the API server is reported in problems: `kubernetes:0:<Kind ns/name>.path`. */
-export function objectLocation(obj: KubernetesObject): { file: string; doc: number; path: string } {
+export function objectLocation(obj: { kind?: string; metadata?: { name?: string; namespace?: string } }): {
+  file: string;
+  doc: number;
+  path: string;
+} {
   const ns = obj.metadata?.namespace;
   return {
     file: 'kubernetes',
@@ -29,4 +34,30 @@ export function buildModel(objects: Iterable<KubernetesObject>): { model: Herald
 /** List items lack apiVersion/kind; informer caches keep them that way. */
 export function withKind<T extends KubernetesObject>(obj: T, apiVersion: string, kind: string): T {
   return obj.apiVersion && obj.kind ? obj : { ...obj, apiVersion, kind };
+}
+
+/** What the speaker keeps of one API object: its model object (in `field`) and its own problems. */
+export interface ModelEntry {
+  field?: keyof HeraldModel;
+  object?: object;
+  problems: readonly Problem[];
+}
+
+const NO_PROBLEMS: readonly Problem[] = Object.freeze([]);
+
+/**
+ * One API object as the speaker keeps it: projected to what the speaker reads (project.ts), then checked
+ * and parsed into its model object exactly as the standalone loader does; neither the object as received
+ * nor the projection is kept. Objects with problems of their own have no model object.
+ */
+export function speakerEntry(apiVersion: string, kind: string, raw: Record<string, unknown>): ModelEntry {
+  const obj = projectForSpeaker(apiVersion, kind, raw);
+  const out = newParsed();
+  addObject(obj, objectLocation(obj), out);
+  const problems = out.problems.length > 0 ? out.problems : NO_PROBLEMS;
+  for (const field of Object.keys(out.model) as Array<keyof HeraldModel>) {
+    const [object] = out.model[field];
+    if (object) return { field, object, problems };
+  }
+  return { problems };
 }

@@ -1,13 +1,11 @@
 import { EventEmitter } from 'node:events';
-import { addObject, newParsed, type ParsedObjects } from '../config/parse.js';
 import { emptyModel, type HeraldModel, type Problem } from '../config/types.js';
 import { validateModel } from '../config/validate.js';
 import { createLogger, type Logger } from '../util/log.js';
-import type { KubernetesObject } from './client.js';
 import type { KubeConnection } from './connection.js';
 import { ListWatcher } from './list-watch.js';
-import { objectLocation, withKind } from './model.js';
-import { trimForSpeaker } from './trim.js';
+import { type ModelEntry, objectLocation, speakerEntry } from './model.js';
+import { projectSpeakerPod, type SpeakerPod } from './project.js';
 
 /** Same events as the standalone FileConfigSource, so the speaker takes either. */
 export interface KubernetesSourceEvents {
@@ -33,7 +31,7 @@ export interface KubernetesSourceOptions {
 }
 
 interface Source {
-  watcher: ListWatcher;
+  watcher: ListWatcher<ModelEntry>;
   apiVersion: string;
   kind: string;
 }
@@ -51,20 +49,22 @@ const metallbVersions: Record<string, string> = { BGPPeer: 'v1beta2' };
 /**
  * The speaker's view of the cluster as H3's `HeraldModel`: informers on Services, EndpointSlices,
  * Nodes, Namespaces and the Herald (and MetalLB) CRs, turned into the same model the standalone YAML
- * file gives, so everything below the source is shared. Each object is parsed once per
- * resourceVersion (cached), the model re-assembled on change and emitted only when it differs.
+ * file gives, so everything below the source is shared. Each object is projected to the fields the
+ * speaker reads and parsed as it arrives (once per resourceVersion); only that model object is kept. The
+ * model is re-assembled from those objects after a change and emitted.
  * While the API server is unreachable the informers keep their caches and nothing is emitted: the
  * speaker keeps announcing the last known state. Also lists the speaker pods' IPs as gossip seeds.
  */
 export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents> {
   private readonly log: Logger;
   private readonly sources: Source[] = [];
-  private pods?: ListWatcher;
+  private pods?: ListWatcher<SpeakerPod>;
   private model?: HeraldModel;
   private lastProblems = '';
   private problemList: Problem[] = [];
   private timer?: NodeJS.Timeout;
-  private readonly parsed = new Map<string, { rv: string; out: ParsedObjects }>();
+  /** Some object was added, changed or removed since the model was last assembled. */
+  private dirty = true;
   private connected = true;
   private started = false;
 
@@ -77,9 +77,8 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
   async start(): Promise<HeraldModel> {
     const conn = this.opts.connection;
     const ns = this.opts.namespace;
-    const trim = (kind: string) => (obj: KubernetesObject) => trimForSpeaker(kind, obj);
     const add = (apiVersion: string, kind: string, path: string): void => {
-      const watcher = new ListWatcher(conn, { path, transform: trim(kind) });
+      const watcher = new ListWatcher(conn, { path, decode: (raw) => speakerEntry(apiVersion, kind, raw) });
       this.sources.push({ watcher, apiVersion, kind });
     };
     add('v1', 'Service', '/api/v1/services');
@@ -102,10 +101,13 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     this.pods = new ListWatcher(conn, {
       path: `/api/v1/namespaces/${ns}/pods`,
       labelSelector: selector,
-      transform: trim('Pod'),
+      decode: projectSpeakerPod,
     });
     for (const s of this.sources) {
-      s.watcher.on('change', () => this.schedule());
+      s.watcher.on('change', () => {
+        this.dirty = true;
+        this.schedule();
+      });
       s.watcher.on('synced', () => {
         this.setConnected();
         this.schedule();
@@ -140,10 +142,9 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
   /** Gossip seeds: `ip:port` of the running speaker pods (host network: the node IPs). */
   speakerPeers(port: number): string[] {
     const ips = new Set<string>();
-    for (const p of this.pods?.list() ?? []) {
-      const st = (p as { status?: { podIP?: string; phase?: string } }).status;
-      if (st?.podIP && st.phase !== 'Failed' && st.phase !== 'Succeeded')
-        ips.add(st.podIP.includes(':') ? `[${st.podIP}]:${port}` : `${st.podIP}:${port}`);
+    for (const { podIP, phase } of this.pods?.values() ?? []) {
+      if (podIP && phase !== 'Failed' && phase !== 'Succeeded')
+        ips.add(podIP.includes(':') ? `[${podIP}]:${port}` : `${podIP}:${port}`);
     }
     return [...ips].sort();
   }
@@ -173,41 +174,19 @@ export class KubernetesConfigSource extends EventEmitter<KubernetesSourceEvents>
     }, this.opts.debounceMs ?? 10);
   }
 
-  /** Re-assembles the model from the per-object parse cache; emits only real changes. */
+  /** Re-assembles the model from the objects' model entries after a change; emits it. */
   private rebuild(emit: boolean): void {
+    if (!this.dirty) return;
+    this.dirty = false;
     const model = emptyModel();
     const problems: Problem[] = [];
-    const locations = new Map<object, { file: string; doc: number; path: string }>();
-    const seen = new Set<string>();
-    // Objects are parsed once per resourceVersion; the model changed iff something was (re)parsed or removed.
-    let changed = this.model === undefined;
     for (const s of this.sources) {
-      for (const raw of s.watcher.list() as KubernetesObject[]) {
-        const key = `${s.apiVersion}/${s.kind}/${raw.metadata?.namespace ?? ''}/${raw.metadata?.name ?? ''}`;
-        seen.add(key);
-        const rv = raw.metadata?.resourceVersion ?? '';
-        let entry = this.parsed.get(key);
-        if (!entry || entry.rv !== rv) {
-          changed = true;
-          const obj = withKind(raw, s.apiVersion, s.kind);
-          const out = newParsed();
-          addObject(obj as KubernetesObject & Record<string, unknown>, objectLocation(obj), out);
-          entry = { rv, out };
-          this.parsed.set(key, entry);
-        }
-        for (const k of Object.keys(model) as Array<keyof HeraldModel>)
-          (model[k] as object[]).push(...entry.out.model[k]);
-        problems.push(...entry.out.problems);
-        for (const [o, loc] of entry.out.locations) locations.set(o, loc);
+      for (const entry of s.watcher.values()) {
+        if (entry.field && entry.object) (model[entry.field] as object[]).push(entry.object);
+        if (entry.problems.length > 0) problems.push(...entry.problems);
       }
     }
-    for (const k of this.parsed.keys()) {
-      if (seen.has(k)) continue;
-      this.parsed.delete(k);
-      changed = true;
-    }
-    if (!changed) return;
-    problems.push(...validateModel(model, (o) => locations.get(o)));
+    problems.push(...validateModel(model, objectLocation));
     this.problemList = problems;
     const problemText = JSON.stringify(problems);
     if (problemText !== this.lastProblems) {

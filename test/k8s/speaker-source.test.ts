@@ -95,6 +95,20 @@ t.test('speaker source: model from the API, ETP Local ownership, node exclusion,
   t.equal(first.nodes.length, 3);
   t.equal(first.endpointSlices.length, 2);
   t.ok(first.services.some((s) => s.metadata.name === 'web'));
+  const web = first.services.find((s) => s.metadata.name === 'web')!;
+  t.same(
+    { metadata: Object.keys(web.metadata), spec: Object.keys(web.spec) },
+    {
+      metadata: ['name', 'namespace', 'labels'],
+      spec: ['type', 'ports', 'selector', 'externalTrafficPolicy'],
+    },
+    'the speaker keeps what it reads of a Service (no uid, resourceVersion, clusterIP, ...)',
+  );
+  t.same(
+    first.endpointSlices.find((s) => s.metadata.name === 'web-abc')?.endpoints?.[0],
+    { nodeName: 'n1', conditions: { ready: false } },
+    'and of an endpoint: its node and conditions, not its addresses',
+  );
   t.equal(
     owners(first).get('default/web'),
     'n2',
