@@ -10,6 +10,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { dirname, isAbsolute, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parse } from 'yaml';
+import { ListSplitter } from './list-stream.js';
 
 // Not `import ... from 'node:http'`: see the no-restricted-syntax rule in eslint.config.js.
 const { Agent: PlainAgent, request: httpRequest } = process.getBuiltinModule('node:http');
@@ -206,6 +207,46 @@ export class KubeConnection implements JsonApi {
       });
       req.on('error', reject);
       req.end(payload);
+    });
+  }
+
+  /**
+   * Lists a collection, handing each item to `onItem` as it arrives (list-stream.ts): the response is
+   * never held whole, as text or as parsed objects. Resolves with the list's metadata; rejects on a
+   * non-2xx answer (KubeApiError), a broken connection, bad JSON or an error thrown by `onItem`.
+   */
+  list(
+    path: string,
+    onItem: (item: Record<string, unknown>) => void,
+  ): Promise<{ resourceVersion?: string }> {
+    return new Promise((resolve, reject) => {
+      const req = this.open('GET', path, {}, (res) => {
+        const status = res.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => reject(apiError('GET', path, status, Buffer.concat(chunks).toString('utf8'))));
+          return;
+        }
+        const splitter = new ListSplitter((json) => onItem(JSON.parse(json) as Record<string, unknown>));
+        res.on('data', (chunk: Buffer) => {
+          try {
+            splitter.write(chunk);
+          } catch (error) {
+            req.destroy(error instanceof Error ? error : new Error(String(error)));
+          }
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          try {
+            resolve((splitter.end().metadata ?? {}) as { resourceVersion?: string });
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end();
     });
   }
 

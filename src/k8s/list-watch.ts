@@ -124,31 +124,40 @@ export class ListWatcher<T> extends WatchState {
     }
   }
 
-  /** Lists the collection and replaces the cache, emitting what changed; returns the list's version. */
+  /**
+   * Lists the collection, decoding each object as it arrives (KubeConnection.list: the list is never
+   * held whole), then replaces the cache in one step and emits what changed; returns the list's version.
+   * Objects whose version the cache has already are not decoded again.
+   */
   private async relist(): Promise<string> {
-    const list = await this.conn.request<{ items?: RawObject[]; metadata?: { resourceVersion?: string } }>(
-      'GET',
-      this.query({}),
-    );
     const seen = new Set<string>();
-    for (const raw of list.items ?? []) seen.add(this.put(raw));
+    const fresh: Array<[key: string, entry: { rv: string; value: T }]> = [];
+    const list = await this.conn.list(this.query({}), (raw) => {
+      const { key, rv } = identityOf(raw);
+      seen.add(key);
+      const old = this.cache.get(key);
+      if (!old || old.rv !== rv || rv === '') fresh.push([key, { rv, value: this.opts.decode(raw) }]);
+    });
     for (const key of this.cache.keys()) {
       if (seen.has(key)) continue;
       this.cache.delete(key);
       this.emit('change', 'delete', key);
     }
+    for (const [key, entry] of fresh) {
+      const had = this.cache.has(key);
+      this.cache.set(key, entry);
+      this.emit('change', had ? 'update' : 'add', key);
+    }
     this.markSynced();
-    return list.metadata?.resourceVersion ?? '';
+    return list.resourceVersion ?? '';
   }
 
-  /** Decodes `raw` into the cache unless the same version is there already; returns its key. */
-  private put(raw: RawObject): string {
+  /** Decodes a watched object into the cache. */
+  private put(raw: RawObject): void {
     const { key, rv } = identityOf(raw);
-    const old = this.cache.get(key);
-    if (old && old.rv === rv && rv !== '') return key;
+    const had = this.cache.has(key);
     this.cache.set(key, { rv, value: this.opts.decode(raw) });
-    this.emit('change', old ? 'update' : 'add', key);
-    return key;
+    this.emit('change', had ? 'update' : 'add', key);
   }
 
   private apply(e: WatchEvent): void {

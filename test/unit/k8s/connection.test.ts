@@ -133,3 +133,54 @@ t.test(
     t.ok(error instanceof KubeApiError && error.code === 404 && /not there/.test(error.message));
   },
 );
+
+t.test('a list streams: each item reaches the caller before the rest of the response is sent', async (t) => {
+  let sendRest: (() => void) | undefined;
+  const server = createServer((req, res) => {
+    if (req.url?.startsWith('/broken')) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"metadata":{},"items":[{"a":1},{"b":');
+      return;
+    }
+    if (req.url?.startsWith('/gone')) {
+      res.writeHead(410, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', message: 'too old resource version' }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(
+      '{"kind":"ServiceList","metadata":{"resourceVersion":"42"},"items":[{"metadata":{"name":"a"}},',
+    );
+    sendRest = () => res.end('{"metadata":{"name":"b"}}]}');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const conn = new KubeConnection({ server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` });
+  t.teardown(() => {
+    conn.close();
+    server.close();
+  });
+  const names: string[] = [];
+  const listed = conn.list('/api/v1/services', (item) => {
+    names.push((item.metadata as { name: string }).name);
+    if (names.length === 1) sendRest?.();
+  });
+  t.same(await listed, { resourceVersion: '42' });
+  t.same(names, ['a', 'b'], 'b was sent only after a had been handed over');
+  const gone = await conn.list('/gone', () => undefined).catch((e: unknown) => e);
+  t.ok(
+    gone instanceof KubeApiError && gone.code === 410 && /too old/.test(gone.message),
+    '410 as KubeApiError',
+  );
+  await t.rejects(
+    conn.list('/broken', () => undefined),
+    SyntaxError,
+    'a response cut short',
+  );
+  await t.rejects(
+    conn.list('/api/v1/services', () => {
+      throw new Error('decode failed');
+    }),
+    /decode failed/,
+    'an item the caller cannot take',
+  );
+});

@@ -13,10 +13,11 @@ function fakeConnection(lists: RawObject[][]) {
   let endWatch: (() => void) | undefined;
   let listCalls = 0;
   const conn = {
-    request: async () => {
+    list: async (_path: string, onItem: (item: RawObject) => void) => {
       const items = lists[Math.min(listCalls, lists.length - 1)] ?? [];
       listCalls++;
-      return { metadata: { resourceVersion: String(listCalls) }, items };
+      for (const item of items) onItem(item);
+      return { resourceVersion: String(listCalls) };
     },
     watch: (_path: string, handlers: { onOpen(): void; onEvent(e: WatchEvent): void }, signal: AbortSignal) =>
       new Promise<void>((resolve) => {
