@@ -215,10 +215,7 @@ export class KubeConnection implements JsonApi {
    * never held whole, as text or as parsed objects. Resolves with the list's metadata; rejects on a
    * non-2xx answer (KubeApiError), a broken connection, bad JSON or an error thrown by `onItem`.
    */
-  list(
-    path: string,
-    onItem: (item: Record<string, unknown>) => void,
-  ): Promise<{ resourceVersion?: string }> {
+  list(path: string, onItem: (item: Record<string, unknown>) => void): Promise<{ resourceVersion?: string }> {
     return new Promise((resolve, reject) => {
       const req = this.open('GET', path, {}, (res) => {
         const status = res.statusCode ?? 0;
