@@ -146,12 +146,7 @@ export function decideAmong(
   like?: VipDecision,
 ): VipDecision {
   let eligible = eligibleNodes;
-  const base = {
-    ip: vip.ip,
-    services: vip.services,
-    shares: new Map<string, bigint>(),
-    interfaces: new Map(),
-  };
+  const base = { ip: vip.ip, services: vip.services };
   // A failing check moves the VIP away; the status says so, or a person would wonder why it moved.
   const failing =
     vip.unhealthy === undefined || vip.unhealthy.size === 0
@@ -292,11 +287,15 @@ export function nodeActions(decisions: readonly VipDecision[], node: string): Ma
   const actions = new Map<string, NodeVipAction>();
   for (const d of decisions) {
     const buckets = d.shares.get(node);
-    if (buckets !== undefined && buckets !== 0n) {
-      actions.set(d.ip, { action: 'answer', buckets, interfaces: d.interfaces.get(node) ?? [] });
-    } else {
-      actions.set(d.ip, { action: 'suppress' });
-    }
+    actions.set(
+      d.ip,
+      buckets !== undefined && buckets !== 0n
+        ? { action: 'answer', buckets, interfaces: d.interfaces.get(node) ?? [] }
+        : SUPPRESS,
+    );
   }
   return actions;
 }
+
+/** Every suppress action is this object (actions are never changed): no allocation per VIP and round. */
+export const SUPPRESS: NodeVipAction = Object.freeze({ action: 'suppress' });

@@ -33,6 +33,8 @@ export function planL2(
   for (const ip of unsure) if (!desired.has(ip) && !applied.has(ip)) plan.remove.push(ip);
   for (const [ip, want] of desired) {
     const have = applied.get(ip);
+    // The same state object (reconciler: one per action, kept across rounds): nothing to write or tell.
+    if (have === want && !unsure.has(ip)) continue;
     if (!have || !sameEntry(have, want) || unsure.has(ip)) plan.set.push({ ip, want });
     const wasAnswering = have?.action === 'answer';
     if (want.action === 'answer') {

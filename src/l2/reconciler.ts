@@ -219,7 +219,7 @@ export class L2Reconciler {
   /** The plan and its datapath writes, silences first, answers last; released VIPs stop announcing. */
   private prepare(actions: ReadonlyMap<string, NodeVipAction>, spreadIps: ReadonlySet<string>): ApplyStep {
     const desired = new Map<string, AppliedVip>();
-    for (const [ip, action] of actions) desired.set(ip, { ...action, spread: spreadIps.has(ip) });
+    for (const [ip, action] of actions) desired.set(ip, appliedOf(action, spreadIps.has(ip)));
     const plan = planL2(this.applied, desired, this.unsure);
     // A VIP being released is never announced again, not even between two write batches.
     for (const ip of plan.released) {
@@ -451,6 +451,12 @@ export class L2Reconciler {
       return false;
     }
   }
+}
+
+const SUPPRESSED: AppliedVip = Object.freeze({ action: 'suppress', spread: false });
+/** The state an action leaves in the map (every suppress entry is one object). */
+function appliedOf(action: NodeVipAction, spread: boolean): AppliedVip {
+  return !spread && action.action === 'suppress' ? SUPPRESSED : { ...action, spread };
 }
 
 /** An answer entry this reconciler did not write: equal to no desired state, so the next plan rewrites it. */

@@ -21,10 +21,18 @@ function sameHolders(a: VipDecision, b: VipDecision): boolean {
  */
 export function ownerChanges(previous: readonly VipDecision[], next: readonly VipDecision[]): OwnerChange[] {
   if (previous === next) return [];
-  const before = new Map(previous.map((d) => [d.ip, d]));
+  // Rounds over the same VIP groups list the VIPs in the same order: the map only for those that moved.
+  let before: Map<string, VipDecision> | undefined;
+  const earlier = (d: VipDecision, i: number) => {
+    const same = previous[i];
+    if (same?.ip === d.ip) return same;
+    before ??= new Map(previous.map((p) => [p.ip, p]));
+    return before.get(d.ip);
+  };
   const changes: OwnerChange[] = [];
-  for (const d of next) {
-    const prev = before.get(d.ip);
+  for (let i = 0; i < next.length; i++) {
+    const d = next[i] as VipDecision;
+    const prev = earlier(d, i);
     if (prev && sameHolders(prev, d)) continue;
     changes.push({ ip: d.ip, services: d.services, from: prev?.owner, to: d.owner, mode: d.mode });
   }

@@ -57,3 +57,23 @@ t.test('moving to another interface re-announces', async (t) => {
   );
   t.same(plan.takeovers, [{ ip: '10.0.0.1', interfaces: ['eth1'] }]);
 });
+
+t.test('the same state object in the map and in the decisions: nothing to do, unless unsure', async (t) => {
+  const owned = answer();
+  const applied = new Map<string, AppliedVip>([
+    ['10.0.0.1', owned],
+    ['10.0.0.2', suppress],
+  ]);
+  const desired = new Map<string, AppliedVip>([
+    ['10.0.0.1', owned],
+    ['10.0.0.2', suppress],
+  ]);
+  t.same(planL2(applied, desired), { set: [], remove: [], takeovers: [], gained: [], released: [] });
+  const plan = planL2(applied, desired, new Set(['10.0.0.1', '10.0.0.2']));
+  t.same(
+    plan.set.map((s) => s.ip),
+    ['10.0.0.1', '10.0.0.2'],
+    'an entry a failed apply may have written is written again, even when its state is the same object',
+  );
+  t.same(plan.takeovers, [], 'and is no takeover');
+});

@@ -36,6 +36,20 @@ t.test('ownerChanges: new VIPs and changed holder sets, nothing else', async (t)
     'same holders with other buckets is no owner change; a new VIP is one',
   );
   t.same(ownerChanges(after, after), []);
+  // Rounds usually list the VIPs in the same order; another order (groups made again) gives the same changes.
+  t.same(
+    ownerChanges([before[2]!, before[0]!, before[1]!], after).map((c) => [c.ip, c.from, c.to]),
+    [
+      ['2', 'b', 'c'],
+      ['4', undefined, undefined],
+    ],
+    'VIPs in another order are matched by IP',
+  );
+  t.same(
+    ownerChanges([before[1]!, before[2]!], after).map((c) => c.ip),
+    ['1', '2', '4'],
+    'a VIP missing before counts as new, the others by IP',
+  );
 });
 
 t.test('FailoverClock: first suspicion of the old owner to this node taking over', async (t) => {
