@@ -126,6 +126,17 @@ export function deriveGateTiming(s: GateSettings): GateTiming {
   };
 }
 
+/**
+ * The pulse period of a speaker with no watch session (nobody it would take over from, nobody who would
+ * take over from it: a speaker alone) that only keeps its own gate open: as long as a beat still lands
+ * inside L when the pulse comes lateTickMs late (the delay a paired pulse tolerates before it counts itself
+ * stalled) plus the margin, and never shorter than the heartbeat. Default timers: 130 − 40 − 10 = 80 ms.
+ * The gate still closes L after the last beat, whatever the period.
+ */
+export function alonePulseMs(t: GateTiming, marginMs: number = DEFAULT_GATE_SETTINGS.marginMs): number {
+  return Math.max(t.heartbeatMs, t.livenessBoundMs - t.lateTickMs - marginMs);
+}
+
 /** An operator's explicit --liveness-ms must not outlive the earliest takeover; a shorter one is fine. */
 export function checkLivenessBound(requestedMs: number, timing: GateTiming): string | undefined {
   if (!(requestedMs > 0)) return `liveness bound must be > 0 ms (got ${requestedMs})`;

@@ -87,6 +87,11 @@ export class TrafficMonitor {
     next();
   }
 
+  /** Whether it samples on its timer (start() until stop()). */
+  running(): boolean {
+    return this.timer !== undefined;
+  }
+
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;

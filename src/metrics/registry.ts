@@ -199,6 +199,11 @@ export class HeraldMetrics {
     return found;
   }
 
+  /** Reads the traffic counters unless the monitor's timer has a fresh sample (before the status API reads rates). */
+  refreshTraffic(): void {
+    this.traffic?.forScrape();
+  }
+
   /** One VIP's traffic as the status API shows it (zeros for an unknown VIP or without traffic source). */
   vipTraffic(ip: string): { rxBitsPerSecond: number; rxPacketsPerSecond: number; utilization: number } {
     const rate = this.traffic?.rates().get(ip);

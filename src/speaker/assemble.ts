@@ -102,7 +102,7 @@ async function assemble(
     log,
   });
   // No heartbeat here: the gate opens only once this node's watchers report it up (speaker.start).
-  responder.setLivenessBoundMs(options.livenessMs ?? gate.livenessBoundMs);
+  responder.setLivenessBoundMs(gate.livenessBoundMs);
   const watch = await WatchThread.open(
     {
       timing: gate,
@@ -230,9 +230,9 @@ export function gateTiming(options: SpeakerOptions): GateTiming {
     watch: { intervalMs: options.heartbeatMs, detectMult: options.watchDetectMult },
     swim: PROFILES[options.profile],
   });
-  if (options.livenessMs !== undefined) {
-    const problem = checkLivenessBound(options.livenessMs, gate);
-    if (problem) throw new Error(`--liveness-ms: ${problem}`);
-  }
-  return gate;
+  if (options.livenessMs === undefined) return gate;
+  const problem = checkLivenessBound(options.livenessMs, gate);
+  if (problem) throw new Error(`--liveness-ms: ${problem}`);
+  // The bound the XDP gate enforces, so the pulse (its period alone, its stale judgement) follows it too.
+  return { ...gate, livenessBoundMs: options.livenessMs };
 }

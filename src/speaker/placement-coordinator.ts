@@ -5,6 +5,7 @@ import { encodePlacement, PLACEMENT_GOSSIP_KEY } from '../placement/codec.js';
 import { decidePlacement, type PlacedVipInput, type PlacementEntry } from '../placement/decide.js';
 import { placementKnobs, type L2PlacementSpec } from '../placement/knobs.js';
 import { nextPlacementVersion, placementCoordinator } from '../placement/map.js';
+import type { VipDecision } from '../l2/desired.js';
 import type { Logger } from '../util/log.js';
 import { l2AdvertisementsByPool } from './l2-inputs.js';
 import type { GossipChannel, PlacementSink, SpeakerView } from './view.js';
@@ -35,11 +36,17 @@ export function startPlacementCoordinator(opts: PlacementCoordinatorOptions): ()
   const maxAge = opts.maxReportAgeMs ?? 30_000;
   let hotSince = new Map<string, number>();
   let lastPublishMs = -Infinity;
+  let countedFrom: readonly VipDecision[] | undefined;
   const round = () => {
     const { speaker } = opts;
     const map = speaker.placementMap();
     opts.metrics.mapVersion.set(map.version);
-    opts.metrics.placedVips.set(speaker.decisions().filter((d) => d.placement?.placed).length);
+    // Unchanged decisions are the same array (speaker/decider.ts): no pass over every VIP then.
+    const decisions = speaker.decisions();
+    if (decisions !== countedFrom) {
+      countedFrom = decisions;
+      opts.metrics.placedVips.set(decisions.filter((d) => d.placement?.placed).length);
+    }
     const alive = speaker
       .members()
       .filter((m) => m.state === 'alive')
@@ -49,6 +56,8 @@ export function startPlacementCoordinator(opts: PlacementCoordinatorOptions): ()
       hotSince = new Map();
       return;
     }
+    // No pool under bandwidth placement and nothing placed: nothing to decide (no pass over the VIPs).
+    if (map.entries.size === 0 && placementSpecsByPool(model).size === 0) return;
     const nowMs = now();
     const inputs = placementInputs(speaker, model, opts.rates, nowMs, maxAge);
     if (inputs.vips.length === 0 && map.entries.size === 0) return;

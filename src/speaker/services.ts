@@ -61,6 +61,8 @@ export async function startSpeakerServices(
     node: () => options.node,
     vips: async () => {
       const speaker = current();
+      // Without the sampling timer (alone) the rates are only as fresh as the last read: read now.
+      metrics.refreshTraffic();
       return vipStatuses({
         node: options.node,
         decisions: speaker.decisions(),
@@ -70,6 +72,7 @@ export async function startSpeakerServices(
         flows: new Map(speaker.flowTraffic().map((f) => [f.ip, f])),
       });
     },
+    // Asked together with vips(), after it: the rates it read (the first line of vips()) serve both.
     traffic: () => ({
       ...metrics.nodeTraffic(),
       transmitErrors: nonzeroTransmitErrors(attached?.transmitErrors() ?? []),
@@ -164,16 +167,23 @@ function wire(parts: {
       log.debug({ err: error }, 'dropped a malformed rate report');
     }
   });
-  monitor.start(sampleIntervalForVips, () => {
+  const gossipRates = () => {
     const report = publisher.next(performance.now(), monitor.rates(), metrics.capacityBits());
     if (!report) return;
     gossip.broadcast(report, 'rates');
     view.ingest(report, performance.now());
-  });
+  };
+  const followMembers = () => {
+    if (!samplesPeriodically(speaker.members(), options.node)) monitor.stop();
+    else if (!monitor.running()) monitor.start(sampleIntervalForVips, gossipRates);
+  };
+  followMembers();
 
   const failovers = new FailoverClock(metrics.failoverSeconds);
   // Rounds with unchanged inputs hand back the same decisions: no pass over thousands of VIPs then.
   let announcedFrom: readonly VipDecision[] | undefined;
+  let countedAllocations: ReadonlyMap<string, unknown> | undefined;
+  let countedModel: unknown;
   const refresh = () => {
     metrics.setMembers([...speaker.members()]);
     const decisions = speaker.decisions();
@@ -197,10 +207,16 @@ function wire(parts: {
       metrics.bgpAnnouncedPrefixes.set({ peer: s.peer }, s.prefixesSent);
       if (s.bfd !== 'disabled') metrics.bfdSessionUp.set({ peer: s.peer }, s.bfd === 'up' ? 1 : 0);
     }
+    // A model and allocations counted already (every resync's round lands here): no pass over the VIPs.
+    const allocations = speaker.allocations();
+    const model = speaker.model();
+    if (allocations === countedAllocations && model === countedModel) return;
+    countedAllocations = allocations;
+    countedModel = model;
     const inUse = new Map<string, number>();
-    for (const alloc of speaker.allocations().values())
+    for (const alloc of allocations.values())
       inUse.set(alloc.pool, (inUse.get(alloc.pool) ?? 0) + alloc.ips.length);
-    for (const pool of speaker.model()?.pools ?? []) {
+    for (const pool of model?.pools ?? []) {
       const total = poolRanges(pool).reduce((a, r) => a + rangeSize(r), 0n);
       metrics.allocatorAddressesTotal.set({ pool: pool.metadata.name }, Number(total));
       metrics.allocatorAddressesInUse.set({ pool: pool.metadata.name }, inUse.get(pool.metadata.name) ?? 0);
@@ -211,6 +227,7 @@ function wire(parts: {
     if (kind === 'dead') view.forget(member.name);
     if (kind === 'update') return;
     failovers.memberChanged(kind, member.name);
+    followMembers();
     events.publish({ kind: 'member', subject: member.name, previous: '', current: member.state });
     refresh();
   });
@@ -225,15 +242,23 @@ function wire(parts: {
     });
     failovers.ownerChanged(change.from, change.to, options.node);
   });
-  const timer = setInterval(refresh, 5000);
-  timer.unref();
+  // No timer of its own: every decision round (the speaker's resync runs one every 5 s) refreshes.
 
   return {
     stop: () => {
-      clearInterval(timer);
       monitor.stop();
     },
   };
+}
+
+/**
+ * Whether the traffic counters are read on a timer: only while another member is up to receive this
+ * node's rate reports (cluster concentration, bandwidth placement). Alone, a timer would read every VIP's
+ * counters every 1-5 s for nobody; a scrape or a status request reads them when it asks (rates then
+ * span the time since the previous read).
+ */
+export function samplesPeriodically(members: readonly Member[], node: string): boolean {
+  return members.some((m) => m.name !== node && (m.state === 'alive' || m.state === 'suspect'));
 }
 
 /** Per checked Service, how many alive members gossip a failing health check for it. */

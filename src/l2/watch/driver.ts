@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { BfdMachineConfig } from '../../bgp/bfd/machine.js';
 import { BfdDiag, decodeBfd, encodeBfd } from '../../bgp/bfd/packet.js';
-import type { GateTiming } from '../gate.js';
+import { alonePulseMs, type GateTiming } from '../gate.js';
 import {
   type Freshness,
   fenced,
@@ -179,7 +179,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     this.schedulePulse();
   }
 
-  /** The period the pulse runs at now: the heartbeat with watch sessions, alonePulseMs without. */
+  /** The period the pulse runs at now: the heartbeat with watch sessions, alonePulseMs (l2/gate.ts) without. */
   pulseMs(): number {
     return this.pulseEveryMs;
   }
@@ -483,17 +483,6 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       // As for any packet: the peer's next one asks again.
     }
   }
-}
-
-/**
- * The pulse of a speaker with no watch session (nobody it would take over from, nobody who would take
- * over from it: a speaker alone) only keeps its own gate open, so it runs at a third of the liveness bound
- * instead of every heartbeat: two thirds of the bound stay for scheduling delays, and the gate still
- * closes the liveness bound after the last beat, whatever the period (l2/gate.ts). The first session
- * brings the heartbeat period back at once (setTargets).
- */
-export function alonePulseMs(t: GateTiming): number {
-  return Math.max(t.heartbeatMs, Math.floor(t.livenessBoundMs / 3));
 }
 
 /** Addresses remembered for the rate limit of unpaired answers (cleared when full). */

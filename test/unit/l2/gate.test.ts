@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import t from 'tap';
 import {
+  alonePulseMs,
   checkLivenessBound,
   DEFAULT_GATE_SETTINGS,
   deriveGateTiming,
@@ -47,6 +48,37 @@ t.test('the invariant holds for any valid timers (property)', async () => {
           return (detectMult - lossSlack) * intervalMs - marginMs < 2 * intervalMs;
         }
         return invariantHolds(g, marginMs) && g.livenessBoundMs >= 2 * g.heartbeatMs;
+      },
+    ),
+  );
+});
+
+t.test('a speaker with no watch session pulses as slowly as a late pulse still beats inside L', async (t) => {
+  const g = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES.lan });
+  t.equal(alonePulseMs(g), 80, 'defaults: 130 − 40 (late tick) − 10 (margin)');
+  t.equal(alonePulseMs({ ...g, livenessBoundMs: 60 }), 20, 'a short explicit bound: the heartbeat');
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 1000 }),
+      fc.integer({ min: 1, max: 50 }),
+      fc.integer({ min: 0, max: 200 }),
+      (intervalMs, detectMult, marginMs) => {
+        let timing;
+        try {
+          timing = deriveGateTiming({
+            ...DEFAULT_GATE_SETTINGS,
+            watch: { intervalMs, detectMult },
+            marginMs,
+            swim: PROFILES.lan,
+          });
+        } catch {
+          return true;
+        }
+        const p = alonePulseMs(timing, marginMs);
+        const roomy = timing.livenessBoundMs >= timing.heartbeatMs + timing.lateTickMs + marginMs;
+        return (
+          p >= timing.heartbeatMs && (!roomy || p + timing.lateTickMs + marginMs <= timing.livenessBoundMs)
+        );
       },
     ),
   );

@@ -25,7 +25,9 @@ t.test('scrapes read the source unless the sampler has a fresh sample', async (t
   now = 61_000;
   t.equal(monitor.forScrape()!.atMs, 61_000, 'a stale one is replaced by a read');
   t.equal(reads, 3);
+  t.ok(monitor.running(), 'sampling on its timer');
   monitor.stop();
+  t.notOk(monitor.running(), 'stopped');
   now = 61_001;
   monitor.forScrape();
   t.equal(reads, 4, 'stopped: reads again');
