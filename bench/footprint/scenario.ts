@@ -1,4 +1,9 @@
-/** Standalone configurations with N L2 services, each at a known address (its own requested IP). */
+/**
+ * Standalone configurations with N L2 services, each at a known address (its own requested IP). The
+ * pool (10.90.0.0/18) is not on the lab LAN's /24, so the L2Advertisement names the interface: without
+ * it no node has an announcing interface for the VIPs and every speaker only suppresses them (no
+ * announcement, no owner-watch pair: what this bench measured before 2026-11-28 08:10).
+ */
 
 export function footprintVip(i: number): string {
   const n = i + 1;
@@ -30,7 +35,7 @@ spec: { addresses: [10.90.0.0/18] }
 apiVersion: herald.dev/v1beta1
 kind: L2Advertisement
 metadata: { name: fp }
-spec: { ipAddressPools: [fp] }
+spec: { ipAddressPools: [fp], interfaces: [eth0] }
 `;
   for (let i = 0; i < services; i++) text += footprintService(i, nodes);
   return text;

@@ -5,8 +5,8 @@ import { DueQueue } from './due-queue.js';
  * first frame at once; repeats cover a lost frame and switches that were slow to learn), then a periodic
  * refresh so a client that missed everything still converges. One timer serves every VIP, and a tick
  * fires at most `maxPerTick` of them before yielding to the event loop, so 10,000 VIPs taken over at once
- * never hold the heartbeat back. Sending is injected so the schedule is testable and the data path stays
- * at the edge.
+ * never hold the heartbeat back; their refreshes spread over the period (nextRefreshAt). Sending is
+ * injected so the schedule is testable and the data path stays at the edge.
  */
 export interface AnnouncerOptions {
   /** Delays after takeover, in ms, for the burst; the first should be 0. */
@@ -22,6 +22,30 @@ export interface AnnouncerOptions {
 
 export const DEFAULT_BURST_MS = [0, 100, 300, 700, 1500, 3000] as const;
 export const DEFAULT_REFRESH_MS = 30_000;
+/** The refresh period is cut into phases this far apart (at most): the VIPs of one phase share a tick. */
+export const REFRESH_PHASE_MS = 1000;
+
+/**
+ * When `ip`'s periodic refresh comes next after `afterMs` (ms, the clock the announcer runs on): at the
+ * VIP's own phase of the period. The VIPs of one takeover (thousands at once) would otherwise come back
+ * together every period, one spike of frames and CPU; by phase they spread evenly over the whole period,
+ * and the VIPs of one phase (REFRESH_PHASE_MS apart) share one tick: at most one wake-up a second for any
+ * number of VIPs. The first refresh comes within one period of `afterMs`, each later one one period after
+ * the one before. Pure.
+ */
+export function nextRefreshAt(afterMs: number, refreshMs: number, ip: string): number {
+  const phases = Math.max(1, Math.floor(refreshMs / REFRESH_PHASE_MS));
+  const phaseMs = (ipHash(ip) % phases) * (refreshMs / phases);
+  const ahead = (((phaseMs - afterMs) % refreshMs) + refreshMs) % refreshMs;
+  return afterMs + (ahead === 0 ? refreshMs : ahead);
+}
+
+/** FNV-1a over the address text: a stable spread of VIPs over the phases. */
+function ipHash(ip: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < ip.length; i++) h = Math.imul(h ^ ip.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
 
 interface Schedule {
   interfaces: readonly string[];
@@ -77,7 +101,11 @@ export class Announcer {
     if (this.options.refreshMs <= 0) return;
     const schedule: Schedule = { interfaces, gen: ++this.gen, origin: Date.now() };
     this.schedules.set(ip, schedule);
-    this.push(schedule.origin + this.options.refreshMs, { ip, gen: schedule.gen, step: -1 });
+    this.push(nextRefreshAt(schedule.origin, this.options.refreshMs, ip), {
+      ip,
+      gen: schedule.gen,
+      step: -1,
+    });
   }
 
   cancel(ip: string): void {
@@ -112,7 +140,7 @@ export class Announcer {
     if (next < burst.length) {
       this.push(schedule.origin + (burst[next] ?? 0), { ip, gen: schedule.gen, step: next });
     } else if (this.options.refreshMs > 0) {
-      const at = schedule.origin + (burst.at(-1) ?? 0) + this.options.refreshMs;
+      const at = nextRefreshAt(schedule.origin + (burst.at(-1) ?? 0), this.options.refreshMs, ip);
       this.push(Math.max(at, now + 1), { ip, gen: schedule.gen, step: -1 });
     }
   }
@@ -176,7 +204,7 @@ export class Announcer {
         this.queueNext(ip, schedule, step + 1, now);
       } else {
         this.fire(ip, 'refresh');
-        this.push(now + this.options.refreshMs, { ip, gen, step: -1 });
+        this.push(nextRefreshAt(now, this.options.refreshMs, ip), { ip, gen, step: -1 });
       }
     }
     this.arm();

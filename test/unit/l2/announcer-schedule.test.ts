@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Announcer } from '../../../src/l2/announcer.js';
+import { Announcer, DEFAULT_REFRESH_MS, nextRefreshAt, REFRESH_PHASE_MS } from '../../../src/l2/announcer.js';
 import { DueQueue } from '../../../src/l2/due-queue.js';
 import { waitFor } from '../../../src/util/wait.js';
 
@@ -76,4 +76,31 @@ t.test('Announcer: the first-frame budget comes back on the next turn of the eve
   t.same(sent.slice(before), ['e'], 'a new turn: at once again');
   await new Promise((r) => setTimeout(r, 20));
   t.same([...sent].sort(), ['a', 'b', 'c', 'd', 'e'], 'the queued one went out on a tick');
+});
+
+t.test('refreshes spread over the period by phase, one tick per phase', async (t) => {
+  const period = DEFAULT_REFRESH_MS;
+  const phases = period / REFRESH_PHASE_MS;
+  const after = 1_795_850_000_123; // a wall-clock time, as Date.now() gives
+  const perTime = new Map<number, number>();
+  const wrong: string[] = [];
+  for (let i = 0; i < 10_000; i++) {
+    const ip = `10.90.${i >> 8}.${i & 255}`;
+    const first = nextRefreshAt(after, period, ip);
+    if (!(first > after && first <= after + period)) wrong.push(`${ip}: first refresh not within one period`);
+    if (first % REFRESH_PHASE_MS !== 0) wrong.push(`${ip}: not on a phase boundary`);
+    if (nextRefreshAt(first + 3, period, ip) !== first + period)
+      wrong.push(`${ip}: a late tick moved the phase`);
+    perTime.set(first, (perTime.get(first) ?? 0) + 1);
+  }
+  t.same(wrong, [], 'each VIP: first refresh within a period, on its phase, kept by a late tick');
+  t.equal(perTime.size, phases, `every one of the ${phases} phases used, no more ticks than phases`);
+  const mean = 10_000 / phases;
+  const counts = [...perTime.values()];
+  t.ok(
+    counts.every((n) => n > mean / 2 && n < mean * 1.5),
+    `even spread: ${Math.min(...counts)}-${Math.max(...counts)} VIPs per phase (mean ${mean.toFixed(0)})`,
+  );
+  t.equal(nextRefreshAt(100, 30, '10.0.0.1'), 120, 'a period under one phase step: one phase');
+  t.equal(nextRefreshAt(120, 30, '10.0.0.1'), 150, 'never at the time it is asked at');
 });
