@@ -183,6 +183,22 @@ t.test('Watch streams an owner change (and honors the kind filter)', async (t) =
   t.match(String(await ended), /unknown event kinds: bogus/);
 });
 
+t.test('closing with a Watch stream open ends the stream and resolves', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'hrl-h7-api-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const socketPath = join(dir, 'speaker.sock');
+  const server = await startStatusServer(fakeSource(), { socketPath });
+  const client = new StatusClient({ socketPath });
+  t.teardown(() => client.close());
+  const ended = new Promise<Error | undefined>((resolve) => {
+    const watch = client.watch(() => undefined, { onEnd: resolve });
+    void watch.ready.then(() => server.close());
+  });
+  await ended;
+  t.pass('the stream ended with the server');
+  t.throws(() => statSync(socketPath), /ENOENT/, 'socket file removed');
+});
+
 t.test(
   'a stale socket file is replaced, a live one refused; a non-socket file is refused; mode set',
   async (t) => {
