@@ -16,10 +16,14 @@ export const commandLoaders: Readonly<Record<string, () => Promise<Register>>> =
   validate: async () => (await import('./validate.js')).registerValidate,
 };
 
-/** The registrations needed for these arguments: the named command only, or all of them for help. */
+/**
+ * The registrations needed for these arguments: the named command only, none for the version alone, or
+ * all of them for help (which lists them).
+ */
 export async function commandRegistrations(argv: readonly string[]): Promise<Register[]> {
   const name = argv.find((a) => !a.startsWith('-'));
   const load = name !== undefined && name !== 'help' ? commandLoaders[name] : undefined;
   if (load) return [await load()];
+  if (name === undefined && argv.some((a) => a === '--version' || a === '-V')) return [];
   return Promise.all(Object.values(commandLoaders).map((l) => l()));
 }
