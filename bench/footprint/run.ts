@@ -75,6 +75,8 @@ interface Row {
   idleCpuPercent: number;
   /** Idle CPU and wake-ups by thread name (MainThread: the control loop; WorkerThread: the owner watch's pulse). */
   idleThreads: Record<string, ThreadIdle>;
+  /** VIPs the measured speaker answers at the end of the idle window (the rest it suppresses). */
+  answered: number;
   reloadSighupMs?: number;
   reloadFileMs?: number;
   load1: number;
@@ -196,6 +198,7 @@ async function measure(
       peakRssMb: Math.round(after.hwmKb / 1024),
       idleCpuPercent: Number((((after.cpuMs - before.cpuMs) / idleMs) * 100).toFixed(2)),
       idleThreads: threadIdle(threadsBefore, threadsAfter, idleMs),
+      answered: [...readDataplane(node).vips.values()].filter((e) => e.action === 'answer').length,
       load1: Number(loadavg()[0]!.toFixed(1)),
     };
     if (heapDir !== undefined)
@@ -294,7 +297,14 @@ if (peer) console.log(JSON.stringify(peer));
 
 // Where the memory of the 10-VIP row goes: Node alone, the speaker's code loaded, plus the owner watch's
 // thread (one more V8 isolate); the running speaker's own data is the rest.
-const speakerModules = [pathToFileURL(join(projectRoot(), 'dist/src/cli/commands/speaker.js')).href];
+// What `herald speaker --config` imports before its first decision (commands/speaker.ts loads the rest).
+const speakerModules = [
+  'cli/commands/speaker.js',
+  'speaker/assemble.js',
+  'speaker/services.js',
+  'speaker/placement-coordinator.js',
+  'metrics/placement.js',
+].map((m) => pathToFileURL(join(projectRoot(), 'dist/src', m)).href);
 const floors = {
   node: await moduleFloorRssMb(process.execPath, HERALD_NODE_FLAGS, []),
   modules: await moduleFloorRssMb(process.execPath, HERALD_NODE_FLAGS, speakerModules),
@@ -319,12 +329,12 @@ over ${args['idle-s']} s after settling. Reload: one service added to the ${Math
 map, by SIGHUP, and by the file write alone (the speaker's file watch, 100 ms debounce included).
 Rerun (root): \`${command}\`.
 
-| Node | extra flags | VIPs | start → all programmed | RSS (peak) | idle CPU | reload by SIGHUP | reload by file write | load |
-|---|---|---|---|---|---|---|---|---|
+| Node | extra flags | VIPs | answered by it | start → all programmed | RSS (peak) | idle CPU | reload by SIGHUP | reload by file write | load |
+|---|---|---|---|---|---|---|---|---|---|
 ${rows
   .map(
     (r) =>
-      `| ${r.node} | ${flagsCell(r)} | ${r.vips} | ${r.startToProgrammedMs} ms | ${r.rssMb} MB (${r.peakRssMb}) | ${r.idleCpuPercent}% | ${cell(r.reloadSighupMs, 'ms')} | ${cell(r.reloadFileMs, 'ms')} | ${r.load1} |`,
+      `| ${r.node} | ${flagsCell(r)} | ${r.vips} | ${r.answered} | ${r.startToProgrammedMs} ms | ${r.rssMb} MB (${r.peakRssMb}) | ${r.idleCpuPercent}% | ${cell(r.reloadSighupMs, 'ms')} | ${cell(r.reloadFileMs, 'ms')} | ${r.load1} |`,
   )
   .join('\n')}
 
@@ -355,7 +365,7 @@ Where the RSS goes (${process.version}, same flags, processes that only load cod
 | process | RSS |
 |---|---|
 | \`node\` alone | ${floors.node} MB |
-| the speaker's modules loaded (\`herald speaker\`'s imports: gRPC, prom-client, zod, yaml, pino, Herald) | ${floors.modules} MB |
+| the speaker's modules loaded (\`herald speaker --config\`'s imports: prom-client, protobufjs, zod, yaml, pino, Herald; gRPC only at the status API's first connection) | ${floors.modules} MB |
 | the same plus one idle worker thread (the owner watch's pulse thread is one) | ${floors.modulesAndThread} MB |
 
 About half of a bare Node's RSS and of the modules' share are pages of the Node binary itself (file-backed, shared
