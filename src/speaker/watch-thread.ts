@@ -91,9 +91,13 @@ export const STALL_REPORT_MS = 100;
  * How often the control loop stamps the shared clock: a tenth of the stall limit, at least one heartbeat.
  * The pulse thread only asks whether the last stamp is younger than the limit, so stamping less often never
  * detects a freeze later (at most one interval earlier); at 1 s that is 10 wake-ups a second, not 50.
+ * The cost of a longer interval is the tolerance: a loop held up for longer than the limit minus one
+ * interval counts as frozen. With no watch pair (`paired` false: nobody would take this node's VIPs over,
+ * nobody it would take over from) such a false freeze silences only VIPs no other node may answer, for a
+ * moment, and moves nothing: the stamp then comes every quarter of the limit (4 wake-ups a second at 1 s).
  */
-export function stampIntervalMs(heartbeatMs: number, controlLoopStallMs: number): number {
-  return Math.max(heartbeatMs, Math.floor(controlLoopStallMs / 10));
+export function stampIntervalMs(heartbeatMs: number, controlLoopStallMs: number, paired = true): number {
+  return Math.max(heartbeatMs, Math.floor(controlLoopStallMs / (paired ? 10 : 4)));
 }
 
 const STOP_TIMEOUT_MS = 1000;
@@ -112,6 +116,8 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastTickMs: number | undefined;
+  /** Whether the last targets held a watch pair (the stamp interval follows, see stampIntervalMs). */
+  private paired = true;
   /** What came of setting the pulse thread's priority. */
   priority: PriorityOutcome = { error: 'not started' };
 
@@ -184,6 +190,19 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     this.post({ type: 'start' });
   }
 
+  /** Stamps at once and goes on at the interval for `paired` (a pair appearing shortens it at once). */
+  private setPaired(paired: boolean): void {
+    if (paired === this.paired) return;
+    if (this.timer === undefined || this.stopped) {
+      this.paired = paired;
+      return;
+    }
+    this.tick();
+    this.paired = paired;
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.tick(), this.stampEveryMs());
+  }
+
   setReady(): void {
     this.post({ type: 'ready' });
   }
@@ -194,6 +213,7 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     gossipDead: ReadonlySet<string> = new Set(),
   ): void {
     const names = new Set([...targets.watching, ...targets.watchedBy]);
+    this.setPaired(names.size > 0);
     const peers: Array<[string, { address: string; port: number }]> = [];
     for (const name of names) {
       const address = addresses.get(name);
@@ -256,7 +276,7 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
   }
 
   private stampEveryMs(): number {
-    return stampIntervalMs(this.opts.timing.heartbeatMs, this.opts.controlLoopStallMs);
+    return stampIntervalMs(this.opts.timing.heartbeatMs, this.opts.controlLoopStallMs, this.paired);
   }
 
   private post(message: ToWatchWorker): void {
