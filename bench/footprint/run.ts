@@ -20,12 +20,10 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BpfMap } from '../../src/datapath/bpf.js';
-import { addrKey, MAP_NAMES } from '../../src/datapath/xdp-layout.js';
 import { HERALD_NODE_FLAGS } from '../../src/util/node-flags.js';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
 import { projectRoot } from '../../src/util/paths.js';
-import { readDataplane } from '../../src/lab/observe.js';
+import { hasVipEntry, readDataplane } from '../../src/lab/observe.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
 import {
   moduleFloorRssMb,
@@ -82,18 +80,6 @@ interface Row {
   load1: number;
 }
 
-function hasVip(node: LabNode, ip: string): boolean {
-  let map: BpfMap | undefined;
-  try {
-    map = BpfMap.openPinned(join(node.pinDir, MAP_NAMES.vips));
-    return map.lookup(addrKey(ip)) !== undefined;
-  } catch {
-    return false;
-  } finally {
-    map?.close();
-  }
-}
-
 /** Adds one service to the file (write + rename, as an editor does) and waits for its VIP in the map. */
 async function addService(cluster: LabCluster, node: LabNode, vips: number, i: number, hup: boolean) {
   let text = footprintConfig(vips, nodeCount);
@@ -103,7 +89,7 @@ async function addService(cluster: LabCluster, node: LabNode, vips: number, i: n
   renameSync(`${cluster.configPath}.tmp`, cluster.configPath);
   // the file watch reloads too, after its debounce; with the signal, the signal's reload comes first
   if (hup) node.speaker?.kill('SIGHUP');
-  await waitFor(`VIP of service ${i}`, 30_000, () => hasVip(node, footprintVip(i)), 2);
+  await waitFor(`VIP of service ${i}`, 30_000, () => hasVipEntry(node, footprintVip(i)), 2);
   return Math.round(performance.now() - started);
 }
 
@@ -174,7 +160,7 @@ async function measure(
     await waitFor(
       'every VIP programmed',
       180_000,
-      () => alive() && hasVip(node, footprintVip(vips - 1)),
+      () => alive() && hasVipEntry(node, footprintVip(vips - 1)),
       20,
     ).catch((error: unknown) => {
       process.stderr.write(readFileSync(node.logFile, 'utf8'));

@@ -3,22 +3,22 @@
  * long from the trigger until the new service's VIP is in the XDP answer map, and the speaker's CPU.
  *
  *   node dist/bench/reload/run.js [--vips 10000] [--reloads 5] [--cpu-prof DIR] [--label NAME]
+ *     [--flags='--trace-gc'] [--logs DIR]
  *
  * One speaker (`--config`, XDP generic on a veth in a namespace) starts with --vips services, then
  * --reloads times each, alternating: the file is replaced (write + rename, as an editor does) and the
  * speaker gets SIGHUP at once (`sighup`), or the file is replaced alone (`file`: the speaker's own file
  * watch, 100 ms debounce included). Each reload adds one more service; 1.5 s between reloads.
  * `--cpu-prof DIR` profiles the speaker's main thread and splits the reloads' CPU by stage (stages.ts).
+ * `--flags` adds Node flags to the speaker's own; `--logs DIR` keeps its log (stdout and stderr) there.
  * Writes bench/results/reload.{json,md} (with --label: reload-LABEL.{json,md}).
  */
 import { mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { BpfMap } from '../../src/datapath/bpf.js';
-import { addrKey, MAP_NAMES } from '../../src/datapath/xdp-layout.js';
-import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
-import { readDataplane } from '../../src/lab/observe.js';
+import { LabCluster } from '../../src/lab/cluster.js';
+import { hasVipEntry, readDataplane } from '../../src/lab/observe.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
 import { processSample, writeResults } from '../footprint/measure.js';
 import { footprintConfig, footprintService, footprintVip } from '../footprint/scenario.js';
@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     reloads: { type: 'string', default: '5' },
     'cpu-prof': { type: 'string' },
     label: { type: 'string' },
+    flags: { type: 'string', default: '' },
+    logs: { type: 'string' },
   },
 });
 const vips = Number(args.vips);
@@ -46,18 +48,6 @@ interface Reload {
   ms: number;
   /** The speaker's CPU (all threads) from the trigger until the VIP was in the map; 10 ms ticks. */
   cpuMs: number;
-}
-
-function hasVip(node: LabNode, ip: string): boolean {
-  let map: BpfMap | undefined;
-  try {
-    map = BpfMap.openPinned(join(node.pinDir, MAP_NAMES.vips));
-    return map.lookup(addrKey(ip)) !== undefined;
-  } catch {
-    return false;
-  } finally {
-    map?.close();
-  }
 }
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
@@ -80,9 +70,14 @@ try {
       ? []
       : ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `speaker-reload-${vips}.cpuprofile`];
   const started = performance.now();
-  const child = cluster.lan.spawn(node.ns, process.execPath, [...prof, ...cluster.speakerArgs(node)], {
-    stdio: ['ignore', 'ignore', openSync(node.logFile, 'a')],
-  });
+  const flags = args.flags.split(' ').filter(Boolean);
+  const log = openSync(node.logFile, 'a');
+  const child = cluster.lan.spawn(
+    node.ns,
+    process.execPath,
+    [...prof, ...flags, ...cluster.speakerArgs(node)],
+    { stdio: ['ignore', log, log] },
+  );
   node.speaker = child;
   await waitFor(
     'every VIP programmed',
@@ -109,7 +104,7 @@ try {
     const t0 = performance.now();
     renameSync(`${cluster.configPath}.tmp`, cluster.configPath);
     if (trigger === 'sighup') child.kill('SIGHUP');
-    await waitFor(`VIP of service ${i}`, 30_000, () => hasVip(node, footprintVip(i)), 1);
+    await waitFor(`VIP of service ${i}`, 30_000, () => hasVipEntry(node, footprintVip(i)), 1);
     const ms = Math.round(performance.now() - t0);
     windows.push({ fromUs, toUs: nowUs() });
     measured.push({ trigger, ms, cpuMs: processSample(child.pid!).cpuMs - cpuBefore });
@@ -121,6 +116,7 @@ try {
     await waitFor('the profiled speaker to exit', 20_000, () => child.exitCode !== null, 50);
   }
 } finally {
+  if (args.logs !== undefined) cluster.copyLogs(args.logs);
   await cluster.destroy();
 }
 load.push(Number(loadavg()[0]!.toFixed(1)));
@@ -148,7 +144,7 @@ if (profDir !== undefined) {
 
 const date = new Date().toISOString();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
-const command = `node dist/bench/reload/run.js --vips ${vips} --reloads ${reloads}${profDir ? ` --cpu-prof ${profDir}` : ''}${args.label ? ` --label ${args.label}` : ''}`;
+const command = `node dist/bench/reload/run.js --vips ${vips} --reloads ${reloads}${profDir ? ` --cpu-prof ${profDir}` : ''}${args.label ? ` --label ${args.label}` : ''}${args.flags ? ` --flags='${args.flags}'` : ''}`;
 const md = `# Reload adding one service at ${vips.toLocaleString('en-US')} L2 VIPs (bench/reload)
 
 Measured ${date} on ${machine}, Node ${process.version}, load ${load.join(' → ')}${args.label ? `, ${args.label}` : ''}.

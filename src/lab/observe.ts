@@ -3,6 +3,7 @@ import { BpfMap } from '../datapath/bpf.js';
 import { kernelMonotonicNs } from '../datapath/responder.js';
 import {
   addrFromKey,
+  addrKey,
   decodeConfig,
   decodeVip,
   MAP_NAMES,
@@ -54,6 +55,19 @@ export function readDataplane(node: LabNode): NodeDataplane {
     gateOpen = heartbeatNs > 0n && kernelMonotonicNs() - heartbeatNs < livenessBoundNs;
   });
   return { vips, counters, gateOpen };
+}
+
+/** Whether the node's XDP VIP map holds an entry for `ip` (one lookup: cheap enough to poll every ms). */
+export function hasVipEntry(node: LabNode, ip: string): boolean {
+  let map: BpfMap | undefined;
+  try {
+    map = BpfMap.openPinned(join(node.pinDir, MAP_NAMES.vips));
+    return map.lookup(addrKey(ip)) !== undefined;
+  } catch {
+    return false;
+  } finally {
+    map?.close();
+  }
 }
 
 /** Nodes whose XDP entry answers for `ip`, with their bucket bitmaps. */
