@@ -1,4 +1,4 @@
-import { matchDocuments, splitDocuments } from './documents.js';
+import { commonPrefix, commonSuffix, matchDocuments, splitDocuments } from './documents.js';
 import { decodeDocuments, finishParsed, newParsed, type ParsedConfig, type ParsedObjects } from './parse.js';
 import { parseDocumentsInWorker, type ParseBudget } from './parse-off-thread.js';
 import { ModelValidation } from './incremental-validation.js';
@@ -35,29 +35,74 @@ export class DocumentCache {
   /** Assemblies from every document, and those that spliced only the changed documents in. */
   readonly stats = { assembled: 0, spliced: 0 };
 
-  async parse(
+  parse(
     files: ReadonlyArray<{ text: string; fileName: string }>,
     budget: ParseBudget,
   ): Promise<ParsedConfig | undefined> {
-    const next: Array<{ fileName: string; pieces: string[]; entries: Array<Entry | undefined> }> = [];
+    return this.parseBytes(
+      files.map(({ text, fileName }) => ({ bytes: Buffer.from(text, 'utf8'), fileName })),
+      budget,
+    );
+  }
+
+  /**
+   * The files as read (UTF-8). Only the bytes between what a file shares with its last version at its
+   * start and at its end are decoded to text and split; the documents there are matched by text to the
+   * last version's documents in that stretch.
+   */
+  async parseBytes(
+    files: ReadonlyArray<{ bytes: Buffer; fileName: string }>,
+    budget: ParseBudget,
+  ): Promise<ParsedConfig | undefined> {
+    const next: Array<{
+      fileName: string;
+      bytes: Buffer;
+      starts: number[];
+      entries: Array<Entry | undefined>;
+      head: number;
+      tail: number;
+    }> = [];
     const missing: Array<{ text: string; fileName: string; file: number; doc: number }> = [];
     const removed: Entry[] = [];
     const before = [...this.files.keys()];
     let ordered = files.length === before.length;
     for (const file of files) {
-      const pieces = splitDocuments(file.text);
-      if (!pieces) return undefined;
       const known = this.files.get(file.fileName);
       ordered &&= before[next.length] === file.fileName;
-      const matched = matchDocuments(known?.pieces ?? [], pieces);
-      const entries = matched.map((at) => (at === -1 ? undefined : known!.entries[at]));
-      entries.forEach((entry, doc) => {
-        if (!entry) missing.push({ text: pieces[doc]!, fileName: file.fileName, file: next.length, doc });
+      const { head, tail } = known ? unchangedDocuments(known, file.bytes) : { head: 0, tail: 0 };
+      const count = known?.entries.length ?? 0;
+      const oldFrom = known ? (known.starts[head] ?? known.bytes.length) : 0;
+      const oldTo = known && tail > 0 ? known.starts[count - tail]! : (known?.bytes.length ?? 0);
+      const from = oldFrom;
+      const to = oldTo + file.bytes.length - (known?.bytes.length ?? 0);
+      const pieces = from < to ? splitDocuments(file.bytes.toString('utf8', from, to)) : [];
+      const was =
+        known && oldFrom < oldTo ? splitDocuments(known.bytes.toString('utf8', oldFrom, oldTo)) : [];
+      if (!pieces || !was) return undefined;
+      const matched = matchDocuments(was, pieces);
+      const middle = matched.map((at) => (at === -1 ? undefined : known!.entries[head + at]));
+      middle.forEach((entry, i) => {
+        if (!entry)
+          missing.push({ text: pieces[i]!, fileName: file.fileName, file: next.length, doc: head + i });
       });
-      const kept = keptInOrder(matched, known?.entries.length ?? 0);
-      if (kept) known?.entries.forEach((entry, i) => kept[i] === 1 || removed.push(entry));
+      const kept = keptInOrder(matched, was.length);
+      if (kept) was.forEach((_, i) => kept[i] === 1 || removed.push(known!.entries[head + i]!));
       else ordered = false;
-      next.push({ fileName: file.fileName, pieces, entries });
+      const starts = known ? known.starts.slice(0, head) : [];
+      let at = from;
+      for (const piece of pieces) {
+        starts.push(at);
+        at += Buffer.byteLength(piece, 'utf8');
+      }
+      const shift = file.bytes.length - (known?.bytes.length ?? 0);
+      for (let i = count - tail; i < count; i++) starts.push(known!.starts[i]! + shift);
+      const entries: Array<Entry | undefined> = known
+        ? (known.entries.slice(0, head) as Array<Entry | undefined>).concat(
+            middle,
+            known.entries.slice(count - tail),
+          )
+        : middle;
+      next.push({ fileName: file.fileName, bytes: file.bytes, starts, entries, head, tail });
     }
     const decoded = await decode(missing, budget);
     if (!decoded) return undefined;
@@ -97,6 +142,14 @@ export class DocumentCache {
     return parsed;
   }
 
+  /** A file's documents as the last parse split it (what splitDocuments gives for its whole text). */
+  documentTexts(fileName: string): string[] | undefined {
+    const file = this.files.get(fileName);
+    return file?.starts.map((at, i) =>
+      file.bytes.toString('utf8', at, file.starts[i + 1] ?? file.bytes.length),
+    );
+  }
+
   /**
    * Each file's objects from its previous ones, when the last parse assembled them cleanly and every
    * document it decoded now is clean too: only the documents between the unchanged head and tail of each
@@ -111,7 +164,7 @@ export class DocumentCache {
       const was = known.get(file.fileName);
       const objects = this.fileModels.get(file.fileName);
       if (!was || !objects) return undefined;
-      const { head, tail } = unchangedEnds(was.entries, file.entries);
+      const { head, tail } = unchangedEnds(was.entries, file.entries, file.head, file.tail);
       const model =
         head === file.entries.length && head === was.entries.length
           ? objects
@@ -124,11 +177,16 @@ export class DocumentCache {
 }
 
 /** How many documents at the start and at the end of a file are the same entries as before. */
-function unchangedEnds(before: readonly Entry[], after: readonly Entry[]): { head: number; tail: number } {
+function unchangedEnds(
+  before: readonly Entry[],
+  after: readonly Entry[],
+  atLeastHead: number,
+  atLeastTail: number,
+): { head: number; tail: number } {
   const most = Math.min(before.length, after.length);
-  let head = 0;
+  let head = atLeastHead;
   while (head < most && before[head] === after[head]) head++;
-  let tail = 0;
+  let tail = Math.min(atLeastTail, most - head);
   while (tail < most - head && before[before.length - 1 - tail] === after[after.length - 1 - tail]) tail++;
   return { head, tail };
 }
@@ -193,8 +251,46 @@ function merged(entries: readonly Entry[]): HeraldModel {
 
 interface SplitFile {
   fileName: string;
-  pieces: string[];
+  /** The file as read, and where each document starts in it (each ends where the next starts). */
+  bytes: Buffer;
+  starts: number[];
   entries: Entry[];
+  /** Documents at the start and at the end kept from the last version as they were. */
+  head: number;
+  tail: number;
+}
+
+/**
+ * How many documents at the start and at the end of the last version are in the new bytes unchanged:
+ * those within the bytes both versions share at their start (and the 4 bytes after, which tell that the
+ * next document still starts there) or at their end (and the line break before). The documents between
+ * are split and matched again.
+ */
+function unchangedDocuments(known: SplitFile, bytes: Buffer): { head: number; tail: number } {
+  const count = known.entries.length;
+  const old = known.bytes;
+  if (old.length === bytes.length && old.equals(bytes)) return { head: count, tail: 0 };
+  const prefix = commonPrefix(old, bytes);
+  const suffix = commonSuffix(old, bytes, Math.min(old.length, bytes.length) - prefix);
+  // head: documents 0..k-1 where document k starts (with its 4 bytes) inside the shared prefix
+  let head = 0;
+  for (let lo = 1, hi = count - 1; lo <= hi;) {
+    const mid = (lo + hi) >>> 1;
+    if (known.starts[mid]! + 4 <= prefix) {
+      head = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  // tail: documents from the first one (not in head) whose start and the line break before it are shared
+  let first = count;
+  for (let lo = head, hi = count - 1; lo <= hi;) {
+    const mid = (lo + hi) >>> 1;
+    if (known.starts[mid]! >= old.length - suffix + 1) {
+      first = mid;
+      hi = mid - 1;
+    } else lo = mid + 1;
+  }
+  return { head, tail: count - first };
 }
 
 async function decode(

@@ -56,3 +56,30 @@ export function matchDocuments(previous: readonly string[], next: readonly strin
   for (let i = head; i < next.length - tail; i++) matched[i] = middle.get(next[i]!)?.pop() ?? -1;
   return matched;
 }
+
+const CHUNK = 4096;
+
+/** How many bytes two buffers share at their start (chunks compared natively, then bytes). */
+export function commonPrefix(a: Uint8Array, b: Uint8Array): number {
+  const most = Math.min(a.length, b.length);
+  let at = 0;
+  while (at + CHUNK <= most && Buffer.compare(a.subarray(at, at + CHUNK), b.subarray(at, at + CHUNK)) === 0)
+    at += CHUNK;
+  while (at < most && a[at] === b[at]) at++;
+  return at;
+}
+
+/** How many bytes two buffers share at their end, at most `most`. */
+export function commonSuffix(a: Uint8Array, b: Uint8Array, most: number): number {
+  let n = 0;
+  while (
+    n + CHUNK <= most &&
+    Buffer.compare(
+      a.subarray(a.length - n - CHUNK, a.length - n),
+      b.subarray(b.length - n - CHUNK, b.length - n),
+    ) === 0
+  )
+    n += CHUNK;
+  while (n < most && a[a.length - 1 - n] === b[b.length - 1 - n]) n++;
+  return n;
+}

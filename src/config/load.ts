@@ -1,5 +1,5 @@
 import type { DocumentCache } from './document-cache.js';
-import { DEFAULT_CONFIG_MAX_BYTES, readLimited } from './read-limited.js';
+import { DEFAULT_CONFIG_MAX_BYTES, readLimitedBytes } from './read-limited.js';
 import { parseConfigTexts, type ParsedConfig } from './parse.js';
 import { parseInWorker, type ParseBudget } from './parse-off-thread.js';
 import type { Problem } from './types.js';
@@ -18,18 +18,19 @@ export async function loadConfigFiles(
   paths: readonly string[],
   opts: LoadOptions = {},
 ): Promise<ParsedConfig> {
-  const files: Array<{ text: string; fileName: string }> = [];
+  const read: Array<{ bytes: Buffer; fileName: string }> = [];
   const unreadable: Problem[] = [];
   for (const path of paths) {
-    const read = await readLimited(path, opts.maxBytes ?? DEFAULT_CONFIG_MAX_BYTES);
-    if ('problem' in read) unreadable.push(read.problem);
-    else files.push({ text: read.text, fileName: path });
+    const got = await readLimitedBytes(path, opts.maxBytes ?? DEFAULT_CONFIG_MAX_BYTES);
+    if ('problem' in got) unreadable.push(got.problem);
+    else read.push({ bytes: got.bytes, fileName: path });
   }
-  if (opts.documents && opts.worker && unreadable.length === 0 && files.length > 0) {
-    const known = await opts.documents.parse(files, opts.worker);
+  if (opts.documents && opts.worker && unreadable.length === 0 && read.length > 0) {
+    const known = await opts.documents.parseBytes(read, opts.worker);
     // Problems are reported from a parse of the whole files (exact documents and lines).
     if (known && known.problems.length === 0) return known;
   }
+  const files = read.map(({ bytes, fileName }) => ({ text: bytes.toString('utf8'), fileName }));
   const parsed =
     opts.worker && files.length > 0 ? await parseInWorker(files, opts.worker) : parseConfigTexts(files);
   return { ...parsed, problems: [...unreadable, ...parsed.problems] };

@@ -15,6 +15,15 @@ export async function readLimited(
   path: string,
   maxBytes: number,
 ): Promise<{ text: string } | { problem: Problem }> {
+  const read = await readLimitedBytes(path, maxBytes);
+  return 'problem' in read ? read : { text: read.bytes.toString('utf8') };
+}
+
+/** readLimited's bytes, not decoded (a reload compares them with the last version's first). */
+export async function readLimitedBytes(
+  path: string,
+  maxBytes: number,
+): Promise<{ bytes: Buffer } | { problem: Problem }> {
   const problem = (message: string) => ({ problem: { file: path, doc: 0, path: '', message } });
   let handle;
   try {
@@ -45,7 +54,7 @@ export async function readLimited(
       length += bytesRead;
     }
     if (length > maxBytes) return tooBig(length);
-    return { text: buffer.toString('utf8', 0, length) };
+    return { bytes: buffer.subarray(0, length) };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     return problem(`cannot read file${code ? ` (${code})` : ''}`);

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deepStrictEqual, strictEqual } from 'node:assert';
+import fc from 'fast-check';
 import t from 'tap';
 import { DocumentCache, IN_THREAD_MAX_BYTES } from '../../../src/config/document-cache.js';
 import { matchDocuments, splitDocuments } from '../../../src/config/documents.js';
@@ -162,4 +164,46 @@ t.test('a recorded change tells a change of content without fingerprints, never 
   t.ok(change && change.added.services.length === 1, 'the respelled document is decoded again');
   t.notOk(changesContent(change!), 'same content: the fingerprints decide');
   t.ok(sameFingerprint(modelFingerprint(edited), modelFingerprint(spaced)));
+});
+
+t.test('byte edits anywhere, also across document starts, give the model of a whole parse', async (t) => {
+  const docs = [
+    head,
+    service(1),
+    service(2),
+    service(3).replace('ports', 'selector: { app: "é-ü" }, ports'),
+    `---\r\napiVersion: v1\r\nkind: Service\r\nmetadata: { name: crlf, namespace: ns }\r\nspec: { type: LoadBalancer, ports: [{ port: 81 }] }\r\n`,
+    `---\napiVersion: v1\nkind: Service\nmetadata:\n  name: block\n  namespace: ns\n  annotations:\n    note: |\n      ---\n      not a document start\nspec: { type: LoadBalancer, ports: [{ port: 82 }] }\n`,
+  ];
+  const edit = fc.record({
+    at: fc.nat(),
+    cut: fc.nat({ max: 6 }),
+    put: fc.constantFrom('', '-', '---', '\n', '\n---\n', ' ', 'é', '\r\n', '# x', 'x'),
+  });
+  let spliced = 0;
+  await fc.assert(
+    fc.asyncProperty(
+      fc.shuffledSubarray(docs.slice(1)),
+      fc.array(edit, { minLength: 1, maxLength: 6 }),
+      async (order, edits) => {
+        const cache = new DocumentCache();
+        let text = [head, ...order].join('');
+        for (const e of [undefined, ...edits]) {
+          if (e) {
+            const at = e.at % (text.length + 1);
+            text = text.slice(0, at) + e.put + text.slice(at + e.cut);
+          }
+          const got = await cache.parse(file(text), budget);
+          const whole = parseConfigTexts(file(text));
+          if (!got) continue; // not splittable: the caller parses the whole file
+          deepStrictEqual(cache.documentTexts('herald.yaml'), splitDocuments(text), 'split as a whole text');
+          strictEqual(got.problems.length > 0, whole.problems.length > 0, JSON.stringify(text));
+          if (whole.problems.length === 0) deepStrictEqual(got.model, whole.model);
+        }
+        spliced += cache.stats.spliced;
+      },
+    ),
+    { numRuns: 300 },
+  );
+  t.ok(spliced > 20, `${spliced} models spliced`);
 });
