@@ -218,13 +218,7 @@ export class KubeConnection implements JsonApi {
   list(path: string, onItem: (item: Record<string, unknown>) => void): Promise<{ resourceVersion?: string }> {
     return new Promise((resolve, reject) => {
       const req = this.open('GET', path, {}, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(apiError('GET', path, status, Buffer.concat(chunks).toString('utf8'))));
-          return;
-        }
+        if (rejectsAnswer(res, path, reject)) return;
         const splitter = new ListSplitter((json) => onItem(JSON.parse(json) as Record<string, unknown>));
         res.on('data', (chunk: Buffer) => {
           try {
@@ -259,13 +253,7 @@ export class KubeConnection implements JsonApi {
     return new Promise<void>((resolve, reject) => {
       if (signal.aborted) return resolve();
       const req = this.open('GET', path, {}, (res) => {
-        const status = res.statusCode ?? 0;
-        if (status < 200 || status >= 300) {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => reject(apiError('GET', path, status, Buffer.concat(chunks).toString('utf8'))));
-          return;
-        }
+        if (rejectsAnswer(res, path, reject)) return;
         handlers.onOpen();
         const lines = createInterface({ input: res, crlfDelay: Infinity });
         // A connection reset reaches the line reader too (an unhandled 'error' there would crash).
@@ -294,6 +282,16 @@ export class KubeConnection implements JsonApi {
   close(): void {
     this.agent.destroy();
   }
+}
+
+/** For a streamed GET: whether the answer is not 2xx; if so, `reject` gets its error once it is read. */
+function rejectsAnswer(res: IncomingMessage, path: string, reject: (error: Error) => void): boolean {
+  const status = res.statusCode ?? 0;
+  if (status >= 200 && status < 300) return false;
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => reject(apiError('GET', path, status, Buffer.concat(chunks).toString('utf8'))));
+  return true;
 }
 
 function apiError(method: string, path: string, status: number, text: string): KubeApiError {
