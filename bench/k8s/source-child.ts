@@ -1,8 +1,10 @@
 /**
  * Child process of bench/k8s/run.ts: runs the speaker's KubernetesConfigSource against the bench's API
  * server and prints one JSON line per model change with the value of the `bench` label of
- * default/svc-0, so the parent can time how long a change takes to reach the speaker's model.
+ * default/svc-0, so the parent can time how long a change takes to reach the speaker's model. A line
+ * `memory` on stdin asks for its process.memoryUsage() (one JSON line `{"memory": ...}`).
  */
+import { createInterface } from 'node:readline';
 import { KubeConnection } from '../../src/k8s/connection.js';
 import { KubernetesConfigSource } from '../../src/k8s/speaker-source.js';
 import { createLogger } from '../../src/util/log.js';
@@ -24,6 +26,10 @@ const first = await source.start();
 process.stdout.write(
   `${JSON.stringify({ ready: true, bench: mark(first), services: first.services.length })}\n`,
 );
+createInterface(process.stdin).on('line', (line) => {
+  if (line.trim() === 'memory')
+    process.stdout.write(`${JSON.stringify({ memory: process.memoryUsage() })}\n`);
+});
 process.on('SIGTERM', () => {
   source.stop();
   process.exit(0);
