@@ -4,15 +4,13 @@ import { allocateAll } from './allocate-all.js';
 import { Allocator, ingressIps, isAllocated, type Allocation } from './allocator.js';
 import { sameItems } from '../util/arrays.js';
 import { modelChange, type ModelChange } from '../config/model-change.js';
-import { lowerBound } from '../util/sorted.js';
+import { recordMapChange } from '../util/map-change.js';
 
 /** What the last run allocated from, indexed for the next one. */
 interface Last {
   model: HeraldModel;
   /** The first Herald service of each key, as allocateAll counts them. */
   services: Map<string, Service>;
-  /** Keys in the order of the result (sorted). */
-  keys: string[];
   result: Map<string, Allocation>;
   /** Address (canonical text) → the key holding it in `result`. */
   holder: Map<string, string>;
@@ -30,7 +28,9 @@ export interface IncrementalStats {
 }
 
 /**
- * allocateAll (no previous allocations) for a model that changes a little at a time, with the same result.
+ * allocateAll (no previous allocations) for a model that changes a little at a time, with the same entries
+ * (keys added by a change come last, not in order); a result made from the previous one records which
+ * keys changed (util/map-change.ts).
  * A reload keeps the objects of unchanged documents, so the services that changed are found by identity.
  * When every one of them (old and new version) only requests specific addresses, shares none, claims
  * none, and the addresses they take or free are nobody else's business — no other service requests them,
@@ -60,12 +60,15 @@ export class IncrementalAllocator {
   }
 }
 
-/** The services that changed since `last`, and the first Herald service of each key after the change. */
+/** The services that changed since `last`: the new version of those added or changed, or every service. */
 interface Delta {
   gone: string[];
   added: string[];
   changed: string[];
-  services: Map<string, Service>;
+  /** The first Herald service of each added or changed key (and maybe of others). */
+  now: ReadonlyMap<string, Service>;
+  /** Every Herald service after the change, when known (a walk); else `last.services` is updated. */
+  services?: Map<string, Service>;
 }
 
 /** Every Herald service by key (undefined when a key repeats: allocateAll counts the first only). */
@@ -94,7 +97,7 @@ function fromWalk(last: Last, services: Map<string, Service> | undefined): Delta
   if (services.size - added.length !== last.services.size) {
     for (const key of last.services.keys()) if (!services.has(key)) gone.push(key);
   }
-  return { gone, added, changed, services };
+  return { gone, added, changed, now: services, services };
 }
 
 /**
@@ -118,14 +121,11 @@ function fromChange(last: Last, change: ModelChange): Delta | undefined {
     if (added.has(key) || (last.services.has(key) && !removed.has(key))) return undefined;
     added.set(key, svc);
   }
-  const services = new Map(last.services);
-  for (const key of removed.keys()) services.delete(key);
-  for (const [key, svc] of added) services.set(key, svc);
   return {
     gone: [...removed.keys()].filter((key) => !added.has(key)),
     added: [...added.keys()].filter((key) => !removed.has(key)),
     changed: [...added.keys()].filter((key) => removed.has(key)),
-    services,
+    now: added,
   };
 }
 
@@ -137,9 +137,9 @@ function incremental(last: Last, model: HeraldModel, delta: Delta): Map<string, 
   if (!sameItems(last.model.pools, model.pools) || !sameItems(last.model.namespaces, model.namespaces))
     return undefined;
   if (last.claiming > 0) return undefined;
-  const { gone, added, changed, services } = delta;
+  const { gone, added, changed, now } = delta;
   const olds = [...gone, ...changed].map((k) => last.services.get(k)!);
-  const news = [...added, ...changed].map((k) => services.get(k)!);
+  const news = [...added, ...changed].map((k) => now.get(k)!);
   if (![...olds, ...news].every((svc) => local(svc, serviceRequest(svc)))) return undefined;
 
   const requested = new Map<string, number>();
@@ -171,9 +171,11 @@ function incremental(last: Last, model: HeraldModel, delta: Delta): Map<string, 
   // A freed address may be what an automatic service picks, or what another service asked for in vain.
   if (freed.length > 0 && (last.automatic > 0 || freed.some((ip) => count(ip) > 0))) return undefined;
 
-  const keys = mergeKeys(last.keys, new Set(gone), added);
-  const result = new Map<string, Allocation>();
-  for (const key of keys) result.set(key, fresh.get(key) ?? last.result.get(key)!);
+  // The entries of allocateAll's result; keys added since the full run come last instead of in order.
+  const result = new Map(last.result);
+  for (const key of gone) result.delete(key);
+  for (const [key, a] of fresh) result.set(key, a);
+  recordMapChange(last.result, result, new Set([...gone, ...fresh.keys()]));
   const holder = last.holder;
   for (const key of leaving) {
     const had = last.result.get(key);
@@ -184,15 +186,13 @@ function incremental(last: Last, model: HeraldModel, delta: Delta): Map<string, 
     if (n > 0) last.requested.set(ip, n);
     else last.requested.delete(ip);
   }
-  Object.assign(last, { model, services, keys, result });
+  if (delta.services) last.services = delta.services;
+  else {
+    for (const key of gone) last.services.delete(key);
+    for (const key of [...added, ...changed]) last.services.set(key, now.get(key)!);
+  }
+  Object.assign(last, { model, result });
   return result;
-}
-
-/** `keys` (sorted) without `gone`, with `added` inserted in order. */
-function mergeKeys(keys: readonly string[], gone: ReadonlySet<string>, added: readonly string[]): string[] {
-  const out = gone.size > 0 ? keys.filter((k) => !gone.has(k)) : [...keys];
-  for (const key of added) out.splice(lowerBound(out, key), 0, key);
-  return out;
 }
 
 function indexed(model: HeraldModel, services: Map<string, Service>, result: Map<string, Allocation>): Last {
@@ -207,5 +207,5 @@ function indexed(model: HeraldModel, services: Map<string, Service>, result: Map
     for (const r of req.requestedIps) requested.set(r.ip, (requested.get(r.ip) ?? 0) + 1);
     if (ingressIps(svc).length > 0) claiming++;
   }
-  return { model, services, keys: [...result.keys()], result, holder, requested, automatic, claiming };
+  return { model, services, result, holder, requested, automatic, claiming };
 }

@@ -9,6 +9,7 @@ import {
   serviceKey,
   serviceRequest,
 } from '../config/index.js';
+import { mapChange, recordMapChange } from '../util/map-change.js';
 import type { ServiceAllocation } from './l2-inputs.js';
 
 /**
@@ -43,24 +44,49 @@ export function allocationsFromStatus(model: HeraldModel): Map<string, ServiceAl
   return out;
 }
 
+export interface ServiceAllocations {
+  allocations: Map<string, ServiceAllocation>;
+  errors: Map<string, string>;
+  /** The allocator's result they were made from (compute). */
+  from?: ReadonlyMap<string, Allocation>;
+}
+
 /**
  * The VIPs of every service and, per service, why it has none. compute: allocated from the pools, a pure
  * function of the model (no history), so every speaker computes the same VIPs; status: the controller's.
- * `allocator` gives allocateAll's result with less work (allocator/incremental.ts).
+ * `allocator` gives allocateAll's result with less work (allocator/incremental.ts). When its result was
+ * made from the one `previous` came from (a recorded change, util/map-change.ts), only the changed keys
+ * are copied over, and the new allocations record that change in turn (for speaker/vip-index-change.ts).
  */
 export function serviceAllocations(
   model: HeraldModel,
   mode: 'compute' | 'status',
   allocator: { allocate(model: HeraldModel): ReadonlyMap<string, Allocation> } = { allocate: allocateAll },
-): { allocations: Map<string, ServiceAllocation>; errors: Map<string, string> } {
+  previous?: ServiceAllocations,
+): ServiceAllocations {
   if (mode === 'status') return { allocations: allocationsFromStatus(model), errors: new Map() };
+  const from = allocator.allocate(model);
+  const keys = previous && mapChange(previous.from, from);
+  if (previous && keys) {
+    const allocations = new Map(previous.allocations);
+    const errors = new Map(previous.errors);
+    for (const key of keys) {
+      allocations.delete(key);
+      errors.delete(key);
+      const alloc = from.get(key);
+      if (alloc && isAllocated(alloc)) allocations.set(key, alloc);
+      else if (alloc) errors.set(key, alloc.error);
+    }
+    recordMapChange(previous.allocations, allocations, keys);
+    return { allocations, errors, from };
+  }
   const allocations = new Map<string, ServiceAllocation>();
   const errors = new Map<string, string>();
-  for (const [key, alloc] of allocator.allocate(model)) {
+  for (const [key, alloc] of from) {
     if (isAllocated(alloc)) allocations.set(key, alloc);
     else errors.set(key, alloc.error);
   }
-  return { allocations, errors };
+  return { allocations, errors, from };
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Logger } from '../util/log.js';
 import { TimeSlicer } from '../util/slices.js';
 import { isExcluded, nodeLabels, type MemberView, type ServiceAllocation } from './l2-inputs.js';
 import { RoundDecider } from './decider.js';
-import { serviceAllocations, unpinnedServices } from './model-source.js';
+import { serviceAllocations, type ServiceAllocations, unpinnedServices } from './model-source.js';
 import { IncrementalAllocator } from '../allocator/index.js';
 import { encodeNodeMeta, type NodeMeta } from './node-meta.js';
 import { OwnershipLiveness } from './ownership.js';
@@ -59,6 +59,8 @@ export class Speaker
   private standing: Standing | undefined;
   private lastDecisions: VipDecision[] = [];
   private currentAllocations = new Map<string, ServiceAllocation>();
+  /** The last allocation (serviceAllocations), the next one is made from. */
+  private allocated: ServiceAllocations | undefined;
   private allocationErrors = new Map<string, string>();
   private meta: NodeMeta;
   private ready = false;
@@ -452,7 +454,8 @@ export class Speaker
     const { targets, problems } = healthTargets(model);
     for (const p of problems) this.log.warn(`health check ignored: ${p}`);
     this.parts.health?.setTargets(targets);
-    const { allocations, errors } = serviceAllocations(model, this.parts.options.allocation, this.allocator);
+    this.allocated = serviceAllocations(model, this.parts.options.allocation, this.allocator, this.allocated);
+    const { allocations, errors } = this.allocated;
     if (this.parts.options.allocation === 'compute') this.warnUnpinned(unpinnedServices(model));
     this.currentAllocations = allocations;
     for (const [key, error] of errors) {

@@ -11,6 +11,7 @@ import {
 } from '../config/index.js';
 import { sliceServiceKey } from '../l2/endpoints.js';
 import { sameItems } from '../util/arrays.js';
+import { mapChange } from '../util/map-change.js';
 import { lowerBound } from '../util/sorted.js';
 import type { IpServices, ServiceAllocation, VipIndex } from './l2-inputs.js';
 
@@ -152,6 +153,13 @@ export class LiveVipIndex implements VipIndex {
 
   private allocationChanges(allocations: ReadonlyMap<string, ServiceAllocation>, keys: Set<string>): boolean {
     if (allocations === this.allocations) return true;
+    // Allocations made from the last ones name the keys that changed (speaker/model-source.ts).
+    const recorded = mapChange(this.allocations, allocations);
+    if (recorded) {
+      if (recorded.size > MOST_MOVED) return false;
+      for (const key of recorded) keys.add(key);
+      return true;
+    }
     let moved = 0;
     for (const [key, alloc] of allocations) {
       const was = this.allocations.get(key);

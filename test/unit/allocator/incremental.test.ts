@@ -1,14 +1,17 @@
 import { deepStrictEqual } from 'node:assert';
 import fc from 'fast-check';
 import t from 'tap';
-import { allocateAll } from '../../../src/allocator/index.js';
+import { type Allocation, allocateAll } from '../../../src/allocator/index.js';
 import { IncrementalAllocator } from '../../../src/allocator/incremental.js';
 import type { HeraldModel, IPAddressPool, Service } from '../../../src/config/types.js';
+import { mapChange } from '../../../src/util/map-change.js';
 import { recordIdentityChange } from '../../helpers/model-diff.js';
 import { model, pool, svc, type SvcOpts } from './helpers.js';
 
 // IncrementalAllocator against allocateAll over sequences of small edits (fast-check; seeds printed on
 // failure). A reload keeps the objects of unchanged documents: here a service variant is one object.
+/** A result's entries by key (the incremental result puts keys added since the full run last). */
+const sorted = (m: ReadonlyMap<string, Allocation>) => [...m].sort(([a], [b]) => (a < b ? -1 : 1));
 const runs = (n: number): number => n * Number(process.env.HERALD_PROPERTY_RUNS ?? 1);
 
 const poolsA: IPAddressPool[] = [
@@ -67,6 +70,7 @@ const first = fc.uniqueArray(
 
 t.test('the result of allocateAll after every edit; incremental where the edit allows it', async (t) => {
   let incremental = 0;
+  let recorded = 0;
   fc.assert(
     fc.property(
       first,
@@ -77,12 +81,22 @@ t.test('the result of allocateAll after every edit; incremental where the edit a
         let services = start.map((s) => objectOf(s.name, s.variant));
         let pools = poolsA;
         let previous: HeraldModel | undefined;
+        let before: ReadonlyMap<string, Allocation> | undefined;
         const check = () => {
           const m = model(pools, services);
           // Half the versions come with their change recorded (a reload through the document cache).
           if (record) recordIdentityChange(previous, m);
           previous = m;
-          deepStrictEqual([...allocator.allocate(m)], [...allocateAll(m)]);
+          const got = allocator.allocate(m);
+          deepStrictEqual(sorted(got), sorted(allocateAll(m)));
+          // A result made from the last one names every key whose entry differs.
+          const keys = mapChange(before, got);
+          if (keys) {
+            recorded++;
+            for (const key of new Set([...before!.keys(), ...got.keys()]))
+              if (!keys.has(key)) deepStrictEqual(got.get(key), before!.get(key), `${key} unchanged`);
+          }
+          before = got;
         };
         check();
         for (const e of edits) {
@@ -102,6 +116,7 @@ t.test('the result of allocateAll after every edit; incremental where the edit a
     { numRuns: runs(400) },
   );
   t.ok(incremental > 200, `${incremental} allocations were incremental`);
+  t.equal(recorded, incremental, 'each incremental result records its change');
 });
 
 t.test('adding one pinned service to many allocates only that one', async (t) => {
@@ -114,13 +129,13 @@ t.test('adding one pinned service to many allocates only that one', async (t) =>
   const more = [...services, svc('zz', { ips: '10.1.3.3' })];
   const after = allocator.allocate(model(big, more));
   t.same(allocator.stats, { full: 1, incremental: 1 });
-  t.same([...after], [...allocateAll(model(big, more))]);
+  t.same(sorted(after), sorted(allocateAll(model(big, more))));
   t.equal(after.get('default/s7'), before.get('default/s7'), 'an unchanged service keeps its result object');
   // A service taking the lowest free address next to them: an address freed now goes through allocateAll.
   const auto = [...more, svc('auto')];
   allocator.allocate(model(big, auto));
   const fewer = auto.filter((s) => s.metadata.name !== 's0');
-  t.same([...allocator.allocate(model(big, fewer))], [...allocateAll(model(big, fewer))]);
+  t.same(sorted(allocator.allocate(model(big, fewer))), sorted(allocateAll(model(big, fewer))));
   t.same(
     allocator.stats,
     { full: 3, incremental: 1 },

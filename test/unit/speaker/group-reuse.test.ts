@@ -8,7 +8,9 @@ import { RoundDecider } from '../../../src/speaker/decider.js';
 import { GroupReuse } from '../../../src/speaker/group-reuse.js';
 import { groupVips, type MemberView } from '../../../src/speaker/l2-inputs.js';
 import { decideVips } from '../../../src/speaker/l2-part.js';
-import { serviceAllocations } from '../../../src/speaker/model-source.js';
+import { IncrementalAllocator } from '../../../src/allocator/incremental.js';
+import { serviceAllocations, type ServiceAllocations } from '../../../src/speaker/model-source.js';
+import { mapChange } from '../../../src/util/map-change.js';
 import { TimeSlicer } from '../../../src/util/slices.js';
 import { IFACE } from './fakes.js';
 import { recordIdentityChange } from '../../helpers/model-diff.js';
@@ -156,17 +158,29 @@ const slicer = () => new TimeSlicer({ budgetMs: 1000 });
 t.test('GroupReuse gives groupVips for every version; unchanged groups are the same objects', async (t) => {
   let sameMakings = 0;
   let changed = 0;
+  let allocationChanges = 0;
   await fc.assert(
     fc.asyncProperty(stepsArb, fc.boolean(), async (steps, record) => {
       const reuse = new GroupReuse();
       let before: { groups: Map<string, unknown>; shared: string; key: Map<string, string> } | undefined;
       let previous: HeraldModel | undefined;
+      // With recorded changes, allocations as the speaker makes them: from the last ones, their change recorded.
+      const allocator = new IncrementalAllocator();
+      let allocated: ServiceAllocations | undefined;
       for (const { docs, members, semantics } of steps) {
         const model = modelOf(docs);
         // Half the runs come with each version's change recorded, as a reload through the document cache.
         if (record) recordIdentityChange(previous, model);
         previous = model;
-        const { allocations } = serviceAllocations(model, 'compute');
+        const last = allocated?.allocations;
+        allocated = record
+          ? serviceAllocations(model, 'compute', allocator, allocated)
+          : serviceAllocations(model, 'compute');
+        const { allocations, errors } = allocated;
+        if (mapChange(last, allocations)) allocationChanges++;
+        const scratch = serviceAllocations(model, 'compute');
+        deepStrictEqual(new Map(sortedEntries(allocations)), new Map(sortedEntries(scratch.allocations)));
+        deepStrictEqual(new Map(sortedEntries(errors)), new Map(sortedEntries(scratch.errors)));
         const got = await reuse.groups(model, allocations, members, semantics, slicer());
         deepStrictEqual(got, groupVips(model, allocations, members, semantics));
         // What a group is made of, by identity: the same makings must give the same group object.
@@ -186,7 +200,14 @@ t.test('GroupReuse gives groupVips for every version; unchanged groups are the s
   );
   t.ok(sameMakings > 50, `${sameMakings} groups made of the same objects as before were checked`);
   t.ok(changed > 50, `${changed} versions grouped through their recorded change`);
+  t.ok(
+    allocationChanges > 50,
+    `${allocationChanges} allocations made from the last ones, their change recorded`,
+  );
 });
+
+const sortedEntries = <V>(m: ReadonlyMap<string, V>): Array<[string, V]> =>
+  [...m].sort(([a], [b]) => (a < b ? -1 : 1));
 
 /** Identity of the objects one IP's group is made of (object ids, pool, checks). */
 const ids = new WeakMap<object, number>();
