@@ -51,6 +51,8 @@ export class GroupReuse {
   /** The model of the last call and its index, kept up to date through a reload's change. */
   private model: HeraldModel | undefined;
   private live: LiveVipIndex | undefined;
+  /** The groups the last call returned (sorted by IP, as the index's IPs). */
+  private last: VipGroup[] = [];
   /** Calls that built the index (and compared every group) and calls that applied a reload's change. */
   readonly stats = { full: 0, changed: 0 };
 
@@ -76,8 +78,9 @@ export class GroupReuse {
       this.live = live;
       this.model = model;
       this.stats.changed++;
-      if (slicer.due()) await slicer.pause();
-      return mapSliced(live!.ips, (ip) => this.made.get(ip)!.group, slicer);
+      // The last groups with the touched IPs' taken out, put in or replaced (same order as live.ips).
+      this.last = withGroups(this.last, touched, (ip) => this.made.get(ip)?.group);
+      return this.last;
     }
     this.stats.full++;
     const known = this.canonical;
@@ -107,8 +110,33 @@ export class GroupReuse {
     this.canonical = canonical;
     this.model = model;
     this.live = LiveVipIndex.build(model, allocations, index);
+    this.last = groups;
     return groups;
   }
+}
+
+/** `groups` (sorted by IP) with each of `ips` replaced by its group now, inserted, or removed (none). */
+function withGroups(
+  groups: readonly VipGroup[],
+  ips: ReadonlySet<string>,
+  groupOf: (ip: string) => VipGroup | undefined,
+): VipGroup[] {
+  const out = groups.slice();
+  for (const ip of ips) {
+    let lo = 0;
+    let hi = out.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (out[mid]!.ip < ip) lo = mid + 1;
+      else hi = mid;
+    }
+    const group = groupOf(ip);
+    const here = out[lo]?.ip === ip;
+    if (group && here) out[lo] = group;
+    else if (group) out.splice(lo, 0, group);
+    else if (here) out.splice(lo, 1);
+  }
+  return out;
 }
 
 function makingOf(ip: string, index: VipIndex): Making {
