@@ -4,7 +4,9 @@ import type { EndpointSemantics } from '../l2/endpoints.js';
 import { redecideVip } from '../l2/redecide.js';
 import { mapSliced, type TimeSlicer } from '../util/slices.js';
 import { sameItems } from '../util/arrays.js';
-import { GroupReuse } from './group-reuse.js';
+import { GroupReuse, withGroups } from './group-reuse.js';
+import { mapChange, recordMapChange } from '../util/map-change.js';
+import { lowerBoundByIp } from '../util/sorted.js';
 import { l2Context, type MemberView, type ServiceAllocation, type VipGroup, vipInput } from './l2-inputs.js';
 
 /** What one decision round decides from (a snapshot: the round works on it while the world moves on). */
@@ -116,14 +118,30 @@ export class RoundDecider {
     const base =
       this.decisionsCache.find((c) => c.members === members && sameContext(c)) ??
       this.decisionsCache.find(sameContext);
-    const before = base ? new Map(base.groups.map((g, i) => [g, base.decisions[i]])) : undefined;
     const changed =
       base && base.members !== members ? changedMembers(base.memberKeys, memberKeys) : undefined;
     const context = l2Context(model, inputs.members);
+    const placed = inputs.placedOwners();
+    // A reload that changed a few groups (GroupReuse records their IPs): only those are decided.
+    const touched = base && changed === undefined ? mapChange(base.groups, groups) : undefined;
+    if (base && touched) {
+      let decided = 0;
+      const decisions = withGroups(base.decisions, touched, (ip) => {
+        const g = groups[lowerBoundByIp(groups, ip)];
+        if (g?.ip !== ip) return undefined;
+        decided++;
+        return decideVip(vipInput(g, context, placed), context.nodes);
+      });
+      this.stats.reused += decisions.length - decided;
+      recordMapChange(base.decisions, decisions, touched);
+      this.decisionsCache.unshift({ model, allocations, groups, members, memberKeys, placement, decisions });
+      this.decisionsCache.length = Math.min(this.decisionsCache.length, DECISIONS_KEPT);
+      return decisions;
+    }
+    const before = base ? new Map(base.groups.map((g, i) => [g, base.decisions[i]])) : undefined;
     const byName = new Map(context.nodes.map((n) => [n.name, n]));
     // Names are unique in gossip; redecideVip relies on it.
     const redecide = changed !== undefined && byName.size === context.nodes.length;
-    const placed = inputs.placedOwners();
     const decisions = await mapSliced(
       groups,
       (g) => {

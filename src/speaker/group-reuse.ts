@@ -8,6 +8,8 @@ import {
 import { LiveVipIndex } from './vip-index-change.js';
 import type { EndpointSemantics } from '../l2/endpoints.js';
 import { sameItems } from '../util/arrays.js';
+import { recordMapChange } from '../util/map-change.js';
+import { lowerBoundByIp } from '../util/sorted.js';
 import { mapSliced, type TimeSlicer } from '../util/slices.js';
 import {
   failingByNode,
@@ -79,8 +81,10 @@ export class GroupReuse {
       this.model = model;
       this.stats.changed++;
       // The last groups with the touched IPs' taken out, put in or replaced (same order as live.ips).
-      this.last = withGroups(this.last, touched, (ip) => this.made.get(ip)?.group);
-      return this.last;
+      const groups = withGroups(this.last, touched, (ip) => this.made.get(ip)?.group);
+      recordMapChange(this.last, groups, touched);
+      this.last = groups;
+      return groups;
     }
     this.stats.full++;
     const known = this.canonical;
@@ -115,21 +119,15 @@ export class GroupReuse {
   }
 }
 
-/** `groups` (sorted by IP) with each of `ips` replaced by its group now, inserted, or removed (none). */
-function withGroups(
-  groups: readonly VipGroup[],
+/** `groups` (sorted by IP) with each of `ips` replaced by its item now, inserted, or removed (none). */
+export function withGroups<T extends { ip: string }>(
+  groups: readonly T[],
   ips: ReadonlySet<string>,
-  groupOf: (ip: string) => VipGroup | undefined,
-): VipGroup[] {
+  groupOf: (ip: string) => T | undefined,
+): T[] {
   const out = groups.slice();
   for (const ip of ips) {
-    let lo = 0;
-    let hi = out.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (out[mid]!.ip < ip) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBoundByIp(out, ip);
     const group = groupOf(ip);
     const here = out[lo]?.ip === ip;
     if (group && here) out[lo] = group;

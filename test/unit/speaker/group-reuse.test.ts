@@ -239,24 +239,38 @@ function makingKey(
 
 t.test('RoundDecider: the decisions of decideVips for every version, reusing unchanged groups', async (t) => {
   let reused = 0;
+  let spliced = 0;
   await fc.assert(
-    fc.asyncProperty(stepsArb, async (steps) => {
+    fc.asyncProperty(stepsArb, fc.boolean(), async (steps, record) => {
       const decider = new RoundDecider();
       const placement = {};
+      // With recorded changes, as a reload in the speaker: groups and decisions made from the last ones.
+      const allocator = new IncrementalAllocator();
+      let allocated: ServiceAllocations | undefined;
+      let previous: HeraldModel | undefined;
+      let last: readonly object[] | undefined;
       for (const { docs, members, semantics } of steps) {
         reused -= decider.stats.reused;
         const model = modelOf(docs);
-        const { allocations } = serviceAllocations(model, 'compute');
+        if (record) recordIdentityChange(previous, model);
+        previous = model;
+        allocated = record
+          ? serviceAllocations(model, 'compute', allocator, allocated)
+          : serviceAllocations(model, 'compute');
+        const { allocations } = allocated;
         const inputs = { model, allocations, members, semantics, placement, placedOwners: () => new Map() };
         const groups = await decider.groups(inputs, slicer());
         const decisions = await decider.decide(inputs, groups, slicer());
         deepStrictEqual(decisions, decideVips(model, allocations, members, groups));
+        if (mapChange(last, decisions)) spliced++;
+        last = decisions;
         reused += decider.stats.reused;
       }
     }),
     { numRuns: runs(150) },
   );
   t.ok(reused > 50, `${reused} decisions reused`);
+  t.ok(spliced > 30, `${spliced} rounds decided only the groups a reload changed`);
 });
 
 t.test('a reload adding one service decides only its VIP; the others are the same objects', async (t) => {
