@@ -145,8 +145,15 @@ function wire(parts: {
   const overrides = options.linkCapacity ?? {};
   const probeLinks = () =>
     void metrics.probeLinks([...speaker.interfaces().keys()], { overrides }).catch(() => undefined);
-  probeLinks();
-  speaker.on('interfaces', probeLinks);
+  // Not before the gate opens: the probe may spawn `ethtool`, a fork of the speaker on the start's critical
+  // path (the speaker is attached here before its gate can open: that needs its watchers' packets).
+  let probing = false;
+  speaker.on('gateOpened', () => {
+    if (probing) return;
+    probing = true;
+    probeLinks();
+    speaker.on('interfaces', probeLinks);
+  });
 
   // Per-VIP rates travel through gossip so any speaker can tell how concentrated LB traffic is.
   const publisher = new RateReportPublisher(options.node, { windowMs: monitor.windowMs });

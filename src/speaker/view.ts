@@ -30,6 +30,8 @@ export interface SpeakerEvents {
   round: [{ durationMs: number; computed: boolean }];
   /** A new configuration was applied, or refused (the last good one stays in force). */
   config: [{ result: ReloadResult }];
+  /** The liveness gate opened for the first time since the start (work that may wait for it follows). */
+  gateOpened: [{ reason: string }];
   /** The owner watch shut this node's liveness gate (l2/watch/driver.ts 'stale'). */
   gateClosed: [{ reason: GateClosure }];
   /** A health check probe on this node finished. */

@@ -343,7 +343,7 @@ export function rig(
   model: HeraldModel,
   over: Partial<SpeakerOptions> = {},
   datapath = new FakeDatapath(),
-  extra: Pick<SpeakerParts, 'health' | 'rescanInterfaces' | 'stages'> = {},
+  extra: Pick<SpeakerParts, 'health' | 'rescanInterfaces' | 'stages' | 'watchLinks'> = {},
 ): Rig {
   const logs: Rig['logs'] = [];
   const log: Logger = pino(

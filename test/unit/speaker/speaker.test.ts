@@ -375,3 +375,37 @@ t.test('the start-up stages are logged once, when the gate first opens', async (
   const line = logged()[0] as unknown as { msSinceProcessStart: Record<string, number> };
   t.same(Object.keys(line.msSinceProcessStart), ['attached', 'joined', 'decided', 'gate']);
 });
+
+t.test('the link monitor (an ip process) starts when the gate first opens, with one rescan', async (t) => {
+  let monitors = 0;
+  let stopped = 0;
+  let rescans = 0;
+  let onChange: (() => void) | undefined;
+  const r = rig('a', model, { resyncMs: 600_000 }, new FakeDatapath(), {
+    rescanInterfaces: () => {
+      rescans++;
+      return [{ name: 'eth0', cidrs: ['10.0.0.1/24'] }];
+    },
+    watchLinks: (change) => {
+      monitors++;
+      onChange = change;
+      return () => stopped++;
+    },
+  });
+  const opened: string[] = [];
+  r.speaker.on('gateOpened', ({ reason }) => opened.push(reason));
+  r.speaker.start();
+  await waitFor('first decisions', 2000, () => agrees(r));
+  t.equal(monitors, 0, 'not on the way to the first open gate');
+  t.equal(rescans, 0);
+  r.watch.emit('refreshed', { afterMs: 70, reason: 'start', gaveUpOn: [] });
+  t.equal(monitors, 1, 'started at the first open gate');
+  t.equal(rescans, 1, 'with a rescan for what changed since the start');
+  onChange?.();
+  t.equal(rescans, 2, 'a change it reports is followed');
+  r.watch.emit('refreshed', { afterMs: 70, reason: 'stall', gaveUpOn: [] });
+  t.equal(monitors, 1, 'once');
+  t.same(opened, ['start'], 'gateOpened once');
+  await r.speaker.stop();
+  t.equal(stopped, 1, 'stopped with the speaker');
+});
