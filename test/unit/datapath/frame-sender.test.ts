@@ -1,5 +1,5 @@
 import t from 'tap';
-import { type FrameSocket, FrameSender } from '../../../src/datapath/frame-sender.js';
+import { type FrameSocket, FrameSender, nextWindowWaitMs } from '../../../src/datapath/frame-sender.js';
 import { waitFor } from '../../../src/util/wait.js';
 
 class FakeSocket implements FrameSocket {
@@ -92,3 +92,12 @@ t.test('a full socket queue is retried; a failing interface is dropped and repor
   t.equal(s.pending(), 0, 'queue dropped');
   t.ok(socket.closed, 'socket closed (reopened on the next send)');
 });
+
+t.test(
+  'the wait for the next window is whole milliseconds, rounded up (one timer wake-up a window)',
+  async (t) => {
+    t.equal(nextWindowWaitMs(1000, 20, 1015.8), 5, '4.2 ms left: 5, not a 4 ms wake-up and a 1 ms one');
+    t.equal(nextWindowWaitMs(1000, 20, 1000), 20);
+    t.equal(nextWindowWaitMs(1000, 20, 1020.5), 0, 'already due');
+  },
+);
