@@ -2,7 +2,7 @@
  * Speaker footprint: one standalone speaker alone on a LAN namespace, with 10, 1,000 and 10,000 L2 VIPs.
  *
  *   node dist/bench/footprint/run.js [--vips 10,1000,10000] [--idle-s 30] [--node /usr/bin/node ...]
- *     [--flags='--max-opt=2' ...] [--cpu-prof DIR] [--heap-snapshot DIR] [--peer] [--nodes N]
+ *     [--flags='--max-opt=2' ...] [--cpu-prof DIR] [--heap-snapshot DIR] [--peer] [--nodes N] [--settle-s 5]
  *
  * Per size: start → every VIP in the XDP answer map; RSS (and peak) once settled; idle CPU over --idle-s;
  * at the largest size a reload that adds one service (SIGHUP → the new VIP in the map, and a file write →
@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
   options: {
     vips: { type: 'string', default: '10,1000,10000' },
     'idle-s': { type: 'string', default: '30' },
+    /** Wait this long after every VIP is programmed before the idle window (start-up garbage, first GCs). */
+    'settle-s': { type: 'string', default: '5' },
     node: { type: 'string', multiple: true, default: [] },
     'cpu-prof': { type: 'string' },
     flags: { type: 'string', multiple: true, default: [''] },
@@ -168,7 +170,7 @@ async function measure(
     });
     await waitFor('every VIP programmed', 180_000, () => readDataplane(node).vips.size >= vips, 100);
     const startToProgrammedMs = Math.round(performance.now() - started);
-    await sleep(5000);
+    await sleep(Number(args['settle-s']) * 1000);
     const before = processSample(child.pid!);
     const threadsBefore = threadSamples(child.pid!);
     await sleep(idleMs);
@@ -300,7 +302,7 @@ const floors = {
 const threadNames = [...new Set(rows.flatMap((r) => Object.keys(r.idleThreads)))].sort();
 const date = new Date().toISOString();
 const machine = `${cpus().length} vCPU (${cpus()[0]?.model ?? '?'})`;
-const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args.node.map((n) => ` --node ${n}`).join('')}${args.flags.length === 1 && args.flags[0] === '' ? '' : args.flags.map((f) => ` --flags='${f}'`).join('')}${args.peer ? ' --peer' : ''}${nodeCount === 1 ? '' : ` --nodes ${nodeCount}`}`;
+const command = `node dist/bench/footprint/run.js --vips ${args.vips} --idle-s ${args['idle-s']}${args['settle-s'] === '5' ? '' : ` --settle-s ${args['settle-s']}`}${args.node.map((n) => ` --node ${n}`).join('')}${args.flags.length === 1 && args.flags[0] === '' ? '' : args.flags.map((f) => ` --flags='${f}'`).join('')}${args.peer ? ' --peer' : ''}${nodeCount === 1 ? '' : ` --nodes ${nodeCount}`}`;
 const flagsCell = (r: Row) => (r.flags === '' ? '(none)' : `\`${r.flags}\``);
 const threadCell = (x: ThreadIdle | undefined) => (x ? `${x.cpuPercent}% (${x.wakeupsPerS}/s)` : '');
 const cell = (v: number | undefined, unit: string) => (v === undefined ? '' : `${v} ${unit}`);
@@ -311,7 +313,7 @@ Measured ${date} on ${machine}, shared with other work (1-minute load average pe
     ? 'One standalone\nspeaker'
     : `The first of ${nodeCount} standalone\nspeakers (one gossip cluster on one LAN, every Service with endpoints on every node)`
 } (\`--config\`, L2, XDP generic on a veth in a namespace; start includes the default 2 s startup grace)${nodeCount === 1 ? ', alone' : ''}; idle CPU
-over ${args['idle-s']} s after settling. Reload: one service added to the ${Math.max(...sizes).toLocaleString('en-US')} → the new VIP in the XDP
+over ${args['idle-s']} s, ${args['settle-s']} s after every VIP was programmed. Reload: one service added to the ${Math.max(...sizes).toLocaleString('en-US')} → the new VIP in the XDP
 map, by SIGHUP, and by the file write alone (the speaker's file watch, 100 ms debounce included).
 Rerun (root): \`${command}\`.
 
