@@ -132,8 +132,9 @@ export class OwnershipLiveness {
       added = true;
     }
     if (!added) return;
-    this.repost();
+    // Marked before its session exists: no packet of that session ever reports it up while we hold.
     this.hold(this.lastHolding);
+    this.repost();
   }
 
   private repost(): void {

@@ -316,14 +316,15 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
       livenessBoundMs: t.livenessBoundMs,
       lateTickMs: t.lateTickMs,
       capMs: this.opts.capMs,
-      watchers: (sinceMs) =>
+      refreshHoldMs: t.refreshHoldMs,
+      watchers: (sinceMs, reports) =>
         [...this.targets.watchedBy].map((name) => {
           const s = this.sessions.get(name);
           // Heard since we became stale: it is back, whatever the verdict says yet.
           const heard = (s?.state.lastRxMs ?? -Infinity) > sinceMs;
           return {
             name,
-            reportsUp: s ? reportsUsUp(s.state, nowMs, t.refreshHoldMs, sinceMs) : false,
+            reportsUp: s ? reportsUsUp(s.state, nowMs, { ...reports, recentMs: t.refreshHoldMs }) : false,
             holding: s ? holdsOurs(s.state, nowMs, t.watchDetectMs, sinceMs) : false,
             heard,
             // Not heard (down) or dead by gossip and not heard: it holds nothing we could answer next to.

@@ -3,7 +3,8 @@
  * joined, and again whenever its own gate closed because it was not scheduled (a pulse later than the
  * liveness bound: to the other nodes it looked dead, and a successor may have taken its VIPs over). A
  * stale speaker keeps its gate shut until each node watching it has reported it up, in packets received
- * after the stall began, for the refresh hold (long enough for that node to hand the VIPs back), or until
+ * after the stall began, for the refresh hold (a watcher may still declare this node down for the silence
+ * that ended there, and take its VIPs over, up to (1 + lossSlack) intervals later: l2/gate.ts), or until
  * a cap passes for watchers never heard since the stale state began (a blocked port). A watcher heard
  * since then is waited for past the cap, until it reports this node up or leaves the watchers (gossip
  * removes a dead one): it may still answer some of this node's VIPs, its decision round slow (thousands
@@ -20,6 +21,16 @@
  * a peer the watch hears (`stillAnswering`). That last condition has no cap, after a stall or a start
  * too: it waits for this node's own control loop, not for a peer that may never answer.
  *
+ * A start is the exception to the hold: a process that has just started has never been silent (its first
+ * pulse begins the stale state, its packets start there), so no watcher can still act on a silence of it:
+ * the first unmarked Up packet of each watcher received since counts (the hand-back to a joining or
+ * restarted node is silent for a pulse or two instead of the hold). A watcher's packets to a previous
+ * process of this node carry that process's discriminator and are dropped; the session with this one
+ * starts from Down, so an Up packet from it follows the verdict it took about the previous process (its
+ * holding mark covers what it took). A pulse that comes late while stale (this process was silent after
+ * all) starts the reports over, for every reason: only packets received after it count, for the hold
+ * (without that, a watcher's last unmarked packets from before its down verdict could open the gate).
+ *
  * Better still, a speaker whose every up watch session falls silent at once is *fenced* (l2/gate.ts,
  * isolationFenceMs): its gate shuts before the far side may take its VIPs, and stays shut until a peer is
  * heard again (then it waits for its watchers as an isolated one does) or the cap passes: the peers may really all have died together, and
@@ -30,9 +41,18 @@
 export type GateClosure = 'stall' | 'isolated' | 'fenced';
 export type StaleReason = 'start' | GateClosure;
 
+export interface Stale {
+  reason: StaleReason;
+  /** When the stale state began (the cap and `heard` count from here). */
+  sinceMs: number | undefined;
+  /** The step's `overdue` was returned for this stale episode already. */
+  overdueReported?: boolean;
+  /** The last late pulse while stale: reports count only from packets received after it, for the hold. */
+  lateAtMs?: number;
+}
+
 export interface Freshness {
-  /** `overdueReported`: the step's `overdue` was returned for this stale episode already. */
-  stale: { reason: StaleReason; sinceMs: number | undefined; overdueReported?: boolean } | undefined;
+  stale: Stale | undefined;
   /** When the previous pulse ran (local monotonic ms). */
   lastPulseMs: number | undefined;
   /** When the gate was last refreshed. */
@@ -48,11 +68,17 @@ export interface PulseInputs {
   lateTickMs: number;
   /** Give up waiting for watchers that never report us up after this long. */
   capMs: number;
+  /** How long a watcher must have reported us up after a silence of ours (GateTiming.refreshHoldMs). */
+  refreshHoldMs: number;
   /**
-   * The nodes watching this one: has each reported us up since `sinceMs` for the refresh hold? `gone`:
-   * the watch declared it down, or gossip calls it dead and the watch does not hear it.
+   * The nodes watching this one: has each reported us up, in packets received after `reportsFromMs`, for
+   * `holdMs`? `heard` / `holding`: since `sinceMs` (the stale state's start). `gone`: the watch declared
+   * it down, or gossip calls it dead and the watch does not hear it.
    */
-  watchers: (sinceMs: number) => ReadonlyArray<{
+  watchers: (
+    sinceMs: number,
+    reports: { fromMs: number; holdMs: number },
+  ) => ReadonlyArray<{
     name: string;
     reportsUp: boolean;
     gone?: boolean;
@@ -109,7 +135,10 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
     };
   }
   const sinceMs = base.stale.sinceMs ?? i.nowMs;
-  const next: Freshness = { ...base, stale: { ...base.stale, sinceMs } };
+  // Silent after all: what the watchers reported before this pulse may predate a verdict on that silence.
+  const lateAtMs = stalled && base.stale.sinceMs !== undefined ? i.nowMs : base.stale.lateAtMs;
+  const stale: Stale = { ...base.stale, sinceMs, ...(lateAtMs === undefined ? {} : { lateAtMs }) };
+  const next: Freshness = { ...base, stale };
   if (!i.ready || base.stale.sinceMs === undefined) return { next, beat: false, stalled };
   const age = i.nowMs - sinceMs;
   // The cap is never reached at a late pulse: the watchers' packets of the gap are still unread, and the
@@ -117,7 +146,11 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   const capPassed = age >= i.capMs && !stalled;
   if (base.stale.reason === 'fenced' && !capPassed && !(i.heardSince?.(sinceMs) ?? false))
     return { next, beat: false, stalled };
-  const waitingFor = i.watchers(sinceMs).filter((w) => !w.reportsUp && w.gone !== true);
+  const reports = {
+    fromMs: lateAtMs ?? sinceMs,
+    holdMs: base.stale.reason === 'start' && lateAtMs === undefined ? 0 : i.refreshHoldMs,
+  };
+  const waitingFor = i.watchers(sinceMs, reports).filter((w) => !w.reportsUp && w.gone !== true);
   const waiting = waitingFor.map((w) => w.name);
   // Our own decision answering VIPs of a peer the watch hears is waited for without a cap: it is our
   // control loop that must catch up (a speaker joining decided first without a member its gossip had
@@ -127,7 +160,7 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   if (waiting.length > 0 && (!capPassed || waitingFor.some(pastTheCap))) {
     if (!capPassed || next.stale?.overdueReported === true) return { next, beat: false, stalled };
     return {
-      next: { ...next, stale: { ...base.stale, sinceMs, overdueReported: true } },
+      next: { ...next, stale: { ...stale, overdueReported: true } },
       beat: false,
       stalled,
       overdue: { afterMs: age, reason: base.stale.reason, waitingFor: waiting },

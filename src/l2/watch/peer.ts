@@ -174,13 +174,17 @@ export function outgoing(
 }
 
 /**
- * The peer has reported us up, holding none of our VIPs, in packets received after `sinceMs` and still
- * arriving, for at least holdMs.
+ * The peer has reported us up, holding none of our VIPs, in packets received after `fromMs`, for at least
+ * `holdMs` (0: its last packet did), the last of them received within `recentMs`.
  */
-export function reportsUsUp(s: PeerWatchState, nowMs: number, holdMs: number, sinceMs: number): boolean {
+export function reportsUsUp(
+  s: PeerWatchState,
+  nowMs: number,
+  r: { fromMs: number; holdMs: number; recentMs: number },
+): boolean {
   if (s.remoteUpSinceMs === undefined || s.lastRxMs === undefined) return false;
-  if (s.lastRxMs <= sinceMs || nowMs - s.lastRxMs > holdMs) return false;
-  return nowMs - Math.max(s.remoteUpSinceMs, sinceMs) >= holdMs;
+  if (s.lastRxMs <= r.fromMs || nowMs - s.lastRxMs > r.recentMs) return false;
+  return nowMs - Math.max(s.remoteUpSinceMs, r.fromMs) >= r.holdMs;
 }
 
 /**

@@ -494,3 +494,55 @@ t.test(
     );
   },
 );
+
+t.test(
+  'a joining speaker opens on the first pulse after the last of its watchers stops marking it, without the refresh hold',
+  async (t) => {
+    const lan = fakeLan(simClock());
+    const { sim } = lan;
+    const address = { j: '10.0.0.3', a: '10.0.0.1', b: '10.0.0.2' };
+    const j = simWatch(lan, address.j, () => undefined, 10_000);
+    const a = simWatch(lan, address.a);
+    const b = simWatch(lan, address.b);
+    t.teardown(() => (j.stop(), a.stop(), b.stop()));
+    // a and b hand the joiner its VIPs: they watch it and mark it holding until their rounds are applied.
+    const targets = () => {
+      j.setTargets(
+        { watching: new Set(), watchedBy: new Set(['a', 'b']) },
+        new Map([
+          ['a', address.a],
+          ['b', address.b],
+        ]),
+      );
+      for (const w of [a, b])
+        w.setTargets({ watching: new Set(['j']), watchedBy: new Set() }, new Map([['j', address.j]]));
+    };
+    a.setHolding(new Set(['j']));
+    b.setHolding(new Set(['j']));
+    targets();
+    for (const w of [j, a, b]) w.start();
+    j.setReady();
+    targets();
+    t.ok(
+      sim.until(2000, () => a.verdict('j') === 'up' && b.verdict('j') === 'up'),
+      'both sessions up',
+    );
+    sim.advance(200);
+    t.notOk(j.fresh(), 'both mark it: shut');
+    a.setHolding(new Set());
+    sim.advance(300);
+    t.notOk(j.fresh(), 'b still marks it: shut');
+    b.setHolding(new Set());
+    const cleared = sim.nowMs();
+    t.ok(
+      sim.until(1000, () => j.fresh()),
+      'open once b cleared',
+    );
+    const took = sim.nowMs() - cleared;
+    // b's next pulse carries the unmarked packet, j's next pulse after it opens: two pulses at most.
+    t.ok(
+      took <= 2 * timing.heartbeatMs && took < timing.refreshHoldMs,
+      `opened ${took} ms after the last watcher cleared (≤ ${2 * timing.heartbeatMs} ms; the refresh hold is ${timing.refreshHoldMs} ms)`,
+    );
+  },
+);

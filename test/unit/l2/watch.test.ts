@@ -139,14 +139,23 @@ t.test(
   'peer: reportsUsUp needs Up reports received after the stall, for the hold, still arriving',
   async (t) => {
     const [, o] = handshake(1000);
-    t.notOk(reportsUsUp(o, 1100, 70, 1050), 'nothing received after the stall began');
+    t.notOk(
+      reportsUsUp(o, 1100, { fromMs: 1050, holdMs: 70, recentMs: 70 }),
+      'nothing received after the stall began',
+    );
     const after = peerPacket(o, wire({ ...outgoing(o, cfg).packet, state: 'up' }), 1060, cfg);
-    t.notOk(reportsUsUp(after, 1100, 70, 1050), 'up only since 1050: 50 ms < hold');
+    t.notOk(
+      reportsUsUp(after, 1100, { fromMs: 1050, holdMs: 70, recentMs: 70 }),
+      'up only since 1050: 50 ms < hold',
+    );
     const later = peerPacket(after, wire({ ...outgoing(o, cfg).packet, state: 'up' }), 1115, cfg);
-    t.ok(reportsUsUp(later, 1120, 70, 1050));
-    t.notOk(reportsUsUp(later, 1200, 70, 1050), 'nothing heard for more than the hold');
+    t.ok(reportsUsUp(later, 1120, { fromMs: 1050, holdMs: 70, recentMs: 70 }));
+    t.notOk(
+      reportsUsUp(later, 1200, { fromMs: 1050, holdMs: 70, recentMs: 70 }),
+      'nothing heard for more than the hold',
+    );
     const down = peerPacket(later, wire({ ...outgoing(o, cfg).packet, state: 'down' }), 1125, cfg);
-    t.notOk(reportsUsUp(down, 1130, 70, 1050), 'a Down report resets it');
+    t.notOk(reportsUsUp(down, 1130, { fromMs: 1050, holdMs: 70, recentMs: 70 }), 'a Down report resets it');
   },
 );
 
@@ -158,9 +167,15 @@ t.test('peer: Up packets of a successor still holding our VIPs do not report us 
   let s = o;
   for (let now = 1060; now <= 1200; now += 20) s = peerPacket(s, wire(marked), now, cfg);
   t.equal(s.verdict, 'up', 'the session itself is up');
-  t.notOk(reportsUsUp(s, 1200, 70, 1050), 'but it does not report us up while holding');
+  t.notOk(
+    reportsUsUp(s, 1200, { fromMs: 1050, holdMs: 70, recentMs: 70 }),
+    'but it does not report us up while holding',
+  );
   for (let now = 1220; now <= 1300; now += 20) s = peerPacket(s, wire(outgoing(x, cfg).packet), now, cfg);
-  t.ok(reportsUsUp(s, 1300, 70, 1050), 'released: reported up after the hold');
+  t.ok(
+    reportsUsUp(s, 1300, { fromMs: 1050, holdMs: 70, recentMs: 70 }),
+    'released: reported up after the hold',
+  );
 });
 
 t.test('view: the watch wins over gossip both ways; gossip deaths wait for the hold', async (t) => {
@@ -179,6 +194,7 @@ const inputs = (nowMs: number, over: Partial<PulseInputs> = {}): PulseInputs => 
   livenessBoundMs: 110,
   lateTickMs: 20,
   capMs: 2000,
+  refreshHoldMs: 70,
   watchers: () => [],
   ...over,
 });
@@ -429,7 +445,7 @@ t.test('peer: a successor holding our VIPs says so in Down and Init packets too'
   t.equal(marked.diag, WATCH_DIAG_HOLDING, 'marked in the Down state');
   const s = peerPacket(o, wire(marked), 2010, cfg);
   t.ok(holdsOurs(s, 2020, 200, 1900), 'the owner hears that it still holds its VIPs');
-  t.notOk(reportsUsUp(s, 2100, 70, 1900));
+  t.notOk(reportsUsUp(s, 2100, { fromMs: 1900, holdMs: 70, recentMs: 70 }));
   const unmarked = peerPacket(o, wire(outgoing(down, cfg).packet), 2010, cfg);
   t.notOk(holdsOurs(unmarked, 2020, 200, 1900), 'unmarked when it holds nothing');
 });
@@ -462,4 +478,64 @@ t.test('freshness: our own decision still answering a peer the watch hears has n
   s = pulse(s.next, inputs(5020, over([])));
   t.ok(s.beat, 'the control loop caught up: open');
   t.same(s.refreshed, { afterMs: 5020, reason: 'start', gaveUpOn: [] });
+});
+
+/** A watcher that has not reported us up (heard since the stale state began, or not), and what it was asked. */
+function askedAbout(heard: boolean) {
+  const asked: Array<{ sinceMs: number; fromMs: number; holdMs: number }> = [];
+  const watchers: PulseInputs['watchers'] = (sinceMs, r) => {
+    asked.push({ sinceMs, ...r });
+    return [{ name: 'x', reportsUp: false, heard }];
+  };
+  return { asked, watchers };
+}
+
+t.test(
+  'freshness: a start counts each watcher from its first unmarked Up report; a stall needs the hold',
+  async (t) => {
+    const { asked, watchers } = askedAbout(false);
+    let s = pulse(starting(), inputs(0, { watchers }));
+    s = pulse(s.next, inputs(20, { watchers }));
+    t.same(asked.at(-1), { sinceMs: 0, fromMs: 0, holdMs: 0 }, 'a start: no hold (never silent before)');
+    s = pulse(s.next, inputs(40, { watchers: () => [{ name: 'x', reportsUp: true }] }));
+    t.ok(s.beat, 'open');
+    s = pulse(s.next, inputs(60, { watchers }));
+    s = pulse(s.next, inputs(400, { watchers }));
+    t.ok(s.becameStale, 'a 340 ms stall');
+    s = pulse(s.next, inputs(420, { watchers }));
+    t.same(asked.at(-1), { sinceMs: 400, fromMs: 400, holdMs: 70 }, 'after a stall: the hold');
+  },
+);
+
+t.test(
+  'freshness: a late pulse while stale starts the reports over, with the hold, at a start too',
+  async (t) => {
+    const { asked, watchers } = askedAbout(true);
+    let s = pulse(starting(), inputs(0, { watchers }));
+    for (let now = 20; now <= 100; now += 20) s = pulse(s.next, inputs(now, { watchers }));
+    t.same(asked.at(-1), { sinceMs: 0, fromMs: 0, holdMs: 0 });
+    // Not scheduled for 200 ms: a watcher may have declared this process down meanwhile, its last unmarked
+    // packets from before that verdict may still be read: only what arrives after this pulse counts.
+    s = pulse(s.next, inputs(300, { watchers }));
+    t.ok(s.stalled);
+    t.same(asked.at(-1), { sinceMs: 0, fromMs: 300, holdMs: 70 }, 'on the late pulse itself');
+    t.notOk(s.beat);
+    s = pulse(s.next, inputs(320, { watchers }));
+    t.same(asked.at(-1), { sinceMs: 0, fromMs: 300, holdMs: 70 }, 'and on the pulses after it');
+    s = pulse(s.next, inputs(340, { watchers: () => [{ name: 'x', reportsUp: true }] }));
+    t.ok(s.beat, 'opens once the watcher reports it up in those terms');
+    t.equal(s.refreshed?.afterMs, 340, 'the stale time counts from the start (the cap too)');
+  },
+);
+
+t.test('peer: with no hold, the first unmarked Up packet received after fromMs reports us up', async (t) => {
+  const [x, o] = handshake(1000);
+  const r = { fromMs: 1050, holdMs: 0, recentMs: 70 };
+  t.notOk(reportsUsUp(o, 1060, r), 'nothing received after fromMs');
+  const marked = peerPacket(o, wire(outgoing(x, cfg, true).packet), 1060, cfg);
+  t.notOk(reportsUsUp(marked, 1061, r), 'a marked packet does not');
+  const up = peerPacket(marked, wire(outgoing(x, cfg).packet), 1080, cfg);
+  t.ok(reportsUsUp(up, 1080, r), 'the first unmarked one does');
+  t.notOk(reportsUsUp(up, 1151, r), 'not once it is older than recentMs');
+  t.notOk(reportsUsUp(up, 1080, { ...r, holdMs: 70 }), 'with the hold it would not yet');
 });

@@ -211,6 +211,28 @@ t.test(
   },
 );
 
+t.test('a member that joins is marked holding before its watch session is asked for', async (t) => {
+  const { r, liveness } = await aloneApplied(t);
+  const calls: string[] = [];
+  const setTargets = r.watch.setTargets.bind(r.watch);
+  r.watch.setTargets = (targets) => {
+    if (targets.watchedBy.has('b')) calls.push('session');
+    setTargets(targets);
+  };
+  const setHolding = r.watch.setHolding.bind(r.watch);
+  r.watch.setHolding = (peers, seen) => {
+    if (peers.has('b')) calls.push('marked');
+    setHolding(peers, seen);
+  };
+  r.membership.set('b', 'alive');
+  liveness.noteMember(
+    'join',
+    r.membership.members().find((m) => m.name === 'b')!,
+  );
+  // The pulse thread reads these in order: no packet of the new session goes out unmarked.
+  t.same(calls.slice(0, 2), ['marked', 'session']);
+});
+
 t.test('the marks of an applied round account only for the verdicts that round read', async (t) => {
   const { r, liveness, slicer } = await aloneApplied(t);
   r.membership.set('b', 'alive');
