@@ -66,6 +66,12 @@ export interface GateTiming {
    * random loss would fence).
    */
   isolationFenceMs: number | undefined;
+  /**
+   * A node that learns of a member joining keeps answering what it would hand it until the member's watch
+   * packets say its first decision is applied, or, while none has arrived, this long (the detection time:
+   * a joiner sends from its first pulse after it learned of this node; l2/watch/view.ts joinerCounts).
+   */
+  joinerWaitMs: number;
 }
 
 export const DEFAULT_GATE_SETTINGS = {
@@ -123,6 +129,7 @@ export function deriveGateTiming(s: GateSettings): GateTiming {
     refreshHoldMs: 3 * intervalMs + s.marginMs,
     partitionTakeoverMs,
     isolationFenceMs: fenceMs >= 2 * intervalMs ? fenceMs : undefined,
+    joinerWaitMs: watchDetectMs,
   };
 }
 

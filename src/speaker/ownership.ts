@@ -38,7 +38,9 @@ export class OwnershipLiveness {
    * (a round begun before the member joined runs on without it), and a joining node that hears nothing
    * from us meanwhile opens its gate at its cap next to our answers.
    */
-  private readonly joining = new Map<string, string>();
+  private readonly joining = new Map<string, { address: string; sinceMs: number }>();
+  /** A decision of this process is in the data path (it is running, not starting). */
+  private appliedOnce = false;
 
   constructor(
     private readonly parts: Pick<SpeakerParts, 'watch' | 'gate'>,
@@ -78,12 +80,21 @@ export class OwnershipLiveness {
     }
     this.post(targets, addresses, gone);
     const seen = watch.verdictsSeen();
+    const now = performance.now();
     const corrected = ownershipViews(
       gossip,
       this.node,
       (name) => watch.verdict(name),
       (name) => this.deaths.deadForMs(name),
       gate.swimTakeoverHoldMs,
+      {
+        of: (name) => {
+          // A node that is starting itself takes the members it finds as they are.
+          const j = this.appliedOnce ? this.joining.get(name) : undefined;
+          return j && { readiness: watch.readiness(name), joinedForMs: now - j.sinceMs };
+        },
+        waitMs: gate.joinerWaitMs,
+      },
     );
     if (corrected.recheckInMs !== undefined && !this.recheck) {
       this.recheck = setTimeout(
@@ -113,6 +124,10 @@ export class OwnershipLiveness {
 
   /** The last decision is in the data path: owners it no longer answers for may reopen their gates. */
   applied(): void {
+    if (!this.appliedOnce) {
+      this.appliedOnce = true;
+      this.parts.watch.applied();
+    }
     this.appliedAlive = this.nextAlive;
     let left = false;
     for (const name of this.appliedAlive) left = this.joining.delete(name) || left;
@@ -127,8 +142,8 @@ export class OwnershipLiveness {
   private join(members: readonly Member[]): void {
     let added = false;
     for (const m of members) {
-      if (this.appliedAlive.has(m.name) || this.joining.get(m.name) === m.address) continue;
-      this.joining.set(m.name, m.address);
+      if (this.appliedAlive.has(m.name) || this.joining.get(m.name)?.address === m.address) continue;
+      this.joining.set(m.name, { address: m.address, sinceMs: performance.now() });
       added = true;
     }
     if (!added) return;
@@ -157,7 +172,7 @@ export class OwnershipLiveness {
     const names = new Set(this.joining.keys());
     this.parts.watch.setTargets(
       mergeTargets(targets, { watching: names, watchedBy: names }),
-      new Map([...addresses, ...this.joining]),
+      new Map([...addresses, ...[...this.joining].map(([name, j]) => [name, j.address] as const)]),
       gone,
     );
   }

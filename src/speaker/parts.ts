@@ -8,7 +8,7 @@ import type { L2Datapath } from '../l2/reconciler.js';
 import type { MembershipStats } from '../membership/stats.js';
 import type { TransmitErrorSample } from '../metrics/transmit-errors.js';
 import type { OwnerWatchEvents } from '../l2/watch/driver.js';
-import type { WatchVerdict } from '../l2/watch/peer.js';
+import type { PeerReadiness, WatchVerdict } from '../l2/watch/peer.js';
 import type { WatchTargets } from '../l2/watch/targets.js';
 import type { ArmedTakeovers } from '../l2/watch/takeover.js';
 import type { Member, MemberlistEvents } from '../membership/types.js';
@@ -60,6 +60,10 @@ export interface OwnerWatchPart {
   start(): void;
   /** Joined (or alone after the grace): the gate may open once the watchers agree. */
   setReady(): void;
+  /** The first decision is applied: this node stops saying it is starting; its gate may open from now. */
+  applied(): void;
+  /** What a peer's packets say about its start (l2/watch/peer.ts WATCH_DIAG_STARTING). */
+  readiness(peer: string): PeerReadiness;
   setTargets(
     targets: WatchTargets,
     addresses: ReadonlyMap<string, string>,

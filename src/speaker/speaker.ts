@@ -133,6 +133,8 @@ export class Speaker
           'not scheduled for longer than the liveness bound: answering nothing until the watchers report this node up',
         );
     });
+    // A joining member's packets say its first decision is applied: what it is handed may move now.
+    watch.on('readiness', () => this.schedule());
     watch.on('overdue', (o) =>
       this.log.warn(
         o,

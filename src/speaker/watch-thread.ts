@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { kernelMonotonicNs } from '../datapath/responder.js';
 import type { GateTiming } from '../l2/gate.js';
 import type { OwnerWatchEvents } from '../l2/watch/driver.js';
-import type { WatchVerdict } from '../l2/watch/peer.js';
+import type { PeerReadiness, WatchVerdict } from '../l2/watch/peer.js';
 import type { WatchTargets } from '../l2/watch/targets.js';
 import type { ArmedTakeovers } from '../l2/watch/takeover.js';
 import type { OwnerWatchPart } from './parts.js';
@@ -32,6 +32,7 @@ export type ToWatchWorker =
   | { type: 'init'; data: WatchWorkerData }
   | { type: 'start' }
   | { type: 'ready' }
+  | { type: 'applied' }
   | {
       type: 'targets';
       watching: string[];
@@ -51,7 +52,8 @@ export type FromWatchWorker =
   | { type: 'verdict'; event: OwnerWatchEvents['verdict'][0] }
   | { type: 'stale'; event: OwnerWatchEvents['stale'][0] }
   | { type: 'refreshed'; event: OwnerWatchEvents['refreshed'][0] }
-  | { type: 'overdue'; event: OwnerWatchEvents['overdue'][0] };
+  | { type: 'overdue'; event: OwnerWatchEvents['overdue'][0] }
+  | { type: 'readiness'; event: OwnerWatchEvents['readiness'][0] };
 
 /** A pulse thread started early (WatchThread.prepare), loading its modules until open() sends its settings. */
 export class PreparedWatchThread {
@@ -111,6 +113,8 @@ const STOP_TIMEOUT_MS = 1000;
  */
 export class WatchThread extends EventEmitter<OwnerWatchEvents> implements OwnerWatchPart {
   private readonly verdicts = new Map<string, WatchVerdict>();
+  private readonly readinessOf = new Map<string, PeerReadiness>();
+  private appliedSent = false;
   private seen = 0;
   private isFresh = false;
   private timer: NodeJS.Timeout | undefined;
@@ -207,6 +211,16 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
     this.post({ type: 'ready' });
   }
 
+  applied(): void {
+    if (this.appliedSent) return;
+    this.appliedSent = true;
+    this.post({ type: 'applied' });
+  }
+
+  readiness(peer: string): PeerReadiness {
+    return this.readinessOf.get(peer) ?? 'unheard';
+  }
+
   setTargets(
     targets: WatchTargets,
     addresses: ReadonlyMap<string, string>,
@@ -300,6 +314,10 @@ export class WatchThread extends EventEmitter<OwnerWatchEvents> implements Owner
         break;
       case 'overdue':
         this.emit('overdue', m.event);
+        break;
+      case 'readiness':
+        this.readinessOf.set(m.event.peer, m.event.readiness);
+        this.emit('readiness', m.event);
         break;
       case 'failed':
         this.fail(new Error(m.message));

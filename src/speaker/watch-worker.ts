@@ -44,6 +44,7 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
   watch.on('stale', (event) => send({ type: 'stale', event }));
   watch.on('refreshed', (event) => send({ type: 'refreshed', event }));
   watch.on('overdue', (event) => send({ type: 'overdue', event }));
+  watch.on('readiness', (event) => send({ type: 'readiness', event }));
   watch.listen();
   port.on('message', (m: ToWatchWorker) => {
     switch (m.type) {
@@ -52,6 +53,9 @@ function run(port: NonNullable<typeof parentPort>, data: WatchWorkerData): void 
         break;
       case 'ready':
         watch.setReady();
+        break;
+      case 'applied':
+        watch.applied();
         break;
       case 'targets':
         for (const [name, p] of m.peers) peerPorts.set(name, p.port);

@@ -92,6 +92,7 @@ t.test(
     for (const x of [o, s]) {
       x.watch.start();
       x.watch.setReady();
+      x.watch.applied();
     }
     // Ready takes effect with the next targets.
     setTargets();
@@ -133,6 +134,7 @@ t.test('a control loop silent beyond the stall limit counts as a freeze', async 
   for (const x of [o, s]) {
     x.watch.start();
     x.watch.setReady();
+    x.watch.applied();
   }
   // Ready takes effect with the next targets.
   setTargets();
@@ -161,6 +163,7 @@ t.test(
     for (const x of [o, s]) {
       x.watch.start();
       x.watch.setReady();
+      x.watch.applied();
     }
     setTargets();
     t.ok(

@@ -27,7 +27,9 @@ import {
   outgoing,
   peerPacket,
   peerUnpaired,
+  type PeerReadiness,
   type PeerWatchState,
+  readiness,
   reportsUsUp,
   watchMachineConfig,
   type WatchVerdict,
@@ -121,6 +123,8 @@ export interface OwnerWatchEvents {
   refreshed: [{ afterMs: number; reason: StaleReason; gaveUpOn: string[] }];
   /** The cap passed and the gate stays shut: watchers heard since the stale state began have not reported us up. */
   overdue: [{ afterMs: number; reason: StaleReason; waitingFor: string[] }];
+  /** What a peer's packets say about its start changed (see peer.ts WATCH_DIAG_STARTING). */
+  readiness: [{ peer: string; readiness: PeerReadiness }];
 }
 
 interface Session {
@@ -145,6 +149,8 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
   private unpairedDisc: number | undefined;
   private ready = false;
   private readyPending = false;
+  /** The control loop has applied a decision since this process started (no longer 'starting'). */
+  private appliedOnce = false;
   private cancelPulse: (() => void) | undefined;
   /** The period the pulse runs at now (see pulseMs()). */
   private pulseEveryMs = 0;
@@ -200,6 +206,20 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
    */
   setReady(): void {
     this.readyPending = true;
+  }
+
+  /**
+   * The control loop applied its first decision: this node's answer entries are written. Until then its
+   * packets say it is starting (peers keep answering what they would hand it) and its gate stays shut;
+   * a start's stale state (its cap, the reports it waits for) begins at the first pulse after this.
+   */
+  applied(): void {
+    this.appliedOnce = true;
+  }
+
+  /** What a peer's packets say about its start ('unheard' without a session or a packet). */
+  readiness(peer: string): PeerReadiness {
+    return readiness(this.sessions.get(peer)?.state);
   }
 
   /** Whether the gate is being refreshed (false while stale). */
@@ -311,7 +331,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     const marked = this.marked();
     const step = pulse(this.freshness, {
       nowMs,
-      ready: this.ready,
+      ready: this.ready && this.appliedOnce,
       intervalMs: Math.max(this.pulseEveryMs, this.previousPulseMs),
       livenessBoundMs: t.livenessBoundMs,
       lateTickMs: t.lateTickMs,
@@ -341,7 +361,7 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     this.previousPulseMs = 0;
     if (step.stalled) this.counters.lateTicks++;
     for (const [name, s] of this.sessions) {
-      const { packet, next } = outgoing(s.state, this.cfg, marked.has(name));
+      const { packet, next } = outgoing(s.state, this.cfg, marked.has(name), !this.appliedOnce);
       s.state = next;
       this.send(packet, name, s.address);
     }
@@ -372,8 +392,10 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     }
     for (const [name, s] of this.sessions) {
       const before = s.state.verdict;
+      const readyBefore = readiness(s.state);
       s.state = checkSilence(s.state, nowMs, this.opts.timing.watchDetectMs, stalled);
       if (s.state.verdict !== before) this.emitVerdict(name, s.state.verdict, before);
+      this.noteReadiness(name, readyBefore, s.state);
     }
   }
 
@@ -410,6 +432,11 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     this.counters.staleEntered++;
     this.counters.fenced++;
     this.emit('stale', { gapMs: silentMs, reason: 'fenced' });
+  }
+
+  private noteReadiness(peer: string, before: PeerReadiness, state: PeerWatchState): void {
+    const now = readiness(state);
+    if (now !== before) this.emit('readiness', { peer, readiness: now });
   }
 
   private emitVerdict(peer: string, verdict: WatchVerdict, previous: WatchVerdict): void {
@@ -453,11 +480,13 @@ export class OwnerWatch extends EventEmitter<OwnerWatchEvents> {
     }
     this.counters.received++;
     const before = s.state.verdict;
+    const readyBefore = readiness(s.state);
     if (before === 'down' && this.isolated()) this.endIsolation(name);
     s.state = isUnpaired(p)
       ? peerUnpaired(s.state, this.nowMs())
       : peerPacket(s.state, p, this.nowMs(), this.cfg);
     if (s.state.verdict !== before) this.emitVerdict(name, s.state.verdict, before);
+    this.noteReadiness(name, readyBefore, s.state);
   }
 
   /**

@@ -61,7 +61,10 @@ export interface Freshness {
 
 export interface PulseInputs {
   nowMs: number;
-  /** The speaker has joined the cluster (or started alone after its grace). */
+  /**
+   * The speaker has joined the cluster (or started alone after its grace) and applied its first decision
+   * (its answer entries are written): a start's stale state begins at the first pulse after that.
+   */
   ready: boolean;
   intervalMs: number;
   livenessBoundMs: number;
@@ -134,12 +137,14 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
       becameStale: { gapMs: sinceBeat },
     };
   }
-  const sinceMs = base.stale.sinceMs ?? i.nowMs;
+  // A start's stale state begins once ready (joined, first decision applied): its cap counts from there.
+  const sinceMs = base.stale.sinceMs ?? (i.ready ? i.nowMs : undefined);
   // Silent after all: what the watchers reported before this pulse may predate a verdict on that silence.
-  const lateAtMs = stalled && base.stale.sinceMs !== undefined ? i.nowMs : base.stale.lateAtMs;
+  const lateAtMs = stalled ? i.nowMs : base.stale.lateAtMs;
   const stale: Stale = { ...base.stale, sinceMs, ...(lateAtMs === undefined ? {} : { lateAtMs }) };
   const next: Freshness = { ...base, stale };
-  if (!i.ready || base.stale.sinceMs === undefined) return { next, beat: false, stalled };
+  if (!i.ready || sinceMs === undefined || base.stale.sinceMs === undefined)
+    return { next, beat: false, stalled };
   const age = i.nowMs - sinceMs;
   // The cap is never reached at a late pulse: the watchers' packets of the gap are still unread, and the
   // last ones read are older than the silence limit (a watcher still holding our VIPs would look silent).
@@ -147,7 +152,7 @@ export function pulse(f: Freshness, i: PulseInputs): PulseStep {
   if (base.stale.reason === 'fenced' && !capPassed && !(i.heardSince?.(sinceMs) ?? false))
     return { next, beat: false, stalled };
   const reports = {
-    fromMs: lateAtMs ?? sinceMs,
+    fromMs: Math.max(lateAtMs ?? sinceMs, sinceMs),
     holdMs: base.stale.reason === 'start' && lateAtMs === undefined ? 0 : i.refreshHoldMs,
   };
   const waitingFor = i.watchers(sinceMs, reports).filter((w) => !w.reportsUp && w.gone !== true);

@@ -39,6 +39,20 @@ export const WATCH_DIAG_HOLDING = 31;
  */
 export const WATCH_DIAG_UNPAIRED = 30;
 
+/**
+ * Diagnostic code of every packet a speaker sends from its start until its control loop has applied its
+ * first decision (its answer entries are written, its gate still shut): a node that would hand it VIPs
+ * keeps answering them meanwhile (l2/watch/view.ts joinerCounts), so the hand-back is not silent for the
+ * joiner's first round. It wins over holding (31): a starting node's gate is shut (it opens only after
+ * that first decision), so it answers nothing its peer could answer next to, whatever its decisions will
+ * say (its own gate then waits until they no longer answer a peer's VIPs). Old speakers send neither:
+ * they count as ready.
+ */
+export const WATCH_DIAG_STARTING = 29;
+
+/** What a peer's packets say about its start: none heard yet, its first decision not applied, or past it. */
+export type PeerReadiness = 'unheard' | 'starting' | 'ready';
+
 export interface PeerWatchState {
   machine: BfdMachineState;
   /** Local monotonic ms of the last packet accepted from the peer. */
@@ -53,6 +67,11 @@ export interface PeerWatchState {
   remoteUpSinceMs: number | undefined;
   /** The peer's last packet said it holds some of our VIPs (WATCH_DIAG_HOLDING), in whatever state. */
   remoteHolding: boolean;
+  /**
+   * The peer's last packet said it is starting (WATCH_DIAG_STARTING); undefined: nothing heard since the
+   * session was made or the peer was last declared down (its next packets may come from a new process).
+   */
+  remoteStarting?: boolean;
 }
 
 export function newPeerWatch(localDisc: number, nowMs: number): PeerWatchState {
@@ -91,9 +110,17 @@ export function peerPacket(
   // only silence does. Until the handshake completes again the gossip view decides.
   else if (s.verdict === 'up') verdict = 'unknown';
   const remoteHolding = p.state !== 'admin-down' && p.diag === WATCH_DIAG_HOLDING;
+  // A peer stopping on purpose: what its next process says is not known yet.
+  const remoteStarting = p.state === 'admin-down' ? undefined : p.diag === WATCH_DIAG_STARTING;
   const reportsUp = p.state === 'up' && !remoteHolding;
   const remoteUpSinceMs = reportsUp ? (s.remoteUpSinceMs ?? nowMs) : undefined;
-  return { ...s, machine, lastRxMs: nowMs, verdict, remoteUpSinceMs, remoteHolding };
+  return { ...s, machine, lastRxMs: nowMs, verdict, remoteUpSinceMs, remoteHolding, remoteStarting };
+}
+
+/** What the peer's packets say about its start (see WATCH_DIAG_STARTING). */
+export function readiness(s: PeerWatchState | undefined): PeerReadiness {
+  if (s?.remoteStarting === undefined) return 'unheard';
+  return s.remoteStarting ? 'starting' : 'ready';
 }
 
 /**
@@ -101,7 +128,13 @@ export function peerPacket(
  * silence says nothing about its gate. Gossip decides ('unknown'); nothing it says counts as a report.
  */
 export function peerUnpaired(s: PeerWatchState, nowMs: number): PeerWatchState {
-  return { ...s, lastRxMs: nowMs, verdict: 'unknown', remoteUpSinceMs: undefined, remoteHolding: false };
+  return {
+    ...s,
+    lastRxMs: nowMs,
+    verdict: 'unknown',
+    remoteUpSinceMs: undefined,
+    remoteHolding: false,
+  };
 }
 
 /** Is this packet a peer's "unpaired" answer (see WATCH_DIAG_UNPAIRED)? */
@@ -132,6 +165,7 @@ export function checkSilence(
     verdict: 'down',
     remoteUpSinceMs: undefined,
     remoteHolding: false,
+    remoteStarting: undefined,
   };
 }
 
@@ -159,17 +193,20 @@ export function cutOffFromAll(
 
 /**
  * The packet to send now, and the state after sending it. `holding`: this node still answers some of
- * the peer's VIPs (WATCH_DIAG_HOLDING).
+ * the peer's VIPs (WATCH_DIAG_HOLDING); `starting`: its first decision is not applied yet
+ * (WATCH_DIAG_STARTING, which wins: see there).
  */
 export function outgoing(
   s: PeerWatchState,
   cfg: BfdMachineConfig,
   holding = false,
+  starting = false,
 ): { packet: ReturnType<typeof packetFor>; next: PeerWatchState } {
   // The pulse sends at the configured rate in every state (both ends are Herald speakers on a private
   // port), so the advertised interval is the configured one too.
   const base = { ...packetFor(s.machine, cfg), desiredMinTxUs: cfg.desiredMinTxUs };
-  const packet = holding ? { ...base, diag: WATCH_DIAG_HOLDING } : base;
+  const diag = starting ? WATCH_DIAG_STARTING : holding ? WATCH_DIAG_HOLDING : undefined;
+  const packet = diag === undefined ? base : { ...base, diag };
   return { packet, next: { ...s, machine: sent(s.machine) } };
 }
 

@@ -127,6 +127,8 @@ function pair(lan: Lan) {
   const ready = () => {
     o.setReady();
     x.setReady();
+    o.applied();
+    x.applied();
     targets();
   };
   return { o, x, beats, verdicts, ready };
@@ -202,6 +204,7 @@ t.test(
     );
     lone.start();
     lone.setReady();
+    lone.applied();
     lone.setTargets({ watching: new Set(), watchedBy: new Set() }, new Map());
     t.ok(
       sim.until(2000, () => lone.fresh()),
@@ -326,6 +329,7 @@ function trio(lan: Lan, capMs: number) {
     targets();
     for (const n of names) w[n].start();
     for (const n of names) w[n].setReady();
+    for (const n of names) w[n].applied();
     targets();
     return lan.sim.until(3000, () => names.every((n) => w[n].fresh()));
   };
@@ -443,6 +447,7 @@ t.test(
     targets();
     back.start();
     back.setReady();
+    back.applied();
     targets();
     t.ok(
       sim.until(2000, () => x.verdict('o') === 'up'),
@@ -521,7 +526,11 @@ t.test(
     b.setHolding(new Set(['j']));
     targets();
     for (const w of [j, a, b]) w.start();
+    // a and b run: their first decisions were applied long ago.
+    a.applied();
+    b.applied();
     j.setReady();
+    j.applied();
     targets();
     t.ok(
       sim.until(2000, () => a.verdict('j') === 'up' && b.verdict('j') === 'up'),
@@ -544,5 +553,48 @@ t.test(
       took <= 2 * timing.heartbeatMs && took < timing.refreshHoldMs,
       `opened ${took} ms after the last watcher cleared (≤ ${2 * timing.heartbeatMs} ms; the refresh hold is ${timing.refreshHoldMs} ms)`,
     );
+  },
+);
+
+t.test(
+  'a speaker says it is starting until its first decision is applied, and opens only after that',
+  async (t) => {
+    const lan = fakeLan(simClock());
+    const { sim } = lan;
+    const j = simWatch(lan, '10.0.0.3');
+    const a = simWatch(lan, '10.0.0.1');
+    t.teardown(() => (j.stop(), a.stop()));
+    const heard: string[] = [];
+    a.on('readiness', (r) => r.peer === 'j' && heard.push(r.readiness));
+    const targets = () => {
+      j.setTargets({ watching: new Set(), watchedBy: new Set(['a']) }, new Map([['a', '10.0.0.1']]));
+      a.setTargets({ watching: new Set(['j']), watchedBy: new Set() }, new Map([['j', '10.0.0.3']]));
+    };
+    targets();
+    j.start();
+    a.start();
+    a.setReady();
+    a.applied();
+    j.setReady();
+    targets();
+    t.ok(
+      sim.until(2000, () => a.verdict('j') === 'up'),
+      'the session comes up',
+    );
+    t.equal(a.readiness('j'), 'starting', 'its packets say it is starting');
+    sim.advance(500);
+    t.notOk(j.fresh(), 'its watcher reports it up, unmarked: still shut, nothing applied yet');
+    j.applied();
+    const appliedAt = sim.nowMs();
+    t.ok(
+      sim.until(1000, () => a.readiness('j') === 'ready'),
+      'its next packets no longer do',
+    );
+    t.ok(
+      sim.until(1000, () => j.fresh()),
+      'and it opens on its watcher’s next report',
+    );
+    t.ok(sim.nowMs() - appliedAt <= 3 * timing.heartbeatMs, `${sim.nowMs() - appliedAt} ms after applying`);
+    t.same(heard, ['starting', 'ready'], 'the watcher heard of each change once');
   },
 );

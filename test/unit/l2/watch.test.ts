@@ -16,14 +16,16 @@ import {
   outgoing,
   peerPacket,
   holdsOurs,
+  readiness,
   reportsUsUp,
   WATCH_DIAG_HOLDING,
+  WATCH_DIAG_STARTING,
   watchMachineConfig,
   type PeerWatchState,
 } from '../../../src/l2/watch/peer.js';
 import { watchTargets, watchTargetsSliced } from '../../../src/l2/watch/targets.js';
 import { TimeSlicer } from '../../../src/util/slices.js';
-import { aliveForOwnership, GossipDeaths, ownershipViews } from '../../../src/l2/watch/view.js';
+import { aliveForOwnership, GossipDeaths, joinerCounts, ownershipViews } from '../../../src/l2/watch/view.js';
 
 const lan = [{ name: 'eth0', cidrs: ['10.0.0.11/24'] }];
 const node = (name: string): L2NodeInput => ({ name, alive: true, excluded: false, interfaces: lan });
@@ -206,10 +208,14 @@ t.test('freshness: stale from the start until ready, then beats every pulse', as
   f = s.next;
   s = pulse(f, inputs(20, { ready: false }));
   t.notOk(s.beat, 'not ready: no beat');
+  t.equal(s.next.stale?.sinceMs, undefined, 'the stale state of a start begins once ready');
   s = pulse(s.next, inputs(40));
-  t.ok(s.beat, 'ready and nobody watches: beat');
-  t.equal(s.refreshed?.reason, 'start');
+  t.notOk(s.beat, 'ready: the stale state begins (nothing heard since yet)');
+  t.equal(s.next.stale?.sinceMs, 40);
   s = pulse(s.next, inputs(60));
+  t.ok(s.beat, 'nobody watches: beat');
+  t.equal(s.refreshed?.reason, 'start');
+  s = pulse(s.next, inputs(80));
   t.ok(s.beat);
   t.notOk(s.stalled);
 });
@@ -539,3 +545,77 @@ t.test('peer: with no hold, the first unmarked Up packet received after fromMs r
   t.notOk(reportsUsUp(up, 1151, r), 'not once it is older than recentMs');
   t.notOk(reportsUsUp(up, 1080, { ...r, holdMs: 70 }), 'with the hold it would not yet');
 });
+
+t.test('peer: a starting peer says so until its first decision is applied, holding or not', async (t) => {
+  const [x, o] = handshake(1000);
+  t.equal(readiness(undefined), 'unheard');
+  t.equal(readiness(newPeerWatch(7, 1000)), 'unheard', 'no packet yet');
+  const starting = outgoing(x, cfg, false, true).packet;
+  t.equal(starting.diag, WATCH_DIAG_STARTING);
+  t.equal(outgoing(x, cfg, true, true).packet.diag, WATCH_DIAG_STARTING, 'starting wins (its gate is shut)');
+  let s = peerPacket(o, wire(starting), 1100, cfg);
+  t.equal(readiness(s), 'starting');
+  t.equal(s.verdict, 'up', 'the session is up all the same');
+  s = peerPacket(s, wire(outgoing(x, cfg).packet), 1120, cfg);
+  t.equal(readiness(s), 'ready', 'applied: no flag');
+});
+
+t.test('view: a joiner counts once ready, not while starting, and after the wait when unheard', async (t) => {
+  t.same(joinerCounts({ readiness: 'ready', joinedForMs: 0 }, 180), { counts: true });
+  t.same(joinerCounts({ readiness: 'starting', joinedForMs: 60_000 }, 180), { counts: false });
+  t.same(joinerCounts({ readiness: 'unheard', joinedForMs: 50 }, 180), { counts: false, recheckInMs: 130 });
+  t.same(joinerCounts({ readiness: 'unheard', joinedForMs: 180 }, 180), { counts: true });
+  const gossip = [
+    { name: 'self', alive: true },
+    { name: 'j', alive: true },
+    { name: 'k', alive: true },
+    { name: 'gone', alive: false },
+  ];
+  const joiners = {
+    of: (name: string) =>
+      name === 'j'
+        ? { readiness: 'starting' as const, joinedForMs: 10 }
+        : name === 'k' || name === 'gone'
+          ? { readiness: 'unheard' as const, joinedForMs: 100 }
+          : undefined,
+    waitMs: 180,
+  };
+  const v = ownershipViews(
+    gossip,
+    'self',
+    () => 'unknown',
+    () => undefined,
+    140,
+    joiners,
+  );
+  t.same(
+    v.views.map((m) => [m.name, m.alive]),
+    [
+      ['self', true],
+      ['j', false],
+      ['k', false],
+      ['gone', false],
+    ],
+  );
+  t.ok(v.changed);
+  t.equal(v.recheckInMs, 80, 'decided again when the wait for k runs out');
+});
+
+t.test(
+  'peer: readiness is unknown again once the peer is down (its next process may be starting)',
+  async (t) => {
+    const [x, o] = handshake(1000);
+    let s = peerPacket(o, wire(outgoing(x, cfg).packet), 1100, cfg);
+    t.equal(readiness(s), 'ready');
+    s = peerPacket(s, wire({ ...outgoing(x, cfg).packet, state: 'admin-down' }), 1120, cfg);
+    t.equal(readiness(s), 'unheard', 'it stopped on purpose');
+    s = peerPacket(s, wire(outgoing(x, cfg, false, true).packet), 1500, cfg);
+    t.equal(readiness(s), 'starting', 'its next process says so');
+    const [y, p] = handshake(3000);
+    let q = peerPacket(p, wire(outgoing(y, cfg).packet), 3100, cfg);
+    t.equal(readiness(q), 'ready');
+    q = checkSilence(q, 3400, 180, false);
+    t.equal(q.verdict, 'down');
+    t.equal(readiness(q), 'unheard', 'silent for the detection time');
+  },
+);

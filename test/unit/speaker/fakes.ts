@@ -6,7 +6,7 @@ import { JoinError, type SeedOutcome } from '../../../src/membership/index.js';
 import { Stats, type MembershipStats } from '../../../src/membership/stats.js';
 import { DEFAULT_GATE_SETTINGS, deriveGateTiming } from '../../../src/l2/gate.js';
 import type { OwnerWatchEvents } from '../../../src/l2/watch/driver.js';
-import type { WatchVerdict } from '../../../src/l2/watch/peer.js';
+import type { PeerReadiness, WatchVerdict } from '../../../src/l2/watch/peer.js';
 import type { WatchTargets } from '../../../src/l2/watch/targets.js';
 import type { ArmedTakeovers } from '../../../src/l2/watch/takeover.js';
 import { PROFILES } from '../../../src/membership/config.js';
@@ -234,6 +234,20 @@ export class FakeWatch extends EventEmitter<OwnerWatchEvents> implements OwnerWa
   }
   setReady(): void {
     this.ready = true;
+  }
+  appliedOnce = false;
+  applied(): void {
+    this.appliedOnce = true;
+  }
+  /** What each peer's packets say about its start; a peer not set here is ready (as before the flag). */
+  readinessOf = new Map<string, PeerReadiness>();
+  readiness(peer: string): PeerReadiness {
+    return this.readinessOf.get(peer) ?? 'ready';
+  }
+  /** Sets a peer's readiness and tells the speaker, as the real watch does. */
+  setReadiness(peer: string, readiness: PeerReadiness): void {
+    this.readinessOf.set(peer, readiness);
+    this.emit('readiness', { peer, readiness });
   }
   setTargets(targets: WatchTargets): void {
     this.targets = targets;

@@ -304,3 +304,66 @@ t.test(
     t.same(early, [], 'b never unmarked while an entry the watch wrote answered');
   },
 );
+
+t.test(
+  'a member that joins is handed its VIPs only once its packets say its first decision is applied',
+  async (t) => {
+    const r = rig('a', model);
+    t.teardown(() => r.speaker.stop());
+    r.speaker.start();
+    await waitFor(
+      'a alone answers every VIP',
+      2000,
+      () => r.speaker.decisions().length > 0 && r.speaker.decisions().every((d) => d.owner === 'a'),
+    );
+    t.ok(r.watch.appliedOnce, 'a told its watch its first decision is applied');
+    const ofB = r.speaker
+      .decisions()
+      .map((d) => d.ip)
+      .filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'b');
+    t.ok(ofB.length > 0, 'some VIPs move to b');
+    r.watch.setReadiness('b', 'starting');
+    r.membership.set('b', 'alive');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    t.ok(
+      ofB.every((ip) => r.datapath.action(ip) === 'answer'),
+      'b starting (longer than the wait): a keeps answering its VIPs',
+    );
+    t.ok(r.watch.holding.has('b'), 'and marks its packets to b holding (b’s gate waits for it)');
+    r.watch.setReadiness('b', 'ready');
+    await waitFor('b’s VIPs handed to it', 2000, () =>
+      ofB.every((ip) => r.datapath.action(ip) === 'suppress'),
+    );
+    await waitFor('the mark is gone', 2000, () => !r.watch.holding.has('b'));
+    // A 'starting' read after the hand-back (a packet that came late) takes nothing back.
+    r.watch.setReadiness('b', 'starting');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    t.ok(
+      ofB.every((ip) => r.datapath.action(ip) === 'suppress'),
+      'b counted once applied: never taken back for a starting flag',
+    );
+    t.notOk(r.watch.holding.has('b'));
+  },
+);
+
+t.test('a member that joins and sends nothing is handed its VIPs after the wait', async (t) => {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.speaker.start();
+  await waitFor(
+    'a alone answers every VIP',
+    2000,
+    () => r.speaker.decisions().length > 0 && r.speaker.decisions().every((d) => d.owner === 'a'),
+  );
+  const ofB = r.speaker
+    .decisions()
+    .map((d) => d.ip)
+    .filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'b');
+  r.watch.setReadiness('b', 'unheard');
+  const joinedAt = performance.now();
+  r.membership.set('b', 'alive');
+  await waitFor('b’s VIPs handed to it', 3000, () => ofB.every((ip) => r.datapath.action(ip) === 'suppress'));
+  const waitMs = deriveGateTiming({ ...DEFAULT_GATE_SETTINGS, swim: PROFILES['fast-lan'] }).joinerWaitMs;
+  const tookMs = performance.now() - joinedAt;
+  t.ok(tookMs >= waitMs - 2, `handed over ${Math.round(tookMs)} ms after b joined (wait ${waitMs} ms)`);
+});
