@@ -99,21 +99,31 @@ t.test('watch pairs follow rendezvous order', async (t) => {
   t.equal(r.watch.targets.watchedBy.has('b'), aFirst.length > 0);
 });
 
+/** Speaker a started alone and answering every VIP; `ofB`: the VIPs that move to b when b joins. */
+async function aloneAnswering(t: Test) {
+  const r = rig('a', model);
+  t.teardown(() => r.speaker.stop());
+  r.speaker.start();
+  await waitFor(
+    'a alone answers every VIP',
+    2000,
+    () => r.speaker.decisions().length > 0 && r.speaker.decisions().every((d) => d.owner === 'a'),
+  );
+  const ofB = r.speaker
+    .decisions()
+    .map((d) => d.ip)
+    .filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'b');
+  t.ok(ofB.length > 0, 'some VIPs move to b');
+  return { r, ofB };
+}
+
 t.test(
   'a member that joins is marked holding until the round that hands it its VIPs is in the datapath',
   async (t) => {
-    const r = rig('a', model);
-    t.teardown(() => r.speaker.stop());
-    r.speaker.start();
-    await waitFor(
-      'a alone answers every VIP',
-      2000,
-      () => r.speaker.decisions().length > 0 && r.speaker.decisions().every((d) => d.owner === 'a'),
-    );
+    const { r, ofB } = await aloneAnswering(t);
     // Every mark a posts, with what a's datapath answered of b's future VIPs at that moment.
     const posted: Array<{ holdsB: boolean; answersB: number }> = [];
     const setHolding = r.watch.setHolding.bind(r.watch);
-    let ofB: string[] = [];
     r.watch.setHolding = (peers) => {
       posted.push({
         holdsB: peers.has('b'),
@@ -121,11 +131,6 @@ t.test(
       });
       setHolding(peers);
     };
-    ofB = r.speaker
-      .decisions()
-      .map((d) => d.ip)
-      .filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'b');
-    t.ok(ofB.length > 0, 'some VIPs move to b');
     posted.length = 0;
     r.membership.set('b', 'alive');
     await waitFor('b’s VIPs handed to it', 2000, () =>
@@ -308,20 +313,8 @@ t.test(
 t.test(
   'a member that joins is handed its VIPs only once its packets say its first decision is applied',
   async (t) => {
-    const r = rig('a', model);
-    t.teardown(() => r.speaker.stop());
-    r.speaker.start();
-    await waitFor(
-      'a alone answers every VIP',
-      2000,
-      () => r.speaker.decisions().length > 0 && r.speaker.decisions().every((d) => d.owner === 'a'),
-    );
+    const { r, ofB } = await aloneAnswering(t);
     t.ok(r.watch.appliedOnce, 'a told its watch its first decision is applied');
-    const ofB = r.speaker
-      .decisions()
-      .map((d) => d.ip)
-      .filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'b');
-    t.ok(ofB.length > 0, 'some VIPs move to b');
     r.watch.setReadiness('b', 'starting');
     r.membership.set('b', 'alive');
     await new Promise((resolve) => setTimeout(resolve, 300));
@@ -347,18 +340,7 @@ t.test(
 );
 
 t.test('a member that joins and sends nothing is handed its VIPs after the wait', async (t) => {
-  const r = rig('a', model);
-  t.teardown(() => r.speaker.stop());
-  r.speaker.start();
-  await waitFor(
-    'a alone answers every VIP',
-    2000,
-    () => r.speaker.decisions().length > 0 && r.speaker.decisions().every((d) => d.owner === 'a'),
-  );
-  const ofB = r.speaker
-    .decisions()
-    .map((d) => d.ip)
-    .filter((ip) => rendezvousOrder(ip, ['a', 'b'])[0] === 'b');
+  const { r, ofB } = await aloneAnswering(t);
   r.watch.setReadiness('b', 'unheard');
   const joinedAt = performance.now();
   r.membership.set('b', 'alive');
