@@ -33,6 +33,51 @@ export interface KubeLab {
   destroy(): Promise<void>;
 }
 
+export interface ApiRelay {
+  /** A kubeconfig for speakers in the lab's namespaces (the API at 127.0.0.1 in their namespace). */
+  kubeconfig: string;
+  /** The unix socket that relays to the API server. */
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+/** The API server made reachable from network namespaces: a unix-socket relay and a kubeconfig for it. */
+export async function relayApi(server: TestApiServer, namespace: string, tag: string): Promise<ApiRelay> {
+  const dir = mkdtempSync(join(tmpdir(), `herald-${tag}-api-`));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(
+    kubeconfig,
+    server.kubeconfig(namespace).replace(server.url, `http://127.0.0.1:${API_PORT_IN_NS}`),
+  );
+  const socketPath = join(dir, 'api.sock');
+  const relay: Server = createServer((c) => {
+    const upstream = createConnection(Number(new URL(server.url).port), '127.0.0.1');
+    c.pipe(upstream).pipe(c);
+    c.on('error', () => upstream.destroy());
+    upstream.on('error', () => c.destroy());
+  });
+  await new Promise<void>((r) => relay.listen(socketPath, r));
+  return {
+    kubeconfig,
+    socketPath,
+    close: async () => {
+      await new Promise<void>((r) => relay.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts, in every node's namespace, the forwarder from the kubeconfig's port to the relay. */
+export async function forwardApi(cluster: LabCluster, api: ApiRelay): Promise<void> {
+  const forwarder = join(projectRoot(), 'dist', 'test', 'helpers', 'tcp-to-unix.js');
+  for (const node of cluster.nodes) {
+    cluster.lan.spawn(node.ns, process.execPath, [forwarder, String(API_PORT_IN_NS), api.socketPath], {
+      stdio: 'ignore',
+    });
+  }
+  await new Promise((r) => setTimeout(r, 300));
+}
+
 /**
  * A cluster on one machine: the test API server, a real `HeraldController` allocating against it, and
  * real speakers in Kubernetes mode in network namespaces n1..nN reading it through a unix-socket relay
@@ -73,37 +118,16 @@ export async function startKubeLab(opts: KubeLabOptions): Promise<KubeLab> {
     );
     const ingress = new Map(opts.services.map((s) => [s, ingressOf(server, s)]));
 
-    const dir = mkdtempSync(join(tmpdir(), `herald-${opts.lab.tag}-api-`));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      server.kubeconfig(opts.namespace).replace(server.url, `http://127.0.0.1:${API_PORT_IN_NS}`),
-    );
-    const socketPath = join(dir, 'api.sock');
-    const relay: Server = createServer((c) => {
-      const upstream = createConnection(Number(new URL(server.url).port), '127.0.0.1');
-      c.pipe(upstream).pipe(c);
-      c.on('error', () => upstream.destroy());
-      upstream.on('error', () => c.destroy());
-    });
-    await new Promise<void>((r) => relay.listen(socketPath, r));
-    cleanups.push(() => new Promise<void>((r) => relay.close(() => r())));
-
+    const api = await relayApi(server, opts.namespace, opts.lab.tag);
+    cleanups.push(() => api.close());
     const cluster = await LabCluster.create({
       ...opts.lab,
       config: '',
       vips: [...new Set([...ingress.values()].flat())],
-      kubernetes: { kubeconfig, namespace: opts.namespace },
+      kubernetes: { kubeconfig: api.kubeconfig, namespace: opts.namespace },
     });
     cleanups.push(() => cluster.destroy());
-    const forwarder = join(projectRoot(), 'dist', 'test', 'helpers', 'tcp-to-unix.js');
-    for (const node of cluster.nodes) {
-      cluster.lan.spawn(node.ns, process.execPath, [forwarder, String(API_PORT_IN_NS), socketPath], {
-        stdio: 'ignore',
-      });
-    }
-    await new Promise((r) => setTimeout(r, 300));
+    await forwardApi(cluster, api);
     await cluster.startAll();
     const logs = () =>
       cluster.nodes.map((n) => `--- ${n.name}\n${readFileSync(n.logFile, 'utf8').slice(-3000)}`).join('\n');
