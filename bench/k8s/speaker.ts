@@ -16,7 +16,13 @@ import { LabCluster } from '../../src/lab/cluster.js';
 import { hasVipEntry, readDataplane } from '../../src/lab/observe.js';
 import { sleep, waitFor } from '../../src/util/wait.js';
 import { TestApiServer } from '../../test/k8s/apiserver/server.js';
-import { HERALD_NS, installHerald, lbService, pool } from '../../test/k8s/helpers/cluster.js';
+import {
+  HERALD_NS,
+  installHerald,
+  l2Advertisement,
+  lbService,
+  pool,
+} from '../../test/k8s/helpers/cluster.js';
 import { forwardApi, relayApi } from '../../test/k8s/helpers/netns-lab.js';
 import { footprintVip } from '../footprint/scenario.js';
 import { processSample, writeResults } from '../footprint/measure.js';
@@ -35,12 +41,7 @@ const loadAtStart = Number(loadavg()[0]!.toFixed(1));
 const server = await TestApiServer.start({ historyLimit: 4 * N + 1000 });
 installHerald(server);
 server.createObject(pool('fp', ['10.90.0.0/18']));
-server.createObject({
-  apiVersion: 'herald.dev/v1beta1',
-  kind: 'L2Advertisement',
-  metadata: { name: 'fp', namespace: HERALD_NS },
-  spec: { ipAddressPools: ['fp'] },
-});
+server.createObject(l2Advertisement('fp', ['fp']));
 server.createObject({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE, labels: {} }, spec: {} });
 for (let i = 0; i < N; i++) {
   const name = `s${i}`;

@@ -20,6 +20,16 @@ export function pool(name: string, addresses: string[], spec: JsonObject = {}): 
   };
 }
 
+/** An L2Advertisement of `pools` (every node, every interface unless `spec` says otherwise). */
+export function l2Advertisement(name: string, pools: string[], spec: JsonObject = {}): KubeObject {
+  return {
+    apiVersion: 'herald.dev/v1beta1',
+    kind: 'L2Advertisement',
+    metadata: { name, namespace: HERALD_NS },
+    spec: { ipAddressPools: pools, ...spec },
+  };
+}
+
 export function lbService(
   name: string,
   opts: {
