@@ -131,9 +131,11 @@ t.test(
         '--no-host-vips',
         '--insecure-gossip',
       ]);
-      await waitUntil('the containerized speaker to answer for the VIP', 60_000, async () => {
+      await waitUntil('the containerized speaker to answer for the VIP (its gate open)', 60_000, async () => {
         if (!answering(cluster, vip).has(node.name)) return false;
-        return (await containerLogs(container)).includes('"msg":"speaker started"');
+        // The gate opens a pulse or two after the first decision is applied (the entry may be the last
+        // speaker's, adopted): one ARP request before that goes to the kernel.
+        return (await containerLogs(container)).includes('"msg":"liveness gate open"');
       }).catch(async (error: unknown) => {
         t.comment((await containerLogs(container)).slice(-3000));
         throw error;

@@ -55,6 +55,11 @@ t.test('XDP_TX replies the kernel drops show on /metrics and in herald status', 
     };
     return list.vips?.some((v) => v.ip === VIP && v.local) ?? false;
   });
+  // Decided is not answering yet: the gate opens a pulse or two after the first decision is applied, and
+  // a request before that goes to the kernel (no XDP_TX to count).
+  await waitUntil('the liveness gate to open', 30_000, async () =>
+    log().includes('"msg":"liveness gate open"'),
+  );
   t.notMatch(log(), /transmit errors are not counted/, 'the counter loaded');
 
   const r = await arping(lan, ca, VIP, { count: 3 });
