@@ -190,6 +190,11 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
     await waitFor('every VIP to have an answering node', 20_000, () =>
       expected(vipRows(cluster, allocations)),
     );
+    // An entry is written before its node's gate opens: a client's first ARP/NS in between waits for the
+    // kernel's retransmit (1 s), longer than a request's timeout.
+    await waitFor("every node's liveness gate to open", 20_000, () =>
+      cluster.nodes.every((n) => readDataplane(n).gateOpen),
+    );
     opts.progress('waiting for the BGP sessions and the ECMP routes on the router');
     const nexthopsBefore = new Map<string, string[]>();
     for (const ip of bgpVips) {
