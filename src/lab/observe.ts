@@ -27,47 +27,46 @@ export interface NodeDataplane {
   gateOpen: boolean;
 }
 
+/** Runs `fn` on one of the node's pinned maps; undefined when it is not pinned (yet, or any more). */
+function withPinnedMap<T>(node: LabNode, name: string, fn: (map: BpfMap) => T): T | undefined {
+  let map: BpfMap | undefined;
+  try {
+    map = BpfMap.openPinned(join(node.pinDir, name));
+    return fn(map);
+  } catch {
+    return undefined;
+  } finally {
+    map?.close();
+  }
+}
+
 export function readDataplane(node: LabNode): NodeDataplane {
   const vips = new Map<string, VipEntry>();
   const counters = new Map<string, VipCounters>();
-  const read = (name: string, fn: (map: BpfMap) => void) => {
-    let map: BpfMap | undefined;
-    try {
-      map = BpfMap.openPinned(join(node.pinDir, name));
-      fn(map);
-    } catch {
-      // not pinned yet (speaker still starting) or already removed
-    } finally {
-      map?.close();
-    }
-  };
-  read(MAP_NAMES.vips, (m) => {
+  withPinnedMap(node, MAP_NAMES.vips, (m) => {
     for (const [k, v] of m.entries()) vips.set(addrFromKey(k), decodeVip(v));
   });
-  read(MAP_NAMES.counters, (m) => {
+  withPinnedMap(node, MAP_NAMES.counters, (m) => {
     for (const [k, v] of m.entries()) counters.set(addrFromKey(k), sumPerCpuCounters(v));
   });
-  let gateOpen = false;
-  read(MAP_NAMES.config, (m) => {
-    const value = m.lookup(Buffer.alloc(4));
-    if (!value) return;
-    const { heartbeatNs, livenessBoundNs } = decodeConfig(value);
-    gateOpen = heartbeatNs > 0n && kernelMonotonicNs() - heartbeatNs < livenessBoundNs;
-  });
-  return { vips, counters, gateOpen };
+  return { vips, counters, gateOpen: gateOpen(node) };
+}
+
+/** The node's liveness gate alone (one lookup in its config map; readDataplane also walks every VIP). */
+export function gateOpen(node: LabNode): boolean {
+  return (
+    withPinnedMap(node, MAP_NAMES.config, (m) => {
+      const value = m.lookup(Buffer.alloc(4));
+      if (!value) return false;
+      const { heartbeatNs, livenessBoundNs } = decodeConfig(value);
+      return heartbeatNs > 0n && kernelMonotonicNs() - heartbeatNs < livenessBoundNs;
+    }) ?? false
+  );
 }
 
 /** Whether the node's XDP VIP map holds an entry for `ip` (one lookup: cheap enough to poll every ms). */
 export function hasVipEntry(node: LabNode, ip: string): boolean {
-  let map: BpfMap | undefined;
-  try {
-    map = BpfMap.openPinned(join(node.pinDir, MAP_NAMES.vips));
-    return map.lookup(addrKey(ip)) !== undefined;
-  } catch {
-    return false;
-  } finally {
-    map?.close();
-  }
+  return withPinnedMap(node, MAP_NAMES.vips, (m) => m.lookup(addrKey(ip)) !== undefined) ?? false;
 }
 
 /** Nodes whose XDP entry answers for `ip`, with their bucket bitmaps. */

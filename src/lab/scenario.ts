@@ -12,7 +12,7 @@ export const LAB_BGP_NET4 = '10.78.0';
 export const LAB_ROUTER_ASN = 64512;
 export const LAB_NODE_ASN = 64513;
 import { type FailoverMeasurement, measureFailover } from './failover.js';
-import { answeringNodes, type NodeDataplane, readDataplane } from './observe.js';
+import { answeringNodes, gateOpen, type NodeDataplane, readDataplane } from './observe.js';
 
 export interface LabOptions {
   nodes: number;
@@ -192,9 +192,7 @@ export async function runLab(opts: LabOptions): Promise<LabReport> {
     );
     // An entry is written before its node's gate opens: a client's first ARP/NS in between waits for the
     // kernel's retransmit (1 s), longer than a request's timeout.
-    await waitFor("every node's liveness gate to open", 20_000, () =>
-      cluster.nodes.every((n) => readDataplane(n).gateOpen),
-    );
+    await waitFor("every node's liveness gate to open", 20_000, () => cluster.nodes.every(gateOpen));
     opts.progress('waiting for the BGP sessions and the ECMP routes on the router');
     const nexthopsBefore = new Map<string, string[]>();
     for (const ip of bgpVips) {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { LabCluster, type LabNode } from '../../src/lab/cluster.js';
-import { answeringNodes, readDataplane } from '../../src/lab/observe.js';
+import { answeringNodes, gateOpen, readDataplane } from '../../src/lab/observe.js';
 import { LAB_BGP_NET4, labAllocations, labConfig } from '../../src/lab/scenario.js';
 import { arping, type ArpingResult, ndisc, waitUntil } from './probes.js';
 
@@ -35,10 +35,10 @@ export async function startLab(
   const expectAnswered = vips.filter((ip) => !ip.startsWith(`${LAB_BGP_NET4}.`));
   // The entries alone are not enough: each gate opens only once the node's watchers report it up.
   await waitUntil('every VIP answered', 60_000, () => {
-    const gates = cluster.nodes.every((n) => readDataplane(n).gateOpen);
+    const gates = cluster.nodes.every(gateOpen);
     return gates && expectAnswered.every((ip) => answering(cluster, ip).size > 0);
   }).catch(async (error: unknown) => {
-    const closed = cluster.nodes.filter((n) => !readDataplane(n).gateOpen).map((n) => n.name);
+    const closed = cluster.nodes.filter((n) => !gateOpen(n)).map((n) => n.name);
     const silent = expectAnswered.filter((ip) => answering(cluster, ip).size === 0);
     const logs = cluster.nodes.map((n) => `--- ${n.name}\n${logTail(n.logFile, 15)}`).join('\n');
     await cluster.destroy();
